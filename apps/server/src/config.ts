@@ -1,0 +1,186 @@
+/**
+ * The only reader of process.env. Parses and validates every variable of
+ * API.md §1 once, at start, and fails with one sentence naming the variable.
+ */
+
+export type StorageBackend = 'local' | 's3';
+
+export interface Config {
+  recordingEnabled: boolean;
+  storageBackend: StorageBackend;
+  storagePath: string;
+  /** SORTIE_RECORDING_MAX_SIZE_MB × 1 MiB. */
+  maxSizeBytes: number;
+  maxSizeMb: number;
+  /** 0 keeps recordings forever. */
+  retentionDays: number;
+  s3: {
+    bucket: string | null;
+    region: string;
+    endpoint: string | null;
+    prefix: string;
+  };
+  port: number;
+  host: string;
+  databaseUrl: string | null;
+  dataDir: string;
+  publicUrl: string | null;
+  auth: {
+    jwtSecret: string | null;
+    jwksUrl: string | null;
+  };
+  corsOrigins: string[];
+  demo: boolean;
+  nodeEnv: string;
+  /** Minutes without a new part after which a recording counts as abandoned. */
+  abandonedAfterMinutes: number;
+}
+
+/** A bad environment variable: the message is the one line printed at start. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+function bool(env: Env, name: string, dflt: boolean): boolean {
+  const v = str(env, name);
+  if (v === undefined) return dflt;
+  const l = v.toLowerCase();
+  if (l === 'true' || l === '1') return true;
+  if (l === 'false' || l === '0') return false;
+  throw new ConfigError(name, `expected true, false, 1 or 0, got "${v}"`);
+}
+
+function int(env: Env, name: string, dflt: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const v = str(env, name);
+  if (v === undefined) return dflt;
+  if (!/^\d+$/.test(v)) throw new ConfigError(name, `expected a whole number, got "${v}"`);
+  const n = Number(v);
+  if (n < min || n > max) throw new ConfigError(name, `expected a number from ${min} to ${max}, got ${n}`);
+  return n;
+}
+
+function url(env: Env, name: string, protocols: string[]): string | null {
+  const v = str(env, name);
+  if (v === undefined) return null;
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    throw new ConfigError(name, `expected a URL, got "${v}"`);
+  }
+  if (!protocols.includes(u.protocol)) {
+    throw new ConfigError(name, `expected a ${protocols.join(' or ')} URL, got "${u.protocol}"`);
+  }
+  return v;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const backend = str(env, 'SORTIE_RECORDING_STORAGE_BACKEND') ?? 'local';
+  if (backend !== 'local' && backend !== 's3') {
+    throw new ConfigError('SORTIE_RECORDING_STORAGE_BACKEND', `expected "local" or "s3", got "${backend}"`);
+  }
+  const maxSizeMb = int(env, 'SORTIE_RECORDING_MAX_SIZE_MB', 500, 1, 5 * 1024 * 1024);
+  const bucket = str(env, 'SORTIE_RECORDING_S3_BUCKET') ?? null;
+  if (backend === 's3' && !bucket) {
+    throw new ConfigError('SORTIE_RECORDING_S3_BUCKET', 'required when SORTIE_RECORDING_STORAGE_BACKEND is "s3"');
+  }
+  let prefix = str(env, 'SORTIE_RECORDING_S3_PREFIX') ?? 'recordings/';
+  if (prefix.startsWith('/') || prefix.includes('..')) {
+    throw new ConfigError('SORTIE_RECORDING_S3_PREFIX', `must not start with "/" or contain "..", got "${prefix}"`);
+  }
+  if (prefix !== '' && !prefix.endsWith('/')) prefix += '/';
+
+  const nodeEnv = str(env, 'NODE_ENV') ?? 'development';
+  const demo = bool(env, 'SORTIE_DEMO', false);
+  if (demo && nodeEnv === 'production') {
+    throw new ConfigError('SORTIE_DEMO', 'demo mode is refused when NODE_ENV=production');
+  }
+  const jwtSecret = str(env, 'SORTIE_AUTH_JWT_SECRET') ?? null;
+  const jwksUrl = url(env, 'SORTIE_AUTH_JWKS_URL', ['http:', 'https:']);
+  if (jwtSecret && jwtSecret.length < 32) {
+    throw new ConfigError('SORTIE_AUTH_JWT_SECRET', 'must be at least 32 characters long');
+  }
+  if (!demo && !jwtSecret && !jwksUrl) {
+    throw new ConfigError(
+      'SORTIE_AUTH_JWT_SECRET',
+      'no authentication configured: set SORTIE_AUTH_JWT_SECRET or SORTIE_AUTH_JWKS_URL (or SORTIE_DEMO=true outside production)',
+    );
+  }
+  const publicUrl = url(env, 'SORTIE_PUBLIC_URL', ['http:', 'https:']);
+  const corsOrigins = (str(env, 'SORTIE_CORS_ORIGINS') ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
+  for (const o of corsOrigins) {
+    let ok = false;
+    try {
+      const u = new URL(o);
+      ok = (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === o.replace(/\/$/, '');
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new ConfigError('SORTIE_CORS_ORIGINS', `expected comma-separated origins like https://app.example.com, got "${o}"`);
+  }
+
+  return {
+    recordingEnabled: bool(env, 'SORTIE_VIDEO_RECORDING_ENABLED', false),
+    storageBackend: backend,
+    storagePath: str(env, 'SORTIE_RECORDING_STORAGE_PATH') ?? '/data/recordings',
+    maxSizeMb,
+    maxSizeBytes: maxSizeMb * 1048576,
+    retentionDays: int(env, 'SORTIE_RECORDING_RETENTION_DAYS', 0, 0, 365 * 100),
+    s3: {
+      bucket,
+      region: str(env, 'SORTIE_RECORDING_S3_REGION') ?? 'us-east-1',
+      endpoint: url(env, 'SORTIE_RECORDING_S3_ENDPOINT', ['http:', 'https:']),
+      prefix,
+    },
+    port: int(env, 'PORT', 3000, 0, 65535),
+    host: str(env, 'HOST') ?? '0.0.0.0',
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    dataDir: str(env, 'SORTIE_DATA_DIR') ?? './.sortie',
+    publicUrl: publicUrl?.replace(/\/$/, '') ?? null,
+    auth: { jwtSecret, jwksUrl },
+    corsOrigins: corsOrigins.map((o) => o.replace(/\/$/, '')),
+    demo,
+    nodeEnv,
+    abandonedAfterMinutes: int(env, 'SORTIE_RECORDING_ABANDONED_AFTER_MINUTES', 30, 1),
+  };
+}
+
+/** Every variable loadConfig reads; the Helm parity test checks the chart against it. */
+export const CONFIG_VARIABLES = [
+  'SORTIE_VIDEO_RECORDING_ENABLED',
+  'SORTIE_RECORDING_STORAGE_BACKEND',
+  'SORTIE_RECORDING_STORAGE_PATH',
+  'SORTIE_RECORDING_MAX_SIZE_MB',
+  'SORTIE_RECORDING_RETENTION_DAYS',
+  'SORTIE_RECORDING_S3_BUCKET',
+  'SORTIE_RECORDING_S3_REGION',
+  'SORTIE_RECORDING_S3_ENDPOINT',
+  'SORTIE_RECORDING_S3_PREFIX',
+  'SORTIE_RECORDING_ABANDONED_AFTER_MINUTES',
+  'PORT',
+  'HOST',
+  'DATABASE_URL',
+  'SORTIE_DATA_DIR',
+  'SORTIE_PUBLIC_URL',
+  'SORTIE_AUTH_JWT_SECRET',
+  'SORTIE_AUTH_JWKS_URL',
+  'SORTIE_CORS_ORIGINS',
+  'SORTIE_DEMO',
+  'NODE_ENV',
+] as const;

@@ -1,0 +1,98 @@
+/**
+ * The database schema. Migrations under ./migrations are generated from this
+ * file by drizzle-kit (`pnpm db:generate`) and never edited by hand.
+ * Timestamps keep millisecond precision so that keyset cursors made from a JS
+ * Date compare exactly with the stored value.
+ */
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uuid,
+} from 'drizzle-orm/pg-core';
+
+const ts = (name: string) => timestamp(name, { precision: 3, withTimezone: true, mode: 'date' });
+
+export const RECORDING_STATUSES = ['recording', 'uploading', 'ready', 'failed'] as const;
+export type RecordingStatus = (typeof RECORDING_STATUSES)[number];
+
+export const recordings = pgTable(
+  'recordings',
+  {
+    id: uuid('id').primaryKey(),
+    sessionId: text('session_id').notNull(),
+    userId: text('user_id').notNull(),
+    userName: text('user_name'),
+    status: text('status').$type<RecordingStatus>().notNull(),
+    mimeType: text('mime_type').notNull(),
+    /** Bytes stored so far (declared sizes of issued parts on S3, where the service never sees the bytes). */
+    sizeBytes: bigint('size_bytes', { mode: 'number' }).notNull().default(0),
+    durationMs: integer('duration_ms'),
+    /** Where the storage backend keeps it; never derived from user input. */
+    storageKey: text('storage_key').notNull(),
+    /** The backend's id of an unfinished multipart upload (S3); null once finished or on local. */
+    uploadId: text('upload_id'),
+    failureReason: text('failure_reason'),
+    createdAt: ts('created_at').notNull(),
+    updatedAt: ts('updated_at').notNull(),
+    completedAt: ts('completed_at'),
+    /** Last time a part was issued or received: the sweeper's notion of "alive". */
+    lastActivityAt: ts('last_activity_at').notNull(),
+  },
+  (t) => [
+    index('recordings_user_created_idx').on(t.userId, t.createdAt.desc(), t.id.desc()),
+    index('recordings_created_idx').on(t.createdAt.desc(), t.id.desc()),
+    index('recordings_status_activity_idx').on(t.status, t.lastActivityAt),
+  ],
+);
+
+export const recordingParts = pgTable(
+  'recording_parts',
+  {
+    recordingId: uuid('recording_id')
+      .notNull()
+      .references(() => recordings.id, { onDelete: 'cascade' }),
+    partNumber: integer('part_number').notNull(),
+    /** Size announced by POST /parts; counts against the limit until the bytes arrive. */
+    declaredSize: bigint('declared_size', { mode: 'number' }).notNull(),
+    /** Size and ETag of the bytes actually stored (local backend); null until received. */
+    storedSize: bigint('stored_size', { mode: 'number' }),
+    etag: text('etag'),
+    updatedAt: ts('updated_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.recordingId, t.partNumber] })],
+);
+
+/** A single row (id = 1): settings that administrators change at run time. */
+export const settings = pgTable('settings', {
+  id: integer('id').primaryKey(),
+  autoRecord: boolean('auto_record').notNull().default(false),
+  updatedAt: ts('updated_at'),
+  updatedBy: text('updated_by'),
+  /** Secret for the service's own signed URLs, shared by every replica. */
+  signingKey: text('signing_key').notNull(),
+});
+
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: uuid('id').primaryKey(),
+    at: ts('at').notNull(),
+    actorId: text('actor_id'),
+    actorName: text('actor_name'),
+    action: text('action').notNull(),
+    recordingId: uuid('recording_id'),
+    details: jsonb('details').$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
+  },
+  (t) => [index('audit_log_at_idx').on(t.at.desc(), t.id.desc())],
+);
+
+export type RecordingRow = typeof recordings.$inferSelect;
+export type PartRow = typeof recordingParts.$inferSelect;

@@ -1,0 +1,204 @@
+/**
+ * HTTP face of the recordings service. Routes validate and authorize, then
+ * call the service; they never touch storage or SQL themselves.
+ */
+import { Readable } from 'node:stream';
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { AuthEnv } from '../auth/middleware.js';
+import { ApiError, badRequest, notFound } from '../errors.js';
+import { parseRange } from '../lib/range.js';
+import { signToken, verifyToken } from '../lib/signed-token.js';
+import { validate } from '../lib/validate.js';
+import type { SettingsService } from '../settings/service.js';
+import { downloadFilename, type RecordingsService } from './service.js';
+import { completeBody, createBody, failBody, idParam, listQuery, partBody } from './schemas.js';
+import type { RecordingRow } from '../db/schema.js';
+import type { Clock } from '../lib/clock.js';
+
+export interface RecordingRoutesDeps {
+  service: RecordingsService;
+  settings: SettingsService;
+  clock: Clock;
+  signingKey: string;
+  /** SORTIE_PUBLIC_URL, or null to derive the origin from the request. */
+  publicUrl: string | null;
+  /** Called after someone deletes a recording they do not own (an admin): the audit trail's hook. */
+  onForeignDelete?: (user: import('../auth/identity.js').Identity, row: RecordingRow) => Promise<void>;
+}
+
+/** How long a header-less download URL stays valid: long enough to watch a long recording. */
+export const DOWNLOAD_URL_TTL_SECONDS = 60 * 60;
+
+const jsonLimit = bodyLimit({
+  maxSize: 2 * 1024 * 1024,
+  onError: () => {
+    throw new ApiError('payload_too_large', 'The JSON body is over 2 MiB.');
+  },
+});
+
+export function origin(c: Context, publicUrl: string | null): string {
+  return publicUrl ?? new URL(c.req.url).origin;
+}
+
+/** Bearer-authenticated routes under /api/recordings. */
+export function recordingRoutes(deps: RecordingRoutesDeps) {
+  const { service, settings, clock } = deps;
+  const app = new Hono<AuthEnv>();
+
+  app.get('/config', async (c) => {
+    const s = await settings.get();
+    return c.json({
+      enabled: true,
+      autoRecord: s.autoRecord,
+      maxSizeBytes: service.maxSizeBytes,
+      backend: service.storage.backend,
+      minPartSizeBytes: service.storage.minPartSizeBytes,
+      maxParts: service.storage.maxParts,
+    });
+  });
+
+  app.post('/', jsonLimit, validate('json', createBody), async (c) => {
+    const rec = await service.create(c.get('user'), c.req.valid('json'));
+    return c.json(rec, 201);
+  });
+
+  app.get('/', validate('query', listQuery), async (c) => {
+    const q = c.req.valid('query');
+    return c.json(await service.list({ ...q, userId: c.get('user').id }));
+  });
+
+  app.get('/:id', validate('param', idParam), async (c) => {
+    return c.json(await service.get(c.get('user'), c.req.valid('param').id));
+  });
+
+  app.post('/:id/parts', jsonLimit, validate('param', idParam), validate('json', partBody), async (c) => {
+    const { id } = c.req.valid('param');
+    const { partNumber, sizeBytes } = c.req.valid('json');
+    const { target, expiresAt } = await service.requestPart(c.get('user'), id, partNumber, sizeBytes);
+    if (target) return c.json({ partNumber, url: target.url, method: 'PUT', headers: target.headers, expiresAt: expiresAt.toISOString() });
+    const token = await signToken(deps.signingKey, { typ: 'part', rid: id, pn: partNumber, size: sizeBytes }, expiresAt);
+    return c.json({
+      partNumber,
+      url: `${origin(c, deps.publicUrl)}/api/uploads/${token}`,
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/octet-stream' },
+      expiresAt: expiresAt.toISOString(),
+    });
+  });
+
+  app.post('/:id/stop', validate('param', idParam), async (c) => {
+    return c.json(await service.stop(c.get('user'), c.req.valid('param').id));
+  });
+
+  app.post('/:id/complete', jsonLimit, validate('param', idParam), validate('json', completeBody), async (c) => {
+    const body = c.req.valid('json');
+    return c.json(await service.complete(c.get('user'), c.req.valid('param').id, { durationMs: body.durationMs ?? null, parts: body.parts }));
+  });
+
+  app.post('/:id/fail', jsonLimit, validate('param', idParam), validate('json', failBody), async (c) => {
+    return c.json(await service.fail(c.get('user'), c.req.valid('param').id, c.req.valid('json').reason));
+  });
+
+  app.get('/:id/download', validate('param', idParam), async (c) => {
+    const row = await service.getRow(c.get('user'), c.req.valid('param').id, true);
+    if (row.status !== 'ready') throw new ApiError('conflict', `Recording is ${row.status}; only a ready recording can be downloaded.`);
+    const presigned = await service.storage.presignDownload({
+      key: row.storageKey,
+      filename: downloadFilename(row),
+      mimeType: row.mimeType,
+      expiresInSeconds: DOWNLOAD_URL_TTL_SECONDS,
+    });
+    if (presigned) return c.redirect(presigned, 302);
+    return serveFile(c, service, row);
+  });
+
+  app.post('/:id/download-url', validate('param', idParam), async (c) => {
+    const row = await service.getRow(c.get('user'), c.req.valid('param').id, true);
+    if (row.status !== 'ready') throw new ApiError('conflict', `Recording is ${row.status}; only a ready recording can be downloaded.`);
+    const expiresAt = new Date(clock.now().getTime() + DOWNLOAD_URL_TTL_SECONDS * 1000);
+    const presigned = await service.storage.presignDownload({
+      key: row.storageKey,
+      filename: downloadFilename(row),
+      mimeType: row.mimeType,
+      expiresInSeconds: DOWNLOAD_URL_TTL_SECONDS,
+    });
+    const url = presigned ?? `${origin(c, deps.publicUrl)}/api/files/${await signToken(deps.signingKey, { typ: 'file', rid: row.id }, expiresAt)}`;
+    return c.json({ url, expiresAt: expiresAt.toISOString() });
+  });
+
+  app.delete('/:id', validate('param', idParam), async (c) => {
+    const user = c.get('user');
+    const row = await service.getRow(user, c.req.valid('param').id, true);
+    await service.deleteRow(row);
+    if (row.userId !== user.id) await deps.onForeignDelete?.(user, row);
+    return c.body(null, 204);
+  });
+
+  return app;
+}
+
+/**
+ * Routes authorized by a signed token in the URL instead of a bearer header:
+ * the local part PUT (/api/uploads/:token) and header-less downloads
+ * (/api/files/:token) for <a href> and <video src>.
+ */
+export function transferRoutes(deps: RecordingRoutesDeps) {
+  const { service } = deps;
+  const app = new Hono<{ Bindings: { incoming?: import('node:http').IncomingMessage } }>();
+
+  app.put('/uploads/:token', async (c) => {
+    const claims = await verifyToken(deps.signingKey, c.req.param('token'), 'part');
+    if (!claims) throw new ApiError('unauthorized', 'This upload URL is invalid or has expired; request a new one.');
+    const declared = c.req.header('content-length');
+    if (declared !== undefined) {
+      const n = Number(declared);
+      if (n > claims.size) throw new ApiError('payload_too_large', `The body is longer than the ${claims.size} bytes this URL was issued for.`);
+      if (n < claims.size) throw badRequest(`This URL takes exactly ${claims.size} bytes; the body has ${n}.`);
+    }
+    // The Node request itself is the fastest stream of the body; app.request() in tests has only the web stream.
+    const body = c.env?.incoming ?? (c.req.raw.body ? Readable.fromWeb(c.req.raw.body as never) : Readable.from([]));
+    const { etag } = await service.acceptPart(claims.rid, claims.pn, claims.size, body);
+    c.header('ETag', etag);
+    return c.body(null, 200);
+  });
+
+  app.on(['GET', 'HEAD'], '/files/:token', async (c) => {
+    const claims = await verifyToken(deps.signingKey, c.req.param('token'), 'file');
+    if (!claims) throw new ApiError('unauthorized', 'This download URL is invalid or has expired; request a new one.');
+    const row = await service.rowById(claims.rid);
+    if (!row) throw notFound();
+    return serveFile(c, service, row);
+  });
+
+  return app;
+}
+
+/** Streams a ready recording with Range support (206 / 416), never buffering it. */
+async function serveFile(c: Context, service: RecordingsService, row: RecordingRow): Promise<Response> {
+  if (row.status !== 'ready') throw new ApiError('conflict', `Recording is ${row.status}; only a ready recording can be downloaded.`);
+  const size = row.sizeBytes;
+  const headers: Record<string, string> = {
+    'Content-Type': row.mimeType.split(';')[0]!,
+    'Accept-Ranges': 'bytes',
+    'Content-Disposition': `attachment; filename="${downloadFilename(row)}"`,
+    'Cache-Control': 'private, no-store',
+  };
+  const range = parseRange(c.req.header('range'), size);
+  if (range.kind === 'unsatisfiable') {
+    return new Response(JSON.stringify({ error: { code: 'invalid_request', message: 'The requested range is outside the file.' } }), {
+      status: 416,
+      headers: { 'Content-Range': `bytes */${size}`, 'Content-Type': 'application/json' },
+    });
+  }
+  const isHead = c.req.method === 'HEAD';
+  if (range.kind === 'range') {
+    headers['Content-Range'] = `bytes ${range.start}-${range.end}/${size}`;
+    headers['Content-Length'] = String(range.end - range.start + 1);
+    const stream = isHead ? null : await service.open(row, { start: range.start, end: range.end });
+    return new Response(stream ? (Readable.toWeb(stream) as ReadableStream) : null, { status: 206, headers });
+  }
+  headers['Content-Length'] = String(size);
+  const stream = isHead ? null : await service.open(row);
+  return new Response(stream ? (Readable.toWeb(stream) as ReadableStream) : null, { status: 200, headers });
+}

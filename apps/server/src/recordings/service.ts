@@ -1,0 +1,354 @@
+/**
+ * The recordings service: the state machine, the ownership rule, the size
+ * rule and the ETag check. Routes call it; it calls storage and the database.
+ *
+ *   recording ──stop──▶ uploading ──complete──▶ ready
+ *        │                  │
+ *        └──────fail────────┴──▶ failed        (complete also works from recording)
+ */
+import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import { and, desc, eq, lt, or, sql, type SQL } from 'drizzle-orm';
+import type { Identity } from '../auth/identity.js';
+import type { Db } from '../db/client.js';
+import { recordingParts, recordings, type RecordingRow, type RecordingStatus } from '../db/schema.js';
+import { ApiError, badRequest, conflict, notFound, tooLarge } from '../errors.js';
+import type { Clock } from '../lib/clock.js';
+import {
+  InvalidPartError,
+  PartIncompleteError,
+  PartTooLargeError,
+  keyFor,
+  normalizeEtag,
+  type ByteRange,
+  type RecordingStorage,
+} from '../storage/types.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+
+export interface Recording {
+  id: string;
+  sessionId: string;
+  userId: string;
+  userName: string | null;
+  status: RecordingStatus;
+  mimeType: string;
+  sizeBytes: number;
+  durationMs: number | null;
+  createdAt: string;
+  updatedAt: string;
+  completedAt: string | null;
+  failureReason: string | null;
+}
+
+export function toResource(r: RecordingRow): Recording {
+  return {
+    id: r.id,
+    sessionId: r.sessionId,
+    userId: r.userId,
+    userName: r.userName,
+    status: r.status,
+    mimeType: r.mimeType,
+    sizeBytes: r.sizeBytes,
+    durationMs: r.durationMs,
+    createdAt: r.createdAt.toISOString(),
+    updatedAt: r.updatedAt.toISOString(),
+    completedAt: r.completedAt?.toISOString() ?? null,
+    failureReason: r.failureReason,
+  };
+}
+
+export interface ListFilter {
+  userId?: string;
+  sessionId?: string;
+  status?: RecordingStatus;
+  limit: number;
+  cursor?: string;
+}
+
+export interface Page {
+  items: Recording[];
+  nextCursor: string | null;
+}
+
+/** Lifetime of the URLs a client PUTs parts to. */
+export const PART_URL_TTL_SECONDS = 15 * 60;
+
+const OPEN: RecordingStatus[] = ['recording', 'uploading'];
+
+export interface RecordingsServiceOptions {
+  db: Db;
+  storage: RecordingStorage;
+  clock: Clock;
+  maxSizeBytes: number;
+}
+
+export class RecordingsService {
+  private readonly db: Db;
+  readonly storage: RecordingStorage;
+  private readonly clock: Clock;
+  readonly maxSizeBytes: number;
+
+  constructor(opts: RecordingsServiceOptions) {
+    this.db = opts.db;
+    this.storage = opts.storage;
+    this.clock = opts.clock;
+    this.maxSizeBytes = opts.maxSizeBytes;
+  }
+
+  async create(user: Identity, input: { sessionId: string; mimeType: string }): Promise<Recording> {
+    const id = randomUUID();
+    const key = keyFor(id, input.mimeType);
+    const uploadId = await this.storage.createUpload(key, input.mimeType);
+    const now = this.clock.now();
+    const [row] = await this.db
+      .insert(recordings)
+      .values({
+        id,
+        sessionId: input.sessionId,
+        userId: user.id,
+        userName: user.name,
+        status: 'recording',
+        mimeType: input.mimeType,
+        storageKey: key,
+        uploadId,
+        createdAt: now,
+        updatedAt: now,
+        lastActivityAt: now,
+      })
+      .returning();
+    return toResource(row!);
+  }
+
+  async list(filter: ListFilter): Promise<Page> {
+    const where: SQL[] = [];
+    if (filter.userId !== undefined) where.push(eq(recordings.userId, filter.userId));
+    if (filter.sessionId !== undefined) where.push(eq(recordings.sessionId, filter.sessionId));
+    if (filter.status !== undefined) where.push(eq(recordings.status, filter.status));
+    if (filter.cursor !== undefined) {
+      const c = decodeCursor(filter.cursor);
+      // Newest first: the next page holds what sorts strictly after (createdAt, id) descending.
+      where.push(or(lt(recordings.createdAt, c.createdAt), and(eq(recordings.createdAt, c.createdAt), lt(recordings.id, c.id)))!);
+    }
+    const rows = await this.db
+      .select()
+      .from(recordings)
+      .where(where.length ? and(...where) : undefined)
+      .orderBy(desc(recordings.createdAt), desc(recordings.id))
+      .limit(filter.limit + 1);
+    const items = rows.slice(0, filter.limit);
+    const last = items[items.length - 1];
+    return {
+      items: items.map(toResource),
+      nextCursor: rows.length > filter.limit && last ? encodeCursor(last.createdAt, last.id) : null,
+    };
+  }
+
+  /** The row if `user` may see it: its owner, or any admin when `allowAdmin`. Else 404, as if absent. */
+  async getRow(user: Identity, id: string, allowAdmin: boolean): Promise<RecordingRow> {
+    const [row] = await this.db.select().from(recordings).where(eq(recordings.id, id));
+    if (!row || (row.userId !== user.id && !(allowAdmin && user.isAdmin))) throw notFound();
+    return row;
+  }
+
+  /** The row with no ownership check: for callers already authorized by a signed URL or a job. */
+  async rowById(id: string): Promise<RecordingRow | null> {
+    const [row] = await this.db.select().from(recordings).where(eq(recordings.id, id));
+    return row ?? null;
+  }
+
+  async get(user: Identity, id: string): Promise<Recording> {
+    return toResource(await this.getRow(user, id, true));
+  }
+
+  /**
+   * Reserves part `partNumber` of `sizeBytes` and says where to send it.
+   * The size rule counts every other part's latest declared size plus this
+   * one, so the limit holds before a single byte is sent.
+   */
+  async requestPart(
+    user: Identity,
+    id: string,
+    partNumber: number,
+    sizeBytes: number,
+  ): Promise<{ row: RecordingRow; target: { url: string; headers: Record<string, string> } | null; expiresAt: Date }> {
+    const row = await this.getRow(user, id, false);
+    if (!OPEN.includes(row.status)) throw conflict(`Recording is ${row.status}; it takes no more parts.`);
+    if (partNumber > this.storage.maxParts) throw badRequest(`partNumber must be from 1 to ${this.storage.maxParts}.`);
+    const [others] = await this.db
+      .select({ total: sql<string>`coalesce(sum(${recordingParts.declaredSize}), 0)` })
+      .from(recordingParts)
+      .where(and(eq(recordingParts.recordingId, id), sql`${recordingParts.partNumber} <> ${partNumber}`));
+    const total = Number(others?.total ?? 0) + sizeBytes;
+    if (total > this.maxSizeBytes) {
+      throw tooLarge(`This part would take the recording to ${total} bytes, over the limit of ${this.maxSizeBytes} bytes.`);
+    }
+    const now = this.clock.now();
+    await this.db
+      .insert(recordingParts)
+      .values({ recordingId: id, partNumber, declaredSize: sizeBytes, updatedAt: now })
+      .onConflictDoUpdate({
+        target: [recordingParts.recordingId, recordingParts.partNumber],
+        set: { declaredSize: sizeBytes, updatedAt: now },
+      });
+    // Where the service never sees the bytes (S3), what is reserved is its best count of what is stored.
+    await this.touch(id, now, this.storage.backend === 's3' ? total : undefined);
+    const expiresAt = new Date(now.getTime() + PART_URL_TTL_SECONDS * 1000);
+    const target = await this.storage.presignPart({
+      key: row.storageKey,
+      uploadId: row.uploadId,
+      partNumber,
+      sizeBytes,
+      expiresInSeconds: PART_URL_TTL_SECONDS,
+    });
+    return { row, target, expiresAt };
+  }
+
+  private async touch(id: string, now: Date, sizeBytes?: number): Promise<void> {
+    await this.db
+      .update(recordings)
+      .set({ lastActivityAt: now, updatedAt: now, ...(sizeBytes !== undefined ? { sizeBytes } : {}) })
+      .where(eq(recordings.id, id));
+  }
+
+  /** Receives a part's bytes through the service (backends without presigned URLs). */
+  async acceptPart(id: string, partNumber: number, sizeBytes: number, body: Readable): Promise<{ etag: string }> {
+    const [row] = await this.db.select().from(recordings).where(eq(recordings.id, id));
+    if (!row) throw notFound();
+    if (!OPEN.includes(row.status)) throw conflict(`Recording is ${row.status}; it takes no more parts.`);
+    let stored;
+    try {
+      stored = await this.storage.writePart({ key: row.storageKey, uploadId: row.uploadId, partNumber, sizeBytes, body });
+    } catch (err) {
+      if (err instanceof PartTooLargeError) throw new ApiError('payload_too_large', `The body is longer than the ${sizeBytes} bytes this URL was issued for.`);
+      if (err instanceof PartIncompleteError) throw badRequest(`The body ended before the ${sizeBytes} bytes this URL was issued for; send the part again.`);
+      throw err;
+    }
+    const now = this.clock.now();
+    await this.db
+      .insert(recordingParts)
+      .values({ recordingId: id, partNumber, declaredSize: sizeBytes, storedSize: stored.sizeBytes, etag: stored.etag, updatedAt: now })
+      .onConflictDoUpdate({
+        target: [recordingParts.recordingId, recordingParts.partNumber],
+        set: { declaredSize: sizeBytes, storedSize: stored.sizeBytes, etag: stored.etag, updatedAt: now },
+      });
+    const [sum] = await this.db
+      .select({ total: sql<string>`coalesce(sum(${recordingParts.storedSize}), 0)` })
+      .from(recordingParts)
+      .where(eq(recordingParts.recordingId, id));
+    await this.touch(id, now, Number(sum?.total ?? 0));
+    return { etag: stored.etag };
+  }
+
+  async stop(user: Identity, id: string): Promise<Recording> {
+    const row = await this.getRow(user, id, false);
+    if (row.status === 'uploading') return toResource(row);
+    if (row.status !== 'recording') throw conflict(`Recording is ${row.status}; only a recording in progress can be stopped.`);
+    const now = this.clock.now();
+    const [updated] = await this.db
+      .update(recordings)
+      .set({ status: 'uploading', updatedAt: now, lastActivityAt: now })
+      .where(and(eq(recordings.id, id), eq(recordings.status, 'recording')))
+      .returning();
+    return toResource(updated ?? (await this.getRow(user, id, false)));
+  }
+
+  /**
+   * Checks the client's part list against what is stored, assembles the
+   * parts and marks the recording ready. Idempotent: a ready recording is
+   * answered as it is.
+   */
+  async complete(user: Identity, id: string, input: { durationMs: number | null; parts: { partNumber: number; etag: string }[] }): Promise<Recording> {
+    const row = await this.getRow(user, id, false);
+    if (row.status === 'ready') return toResource(row);
+    if (row.status === 'failed') throw conflict('Recording has failed; it cannot be completed.');
+    return this.finalize(row, input.durationMs, input.parts);
+  }
+
+  /** Shared by complete and the sweeper: validate, assemble, mark ready. */
+  async finalize(row: RecordingRow, durationMs: number | null, partsIn: { partNumber: number; etag: string }[]): Promise<Recording> {
+    const parts = [...partsIn].sort((a, b) => a.partNumber - b.partNumber);
+    if (parts.length === 0) throw badRequest('parts must list at least one part.');
+    parts.forEach((p, i) => {
+      if (p.partNumber !== i + 1) throw badRequest(`parts must be numbered 1..${parts.length} with no gap or repeat; part ${i + 1} is missing or repeated.`);
+    });
+    const stored = await this.db.select().from(recordingParts).where(eq(recordingParts.recordingId, row.id));
+    const byNumber = new Map(stored.map((p) => [p.partNumber, p]));
+    let total = 0;
+    parts.forEach((p, i) => {
+      const s = byNumber.get(p.partNumber);
+      if (!s) throw badRequest(`Part ${p.partNumber} was never requested.`);
+      if (s.etag !== null && normalizeEtag(s.etag) !== normalizeEtag(p.etag)) {
+        throw badRequest(`The ETag of part ${p.partNumber} does not match the stored part.`);
+      }
+      if (this.storage.backend === 'local' && s.etag === null) throw badRequest(`Part ${p.partNumber} has not been received.`);
+      const size = s.storedSize ?? s.declaredSize;
+      if (i < parts.length - 1 && size < this.storage.minPartSizeBytes) {
+        throw badRequest(`Part ${p.partNumber} is ${size} bytes; every part but the last must be at least ${this.storage.minPartSizeBytes} bytes.`);
+      }
+      total += size;
+    });
+    if (total > this.maxSizeBytes) throw tooLarge(`The parts add up to ${total} bytes, over the limit of ${this.maxSizeBytes} bytes.`);
+    let result;
+    try {
+      result = await this.storage.completeUpload({ key: row.storageKey, uploadId: row.uploadId, parts });
+    } catch (err) {
+      if (err instanceof InvalidPartError) throw badRequest(err.message);
+      throw err;
+    }
+    const now = this.clock.now();
+    const [updated] = await this.db
+      .update(recordings)
+      .set({
+        status: 'ready',
+        sizeBytes: result.sizeBytes,
+        durationMs,
+        completedAt: now,
+        updatedAt: now,
+        uploadId: null,
+      })
+      .where(eq(recordings.id, row.id))
+      .returning();
+    await this.db.delete(recordingParts).where(eq(recordingParts.recordingId, row.id));
+    return toResource(updated!);
+  }
+
+  async fail(user: Identity, id: string, reason: string): Promise<Recording> {
+    const row = await this.getRow(user, id, false);
+    if (row.status === 'failed') return toResource(row);
+    if (row.status === 'ready') throw conflict('Recording is ready; it cannot be failed.');
+    return this.markFailed(row, reason);
+  }
+
+  async markFailed(row: RecordingRow, reason: string): Promise<Recording> {
+    await this.storage.abortUpload({ key: row.storageKey, uploadId: row.uploadId });
+    const now = this.clock.now();
+    const [updated] = await this.db
+      .update(recordings)
+      .set({ status: 'failed', failureReason: reason, sizeBytes: 0, updatedAt: now, uploadId: null })
+      .where(eq(recordings.id, row.id))
+      .returning();
+    await this.db.delete(recordingParts).where(eq(recordingParts.recordingId, row.id));
+    return toResource(updated!);
+  }
+
+  /** A ready recording's bytes, whole or one range. */
+  async open(row: RecordingRow, range?: ByteRange): Promise<Readable> {
+    if (row.status !== 'ready') throw conflict(`Recording is ${row.status}; only a ready recording can be downloaded.`);
+    return this.storage.read(row.storageKey, range);
+  }
+
+  /** Removes the stored object(s) first, then the row, so a crash never leaves bytes with no row. */
+  async deleteRow(row: RecordingRow): Promise<void> {
+    if (row.status === 'ready') await this.storage.delete(row.storageKey);
+    else await this.storage.abortUpload({ key: row.storageKey, uploadId: row.uploadId });
+    await this.db.delete(recordings).where(eq(recordings.id, row.id));
+  }
+}
+
+/** A download file name: the session and the start time, safe in a header. */
+export function downloadFilename(r: Pick<RecordingRow, 'sessionId' | 'createdAt' | 'storageKey'>): string {
+  const ext = r.storageKey.endsWith('.mp4') ? 'mp4' : 'webm';
+  const session = r.sessionId.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 80) || 'session';
+  const when = r.createdAt.toISOString().replace(/[:]/g, '-').replace(/\..*$/, '');
+  return `recording-${session}-${when}.${ext}`;
+}

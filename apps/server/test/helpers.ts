@@ -1,0 +1,136 @@
+/**
+ * Test dependencies: a real database (PGlite in memory, or a fresh PostgreSQL
+ * database per call, chosen by SORTIE_TEST_DB), a temporary storage folder,
+ * the real app, and tokens for a user, a second user and an admin.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { sign } from 'hono/jwt';
+import { createApp } from '../src/app.js';
+import { loadConfig, type Config } from '../src/config.js';
+import { migrate, openDatabase, type Database } from '../src/db/client.js';
+import { memoryLogger } from '../src/lib/logger.js';
+import type { Clock } from '../src/lib/clock.js';
+import { SettingsService } from '../src/settings/service.js';
+import { createStorage } from '../src/storage/index.js';
+import type { RecordingStorage } from '../src/storage/types.js';
+
+export const TEST_SECRET = 'test-secret-that-is-at-least-32-characters-long';
+export const TEST_DB = (process.env.SORTIE_TEST_DB ?? 'pglite') as 'pglite' | 'postgres';
+export const PG_ADMIN_URL = process.env.SORTIE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** A database of its own for one test file: in-memory PGlite, or a fresh PostgreSQL database dropped on close. */
+export async function testDatabase(kind: 'pglite' | 'postgres' = TEST_DB): Promise<Database & { url: string | null }> {
+  if (kind === 'pglite') {
+    const db = await openDatabase({ databaseUrl: null, dataDir: 'memory://' });
+    await migrate(db);
+    return { ...db, url: null };
+  }
+  const { default: postgres } = await import('postgres');
+  const admin = postgres(PG_ADMIN_URL, { max: 1, onnotice: () => {} });
+  const name = `sortie_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  await admin.unsafe(`create database ${name}`);
+  const url = new URL(PG_ADMIN_URL);
+  url.pathname = `/${name}`;
+  const db = await openDatabase({ databaseUrl: url.toString(), dataDir: '' });
+  await migrate(db);
+  return {
+    ...db,
+    url: url.toString(),
+    async close() {
+      await db.close();
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    },
+  };
+}
+
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({
+    SORTIE_VIDEO_RECORDING_ENABLED: 'true',
+    SORTIE_AUTH_JWT_SECRET: TEST_SECRET,
+    ...env,
+  });
+}
+
+export async function token(claims: Record<string, unknown>, opts: { expiresIn?: number; secret?: string } = {}): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return sign({ iat: now, exp: now + (opts.expiresIn ?? 3600), ...claims }, opts.secret ?? TEST_SECRET, 'HS256');
+}
+
+/** A controllable clock for jobs and expiry. */
+export function fakeClock(start = new Date()): Clock & { set(d: Date): void; advance(ms: number): void } {
+  let t = start.getTime();
+  return { now: () => new Date(t), set: (d) => (t = d.getTime()), advance: (ms) => (t += ms) };
+}
+
+export interface TestApp {
+  config: Config;
+  database: Database;
+  storage: RecordingStorage;
+  app: ReturnType<typeof createApp>['app'];
+  service: ReturnType<typeof createApp>;
+  logger: ReturnType<typeof memoryLogger>;
+  storagePath: string;
+  /** Authorization headers. */
+  auth: { user: Record<string, string>; other: Record<string, string>; admin: Record<string, string> };
+  /** app.request with a JSON body. */
+  json(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  env?: Record<string, string>;
+  clock?: Clock;
+  /** Share a database between several apps (two replicas). */
+  database?: Database;
+}
+
+export async function testApp(opts: TestAppOptions = {}): Promise<TestApp> {
+  const storagePath = await mkdtemp(path.join(tmpdir(), 'sortie-test-'));
+  const config = testConfig({ SORTIE_RECORDING_STORAGE_PATH: storagePath, ...(await storageEnv()), ...opts.env });
+  const ownDb = !opts.database;
+  const database = opts.database ?? (await testDatabase());
+  const storage = await createStorage(config);
+  const clock = opts.clock ?? { now: () => new Date() };
+  const logger = memoryLogger();
+  const signingKey = await new SettingsService(database.db, clock).signingKey();
+  const service = createApp({ config, database, storage, clock, logger, signingKey });
+  const bearer = async (claims: Record<string, unknown>) => ({ authorization: `Bearer ${await token(claims)}` });
+  const auth = {
+    user: await bearer({ sub: 'u-1', name: 'Ada Lovelace' }),
+    other: await bearer({ sub: 'u-2', name: 'Grace Hopper' }),
+    admin: await bearer({ sub: 'admin-1', name: 'Root Admin', role: 'admin' }),
+  };
+  return {
+    config,
+    database,
+    storage,
+    app: service.app,
+    service,
+    logger,
+    storagePath,
+    auth,
+    async json(method, p, body, headers = {}) {
+      return service.app.request(p, {
+        method,
+        headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+    },
+    async close() {
+      if (ownDb) await database.close();
+      await rm(storagePath, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Extra configuration for the storage backend under test (SORTIE_TEST_STORAGE).
+ * The S3 fixture fills this in; local needs nothing beyond the temp folder.
+ */
+export async function storageEnv(): Promise<Record<string, string>> {
+  return {};
+}

@@ -1,0 +1,41 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testApp, type TestApp } from './helpers.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await testApp();
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+const md5 = (b: Uint8Array) => `"${createHash('md5').update(b).digest('hex')}"`;
+
+async function putPart(id: string, partNumber: number, bytes: Uint8Array) {
+  const r = await t.json('POST', `/api/recordings/${id}/parts`, { partNumber, sizeBytes: bytes.length }, t.auth.user);
+  expect(r.status).toBe(200);
+  const { url, headers } = (await r.json()) as { url: string; headers: Record<string, string> };
+  const put = await t.app.request(url, { method: 'PUT', headers, body: bytes });
+  expect(put.status).toBe(200);
+  return put.headers.get('etag')!;
+}
+
+describe('upload flow', () => {
+  it('stores parts sent out of order and downloads them joined in order', async () => {
+    const created = await t.json('POST', '/api/recordings', { sessionId: 'sess-1', mimeType: 'video/webm;codecs=vp9' }, t.auth.user);
+    expect(created.status).toBe(201);
+    const rec = (await created.json()) as { id: string; status: string };
+    expect(rec.status).toBe('recording');
+    const parts = [randomBytes(1000), randomBytes(2000), randomBytes(10)];
+    const etags: string[] = [];
+    for (const i of [2, 0, 1]) etags[i] = await putPart(rec.id, i + 1, parts[i]!);
+    expect(etags[0]).toBe(md5(parts[0]!));
+    const done = await t.json('POST', `/api/recordings/${rec.id}/complete`, { durationMs: 1234, parts: etags.map((etag, i) => ({ partNumber: i + 1, etag })) }, t.auth.user);
+    expect(done.status).toBe(200);
+    expect(await done.json()).toMatchObject({ status: 'ready', sizeBytes: 3010, durationMs: 1234 });
+    const dl = await t.app.request(`/api/recordings/${rec.id}/download`, { headers: t.auth.user });
+    expect(dl.status).toBe(200);
+    expect(Buffer.from(await dl.arrayBuffer()).equals(Buffer.concat(parts))).toBe(true);
+  });
+});
