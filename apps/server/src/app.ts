@@ -6,11 +6,18 @@ import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
+import { createDrain, type Drain } from './lib/drain.js';
+import { createMetrics, type Metrics } from './metrics/index.js';
+import { observeRequests } from './metrics/http.js';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import { sql } from 'drizzle-orm';
 import { ApiError, errorBody, type ErrorCode } from './errors.js';
-import { bearerAuth, type AuthEnv } from './auth/middleware.js';
+import { bearerAuth, requireAdmin, type AuthEnv } from './auth/middleware.js';
+import { adminRoutes } from './admin/routes.js';
+import { AuditService } from './audit/service.js';
+import { RetentionJob } from './jobs/retention.js';
+import { Sweeper } from './jobs/sweeper.js';
 import { demoRoutes } from './auth/demo.js';
 import type { Clock } from './lib/clock.js';
 import type { Logger } from './lib/logger.js';
@@ -18,6 +25,8 @@ import { RecordingsService } from './recordings/service.js';
 import { recordingRoutes, transferRoutes } from './recordings/routes.js';
 import { SettingsService } from './settings/service.js';
 import type { RecordingStorage } from './storage/types.js';
+import type { Identity } from './auth/identity.js';
+import type { RecordingRow } from './db/schema.js';
 
 export interface AppDeps {
   config: Config;
@@ -31,8 +40,15 @@ export interface AppDeps {
 
 export interface App {
   app: Hono<AuthEnv>;
+  /** Prometheus metrics of this app (GET /metrics); the retention job reports its deletions here. */
+  metrics: Metrics;
+  /** Graceful shutdown: server.ts begins the drain on SIGTERM and waits for in-flight requests. */
+  drain: Drain;
   recordings: RecordingsService;
   settings: SettingsService;
+  audit: AuditService;
+  /** The background jobs, built here and started on timers by server.ts (startJobs). */
+  jobs: { retention: RetentionJob; sweeper: Sweeper };
 }
 
 const CODE_BY_STATUS: Record<number, ErrorCode> = {
@@ -49,11 +65,22 @@ export function createApp(deps: AppDeps): App {
   const { config, database, storage, clock, logger } = deps;
   const settings = new SettingsService(database.db, clock);
   const recordings = new RecordingsService({ db: database.db, storage, clock, maxSizeBytes: config.maxSizeBytes });
+  const audit = new AuditService(database.db, clock);
+  const jobDeps = { db: database.db, storage, clock, audit, maxSizeBytes: config.maxSizeBytes };
+  const jobs = {
+    retention: new RetentionJob({ ...jobDeps, logger: logger.child({ job: 'retention' }), retentionDays: config.retentionDays }),
+    sweeper: new Sweeper({ ...jobDeps, logger: logger.child({ job: 'sweeper' }), abandonedAfterMinutes: config.abandonedAfterMinutes }),
+  };
   // Demo tokens are signed with the configured secret when there is one, else the deployment key.
   const hsSecret = config.auth.jwtSecret ?? (config.demo ? deps.signingKey : null);
 
   const app = new Hono<AuthEnv>();
   app.use('*', requestId());
+  // Observe first, so that the drain's 503s are logged and counted too.
+  const metrics = createMetrics(database.db);
+  const drain = createDrain();
+  app.use('*', observeRequests({ metrics, logger }));
+  app.use('*', drain.middleware);
 
   if (config.corsOrigins.length > 0) {
     app.use(
@@ -69,6 +96,11 @@ export function createApp(deps: AppDeps): App {
   }
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  // Unauthenticated like the probes: restrict it at the ingress (see the README's Kubernetes section).
+  app.get('/metrics', async (c) => {
+    const { body, contentType } = await metrics.render();
+    return c.body(body, 200, { 'Content-Type': contentType });
+  });
   app.get('/readyz', async (c) => {
     const checks: Record<string, string> = {};
     try {
@@ -90,11 +122,24 @@ export function createApp(deps: AppDeps): App {
   if (config.demo && hsSecret) app.route('/api/demo', demoRoutes(hsSecret));
 
   if (config.recordingEnabled) {
-    const routeDeps = { service: recordings, settings, clock, signingKey: deps.signingKey, publicUrl: config.publicUrl };
+    const routeDeps = {
+      service: recordings,
+      settings,
+      clock,
+      signingKey: deps.signingKey,
+      publicUrl: config.publicUrl,
+      // The audit trail of administrators acting on other people's recordings.
+      onForeignDelete: (user: Identity, row: RecordingRow) =>
+        audit.record({ actor: user, action: 'recording.delete', recordingId: row.id, details: { userId: row.userId, sessionId: row.sessionId } }),
+      onForeignRead: (user: Identity, row: RecordingRow, how: 'download' | 'download_url') =>
+        audit.record({ actor: user, action: how === 'download' ? 'recording.download' : 'recording.download_url', recordingId: row.id, details: { userId: row.userId, sessionId: row.sessionId } }),
+    };
     app.route('/api', transferRoutes(routeDeps));
     app.use('/api/recordings/*', bearerAuth({ secret: hsSecret, jwksUrl: config.auth.jwksUrl }));
     app.use('/api/recordings', bearerAuth({ secret: hsSecret, jwksUrl: config.auth.jwksUrl }));
     app.route('/api/recordings', recordingRoutes(routeDeps));
+    app.use('/api/admin/*', bearerAuth({ secret: hsSecret, jwksUrl: config.auth.jwksUrl }), requireAdmin);
+    app.route('/api/admin', adminRoutes({ recordings, settings, audit, retention: jobs.retention }));
   }
 
   app.notFound((c) => c.json(errorBody('not_found', 'No such route.'), 404));
@@ -110,5 +155,5 @@ export function createApp(deps: AppDeps): App {
     return c.json(errorBody('internal', 'Something went wrong on our side; it has been logged.'), 500);
   });
 
-  return { app, recordings, settings };
+  return { app, recordings, settings, audit, jobs, metrics, drain };
 }

@@ -15,6 +15,7 @@ import { systemClock, type Clock } from './lib/clock.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { SettingsService } from './settings/service.js';
 import { createStorage } from './storage/index.js';
+import { startJobs, type Scheduler } from './jobs/scheduler.js';
 import type { RecordingStorage } from './storage/types.js';
 
 /** The built web pages (apps/web/dist), served at / when present. */
@@ -29,7 +30,11 @@ export interface Service extends App {
   close(): Promise<void>;
 }
 
-export async function buildService(config: Config, opts: { clock?: Clock; logger?: Logger; database?: Database } = {}): Promise<Service> {
+export async function buildService(
+  config: Config,
+  /** jobs: start the sweeper and retention timers (default true when recording is enabled). */
+  opts: { clock?: Clock; logger?: Logger; database?: Database; jobs?: boolean } = {},
+): Promise<Service> {
   const logger = opts.logger ?? createLogger({ service: 'sortie-recording' });
   const clock = opts.clock ?? systemClock;
   const database = opts.database ?? (await openDatabase(config));
@@ -44,6 +49,10 @@ export async function buildService(config: Config, opts: { clock?: Clock; logger
     built.app.get('/admin', serveStatic({ path: `${WEB_ROOT}admin.html` }));
   }
 
+  // Background jobs (sweeper, retention) on unref'd timers; stopped in close() before the database closes.
+  const scheduler: Scheduler | null =
+    config.recordingEnabled && opts.jobs !== false ? startJobs({ ...built.jobs, logger: logger.child({ component: 'jobs' }) }) : null;
+
   let server: ServerType | null = null;
   return {
     ...built,
@@ -57,6 +66,7 @@ export async function buildService(config: Config, opts: { clock?: Clock; logger
     },
     async close() {
       if (server) await new Promise<void>((r) => server!.close(() => r()));
+      await scheduler?.stop();
       if (!opts.database) await database.close();
     },
   };

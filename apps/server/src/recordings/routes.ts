@@ -25,6 +25,8 @@ export interface RecordingRoutesDeps {
   publicUrl: string | null;
   /** Called after someone deletes a recording they do not own (an admin): the audit trail's hook. */
   onForeignDelete?: (user: import('../auth/identity.js').Identity, row: RecordingRow) => Promise<void>;
+  /** Called when someone (an admin) downloads, or gets a download URL for, a recording they do not own. */
+  onForeignRead?: (user: import('../auth/identity.js').Identity, row: RecordingRow, how: 'download' | 'download_url') => Promise<void>;
 }
 
 /** How long a header-less download URL stays valid: long enough to watch a long recording. */
@@ -103,6 +105,8 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
   app.get('/:id/download', validate('param', idParam), async (c) => {
     const row = await service.getRow(c.get('user'), c.req.valid('param').id, true);
     if (row.status !== 'ready') throw new ApiError('conflict', `Recording is ${row.status}; only a ready recording can be downloaded.`);
+    // A player fetching later byte ranges is the same viewing: audit only requests that start at byte 0.
+    if (row.userId !== c.get('user').id && !/^bytes=\s*[1-9-]/.test(c.req.header('range') ?? '')) await deps.onForeignRead?.(c.get('user'), row, 'download');
     const presigned = await service.storage.presignDownload({
       key: row.storageKey,
       filename: downloadFilename(row),
@@ -123,6 +127,7 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
       mimeType: row.mimeType,
       expiresInSeconds: DOWNLOAD_URL_TTL_SECONDS,
     });
+    if (row.userId !== c.get('user').id) await deps.onForeignRead?.(c.get('user'), row, 'download_url');
     const url = presigned ?? `${origin(c, deps.publicUrl)}/api/files/${await signToken(deps.signingKey, { typ: 'file', rid: row.id }, expiresAt)}`;
     return c.json({ url, expiresAt: expiresAt.toISOString() });
   });

@@ -1,0 +1,97 @@
+/**
+ * The audit trail: who did what, when, to which recording or setting. Written
+ * for administrators' actions on other people's recordings, settings changes
+ * and retention deletions; read newest first with keyset paging.
+ */
+import { randomUUID } from 'node:crypto';
+import { and, desc, eq, lt, or, type SQL } from 'drizzle-orm';
+import type { Identity } from '../auth/identity.js';
+import type { Db } from '../db/client.js';
+import { auditLog } from '../db/schema.js';
+import type { Clock } from '../lib/clock.js';
+import { decodeCursor, encodeCursor } from '../recordings/cursor.js';
+
+/** Every action the trail knows; the names are part of the API (GET /api/admin/audit). */
+export const AUDIT_ACTIONS = [
+  'recording.delete',
+  'recording.download',
+  'recording.download_url',
+  'settings.update',
+  'retention.delete',
+  'sweeper.finalize',
+  'sweeper.fail',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+/** The actor of what the service does on its own (jobs): no user id, a name saying which job. */
+export type Actor = Pick<Identity, 'id' | 'name'> | { id: null; name: string };
+
+export interface AuditEntry {
+  id: string;
+  at: string;
+  actorId: string | null;
+  actorName: string | null;
+  action: AuditAction;
+  recordingId: string | null;
+  details: Record<string, unknown>;
+}
+
+export interface AuditPage {
+  items: AuditEntry[];
+  nextCursor: string | null;
+}
+
+export class AuditService {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+  ) {}
+
+  /** The same service writing through another handle (a job's transaction). */
+  withDb(db: Db): AuditService {
+    return new AuditService(db, this.clock);
+  }
+
+  async record(entry: { actor: Actor; action: AuditAction; recordingId?: string | null; details?: Record<string, unknown> }): Promise<void> {
+    await this.db.insert(auditLog).values({
+      id: randomUUID(),
+      at: this.clock.now(),
+      actorId: entry.actor.id,
+      actorName: entry.actor.name,
+      action: entry.action,
+      recordingId: entry.recordingId ?? null,
+      details: entry.details ?? {},
+    });
+  }
+
+  async list(filter: { limit: number; cursor?: string; action?: AuditAction; recordingId?: string; actorId?: string }): Promise<AuditPage> {
+    const where: SQL[] = [];
+    if (filter.action !== undefined) where.push(eq(auditLog.action, filter.action));
+    if (filter.recordingId !== undefined) where.push(eq(auditLog.recordingId, filter.recordingId));
+    if (filter.actorId !== undefined) where.push(eq(auditLog.actorId, filter.actorId));
+    if (filter.cursor !== undefined) {
+      const c = decodeCursor(filter.cursor);
+      where.push(or(lt(auditLog.at, c.createdAt), and(eq(auditLog.at, c.createdAt), lt(auditLog.id, c.id)))!);
+    }
+    const rows = await this.db
+      .select()
+      .from(auditLog)
+      .where(where.length ? and(...where) : undefined)
+      .orderBy(desc(auditLog.at), desc(auditLog.id))
+      .limit(filter.limit + 1);
+    const items = rows.slice(0, filter.limit);
+    const last = items[items.length - 1];
+    return {
+      items: items.map((r) => ({
+        id: r.id,
+        at: r.at.toISOString(),
+        actorId: r.actorId,
+        actorName: r.actorName,
+        action: r.action as AuditAction,
+        recordingId: r.recordingId,
+        details: r.details,
+      })),
+      nextCursor: rows.length > filter.limit && last ? encodeCursor(last.at, last.id) : null,
+    };
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * The sweeper of abandoned recordings (API.md "Abandoned recordings"): a
+ * recording in `recording` or `uploading` that has had no activity (no part
+ * requested or received, no stop) for SORTIE_RECORDING_ABANDONED_AFTER_MINUTES
+ * is finalized from the parts storage holds, so a closed tab still leaves a
+ * playable recording; one that holds no usable part becomes `failed`.
+ */
+import { and, asc, inArray, lt, notInArray } from 'drizzle-orm';
+import type { AuditService } from '../audit/service.js';
+import type { Db } from '../db/client.js';
+import { recordings, type RecordingRow } from '../db/schema.js';
+import type { Clock } from '../lib/clock.js';
+import type { Logger } from '../lib/logger.js';
+import { RecordingsService } from '../recordings/service.js';
+import type { RecordingStorage, StoredPart } from '../storage/types.js';
+import { LOCK_IDS, withJobLock } from './lock.js';
+
+/** Recordings per transaction: finalizing joins parts, so keep each transaction short. */
+const BATCH = 10;
+
+export const SWEEPER_ACTOR = { id: null, name: 'sweeper' } as const;
+
+export interface SweepResult {
+  finalized: number;
+  failed: number;
+  skipped: boolean;
+}
+
+export interface SweeperOptions {
+  db: Db;
+  storage: RecordingStorage;
+  clock: Clock;
+  logger: Logger;
+  audit: AuditService;
+  /** SORTIE_RECORDING_ABANDONED_AFTER_MINUTES. */
+  abandonedAfterMinutes: number;
+  maxSizeBytes: number;
+}
+
+/**
+ * The parts a recording can be assembled from: the longest run 1..n of
+ * consecutive part numbers (a gap cannot be played across), cut after the
+ * first part shorter than the backend's minimum, since only the last part may
+ * be short (S3 refuses to complete otherwise).
+ */
+export function usableParts(parts: StoredPart[], minPartSizeBytes: number): StoredPart[] {
+  const byNumber = new Map(parts.map((p) => [p.partNumber, p]));
+  const run: StoredPart[] = [];
+  for (let n = 1; byNumber.has(n); n++) {
+    const p = byNumber.get(n)!;
+    run.push(p);
+    if (p.sizeBytes < minPartSizeBytes) break;
+  }
+  return run;
+}
+
+export class Sweeper {
+  constructor(private readonly opts: SweeperOptions) {}
+
+  async run(): Promise<SweepResult> {
+    const { db, clock, logger, abandonedAfterMinutes } = this.opts;
+    const cutoff = new Date(clock.now().getTime() - abandonedAfterMinutes * 60_000);
+    const result: SweepResult = { finalized: 0, failed: 0, skipped: false };
+    // Recordings this run could not settle (an error was logged); not retried until the next run.
+    const stuck: string[] = [];
+    let first = true;
+    for (;;) {
+      const batch = await withJobLock(db, LOCK_IDS.sweeper, (tx) => this.sweepBatch(tx, cutoff, stuck, result));
+      if (!batch.acquired) {
+        if (first) result.skipped = true;
+        break;
+      }
+      first = false;
+      if (batch.value < BATCH) break;
+    }
+    if (result.finalized || result.failed || stuck.length) logger.info('sweeper run', { ...result, stuck: stuck.length, abandonedAfterMinutes });
+    return result;
+  }
+
+  private async sweepBatch(tx: Db, cutoff: Date, stuck: string[], result: SweepResult): Promise<number> {
+    const rows = await tx
+      .select()
+      .from(recordings)
+      .where(
+        and(
+          inArray(recordings.status, ['recording', 'uploading']),
+          lt(recordings.lastActivityAt, cutoff),
+          stuck.length ? notInArray(recordings.id, stuck) : undefined,
+        ),
+      )
+      .orderBy(asc(recordings.lastActivityAt), asc(recordings.id))
+      .limit(BATCH)
+      // Held until the batch commits, so a late part or complete from the client waits for the verdict.
+      .for('update', { skipLocked: true });
+    for (const row of rows) {
+      try {
+        // A savepoint: one recording's failure must not abort the others' transaction.
+        await tx.transaction((sp) => this.settle(sp as unknown as Db, row, result));
+      } catch (err) {
+        stuck.push(row.id);
+        this.opts.logger.error('sweeper could not settle an abandoned recording; it will be retried', { recordingId: row.id, err: String(err) });
+      }
+    }
+    return rows.length;
+  }
+
+  private async settle(db: Db, row: RecordingRow, result: SweepResult): Promise<void> {
+    const { storage, clock, logger, maxSizeBytes } = this.opts;
+    const service = new RecordingsService({ db, storage, clock, maxSizeBytes });
+    const audit = this.opts.audit.withDb(db);
+    const stored = await storage.listParts({ key: row.storageKey, uploadId: row.uploadId });
+    const parts = usableParts(stored, storage.minPartSizeBytes);
+    const idle = { lastActivityAt: row.lastActivityAt.toISOString(), userId: row.userId, sessionId: row.sessionId };
+    if (parts.length === 0) {
+      const reason = stored.length
+        ? `Abandoned: no activity since ${idle.lastActivityAt}, and the parts stored (${stored.map((p) => p.partNumber).join(', ')}) do not start at part 1.`
+        : `Abandoned: no activity since ${idle.lastActivityAt} and no part was uploaded.`;
+      await service.markFailed(row, reason);
+      await audit.record({ actor: SWEEPER_ACTOR, action: 'sweeper.fail', recordingId: row.id, details: { ...idle, reason } });
+      logger.warn('abandoned recording marked failed', { recordingId: row.id, storedParts: stored.length });
+      result.failed++;
+      return;
+    }
+    const dropped = stored.filter((p) => p.partNumber > parts.length).map((p) => p.partNumber);
+    // The duration is unknown: the client that measured it is gone (API.md allows null).
+    const rec = await service.finalize(
+      row,
+      null,
+      parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag })),
+    );
+    await audit.record({
+      actor: SWEEPER_ACTOR,
+      action: 'sweeper.finalize',
+      recordingId: row.id,
+      details: { ...idle, parts: parts.length, sizeBytes: rec.sizeBytes, ...(dropped.length ? { droppedParts: dropped } : {}) },
+    });
+    if (dropped.length) logger.warn('abandoned recording finalized without parts after a gap', { recordingId: row.id, parts: parts.length, droppedParts: dropped });
+    else logger.info('abandoned recording finalized', { recordingId: row.id, parts: parts.length, sizeBytes: rec.sizeBytes });
+    result.finalized++;
+  }
+}
