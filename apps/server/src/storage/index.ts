@@ -1,11 +1,13 @@
 /** Builds the storage backend the configuration names. */
 import type { Config } from '../config.js';
 import { LocalStorage } from './local.js';
+import { S3Storage } from './s3.js';
 import type { RecordingStorage } from './types.js';
 
 export async function createStorage(config: Config): Promise<RecordingStorage> {
   if (config.storageBackend === 's3') {
-    throw new Error('the s3 backend is being built (issue 4)');
+    // loadConfig refuses the s3 backend without a bucket, so bucket is set here.
+    return new S3Storage({ ...config.s3, bucket: config.s3.bucket! });
   }
   const local = new LocalStorage(config.storagePath);
   await local.init();

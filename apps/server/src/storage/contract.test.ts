@@ -1,0 +1,214 @@
+/**
+ * The storage contract (types.ts), one suite run against every backend, the
+ * way tus-node-server tests its DataStores: local disk in a temp folder, and
+ * S3 against the loopback S3 server of test/s3-server.ts. Parts reach each
+ * backend the way clients send them: a PUT to the presigned URL when the
+ * backend gives one, else writePart (the service's own PUT route).
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { sharedS3Server } from '../../test/s3-server.js';
+import { LocalStorage } from './local.js';
+import { S3Storage } from './s3.js';
+import { InvalidPartError, keyFor, normalizeEtag, type RecordingStorage } from './types.js';
+
+interface Backend {
+  name: 'local' | 's3';
+  make(): Promise<RecordingStorage>;
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const c of cleanups) await c();
+});
+
+const backends: Backend[] = [
+  {
+    name: 'local',
+    async make() {
+      const dir = await mkdtemp(path.join(tmpdir(), 'sortie-contract-'));
+      cleanups.push(() => rm(dir, { recursive: true, force: true }));
+      const s = new LocalStorage(dir);
+      await s.init();
+      return s;
+    },
+  },
+  {
+    name: 's3',
+    async make() {
+      const server = await sharedS3Server();
+      return new S3Storage({ bucket: server.bucket, region: server.region, endpoint: server.endpoint, prefix: `contract-${randomUUID()}/` });
+    },
+  },
+];
+
+const md5 = (b: Uint8Array) => createHash('md5').update(b).digest('hex');
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(Buffer.from(c as Buffer));
+  return Buffer.concat(chunks);
+}
+
+describe.each(backends)('storage contract: $name', (backend) => {
+  let storage: RecordingStorage;
+  /** A part size every backend accepts for a part that is not the last. */
+  const full = () => Math.max(storage.minPartSizeBytes, 1000);
+
+  async function newUpload() {
+    const key = keyFor(randomUUID(), 'video/webm;codecs=vp9');
+    const uploadId = await storage.createUpload(key, 'video/webm;codecs=vp9');
+    return { key, uploadId };
+  }
+
+  /** Sends one part the way a client would; answers the ETag the PUT returned. */
+  async function sendPart(u: { key: string; uploadId: string | null }, partNumber: number, bytes: Buffer): Promise<string> {
+    const target = await storage.presignPart({ ...u, partNumber, sizeBytes: bytes.length, expiresInSeconds: 60 });
+    if (target) {
+      const res = await fetch(target.url, { method: 'PUT', headers: target.headers, body: bytes });
+      expect(res.status, await res.clone().text()).toBe(200);
+      return res.headers.get('etag')!;
+    }
+    return (await storage.writePart({ ...u, partNumber, sizeBytes: bytes.length, body: Readable.from([bytes]) })).etag;
+  }
+
+  it('is built', async () => {
+    storage = await backend.make();
+    expect(storage.backend).toBe(backend.name);
+    expect(storage.maxParts).toBe(10_000);
+  });
+
+  it('answers the readiness check', async () => {
+    await expect(storage.check()).resolves.toBeUndefined();
+  });
+
+  it('gives S3 an upload id and local none', async () => {
+    const { uploadId } = await newUpload();
+    if (backend.name === 's3') expect(uploadId).toMatch(/\S+/);
+    else expect(uploadId).toBeNull();
+  });
+
+  it('joins parts sent out of order into one object, in part order', async () => {
+    const u = await newUpload();
+    const parts = [randomBytes(full()), randomBytes(full() + 7), randomBytes(10)];
+    const etags: string[] = [];
+    for (const i of [2, 0, 1]) etags[i] = await sendPart(u, i + 1, parts[i]!);
+    parts.forEach((p, i) => expect(normalizeEtag(etags[i]!)).toBe(md5(p)));
+    const done = await storage.completeUpload({ ...u, parts: etags.map((etag, i) => ({ partNumber: i + 1, etag })) });
+    const whole = Buffer.concat(parts);
+    expect(done.sizeBytes).toBe(whole.length);
+    expect(await storage.stat(u.key)).toEqual({ sizeBytes: whole.length });
+    expect((await readAll(await storage.read(u.key))).equals(whole)).toBe(true);
+  });
+
+  it('reads one byte range of a finished object', async () => {
+    const u = await newUpload();
+    const bytes = randomBytes(5000);
+    const etag = await sendPart(u, 1, bytes);
+    await storage.completeUpload({ ...u, parts: [{ partNumber: 1, etag }] });
+    const got = await readAll(await storage.read(u.key, { start: 100, end: 1099 }));
+    expect(got.equals(bytes.subarray(100, 1100))).toBe(true);
+  });
+
+  it('replaces a part that is sent again with the same number', async () => {
+    const u = await newUpload();
+    const first = randomBytes(300);
+    const second = randomBytes(400);
+    const oldEtag = await sendPart(u, 1, first);
+    const newEtag = await sendPart(u, 1, second);
+    expect(normalizeEtag(newEtag)).not.toBe(normalizeEtag(oldEtag));
+    await expect(storage.completeUpload({ ...u, parts: [{ partNumber: 1, etag: oldEtag }] })).rejects.toBeInstanceOf(InvalidPartError);
+    await storage.completeUpload({ ...u, parts: [{ partNumber: 1, etag: newEtag }] });
+    expect((await readAll(await storage.read(u.key))).equals(second)).toBe(true);
+  });
+
+  it('refuses to complete with an ETag it does not hold, and keeps the upload', async () => {
+    const u = await newUpload();
+    const bytes = randomBytes(200);
+    const etag = await sendPart(u, 1, bytes);
+    await expect(storage.completeUpload({ ...u, parts: [{ partNumber: 1, etag: `"${'0'.repeat(32)}"` }] })).rejects.toBeInstanceOf(InvalidPartError);
+    expect(await storage.stat(u.key)).toBeNull();
+    await storage.completeUpload({ ...u, parts: [{ partNumber: 1, etag }] });
+    expect(await storage.stat(u.key)).toEqual({ sizeBytes: 200 });
+  });
+
+  it('refuses to complete with a part that was never sent', async () => {
+    const u = await newUpload();
+    const etag = await sendPart(u, 1, randomBytes(full()));
+    await expect(
+      storage.completeUpload({ ...u, parts: [{ partNumber: 1, etag }, { partNumber: 2, etag: `"${'1'.repeat(32)}"` }] }),
+    ).rejects.toBeInstanceOf(InvalidPartError);
+  });
+
+  it('answers a repeated complete with the finished object', async () => {
+    const u = await newUpload();
+    const etag = await sendPart(u, 1, randomBytes(123));
+    const parts = [{ partNumber: 1, etag }];
+    await storage.completeUpload({ ...u, parts });
+    await expect(storage.completeUpload({ ...u, parts })).resolves.toEqual({ sizeBytes: 123 });
+  });
+
+  it('lists the parts of an unfinished upload in order, with ETag and size', async () => {
+    const u = await newUpload();
+    const a = randomBytes(150);
+    const b = randomBytes(250);
+    await sendPart(u, 2, b);
+    await sendPart(u, 1, a);
+    const listed = await storage.listParts(u);
+    expect(listed.map((p) => ({ ...p, etag: normalizeEtag(p.etag) }))).toEqual([
+      { partNumber: 1, etag: md5(a), sizeBytes: 150 },
+      { partNumber: 2, etag: md5(b), sizeBytes: 250 },
+    ]);
+  });
+
+  it('discards every part on abort, and aborting again is harmless', async () => {
+    const u = await newUpload();
+    await sendPart(u, 1, randomBytes(100));
+    expect(await storage.listParts(u)).toHaveLength(1);
+    await storage.abortUpload(u);
+    expect(await storage.listParts(u)).toEqual([]);
+    await expect(storage.abortUpload(u)).resolves.toBeUndefined();
+    expect(await storage.stat(u.key)).toBeNull();
+  });
+
+  it('deletes a finished object, and deleting again is harmless', async () => {
+    const u = await newUpload();
+    const etag = await sendPart(u, 1, randomBytes(64));
+    await storage.completeUpload({ ...u, parts: [{ partNumber: 1, etag }] });
+    expect(await storage.stat(u.key)).not.toBeNull();
+    await storage.delete(u.key);
+    expect(await storage.stat(u.key)).toBeNull();
+    await expect(storage.delete(u.key)).resolves.toBeUndefined();
+  });
+
+  it('knows no object that was never finished', async () => {
+    const u = await newUpload();
+    expect(await storage.stat(u.key)).toBeNull();
+  });
+
+  it('refuses a key that is not a recording key', async () => {
+    await expect(storage.stat('../../etc/passwd')).rejects.toThrow(/invalid storage key/);
+    await expect(storage.delete('other-prefix/x.webm')).rejects.toThrow(/invalid storage key/);
+  });
+
+  it('downloads through a presigned URL with the file name (S3), or leaves downloads to the service (local)', async () => {
+    const u = await newUpload();
+    const bytes = randomBytes(2048);
+    const etag = await sendPart(u, 1, bytes);
+    await storage.completeUpload({ ...u, parts: [{ partNumber: 1, etag }] });
+    const url = await storage.presignDownload({ key: u.key, filename: 'recording-s-1.webm', mimeType: 'video/webm;codecs=vp9', expiresInSeconds: 60 });
+    if (backend.name === 'local') {
+      expect(url).toBeNull();
+      return;
+    }
+    const res = await fetch(url!);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-disposition')).toBe('attachment; filename="recording-s-1.webm"');
+    expect(res.headers.get('content-type')).toBe('video/webm');
+    expect(Buffer.from(await res.arrayBuffer()).equals(bytes)).toBe(true);
+  });
+});

@@ -1,0 +1,219 @@
+/**
+ * S3 backend: one multipart upload per recording. The browser PUTs each part
+ * straight to the bucket through a presigned UploadPart URL, so the service
+ * never carries video; it only creates, completes and aborts uploads, and
+ * hands out presigned GETs for downloads.
+ *
+ * Objects live at `<prefix><recording uuid>.<ext>`; the key is checked against
+ * that shape before any request, so nothing a user sends can name another
+ * object. Credentials come from the AWS SDK's default chain.
+ */
+import type { Readable } from 'node:stream';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListPartsCommand,
+  S3Client,
+  S3ServiceException,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { Clock } from '../lib/clock.js';
+import { InvalidPartError, StorageError, type ByteRange, type PartTarget, type RecordingStorage, type StoredPart } from './types.js';
+
+const KEY_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.(webm|mp4)$/;
+
+/** S3's floor for every part of a multipart upload but the last. */
+export const S3_MIN_PART_BYTES = 5 * 1024 * 1024;
+/** S3's ceiling on part numbers. */
+export const S3_MAX_PARTS = 10_000;
+
+export interface S3StorageOptions {
+  bucket: string;
+  /** Default `us-east-1` (from the config). */
+  region: string;
+  /** An S3-compatible endpoint (MinIO…); null for AWS. Setting it switches to path-style addressing. */
+  endpoint: string | null;
+  /** Key prefix, empty or ending in "/". Default `recordings/` (from the config). */
+  prefix: string;
+  /** Time the presigned URLs are signed at. Default: the system clock. */
+  clock?: Clock;
+  /** Limit on reaching the bucket for the readiness check, in ms. Default 5000. */
+  checkTimeoutMs?: number;
+}
+
+/** The S3 error codes for a part list that S3 will not assemble: the client's fault, a 400. */
+const BAD_PART_LIST = new Set(['InvalidPart', 'InvalidPartOrder', 'EntityTooSmall', 'NoSuchUpload']);
+
+function s3Code(err: unknown): string | null {
+  if (err instanceof S3ServiceException) return err.name;
+  return null;
+}
+
+function isNotFound(err: unknown): boolean {
+  return err instanceof S3ServiceException && (err.$metadata.httpStatusCode === 404 || err.name === 'NotFound' || err.name === 'NoSuchKey');
+}
+
+export class S3Storage implements RecordingStorage {
+  readonly backend = 's3' as const;
+  readonly minPartSizeBytes = S3_MIN_PART_BYTES;
+  readonly maxParts = S3_MAX_PARTS;
+  readonly client: S3Client;
+  private readonly bucket: string;
+  private readonly prefix: string;
+  private readonly clock: Clock;
+  private readonly checkTimeoutMs: number;
+
+  constructor(opts: S3StorageOptions) {
+    this.bucket = opts.bucket;
+    this.prefix = opts.prefix;
+    this.clock = opts.clock ?? { now: () => new Date() };
+    this.checkTimeoutMs = opts.checkTimeoutMs ?? 5000;
+    this.client = new S3Client({
+      region: opts.region,
+      ...(opts.endpoint ? { endpoint: opts.endpoint, forcePathStyle: true } : {}),
+      // By default SDK v3 adds a CRC32 checksum of the (empty) body to presigned
+      // UploadPart URLs; S3 then rejects the real body. Checksums only where an API requires one.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+  }
+
+  /** The object key of a recording key, refusing anything that is not one. */
+  private objectKey(key: string): string {
+    if (!KEY_RE.test(key)) throw new StorageError('invalid storage key');
+    return this.prefix + key;
+  }
+
+  private requireUploadId(uploadId: string | null): string {
+    if (!uploadId) throw new StorageError('an S3 recording needs the upload id of its multipart upload');
+    return uploadId;
+  }
+
+  async createUpload(key: string, mimeType: string): Promise<string> {
+    const out = await this.client.send(
+      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.objectKey(key), ContentType: mimeType.split(';')[0]! }),
+    );
+    if (!out.UploadId) throw new StorageError('S3 created a multipart upload without an UploadId');
+    return out.UploadId;
+  }
+
+  async presignPart(args: { key: string; uploadId: string | null; partNumber: number; sizeBytes: number; expiresInSeconds: number }): Promise<PartTarget> {
+    const command = new UploadPartCommand({
+      Bucket: this.bucket,
+      Key: this.objectKey(args.key),
+      UploadId: this.requireUploadId(args.uploadId),
+      PartNumber: args.partNumber,
+      // Signed into the URL: S3 refuses a body of any other length.
+      ContentLength: args.sizeBytes,
+    });
+    const url = await getSignedUrl(this.client, command, { expiresIn: args.expiresInSeconds, signingDate: this.clock.now() });
+    // Nothing else to send: the browser sets Content-Length from the body itself.
+    return { url, headers: {} };
+  }
+
+  async writePart(): Promise<StoredPart> {
+    throw new StorageError('the s3 backend receives parts through presigned URLs (presignPart); writePart is never called for it');
+  }
+
+  async completeUpload(args: { key: string; uploadId: string | null; parts: { partNumber: number; etag: string }[] }): Promise<{ sizeBytes: number }> {
+    const Key = this.objectKey(args.key);
+    try {
+      await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key,
+          UploadId: this.requireUploadId(args.uploadId),
+          MultipartUpload: { Parts: args.parts.map((p) => ({ PartNumber: p.partNumber, ETag: p.etag })) },
+        }),
+      );
+    } catch (err) {
+      const code = s3Code(err);
+      if (code === 'NoSuchUpload') {
+        // Already completed by an earlier call whose database update was cut short.
+        const done = await this.stat(args.key);
+        if (done) return done;
+      }
+      if (code && BAD_PART_LIST.has(code)) throw new InvalidPartError(`S3 refused the part list (${code}): ${(err as Error).message}`, { cause: err });
+      throw err;
+    }
+    const done = await this.stat(args.key);
+    if (!done) throw new StorageError('S3 completed the upload but the object is not there');
+    return done;
+  }
+
+  async abortUpload(args: { key: string; uploadId: string | null }): Promise<void> {
+    if (!args.uploadId) return;
+    try {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.objectKey(args.key), UploadId: args.uploadId }));
+    } catch (err) {
+      if (s3Code(err) === 'NoSuchUpload') return;
+      throw err;
+    }
+  }
+
+  async listParts(args: { key: string; uploadId: string | null }): Promise<StoredPart[]> {
+    if (!args.uploadId) return [];
+    const parts: StoredPart[] = [];
+    let marker: string | undefined;
+    try {
+      for (;;) {
+        const out = await this.client.send(
+          new ListPartsCommand({ Bucket: this.bucket, Key: this.objectKey(args.key), UploadId: args.uploadId, PartNumberMarker: marker }),
+        );
+        for (const p of out.Parts ?? []) {
+          if (p.PartNumber !== undefined && p.ETag) parts.push({ partNumber: p.PartNumber, etag: p.ETag, sizeBytes: p.Size ?? 0 });
+        }
+        if (!out.IsTruncated || !out.NextPartNumberMarker) break;
+        marker = out.NextPartNumberMarker;
+      }
+    } catch (err) {
+      if (s3Code(err) === 'NoSuchUpload') return [];
+      throw err;
+    }
+    return parts.sort((a, b) => a.partNumber - b.partNumber);
+  }
+
+  async stat(key: string): Promise<{ sizeBytes: number } | null> {
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
+      return { sizeBytes: out.ContentLength ?? 0 };
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  async read(key: string, range?: ByteRange): Promise<Readable> {
+    const out = await this.client.send(
+      new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key), ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) }),
+    );
+    // In Node the body is the HTTP response stream itself: nothing is buffered.
+    if (!out.Body) throw new StorageError('S3 answered GetObject without a body');
+    return out.Body as Readable;
+  }
+
+  async presignDownload(args: { key: string; filename: string; mimeType: string; expiresInSeconds: number }): Promise<string> {
+    const command = new GetObjectCommand({
+      Bucket: this.bucket,
+      Key: this.objectKey(args.key),
+      ResponseContentDisposition: `attachment; filename="${args.filename.replace(/["\\\r\n]/g, '_')}"`,
+      ResponseContentType: args.mimeType.split(';')[0]!,
+    });
+    return getSignedUrl(this.client, command, { expiresIn: args.expiresInSeconds, signingDate: this.clock.now() });
+  }
+
+  async delete(key: string): Promise<void> {
+    // DeleteObject succeeds whether or not the object exists.
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
+  }
+
+  async check(): Promise<void> {
+    await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), { abortSignal: AbortSignal.timeout(this.checkTimeoutMs) });
+  }
+}
