@@ -1,4 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
 // The same suites run once on embedded PGlite and once on real PostgreSQL.
 export default defineConfig({
@@ -8,6 +8,17 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: 'pglite', env: { SORTIE_TEST_DB: 'pglite' }, include: ['src/**/*.test.ts', 'test/**/*.test.ts'] } },
       { extends: true, test: { name: 'postgres', env: { SORTIE_TEST_DB: 'postgres' }, include: ['src/**/*.test.ts', 'test/**/*.test.ts'] } },
+      // The route suites once more on the S3 backend (loopback S3 server, test/s3-server.ts).
+      // Unit suites under src/ and the test/s3-*.test.ts files already choose their backend.
+      {
+        extends: true,
+        test: {
+          name: 'postgres-s3',
+          env: { SORTIE_TEST_DB: 'postgres', SORTIE_TEST_STORAGE: 's3' },
+          include: ['test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, 'test/s3-*.test.ts'],
+        },
+      },
     ],
   },
 });

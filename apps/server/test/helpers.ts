@@ -78,6 +78,12 @@ export interface TestApp {
   auth: { user: Record<string, string>; other: Record<string, string>; admin: Record<string, string> };
   /** app.request with a JSON body. */
   json(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
+  /**
+   * Sends a request to a URL the service handed out: through the app when it
+   * points at the service (a local part PUT, /api/files), over the network
+   * with fetch when it points elsewhere (a presigned S3 URL).
+   */
+  send(url: string, init?: RequestInit): Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -120,6 +126,11 @@ export async function testApp(opts: TestAppOptions = {}): Promise<TestApp> {
         body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
       });
     },
+    async send(url, init) {
+      // app.request answers relative URLs and the origin it derives itself (http://localhost).
+      const external = /^https?:\/\//.test(url) && new URL(url).origin !== 'http://localhost';
+      return external ? fetch(url, init) : service.app.request(url, init);
+    },
     async close() {
       if (ownDb) await database.close();
       await rm(storagePath, { recursive: true, force: true });
@@ -127,10 +138,16 @@ export async function testApp(opts: TestAppOptions = {}): Promise<TestApp> {
   };
 }
 
+export const TEST_STORAGE = (process.env.SORTIE_TEST_STORAGE ?? 'local') as 'local' | 's3';
+
 /**
  * Extra configuration for the storage backend under test (SORTIE_TEST_STORAGE).
- * The S3 fixture fills this in; local needs nothing beyond the temp folder.
+ * For s3: the loopback S3 server of this test file (started on first use) and
+ * a key prefix of this app's own; local needs nothing beyond the temp folder.
  */
 export async function storageEnv(): Promise<Record<string, string>> {
-  return {};
+  if (TEST_STORAGE !== 's3') return {};
+  // Loaded only here: the local runs never pay for starting s3rver's modules.
+  const { s3Env, sharedS3Server } = await import('./s3-server.js');
+  return s3Env(await sharedS3Server(), `t-${randomBytes(6).toString('hex')}/`);
 }
