@@ -1,0 +1,270 @@
+/**
+ * @sortie/recorder/button — <sortie-record-button>, a custom element usable
+ * from any framework: a real <button> (Record / Stop, keyboard as any
+ * button), the elapsed time, the upload state in a polite live region and
+ * errors in an alert region. It hides itself when the service answers 404 to
+ * /api/recordings/config (recording disabled).
+ *
+ *   <sortie-record-button base-url="https://rec.example.com" session-id="sess-42"></sortie-record-button>
+ *   el.source = canvas; el.getToken = () => token;
+ *   el.sessionState = 'running';   // optional: auto-record when the admin turned it on
+ *
+ * Events (bubbling, composed): `sortie-statechange` {state, recording},
+ * `sortie-ready` {recording}, `sortie-error` {error}.
+ */
+import { ApiClient } from './api.js';
+import { autoRecord, type AutoRecord, type SessionState } from './auto-record.js';
+import { RecorderError } from './errors.js';
+import { createRecorder, type Recorder, type RecorderOptions } from './recorder.js';
+import type { RecorderState } from './state.js';
+import type { TokenSource } from './types.js';
+
+export const TAG_NAME = 'sortie-record-button';
+
+const STYLE = `
+:host { display: inline-flex; align-items: center; gap: .6em; font: inherit; }
+:host([hidden]) { display: none; }
+button { font: inherit; display: inline-flex; align-items: center; gap: .45em; padding: .45em 1em; border-radius: 999px;
+  border: 1px solid currentColor; background: transparent; color: inherit; cursor: pointer; }
+button:focus-visible { outline: 3px solid #2563eb; outline-offset: 2px; }
+button[disabled] { opacity: .6; cursor: progress; }
+.dot { width: .7em; height: .7em; border-radius: 50%; background: #dc2626; }
+button[aria-pressed="true"] .dot { border-radius: 2px; }
+.time { font-variant-numeric: tabular-nums; }
+.error { color: #b91c1c; }
+.error:empty, .status:empty, .time:empty { display: none; }
+`;
+
+function formatTime(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  const h = Math.floor(s / 3600);
+  const mm = String(Math.floor((s % 3600) / 60)).padStart(2, '0');
+  const ss = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+// Importing this module on a server (SSR) must not throw.
+const Base: typeof HTMLElement = typeof HTMLElement !== 'undefined' ? HTMLElement : (class {} as unknown as typeof HTMLElement);
+
+export class SortieRecordButton extends Base {
+  static observedAttributes = ['base-url', 'session-id'];
+
+  /** Extra recorder options (frameRate, videoBitsPerSecond, …); set before the first recording. */
+  recorderOptions: Partial<Omit<RecorderOptions, 'source' | 'sessionId' | 'baseUrl' | 'getToken'>> = {};
+
+  private sourceValue: HTMLCanvasElement | MediaStream | null = null;
+  private tokenValue: TokenSource | null = null;
+  private sessionStateValue: SessionState | null = null;
+  private rec: Recorder | null = null;
+  private auto: AutoRecord | null = null;
+  private unsubscribe: (() => void)[] = [];
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private checked = false;
+  private ui: { button: HTMLButtonElement; label: HTMLSpanElement; time: HTMLSpanElement; status: HTMLSpanElement; error: HTMLSpanElement } | null = null;
+
+  /** The canvas or MediaStream to record. */
+  get source(): HTMLCanvasElement | MediaStream | null {
+    return this.sourceValue;
+  }
+  set source(v: HTMLCanvasElement | MediaStream | null) {
+    this.sourceValue = v;
+    this.refresh();
+  }
+
+  /** The bearer token or a function giving it (called again after a 401). */
+  get getToken(): TokenSource | null {
+    return this.tokenValue;
+  }
+  set getToken(v: TokenSource | null) {
+    this.tokenValue = v;
+    this.checkEnabled();
+    this.refresh();
+  }
+
+  /**
+   * The session's state. When it becomes 'running' and the administrator
+   * turned auto-record on, recording starts by itself; a manual Stop is
+   * respected until the session runs again.
+   */
+  get sessionState(): SessionState | null {
+    return this.sessionStateValue;
+  }
+  set sessionState(v: SessionState | null) {
+    this.sessionStateValue = v;
+    if (v === null) return;
+    const recorder = this.ensureRecorder();
+    if (!recorder) return;
+    if (!this.auto) this.auto = autoRecord(recorder, v, { onError: (err) => this.showError(err) });
+    else this.auto.update(v);
+  }
+
+  /** The recorder behind the button (created once source, session-id and getToken are set). */
+  get recorder(): Recorder | null {
+    return this.rec;
+  }
+
+  connectedCallback(): void {
+    if (!this.ui) this.render();
+    this.checkEnabled();
+    this.refresh();
+  }
+
+  disconnectedCallback(): void {
+    // Moving the element must not stop a recording; only the clock stops.
+    this.stopClock();
+  }
+
+  attributeChangedCallback(name: string, oldValue: string | null, value: string | null): void {
+    if (oldValue === value) return;
+    // A new service or session means a new recorder, unless one is mid-recording.
+    if (this.rec && (this.rec.state === 'idle' || this.rec.state === 'ready' || this.rec.state === 'failed')) this.dropRecorder();
+    if (name === 'base-url') {
+      this.checked = false;
+      this.checkEnabled();
+    }
+    this.refresh();
+  }
+
+  private render(): void {
+    const root = this.attachShadow({ mode: 'open' });
+    root.innerHTML = `<style>${STYLE}</style><button type="button" part="button" aria-pressed="false"><span class="dot" aria-hidden="true"></span><span class="label">Record</span></button><span class="time" part="time" aria-hidden="true"></span><span class="status" part="status" role="status" aria-live="polite"></span><span class="error" part="error" role="alert"></span>`;
+    const q = <T extends Element>(s: string) => root.querySelector(s) as T;
+    this.ui = { button: q('button'), label: q('.label'), time: q('.time'), status: q('.status'), error: q('.error') };
+    this.ui.button.addEventListener('click', () => void this.toggle());
+  }
+
+  private baseUrl(): string | undefined {
+    return this.getAttribute('base-url') ?? undefined;
+  }
+
+  /** Hides the element when the service says recording is disabled (404). */
+  private checkEnabled(): void {
+    if (this.checked || !this.tokenValue || !this.isConnected) return;
+    this.checked = true;
+    const api = new ApiClient({ baseUrl: this.baseUrl(), getToken: this.tokenValue, retry: { attempts: 3 } });
+    api.config().then(
+      () => (this.hidden = false),
+      (err) => {
+        if (err instanceof RecorderError && err.code === 'disabled') this.hidden = true;
+        else this.showError(err);
+      },
+    );
+  }
+
+  private ensureRecorder(): Recorder | null {
+    if (this.rec) return this.rec;
+    const sessionId = this.getAttribute('session-id');
+    if (!this.sourceValue || !this.tokenValue || !sessionId) return null;
+    const recorder = createRecorder({ ...this.recorderOptions, source: this.sourceValue, sessionId, baseUrl: this.baseUrl(), getToken: this.tokenValue });
+    this.unsubscribe = [
+      recorder.on('statechange', ({ state, recording }) => {
+        this.dispatch('sortie-statechange', { state, recording });
+        if (state === 'ready' && recording) this.dispatch('sortie-ready', { recording });
+        this.refresh();
+      }),
+      recorder.on('progress', () => this.refresh()),
+      recorder.on('error', (error) => this.showError(error)),
+      recorder.on('limit', () => this.setStatus('Size limit reached; saving what was recorded.')),
+    ];
+    this.rec = recorder;
+    return recorder;
+  }
+
+  private dropRecorder(): void {
+    this.auto?.dispose();
+    this.auto = null;
+    this.unsubscribe.forEach((u) => u());
+    this.unsubscribe = [];
+    this.rec = null;
+  }
+
+  private async toggle(): Promise<void> {
+    const recorder = this.ensureRecorder();
+    if (!recorder) {
+      this.showError(new RecorderError('invalid_state', 'The record button needs source, getToken and session-id.'));
+      return;
+    }
+    this.showError(null);
+    try {
+      if (recorder.state === 'recording' || recorder.state === 'paused') await recorder.stop();
+      else if (recorder.state === 'idle' || recorder.state === 'ready' || recorder.state === 'failed') await recorder.start();
+    } catch {
+      // Shown through the recorder's 'error' event.
+    }
+  }
+
+  private dispatch(type: string, detail: unknown): void {
+    this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
+  }
+
+  private showError(err: unknown): void {
+    if (!this.ui) return;
+    this.ui.error.textContent = err ? (err instanceof Error ? err.message : String(err)) : '';
+    if (err) this.dispatch('sortie-error', { error: err });
+  }
+
+  private setStatus(text: string): void {
+    if (this.ui && this.ui.status.textContent !== text) this.ui.status.textContent = text;
+  }
+
+  private startClock(): void {
+    if (!this.timer) this.timer = setInterval(() => this.refresh(), 500);
+  }
+
+  private stopClock(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  private refresh(): void {
+    const ui = this.ui;
+    if (!ui) return;
+    const state: RecorderState = this.rec?.state ?? 'idle';
+    const capturing = state === 'recording' || state === 'paused';
+    const busy = state === 'starting' || state === 'stopping' || state === 'uploading';
+    ui.label.textContent = capturing ? 'Stop' : 'Record';
+    ui.button.setAttribute('aria-pressed', String(capturing));
+    ui.button.setAttribute('aria-label', capturing ? 'Stop recording' : 'Start recording');
+    ui.button.disabled = busy || !this.sourceValue || !this.tokenValue || !this.getAttribute('session-id');
+    ui.button.setAttribute('aria-busy', String(busy));
+    if (capturing && this.isConnected) this.startClock();
+    else this.stopClock();
+    const p = this.rec?.progress;
+    ui.time.textContent = p && (capturing || busy) ? formatTime(p.durationMs) : '';
+    switch (state) {
+      case 'starting':
+        this.setStatus('Starting…');
+        break;
+      case 'recording':
+        this.setStatus('Recording');
+        break;
+      case 'paused':
+        this.setStatus('Paused');
+        break;
+      case 'stopping':
+      case 'uploading': {
+        const pct = p && p.recordedBytes > 0 ? Math.min(100, Math.floor((p.uploadedBytes / p.recordedBytes) * 100)) : 0;
+        this.setStatus(`Saving… ${pct}%`);
+        break;
+      }
+      case 'ready':
+        this.setStatus('Saved');
+        break;
+      case 'failed':
+        this.setStatus('Recording failed');
+        break;
+      default:
+        this.setStatus('');
+    }
+  }
+}
+
+if (typeof customElements !== 'undefined' && !customElements.get(TAG_NAME)) {
+  customElements.define(TAG_NAME, SortieRecordButton);
+}
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'sortie-record-button': SortieRecordButton;
+  }
+}

@@ -1,0 +1,453 @@
+/**
+ * createRecorder: capture from a <canvas> or a MediaStream with
+ * MediaRecorder, gather chunks into parts and upload them while recording,
+ * then at stop write the Duration into part 1, wait for every part and
+ * complete the recording on the service.
+ *
+ * Memory: the bytes not uploaded yet, plus part 1 (kept so its Duration can
+ * be written at stop; it is the first chunk alone on the local backend, the
+ * 5 MiB minimum on S3).
+ */
+import { ApiClient } from './api.js';
+import { RecorderError } from './errors.js';
+import { Emitter, type Listener } from './events.js';
+import { DEFAULT_PART_SIZE_BYTES, PartGatherer, planParts, type Part } from './part-gatherer.js';
+import type { RetryOptions } from './retry.js';
+import { canStart, canTransition, isCapturing, type RecorderState } from './state.js';
+import type { Recording, RecordingConfig, TokenSource } from './types.js';
+import { Uploader } from './uploader.js';
+import { setWebmDuration } from './webm-duration.js';
+
+/** WebM types in order of preference: VP9 compresses best, VP8 plays everywhere. */
+export const DEFAULT_MIME_TYPES: readonly string[] = ['video/webm;codecs=vp9', 'video/webm;codecs=vp8', 'video/webm'];
+
+/**
+ * Bytes kept free under the size limit for the Duration written into part 1
+ * at stop (11 bytes, plus a wider Info size field in the worst case).
+ */
+export const DURATION_RESERVE_BYTES = 64;
+
+/** How much of part 1 is read to write the Duration: Info sits in the first few hundred bytes. */
+const HEAD_BYTES = 64 * 1024;
+
+export interface RecorderOptions {
+  /** What to record: a canvas (captured with `captureStream(frameRate)`) or any MediaStream. */
+  source: HTMLCanvasElement | MediaStream;
+  /** The session this recording belongs to (stored as `sessionId`). */
+  sessionId: string;
+  /** Origin of the Sortie Recording service. Default: the page's origin. */
+  baseUrl?: string;
+  /** The bearer token, or a function giving it; called again after a 401. */
+  getToken: TokenSource;
+  /** Container/codec preference list; the first the browser supports is used. Default: DEFAULT_MIME_TYPES. */
+  mimeTypes?: readonly string[];
+  /** Frames per second captured from a canvas. Default 30. Ignored for a MediaStream. */
+  frameRate?: number;
+  /** Encoder bitrate. Default 2_500_000 (2.5 Mbit/s: sharp for UI, about 19 MB a minute at most). */
+  videoBitsPerSecond?: number;
+  /** MediaRecorder timeslice: how often a chunk is handed over, in ms. Default 1000. */
+  timesliceMs?: number;
+  /**
+   * Wished part size in bytes. Default 1 MiB. Raised to the service's
+   * `minPartSizeBytes` (5 MiB on S3) and as needed to fit `maxParts`.
+   */
+  partSizeBytes?: number;
+  /** Part PUTs in flight at once. Default 3. */
+  concurrency?: number;
+  /** A size limit below the service's, in bytes. Default: the service's `maxSizeBytes`. */
+  maxSizeBytes?: number;
+  /** Retry policy for API calls and part uploads. Default: 8 attempts, backoff 0.5 s doubling to 15 s, with jitter. */
+  retry?: RetryOptions;
+  /** fetch to use. Default: globalThis.fetch. */
+  fetch?: typeof fetch;
+}
+
+export interface RecorderProgress {
+  /** Bytes of the file so far (the chunks kept, plus the Duration once written). */
+  recordedBytes: number;
+  /** Bytes stored on the service. Equals recordedBytes once the recording is ready. */
+  uploadedBytes: number;
+  /** Recorded time, pauses excluded. */
+  durationMs: number;
+}
+
+export interface RecorderEvents {
+  statechange: { state: RecorderState; previous: RecorderState; recording: Recording | null };
+  progress: RecorderProgress;
+  error: RecorderError;
+  /** The size limit was reached: capture stopped by itself, and the recording completes with what fits. */
+  limit: { recordedBytes: number; maxSizeBytes: number };
+  /** Each chunk kept in the recording, in order (for a local preview or backup). */
+  chunk: { data: Blob };
+}
+
+export interface Recorder {
+  readonly state: RecorderState;
+  /** The server's recording, once start() has created it. */
+  readonly recording: Recording | null;
+  /** The type being recorded, once started. */
+  readonly mimeType: string | null;
+  readonly progress: RecorderProgress;
+  on<K extends keyof RecorderEvents>(type: K, fn: Listener<RecorderEvents[K]>): () => void;
+  off<K extends keyof RecorderEvents>(type: K, fn: Listener<RecorderEvents[K]>): void;
+  /** The service's recording config (cached); RecorderError 'disabled' when recording is off. */
+  getConfig(): Promise<RecordingConfig>;
+  /** Resolves once capture runs and the server's recording exists. */
+  start(): Promise<Recording>;
+  /** Ends capture, uploads what is left, completes; resolves with the ready recording. */
+  stop(): Promise<Recording>;
+  pause(): void;
+  resume(): void;
+  /** Discards the recording (the service marks it failed and drops its parts); state becomes idle. */
+  abort(): Promise<void>;
+}
+
+/** The first type of `prefs` that MediaRecorder supports here, or null. */
+export function pickMimeType(prefs: readonly string[] = DEFAULT_MIME_TYPES): string | null {
+  if (typeof MediaRecorder === 'undefined') return null;
+  return prefs.find((t) => MediaRecorder.isTypeSupported(t)) ?? null;
+}
+
+/** True when this browser can record a canvas to a type the SDK uploads. */
+export function isSupported(mimeTypes: readonly string[] = DEFAULT_MIME_TYPES): boolean {
+  return (
+    typeof MediaRecorder !== 'undefined' &&
+    typeof HTMLCanvasElement !== 'undefined' &&
+    typeof HTMLCanvasElement.prototype.captureStream === 'function' &&
+    pickMimeType(mimeTypes) !== null
+  );
+}
+
+export function createRecorder(options: RecorderOptions): Recorder {
+  return new CanvasRecorder(options);
+}
+
+function toRecorderError(err: unknown): RecorderError {
+  if (err instanceof RecorderError) return err;
+  return new RecorderError('capture', err instanceof Error ? err.message : String(err), { cause: err });
+}
+
+class CanvasRecorder implements Recorder {
+  private readonly opts: RecorderOptions;
+  private readonly api: ApiClient;
+  private readonly events = new Emitter<RecorderEvents>();
+  private currentState: RecorderState = 'idle';
+  private configPromise: Promise<RecordingConfig> | null = null;
+
+  // Per recording:
+  private rec: Recording | null = null;
+  private type: string | null = null;
+  private media: MediaRecorder | null = null;
+  private ownedStream: MediaStream | null = null;
+  private gatherer: PartGatherer | null = null;
+  private uploader: Uploader | null = null;
+  private firstPart: Part | null = null;
+  private firstPartFinal = false;
+  private controller: AbortController | null = null;
+  private stopping: Promise<Recording> | null = null;
+  private recordedBytes = 0;
+  private largestChunk = 0;
+  private limitBytes = Infinity;
+  private maxSizeBytes = Infinity;
+  private full = false;
+  private startedAt = 0;
+  private pausedAt: number | null = null;
+  private pausedTotal = 0;
+  private stoppedAt: number | null = null;
+  private keptUntilMs = 0;
+
+  constructor(opts: RecorderOptions) {
+    this.opts = opts;
+    this.api = new ApiClient({ baseUrl: opts.baseUrl, getToken: opts.getToken, retry: opts.retry, fetch: opts.fetch });
+  }
+
+  get state(): RecorderState {
+    return this.currentState;
+  }
+  get recording(): Recording | null {
+    return this.rec;
+  }
+  get mimeType(): string | null {
+    return this.type;
+  }
+  get progress(): RecorderProgress {
+    return { recordedBytes: this.recordedBytes, uploadedBytes: this.uploader?.uploadedBytes ?? 0, durationMs: this.elapsedMs() };
+  }
+
+  on<K extends keyof RecorderEvents>(type: K, fn: Listener<RecorderEvents[K]>): () => void {
+    return this.events.on(type, fn);
+  }
+  off<K extends keyof RecorderEvents>(type: K, fn: Listener<RecorderEvents[K]>): void {
+    this.events.off(type, fn);
+  }
+
+  getConfig(): Promise<RecordingConfig> {
+    if (!this.configPromise) {
+      this.configPromise = this.api.config();
+      this.configPromise.catch(() => (this.configPromise = null));
+    }
+    return this.configPromise;
+  }
+
+  private setState(next: RecorderState): void {
+    const previous = this.currentState;
+    if (previous === next) return;
+    if (!canTransition(previous, next)) throw new RecorderError('invalid_state', `Cannot go from ${previous} to ${next}.`);
+    this.currentState = next;
+    this.events.emit('statechange', { state: next, previous, recording: this.rec });
+  }
+
+  /** Recorded time, pauses excluded, frozen at stop. */
+  private elapsedMs(): number {
+    if (!this.startedAt) return 0;
+    const now = this.stoppedAt ?? performance.now();
+    const paused = this.pausedTotal + (this.pausedAt !== null ? now - this.pausedAt : 0);
+    return Math.max(0, Math.round(now - this.startedAt - paused));
+  }
+
+  private emitProgress(): void {
+    const p = this.progress;
+    // Once ready, the duration is the one sent to the service.
+    if (this.currentState === 'ready' && this.rec?.durationMs != null) p.durationMs = this.rec.durationMs;
+    this.events.emit('progress', p);
+  }
+
+  private reset(): void {
+    this.rec = null;
+    this.type = null;
+    this.media = null;
+    this.ownedStream = null;
+    this.gatherer = null;
+    this.uploader = null;
+    this.firstPart = null;
+    this.firstPartFinal = false;
+    this.stopping = null;
+    this.recordedBytes = 0;
+    this.largestChunk = 0;
+    this.full = false;
+    this.startedAt = 0;
+    this.pausedAt = null;
+    this.pausedTotal = 0;
+    this.stoppedAt = null;
+    this.keptUntilMs = 0;
+  }
+
+  async start(): Promise<Recording> {
+    if (!canStart(this.currentState)) {
+      throw new RecorderError('invalid_state', `start() is not allowed while ${this.currentState}.`);
+    }
+    this.reset();
+    this.setState('starting');
+    const controller = (this.controller = new AbortController());
+    try {
+      const type = pickMimeType(this.opts.mimeTypes);
+      if (!type || typeof MediaRecorder === 'undefined') {
+        throw new RecorderError('unsupported', 'This browser cannot record video with MediaRecorder in any of the requested types.');
+      }
+      const config = await this.getConfig();
+      if (!config.enabled) throw new RecorderError('disabled', 'Video recording is disabled on this service.');
+      const stream = this.captureStream();
+      this.maxSizeBytes = Math.min(config.maxSizeBytes, this.opts.maxSizeBytes ?? Infinity);
+      this.limitBytes = this.maxSizeBytes - DURATION_RESERVE_BYTES;
+      this.gatherer = new PartGatherer(planParts(config, this.opts.partSizeBytes ?? DEFAULT_PART_SIZE_BYTES), type);
+      this.rec = await this.api.createRecording({ sessionId: this.opts.sessionId, mimeType: type }, controller.signal);
+      this.type = type;
+      this.uploader = new Uploader({
+        api: this.api,
+        recordingId: this.rec.id,
+        concurrency: this.opts.concurrency,
+        retry: this.opts.retry,
+        onProgress: () => this.emitProgress(),
+        onFatal: (err) => {
+          if (!controller.signal.aborted) this.failWith(err);
+        },
+      });
+      const media = (this.media = new MediaRecorder(stream, { mimeType: type, videoBitsPerSecond: this.opts.videoBitsPerSecond ?? 2_500_000 }));
+      media.addEventListener('dataavailable', (e) => this.onChunk(e.data));
+      media.addEventListener('error', (e) => {
+        const cause = (e as Event & { error?: unknown }).error;
+        this.failWith(new RecorderError('capture', `MediaRecorder failed: ${cause instanceof Error ? cause.message : 'unknown error'}.`, { cause }));
+      });
+      await new Promise<void>((resolve, reject) => {
+        media.addEventListener('start', () => resolve(), { once: true });
+        try {
+          media.start(this.opts.timesliceMs ?? 1000);
+        } catch (err) {
+          reject(err);
+        }
+      });
+      this.startedAt = performance.now();
+      if (controller.signal.aborted) throw new RecorderError('aborted', 'start() was aborted.');
+      this.setState('recording');
+      return this.rec;
+    } catch (err) {
+      const e = toRecorderError(err);
+      if (controller.signal.aborted) throw new RecorderError('aborted', 'start() was aborted.', { cause: err });
+      if (this.rec) void this.api.failRecording(this.rec.id, `The browser could not start recording: ${e.message}`).catch(() => {});
+      this.failWith(e);
+      throw e;
+    }
+  }
+
+  private captureStream(): MediaStream {
+    const src = this.opts.source;
+    if (typeof MediaStream !== 'undefined' && src instanceof MediaStream) return src;
+    const canvas = src as HTMLCanvasElement;
+    if (typeof canvas.captureStream !== 'function') throw new RecorderError('unsupported', 'This browser cannot capture a canvas (no captureStream).');
+    // A stream we made is ours to end at stop; a caller's MediaStream is not.
+    this.ownedStream = canvas.captureStream(this.opts.frameRate ?? 30);
+    return this.ownedStream;
+  }
+
+  private onChunk(data: Blob): void {
+    if (data.size === 0 || !this.gatherer || !this.uploader || this.controller?.signal.aborted) return;
+    // Once a chunk is dropped for the limit, every later one is too: the file must not have a hole.
+    if (this.full || this.recordedBytes + data.size > this.limitBytes) {
+      this.full = true;
+      this.limitReached();
+      return;
+    }
+    this.recordedBytes += data.size;
+    this.largestChunk = Math.max(this.largestChunk, data.size);
+    this.keptUntilMs = this.elapsedMs();
+    this.events.emit('chunk', { data });
+    const part = this.gatherer.push(data);
+    if (part) this.sendPart(part);
+    // Stop while two more chunks of the largest size seen still fit: the last chunk comes after stop().
+    if (this.recordedBytes + 2 * this.largestChunk > this.limitBytes) this.limitReached();
+    this.emitProgress();
+  }
+
+  private sendPart(part: Part): void {
+    if (part.partNumber === 1) this.firstPart = part;
+    this.uploader!.enqueue(part);
+  }
+
+  private limitReached(): void {
+    if (!isCapturing(this.currentState)) return;
+    this.events.emit('limit', { recordedBytes: this.recordedBytes, maxSizeBytes: this.maxSizeBytes });
+    // Errors surface through 'error' and the state; nobody awaits this stop.
+    this.stop().catch(() => {});
+  }
+
+  pause(): void {
+    if (this.currentState !== 'recording') throw new RecorderError('invalid_state', `pause() is not allowed while ${this.currentState}.`);
+    this.media!.pause();
+    this.pausedAt = performance.now();
+    this.setState('paused');
+  }
+
+  resume(): void {
+    if (this.currentState !== 'paused') throw new RecorderError('invalid_state', `resume() is not allowed while ${this.currentState}.`);
+    this.media!.resume();
+    if (this.pausedAt !== null) this.pausedTotal += performance.now() - this.pausedAt;
+    this.pausedAt = null;
+    this.setState('recording');
+  }
+
+  stop(): Promise<Recording> {
+    if (this.stopping && (this.currentState === 'stopping' || this.currentState === 'uploading')) return this.stopping;
+    if (!isCapturing(this.currentState)) {
+      return Promise.reject(new RecorderError('invalid_state', `stop() is not allowed while ${this.currentState}.`));
+    }
+    this.stopping = this.finish();
+    return this.stopping;
+  }
+
+  private async finish(): Promise<Recording> {
+    this.stoppedAt = performance.now();
+    this.setState('stopping');
+    const rec = this.rec!;
+    const uploader = this.uploader!;
+    const signal = this.controller!.signal;
+    try {
+      await this.endCapture();
+      if (signal.aborted) throw new RecorderError('aborted', 'The recording was aborted.');
+      this.setState('uploading');
+      // Tells the service capture ended (API.md: optional); a failure here must not lose the recording.
+      await this.api.stopRecording(rec.id, signal).catch(() => {});
+      const durationMs = this.keptUntilMs;
+      const last = this.gatherer!.flush();
+      if (last) {
+        // A recording of one part: write the Duration before its first (and only) upload.
+        this.sendPart(last.partNumber === 1 ? await this.withDuration(last, durationMs) : last);
+        if (last.partNumber === 1) this.firstPartFinal = true;
+      }
+      await uploader.finish();
+      if (this.firstPart && !this.firstPartFinal) {
+        // Part 1 went up during capture, before the length was known: send it again with the Duration.
+        const patched = await this.withDuration(this.firstPart, durationMs);
+        if (patched !== this.firstPart) uploader.enqueue(patched);
+        this.firstPartFinal = true;
+      }
+      const parts = await uploader.finish();
+      this.firstPart = null;
+      if (parts.length === 0) {
+        await this.api.failRecording(rec.id, 'Nothing was recorded.', signal).catch(() => {});
+        throw new RecorderError('capture', 'Nothing was recorded: MediaRecorder produced no data.');
+      }
+      this.rec = await this.api.completeRecording(rec.id, { durationMs, parts }, signal);
+      this.setState('ready');
+      this.emitProgress();
+      return this.rec;
+    } catch (err) {
+      const e = toRecorderError(err);
+      if (!signal.aborted) this.failWith(e);
+      throw e;
+    }
+  }
+
+  /** Part 1 with the Duration written in (or unchanged when the bytes are not WebM this writer knows). */
+  private async withDuration(part: Part, durationMs: number): Promise<Part> {
+    if (!this.type?.startsWith('video/webm')) return part;
+    const head = new Uint8Array(await part.data.slice(0, HEAD_BYTES).arrayBuffer());
+    const patched = setWebmDuration(head, durationMs);
+    if (!patched) return part;
+    this.recordedBytes += patched.length - head.length;
+    // Blob parts are copied views; a fresh ArrayBuffer keeps TypeScript's BlobPart happy.
+    return { partNumber: part.partNumber, data: new Blob([patched.slice().buffer, part.data.slice(HEAD_BYTES)], { type: part.data.type }) };
+  }
+
+  /** Stops MediaRecorder and waits for its last chunk ('stop' comes after the final 'dataavailable'). */
+  private async endCapture(): Promise<void> {
+    const media = this.media;
+    if (media && media.state !== 'inactive') {
+      await new Promise<void>((resolve) => {
+        media.addEventListener('stop', () => resolve(), { once: true });
+        media.stop();
+      });
+    }
+    this.ownedStream?.getTracks().forEach((t) => t.stop());
+  }
+
+  private failWith(err: RecorderError): void {
+    if (this.currentState === 'failed' || this.currentState === 'idle') return;
+    this.controller?.abort();
+    // Parts still in flight are stopped; those stored stay on the service (its sweeper finalizes them).
+    this.uploader?.cancel();
+    if (this.media && this.media.state !== 'inactive') {
+      try {
+        this.media.stop();
+      } catch {
+        // Already stopping.
+      }
+    }
+    this.ownedStream?.getTracks().forEach((t) => t.stop());
+    this.firstPart = null;
+    this.setState('failed');
+    this.events.emit('error', err);
+  }
+
+  async abort(): Promise<void> {
+    const state = this.currentState;
+    if (state === 'idle' || state === 'ready') return;
+    this.controller?.abort();
+    this.uploader?.cancel();
+    if (this.media && this.media.state !== 'inactive') this.media.stop();
+    this.ownedStream?.getTracks().forEach((t) => t.stop());
+    this.firstPart = null;
+    const rec = this.rec;
+    if (rec && state !== 'failed') await this.api.failRecording(rec.id, 'Aborted by the user.').catch(() => {});
+    this.setState('idle');
+  }
+}

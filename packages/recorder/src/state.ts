@@ -1,0 +1,36 @@
+/**
+ * The recorder's states (API.md §6) and the moves between them, in one
+ * table so the recorder cannot drift into a state the docs do not describe.
+ *
+ *   idle ─start─▶ starting ─▶ recording ⇄ paused
+ *                                 │         │
+ *                                 └─stop────┴─▶ stopping ─▶ uploading ─▶ ready
+ *   any ─(error)─▶ failed          any ─abort─▶ idle          ready/failed ─start─▶ starting
+ */
+
+export type RecorderState = 'idle' | 'starting' | 'recording' | 'paused' | 'stopping' | 'uploading' | 'ready' | 'failed';
+
+export const TRANSITIONS: Readonly<Record<RecorderState, readonly RecorderState[]>> = {
+  idle: ['starting'],
+  starting: ['recording', 'failed', 'idle'],
+  recording: ['paused', 'stopping', 'failed', 'idle'],
+  paused: ['recording', 'stopping', 'failed', 'idle'],
+  stopping: ['uploading', 'failed', 'idle'],
+  uploading: ['ready', 'failed', 'idle'],
+  ready: ['starting'],
+  failed: ['starting', 'idle'],
+};
+
+export function canTransition(from: RecorderState, to: RecorderState): boolean {
+  return TRANSITIONS[from].includes(to);
+}
+
+/** States in which capture is running (a stop() makes sense). */
+export function isCapturing(state: RecorderState): boolean {
+  return state === 'recording' || state === 'paused';
+}
+
+/** States from which start() may begin a new recording. */
+export function canStart(state: RecorderState): boolean {
+  return state === 'idle' || state === 'ready' || state === 'failed';
+}

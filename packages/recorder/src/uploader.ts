@@ -1,0 +1,159 @@
+/**
+ * Sends parts as they close: at most `concurrency` PUTs at a time, each
+ * through the API.md protocol (ask /parts for a URL, PUT exactly that many
+ * bytes, keep the ETag). Transient failures are retried with backoff; a URL
+ * that expired or answers 401/403 is replaced by asking /parts again. A part's
+ * bytes are dropped as soon as it is stored, so memory holds only what is
+ * not uploaded yet.
+ */
+import { send, errorFromResponse, type ApiClient } from './api.js';
+import { RecorderError } from './errors.js';
+import { withRetry, type RetryOptions } from './retry.js';
+import type { Part } from './part-gatherer.js';
+import type { CompletedPart, PartTarget } from './types.js';
+
+export interface UploaderOptions {
+  api: ApiClient;
+  recordingId: string;
+  /** PUTs in flight at once. Default 3. */
+  concurrency?: number | undefined;
+  retry?: RetryOptions | undefined;
+  /** Called whenever the count of stored bytes changes. */
+  onProgress?: (uploadedBytes: number) => void;
+  /** Called once when a part fails for good. */
+  onFatal?: (err: RecorderError) => void;
+  /** Told of each retried failure (for logs). */
+  onRetry?: (err: unknown, partNumber: number, attempt: number) => void;
+}
+
+/** A URL this close to its expiry is not used: a slow PUT would outlive it. */
+const EXPIRY_MARGIN_MS = 30_000;
+
+export class Uploader {
+  private readonly opts: UploaderOptions;
+  /** Parts not started yet. */
+  private readonly queue: Part[] = [];
+  /** Parts being sent. */
+  private readonly running = new Set<Part>();
+  private readonly etags = new Map<number, string>();
+  private readonly sizes = new Map<number, number>();
+  private readonly controller = new AbortController();
+  private failure: RecorderError | null = null;
+  private waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+
+  constructor(opts: UploaderOptions) {
+    this.opts = opts;
+  }
+
+  /** Bytes stored on the service, counting each part number once (its latest size). */
+  get uploadedBytes(): number {
+    let n = 0;
+    for (const s of this.sizes.values()) n += s;
+    return n;
+  }
+
+  /** Bytes waiting or in flight. */
+  get pendingBytes(): number {
+    let n = 0;
+    for (const p of [...this.queue, ...this.running]) n += p.data.size;
+    return n;
+  }
+
+  get error(): RecorderError | null {
+    return this.failure;
+  }
+
+  enqueue(part: Part): void {
+    if (this.failure) return;
+    this.queue.push(part);
+    this.pump();
+  }
+
+  /** Waits until every queued part is stored; the list of parts 1..n with their ETags. */
+  async finish(): Promise<CompletedPart[]> {
+    if (this.running.size > 0 || this.queue.length > 0) {
+      await new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    }
+    if (this.failure) throw this.failure;
+    return [...this.etags.entries()].sort((a, b) => a[0] - b[0]).map(([partNumber, etag]) => ({ partNumber, etag }));
+  }
+
+  /** Stops everything in flight (abort). */
+  cancel(): void {
+    this.controller.abort();
+    this.fail(new RecorderError('aborted', 'The upload was aborted.'));
+  }
+
+  private pump(): void {
+    const limit = Math.max(1, this.opts.concurrency ?? 3);
+    while (!this.failure && this.running.size < limit && this.queue.length > 0) {
+      const part = this.queue.shift()!;
+      this.running.add(part);
+      this.upload(part)
+        .catch((err) => this.fail(err instanceof RecorderError ? err : new RecorderError('network', String(err), { cause: err })))
+        .finally(() => {
+          // Dropped only once stored (or failed for good): `queue` + `running` is what memory holds.
+          this.running.delete(part);
+          this.pump();
+          this.settle();
+        });
+    }
+  }
+
+  private settle(): void {
+    if (this.failure || (this.running.size === 0 && this.queue.length === 0)) {
+      const ws = this.waiters;
+      this.waiters = [];
+      for (const w of ws) this.failure ? w.reject(this.failure) : w.resolve();
+    }
+  }
+
+  private fail(err: RecorderError): void {
+    if (this.failure) return;
+    this.failure = err;
+    this.controller.abort();
+    this.opts.onFatal?.(err);
+    this.settle();
+  }
+
+  /** One part, with retries. Exposed for re-sending part 1 after its Duration is written. */
+  async upload(part: Part): Promise<void> {
+    {
+      const { api, recordingId } = this.opts;
+      const signal = this.controller.signal;
+      let target: PartTarget | null = null;
+      await withRetry(
+        async () => {
+          if (!target || Date.parse(target.expiresAt) - Date.now() < EXPIRY_MARGIN_MS) {
+            target = await api.requestPart(recordingId, part.partNumber, part.data.size, signal);
+          }
+          let res = await this.put(target, part, signal);
+          if (res.status === 401 || res.status === 403) {
+            // The URL expired or was refused: a new one, right away, once per attempt.
+            target = await api.requestPart(recordingId, part.partNumber, part.data.size, signal);
+            res = await this.put(target, part, signal);
+          }
+          if (!res.ok) {
+            if (res.status >= 500) target = null;
+            throw await errorFromResponse(res, `PUT part ${part.partNumber}`);
+          }
+          const etag = res.headers.get('ETag');
+          if (!etag) {
+            throw new RecorderError('http', `PUT part ${part.partNumber} answered without an ETag header (a CORS setup that does not expose ETag?).`, {
+              status: res.status,
+            });
+          }
+          this.etags.set(part.partNumber, etag);
+          this.sizes.set(part.partNumber, part.data.size);
+          this.opts.onProgress?.(this.uploadedBytes);
+        },
+        this.opts.retry,
+        { signal, onRetry: (err, attempt) => this.opts.onRetry?.(err, part.partNumber, attempt) },
+      );
+    }
+  }
+
+  private put(target: PartTarget, part: Part, signal: AbortSignal): Promise<Response> {
+    return send(this.opts.api.fetch, target.url, { method: target.method || 'PUT', headers: target.headers, body: part.data, signal });
+  }
+}
