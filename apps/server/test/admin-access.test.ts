@@ -5,7 +5,7 @@
  * admin listing's filters and paging, and the audit of admin actions.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeRecording, type Made } from './admin-fixtures.js';
+import { download, makeRecording, type Made } from './admin-fixtures.js';
 import { fakeClock, testApp, type TestApp } from './helpers.js';
 
 let t: TestApp;
@@ -68,7 +68,7 @@ describe("someone else's recording: download and delete", () => {
     const path = `/api/recordings/${rec.id}/download`;
     await expectError(await t.app.request(path), 401, 'unauthorized');
     await expectError(await t.app.request(path, { headers: t.auth.other }), 404, 'not_found');
-    const res = await t.app.request(path, { headers: t.auth.admin });
+    const res = await download(t, rec.id, t.auth.admin);
     expect(res.status).toBe(200);
     expect(Buffer.from(await res.arrayBuffer()).equals(rec.bytes)).toBe(true);
   });
@@ -80,7 +80,7 @@ describe("someone else's recording: download and delete", () => {
     const res = await t.json('POST', path, undefined, t.auth.admin);
     expect(res.status).toBe(200);
     const { url } = (await res.json()) as { url: string };
-    const file = await t.app.request(url);
+    const file = await t.send(url);
     expect(file.status).toBe(200);
     expect(Buffer.from(await file.arrayBuffer()).equals(rec.bytes)).toBe(true);
   });
@@ -107,7 +107,7 @@ describe("someone else's recording: download and delete", () => {
 
   it("the admin's download, download-url and delete of others' recordings are in the audit trail; the owner's own are not", async () => {
     const own = await makeRecording(t, 'ready', { who: 'user', sessionId: 'own' });
-    expect((await t.app.request(`/api/recordings/${own.id}/download`, { headers: t.auth.user })).status).toBe(200);
+    expect((await download(t, own.id, t.auth.user)).status).toBe(200);
     expect((await t.json('DELETE', `/api/recordings/${own.id}`, undefined, t.auth.user)).status).toBe(204);
 
     const res = await t.json('GET', `/api/admin/audit?limit=200`, undefined, t.auth.admin);
