@@ -1,0 +1,103 @@
+/**
+ * What every browser test needs: the real service on loopback (PGlite in
+ * memory, local storage in a temp dir), Debian's Chromium through
+ * playwright-core, and a page on the service's own origin that carries the
+ * SDK bundled from source with esbuild.
+ */
+import { createHmac } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { buildService, type Service } from '@sortie/server';
+import { loadConfig } from '@sortie/server/config';
+
+export const JWT_SECRET = 'browser-tests-secret-0123456789abcdef';
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+  '--autoplay-policy=no-user-gesture-required',
+];
+
+export interface TestService {
+  baseUrl: string;
+  service: Service;
+  close(): Promise<void>;
+}
+
+export async function startService(env: Record<string, string> = {}): Promise<TestService> {
+  const storage = await mkdtemp(join(tmpdir(), 'sortie-recorder-'));
+  const config = loadConfig({
+    SORTIE_VIDEO_RECORDING_ENABLED: 'true',
+    SORTIE_DEMO: 'true',
+    SORTIE_DATA_DIR: 'memory://',
+    SORTIE_RECORDING_STORAGE_PATH: storage,
+    SORTIE_AUTH_JWT_SECRET: JWT_SECRET,
+    ...env,
+  });
+  const service = await buildService(config, { jobs: false });
+  const { port } = await service.listen(0, '127.0.0.1');
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    service,
+    async close() {
+      await service.close();
+      await rm(storage, { recursive: true, force: true });
+    },
+  };
+}
+
+/** An HS256 token the service accepts, with the lifetime asked for. */
+export function mintToken(claims: { sub: string; name?: string; role?: string }, ttlSeconds: number): string {
+  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const now = Math.floor(Date.now() / 1000);
+  const body = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ ...claims, iat: now, exp: now + ttlSeconds })}`;
+  return `${body}.${createHmac('sha256', JWT_SECRET).update(body).digest('base64url')}`;
+}
+
+export const USER = { sub: 'demo-user', name: 'Demo User', role: 'user' };
+
+let bundled: Promise<string> | null = null;
+
+/** The SDK and page helpers, bundled from source for the browser. */
+export function pageScript(): Promise<string> {
+  bundled ??= build({
+    entryPoints: [fileURLToPath(new URL('./page-entry.ts', import.meta.url))],
+    bundle: true,
+    format: 'iife',
+    target: 'es2022',
+    write: false,
+  }).then((r) => r.outputFiles[0]!.text);
+  return bundled;
+}
+
+export async function launch(): Promise<Browser> {
+  return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, headless: true });
+}
+
+/** A page at `${baseUrl}/__test__/` (same origin as the API, so no CORS) with the SDK loaded. */
+export async function openPage(browser: Browser, baseUrl: string): Promise<Page> {
+  const page = await browser.newPage();
+  const script = await pageScript();
+  await page.route(`${baseUrl}/__test__/`, (route) =>
+    route.fulfill({ contentType: 'text/html', body: `<!doctype html><html><body><script>${script.replace(/<\/script/gi, '<\\/script')}</script></body></html>` }),
+  );
+  page.on('pageerror', (err) => console.error('[page error]', err));
+  await page.goto(`${baseUrl}/__test__/`);
+  return page;
+}
+
+/** Fetches the stored file through the API as the demo user. */
+export async function download(baseUrl: string, id: string): Promise<Buffer> {
+  const res = await fetch(`${baseUrl}/api/recordings/${id}/download`, { headers: { Authorization: `Bearer ${mintToken(USER, 600)}` } });
+  if (!res.ok) throw new Error(`download answered ${res.status}: ${await res.text()}`);
+  return Buffer.from(await res.arrayBuffer());
+}

@@ -1,0 +1,72 @@
+/**
+ * Bundled (esbuild, from the sources) into the test page: exposes the SDK
+ * and a moving canvas to the tests driving Chromium.
+ */
+import * as Sortie from '../../src/index.js';
+
+/** Draws a moving scene with noise at ~30 fps so the encoder has real work (and bytes) to produce. */
+function animatedCanvas(width = 320, height = 240, noise = 0): HTMLCanvasElement {
+  const canvas = document.createElement('canvas');
+  canvas.width = width;
+  canvas.height = height;
+  document.body.appendChild(canvas);
+  const ctx = canvas.getContext('2d')!;
+  const t0 = performance.now();
+  const draw = () => {
+    const t = (performance.now() - t0) / 1000;
+    ctx.fillStyle = `hsl(${(t * 60) % 360} 60% 40%)`;
+    ctx.fillRect(0, 0, width, height);
+    ctx.fillStyle = '#fff';
+    ctx.fillRect(((Math.sin(t * 2) + 1) / 2) * (width - 40), height / 2 - 20, 40, 40);
+    ctx.font = '20px monospace';
+    ctx.fillText(t.toFixed(2), 10, 30);
+    if (noise > 0) {
+      // Random pixels defeat compression: used to reach a size limit quickly.
+      const img = ctx.getImageData(0, 0, width, height);
+      for (let i = 0; i < img.data.length; i += 4) {
+        if (Math.random() < noise) {
+          img.data[i] = Math.random() * 255;
+          img.data[i + 1] = Math.random() * 255;
+          img.data[i + 2] = Math.random() * 255;
+        }
+      }
+      ctx.putImageData(img, 0, 0);
+    }
+  };
+  draw();
+  setInterval(draw, 33);
+  return canvas;
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+async function blobsToBase64(blobs: Blob[]): Promise<string> {
+  return toBase64(new Uint8Array(await new Blob(blobs).arrayBuffer()));
+}
+
+/** Loads `url` in a <video>, then seeks to the middle; what the element reports. */
+async function probeVideo(url: string): Promise<{ duration: number; seekedTo: number; target: number }> {
+  const video = document.createElement('video');
+  video.muted = true;
+  video.preload = 'auto';
+  document.body.appendChild(video);
+  await new Promise<void>((resolve, reject) => {
+    video.addEventListener('loadedmetadata', () => resolve(), { once: true });
+    video.addEventListener('error', () => reject(new Error(`video error ${video.error?.code}: ${video.error?.message}`)), { once: true });
+    video.src = url;
+  });
+  const duration = video.duration;
+  const target = Number.isFinite(duration) ? duration / 2 : 1;
+  await new Promise<void>((resolve, reject) => {
+    video.addEventListener('seeked', () => resolve(), { once: true });
+    video.addEventListener('error', () => reject(new Error(`video error while seeking: ${video.error?.message}`)), { once: true });
+    video.currentTime = target;
+  });
+  return { duration, seekedTo: video.currentTime, target };
+}
+
+Object.assign(window, { Sortie, animatedCanvas, blobsToBase64, probeVideo });
