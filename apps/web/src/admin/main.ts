@@ -1,0 +1,69 @@
+/**
+ * The admin panel: a Recordings tab (every user's recordings) and a Settings
+ * tab (auto-record, effective configuration). The service decides who is an
+ * administrator: a 403 on the admin routes means no panel at all, a 404 means
+ * recording is disabled on this deployment.
+ */
+import '../shared/styles.css';
+import { statusOf } from '../shared/api.js';
+import { NoTokenError, signIn, type Session } from '../shared/auth.js';
+import { $, h, replace } from '../shared/dom.js';
+import { errorState, loading, notice, topBar } from '../shared/layout.js';
+import { adminApi } from './admin-api.js';
+import { recordingsTab } from './recordings-tab.js';
+import { settingsTab } from './settings-tab.js';
+
+const root = $('#app');
+type TabName = 'recordings' | 'settings';
+
+async function main(): Promise<void> {
+  let session: Session;
+  try {
+    session = await signIn('admin');
+  } catch (err) {
+    replace(
+      root,
+      topBar('admin', null),
+      h('main', { class: 'page' }, err instanceof NoTokenError ? notice('warn', 'Not signed in', 'Open the admin panel from Sortie, which passes your sign-in token (#token=… or window.SORTIE_TOKEN).') : errorState(err, () => location.reload())),
+    );
+    return;
+  }
+  const content = h('main', { class: 'page page-admin' }, loading('Checking access…'));
+  replace(root, topBar('admin', session), content);
+  const api = adminApi(() => session.getToken());
+
+  // One admin call decides what this page may show.
+  try {
+    await api.getSettings();
+  } catch (err) {
+    const status = statusOf(err);
+    if (status === 403) {
+      replace(content, notice('warn', 'Administrators only', `${session.name} is not an administrator, so the admin panel is not available. Ask an administrator for access.`));
+    } else if (status === 404) {
+      replace(content, notice('info', 'Recording is not enabled', 'This deployment does not record sessions (SORTIE_VIDEO_RECORDING_ENABLED is off), so there is nothing to manage here.'));
+    } else if (status === 401) {
+      replace(content, notice('warn', 'Signed out', 'Your sign-in has expired. Open the admin panel from Sortie again.'));
+    } else {
+      replace(content, errorState(err, () => location.reload()));
+    }
+    return;
+  }
+
+  const tabs = { recordings: recordingsTab(api), settings: settingsTab(api) };
+  const buttons = (Object.keys(tabs) as TabName[]).map((name) =>
+    h('button', { role: 'tab', type: 'button', id: `tab-btn-${name}`, 'aria-controls': `tab-${name}`, onclick: () => show(name) }, name === 'recordings' ? 'Recordings' : 'Settings'),
+  );
+  const panel = h('div', { class: 'tab-panel' });
+  replace(content, h('div', { class: 'page-head' }, h('h1', {}, 'Recording administration')), h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Admin sections' }, ...buttons), panel);
+
+  function show(name: TabName): void {
+    for (const b of buttons) b.setAttribute('aria-selected', String(b.id === `tab-btn-${name}`));
+    replace(panel, tabs[name].element);
+    void tabs[name].refresh();
+    if (location.hash !== `#${name}`) history.replaceState(null, '', `${location.pathname}${location.search}#${name}`);
+  }
+  window.addEventListener('hashchange', () => show(location.hash === '#settings' ? 'settings' : 'recordings'));
+  show(location.hash === '#settings' ? 'settings' : 'recordings');
+}
+
+void main();
