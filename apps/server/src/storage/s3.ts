@@ -117,7 +117,7 @@ export class S3Storage implements RecordingStorage {
     return { url, headers: {} };
   }
 
-  async writePart(): Promise<StoredPart> {
+  async writePart(_args: Parameters<RecordingStorage['writePart']>[0]): Promise<StoredPart> {
     throw new StorageError('the s3 backend receives parts through presigned URLs (presignPart); writePart is never called for it');
   }
 
