@@ -4,7 +4,9 @@
  * playwright-core, and a page on the service's own origin that carries the
  * SDK bundled from source with esbuild.
  */
+import { execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,4 +102,29 @@ export async function download(baseUrl: string, id: string): Promise<Buffer> {
   const res = await fetch(`${baseUrl}/api/recordings/${id}/download`, { headers: { Authorization: `Bearer ${mintToken(USER, 600)}` } });
   if (!res.ok) throw new Error(`download answered ${res.status}: ${await res.text()}`);
   return Buffer.from(await res.arrayBuffer());
+}
+
+/** ffprobe's view of a file: the container's duration and where the last video packet ends (seconds). */
+export function probe(bytes: Uint8Array): { formatDuration: number; lastPacketEnd: number; packets: number } {
+  const dir = mkdtempSync(join(tmpdir(), 'sortie-probe-'));
+  const file = join(dir, 'recording.webm');
+  try {
+    writeFileSync(file, bytes);
+    const format = execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file]).toString().trim();
+    const packets = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,duration_time', '-of', 'csv=p=0', file])
+      .toString()
+      .trim()
+      .split('\n')
+      .map((line) => line.split(',').map(Number));
+    const lastPacketEnd = Math.max(...packets.map(([pts = 0, dur = 0]) => pts + (Number.isFinite(dur) ? dur : 0)));
+    return { formatDuration: Number(format), lastPacketEnd, packets: packets.length };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export async function downloadUrl(baseUrl: string, id: string): Promise<string> {
+  const res = await fetch(`${baseUrl}/api/recordings/${id}/download-url`, { method: 'POST', headers: { Authorization: `Bearer ${mintToken(USER, 600)}` } });
+  if (!res.ok) throw new Error(`download-url answered ${res.status}`);
+  return ((await res.json()) as { url: string }).url;
 }

@@ -70,3 +70,74 @@ async function probeVideo(url: string): Promise<{ duration: number; seekedTo: nu
 }
 
 Object.assign(window, { Sortie, animatedCanvas, blobsToBase64, probeVideo });
+
+export interface RunOptions {
+  sessionId: string;
+  /** Record this long, then stop(); 0: wait for the recorder to stop by itself (size limit). */
+  seconds: number;
+  width?: number;
+  height?: number;
+  noise?: number;
+  recorder?: Partial<Sortie.RecorderOptions>;
+  /** Give up waiting for a self-stop after this long. */
+  maxSeconds?: number;
+}
+
+/** Records the animated canvas with the SDK and reports everything the tests check. */
+async function runRecording(o: RunOptions) {
+  const canvas = animatedCanvas(o.width, o.height, o.noise);
+  const chunks: Blob[] = [];
+  const progress: Sortie.RecorderProgress[] = [];
+  const states: string[] = [];
+  const errors: { code: string; message: string; status?: number | undefined }[] = [];
+  let limit: { recordedBytes: number; maxSizeBytes: number } | null = null;
+  const w = window as unknown as { testToken(): Promise<string> };
+  const recorder = Sortie.createRecorder({ source: canvas, sessionId: o.sessionId, getToken: () => w.testToken(), ...o.recorder });
+  recorder.on('chunk', ({ data }) => chunks.push(data));
+  recorder.on('progress', (p) => progress.push(p));
+  recorder.on('statechange', ({ state }) => states.push(state));
+  recorder.on('error', (e) => errors.push({ code: e.code, message: e.message, status: e.status }));
+  recorder.on('limit', (l) => (limit = l));
+  let recording: Sortie.Recording | null = null;
+  let failure: string | null = null;
+  const t0 = performance.now();
+  try {
+    await recorder.start();
+    if (o.seconds > 0) {
+      await new Promise((r) => setTimeout(r, o.seconds * 1000));
+      recording = await recorder.stop();
+    } else {
+      recording = await new Promise<Sortie.Recording>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('the recorder did not stop by itself')), (o.maxSeconds ?? 30) * 1000);
+        recorder.on('statechange', ({ state, recording: rec }) => {
+          if (state === 'ready' && rec) {
+            clearTimeout(timer);
+            resolve(rec);
+          }
+          if (state === 'failed') {
+            clearTimeout(timer);
+            reject(new Error('the recorder failed'));
+          }
+        });
+      });
+    }
+  } catch (err) {
+    failure = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  }
+  return {
+    recording,
+    failure,
+    chunks: await blobsToBase64(chunks),
+    chunkCount: chunks.length,
+    lastProgress: progress[progress.length - 1] ?? null,
+    states,
+    errors,
+    limit: limit as { recordedBytes: number; maxSizeBytes: number } | null,
+    mimeType: recorder.mimeType,
+    wallMs: performance.now() - t0,
+  };
+}
+
+export type RunResult = Awaited<ReturnType<typeof runRecording>>;
+
+Object.assign(window, { runRecording });

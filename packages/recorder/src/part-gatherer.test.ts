@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { PartGatherer, planParts } from './part-gatherer.js';
+
+const MiB = 1024 * 1024;
+const blob = (n: number) => new Blob([new Uint8Array(n)]);
+
+describe('planParts', () => {
+  it('keeps the wished size where the service allows any size (local)', () => {
+    expect(planParts({ minPartSizeBytes: 0, maxParts: 10_000, maxSizeBytes: 500 * MiB }, MiB)).toEqual({ partSizeBytes: MiB, firstPartSizeBytes: 1 });
+  });
+
+  it("raises parts to S3's 5 MiB minimum, part 1 included", () => {
+    expect(planParts({ minPartSizeBytes: 5 * MiB, maxParts: 10_000, maxSizeBytes: 500 * MiB }, MiB)).toEqual({ partSizeBytes: 5 * MiB, firstPartSizeBytes: 5 * MiB });
+  });
+
+  it('grows the part size so that the largest allowed recording fits in maxParts', () => {
+    const rules = { minPartSizeBytes: 5 * MiB, maxParts: 10_000, maxSizeBytes: 100_000 * MiB };
+    const { partSizeBytes } = planParts(rules, MiB);
+    expect(partSizeBytes).toBeGreaterThan(10 * MiB);
+    // Worst case: every part but the last exactly at the size, the last almost empty.
+    expect(Math.floor(rules.maxSizeBytes / partSizeBytes) + 1).toBeLessThanOrEqual(rules.maxParts);
+  });
+});
+
+describe('PartGatherer', () => {
+  it('closes part 1 at its own size, later parts at the part size, whole chunks only', () => {
+    const g = new PartGatherer({ partSizeBytes: 100, firstPartSizeBytes: 1 });
+    expect(g.push(blob(30))).toMatchObject({ partNumber: 1 });
+    expect(g.push(blob(60))).toBeNull();
+    expect(g.bufferedBytes).toBe(60);
+    const p2 = g.push(blob(60))!;
+    expect(p2.partNumber).toBe(2);
+    expect(p2.data.size).toBe(120);
+    expect(g.bufferedBytes).toBe(0);
+  });
+
+  it('keeps the bytes in order across parts', async () => {
+    const g = new PartGatherer({ partSizeBytes: 4, firstPartSizeBytes: 4 });
+    const parts = [g.push(new Blob([Uint8Array.of(1, 2)])), g.push(new Blob([Uint8Array.of(3, 4)])), g.push(new Blob([Uint8Array.of(5)])), g.flush()].filter((p) => p !== null);
+    const bytes = await Promise.all(parts.map(async (p) => [...new Uint8Array(await p.data.arrayBuffer())]));
+    expect(parts.map((p) => p.partNumber)).toEqual([1, 2]);
+    expect(bytes).toEqual([[1, 2, 3, 4], [5]]);
+  });
+
+  it('ignores empty chunks and flushes nothing when nothing is buffered', () => {
+    const g = new PartGatherer({ partSizeBytes: 10, firstPartSizeBytes: 1 });
+    expect(g.push(blob(0))).toBeNull();
+    expect(g.flush()).toBeNull();
+    expect(g.partCount).toBe(0);
+  });
+
+  it('never makes a part under the minimum except the last (S3 rule)', () => {
+    const plan = planParts({ minPartSizeBytes: 5 * MiB, maxParts: 10_000, maxSizeBytes: 500 * MiB });
+    const g = new PartGatherer(plan);
+    const parts = [];
+    for (let i = 0; i < 41; i++) {
+      const p = g.push(blob(700 * 1024));
+      if (p) parts.push(p);
+    }
+    const last = g.flush();
+    expect(parts.length).toBeGreaterThan(2);
+    for (const p of parts) expect(p.data.size).toBeGreaterThanOrEqual(5 * MiB);
+    expect(last).not.toBeNull();
+  });
+});

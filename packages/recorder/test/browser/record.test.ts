@@ -1,0 +1,79 @@
+/**
+ * Must show 2: real Chromium records an animated canvas for a few seconds
+ * against the real service; the stored file is the recorded chunks with the
+ * Duration written in, ffprobe and a <video> agree on its length, and it seeks.
+ */
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setWebmDuration } from '../../src/webm-duration.js';
+import { download, downloadUrl, launch, mintToken, openPage, probe, startService, USER, type TestService } from './harness.js';
+import type { RunOptions, RunResult } from './page-entry.js';
+
+let svc: TestService;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  svc = await startService();
+  browser = await launch();
+  page = await openPage(browser, svc.baseUrl);
+  await page.exposeFunction('testToken', () => mintToken(USER, 600));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await svc?.close();
+});
+
+describe('recording a canvas in Chromium', () => {
+  let result: RunResult;
+  let stored: Buffer;
+
+  beforeAll(async () => {
+    const opts: RunOptions = { sessionId: 'sess-browser-1', seconds: 4, recorder: { timesliceMs: 500, partSizeBytes: 64 * 1024 } };
+    result = await page.evaluate((o) => (window as unknown as { runRecording(o: RunOptions): Promise<RunResult> }).runRecording(o), opts);
+    if (result.recording) stored = await download(svc.baseUrl, result.recording.id);
+  });
+
+  it('ends ready, through the documented states, without errors', () => {
+    expect(result.failure).toBeNull();
+    expect(result.errors).toEqual([]);
+    expect(result.recording?.status).toBe('ready');
+    expect(result.mimeType).toBe('video/webm;codecs=vp9');
+    expect(result.states).toEqual(['starting', 'recording', 'stopping', 'uploading', 'ready']);
+  });
+
+  it('stores exactly the recorded chunks, with the Duration written into part 1', () => {
+    const recorded = new Uint8Array(Buffer.from(result.chunks, 'base64'));
+    expect(result.chunkCount).toBeGreaterThan(4);
+    const expected = setWebmDuration(recorded, result.recording!.durationMs!)!;
+    expect(expected.length).toBe(recorded.length + 11);
+    expect(stored.length).toBe(expected.length);
+    expect(stored.equals(Buffer.from(expected))).toBe(true);
+    expect(result.recording!.sizeBytes).toBe(stored.length);
+  });
+
+  it('reports progress ending with every recorded byte uploaded', () => {
+    expect(result.lastProgress).toMatchObject({ recordedBytes: stored.length, uploadedBytes: stored.length, durationMs: result.recording!.durationMs });
+  });
+
+  it('has a duration ffprobe reads within 0.5 s of the recording, matching the last frame', () => {
+    const seconds = result.recording!.durationMs! / 1000;
+    expect(seconds).toBeGreaterThan(3.5);
+    expect(seconds).toBeLessThan(5);
+    const p = probe(stored);
+    console.info(`recorded ${seconds} s, ${stored.length} bytes in ${result.chunkCount} chunks; ffprobe: duration ${p.formatDuration} s, last frame ends ${p.lastPacketEnd} s, ${p.packets} packets`);
+    expect(p.packets).toBeGreaterThan(60);
+    expect(Math.abs(p.formatDuration - seconds)).toBeLessThan(0.5);
+    // Not only the header we wrote: the frames themselves end where the header says.
+    expect(Math.abs(p.lastPacketEnd - seconds)).toBeLessThan(0.5);
+  });
+
+  it('plays in a <video> with a finite duration and seeks to the middle', async () => {
+    const url = await downloadUrl(svc.baseUrl, result.recording!.id);
+    const v = await page.evaluate((u) => (window as unknown as { probeVideo(u: string): Promise<{ duration: number; seekedTo: number; target: number }> }).probeVideo(u), url);
+    expect(Number.isFinite(v.duration)).toBe(true);
+    expect(Math.abs(v.duration - result.recording!.durationMs! / 1000)).toBeLessThan(0.5);
+    expect(Math.abs(v.seekedTo - v.duration / 2)).toBeLessThan(0.25);
+  });
+});
