@@ -1,0 +1,80 @@
+/**
+ * Must show 1: record a few seconds in the demo session → the button shows
+ * recording, then uploading, then done → the recording is ready in "My
+ * recordings" and in the admin Recordings tab, plays with a finite duration,
+ * seeks, downloads as a file ffprobe reads, and deletes (gone from the list
+ * and from storage).
+ */
+import { keyFor } from '../../apps/server/src/storage/types.ts';
+import { expect, openAdmin, openSession, test } from '../fixtures/service.ts';
+import { ffprobe, playerDuration, recordFor, recordingIdOfSession, recordingRow, seekPlayer, watchButtonStatus } from '../fixtures/browser.ts';
+
+test('a recording made in the session is ready, plays, seeks, downloads and deletes', async ({ page, context, service }, testInfo) => {
+  const sessionId = `e2e-${testInfo.project.name}-record`;
+  await openSession(page, 'user', sessionId);
+  const statuses = await watchButtonStatus(page);
+
+  await recordFor(page, 3);
+  const seen = await statuses();
+  const recording = seen.indexOf('Recording');
+  const saving = seen.findIndex((s, i) => i > recording && s.startsWith('Saving'));
+  const saved = seen.lastIndexOf('Saved');
+  expect(recording, `button statuses: ${seen.join(' → ')}`).toBeGreaterThanOrEqual(0);
+  expect(saving, `button statuses: ${seen.join(' → ')}`).toBeGreaterThan(recording);
+  expect(saved, `button statuses: ${seen.join(' → ')}`).toBeGreaterThan(saving);
+
+  // Ready in "My recordings".
+  const id = await recordingIdOfSession(page, sessionId);
+  const mine = recordingRow(page.locator('#my-recordings'), id);
+  await expect(mine.locator('[data-col="status"]')).toHaveText('Ready');
+  await expect(mine.locator('[data-col="duration"]')).toHaveText(/^0:0[3-5]$/);
+
+  // It plays with a finite duration, and seeks.
+  await mine.getByRole('button', { name: 'Play' }).click();
+  const duration = await playerDuration(page);
+  expect(Number.isFinite(duration)).toBe(true);
+  expect(duration).toBeGreaterThan(2.5);
+  expect(duration).toBeLessThan(6);
+  await expect.poll(() => page.locator('dialog video').evaluate((v: HTMLVideoElement) => v.currentTime)).toBeGreaterThan(0.2);
+  const landed = await seekPlayer(page, duration * 0.6);
+  expect(Math.abs(landed - duration * 0.6)).toBeLessThan(0.5);
+  await page.getByRole('button', { name: 'Close player' }).click();
+  await expect(page.locator('dialog')).toHaveCount(0);
+
+  // Ready in the admin Recordings tab too, with its user and session.
+  const admin = await context.newPage();
+  await openAdmin(admin, 'admin', 'recordings');
+  const row = recordingRow(admin, id);
+  await expect(row.locator('[data-col="status"]')).toHaveText('Ready');
+  await expect(row).toContainText('Demo User');
+  await expect(row).toContainText(sessionId);
+
+  // Downloads as a file ffprobe reads: WebM with every frame decodable.
+  const [download] = await Promise.all([admin.waitForEvent('download'), row.getByRole('button', { name: 'Download' }).click()]);
+  const file = testInfo.outputPath('download.webm');
+  await download.saveAs(file);
+  const probe = ffprobe(file);
+  expect(probe.formatName).toContain('webm');
+  expect(probe.video?.codec).toMatch(/^(vp8|vp9|av1|h264)$/);
+  expect(probe.video!.frames).toBeGreaterThan(30);
+
+  // Deletes, after confirmation: gone from both lists and from storage.
+  const rec = await service.service.recordings.rowById(id);
+  expect(rec).not.toBeNull();
+  const key = keyFor(id, rec!.mimeType);
+  expect(await service.storedFiles(id)).not.toEqual([]);
+  await row.getByRole('button', { name: 'Delete' }).click();
+  const confirm = admin.getByRole('dialog');
+  await expect(confirm).toContainText('Delete this recording?');
+  await confirm.getByRole('button', { name: 'Delete recording' }).click();
+  await expect(row).toHaveCount(0);
+  await expect(admin.getByText('Recording deleted.')).toBeVisible();
+
+  await page.reload();
+  await expect(page.locator('#my-recordings')).toBeVisible();
+  await expect(recordingRow(page, id)).toHaveCount(0);
+  await expect(page.locator('#my-recordings')).toContainText('No recordings yet');
+
+  expect(await service.service.storage.stat(key)).toBeNull();
+  expect(await service.storedFiles(id)).toEqual([]);
+});
