@@ -79,6 +79,13 @@ export function createApp(deps: AppDeps): App {
   // Observe first, so that the drain's 503s are logged and counted too.
   const metrics = createMetrics(database.db);
   const drain = createDrain();
+  // Deletions reach the metrics whichever caller ran retention: the hourly timer or an admin's run-now.
+  const runRetention = jobs.retention.run.bind(jobs.retention);
+  jobs.retention.run = async () => {
+    const result = await runRetention();
+    metrics.retentionDeleted(result.deleted);
+    return result;
+  };
   app.use('*', observeRequests({ metrics, logger }));
   app.use('*', drain.middleware);
 

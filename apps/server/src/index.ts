@@ -1,6 +1,6 @@
 /** Process entry: configuration → dependencies → serve; clean exit on signals. */
 import { ConfigError, loadConfig } from './config.js';
-import { buildService } from './server.js';
+import { buildService, SHUTDOWN_DEADLINE_MS } from './server.js';
 
 let config;
 try {
@@ -24,14 +24,23 @@ service.logger.info('listening', {
   demo: config.demo,
 });
 
+// SIGTERM (Kubernetes, docker stop): drain — refuse new work, let in-flight part uploads
+// finish within SHUTDOWN_DEADLINE_MS — then close the database and exit 0.
 let stopping = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => {
-    if (stopping) return;
+    if (stopping) {
+      // A second signal (Ctrl-C twice) means "now".
+      service.logger.warn('second signal: exiting without waiting for requests in flight', { signal });
+      process.exit(1);
+    }
     stopping = true;
-    service.logger.info('shutting down', { signal });
-    service.close().then(
-      () => process.exit(0),
+    service.logger.info('shutting down', { signal, inFlight: service.drain.inFlight, deadlineMs: SHUTDOWN_DEADLINE_MS });
+    service.close({ deadlineMs: SHUTDOWN_DEADLINE_MS }).then(
+      () => {
+        service.logger.info('stopped');
+        process.exit(0);
+      },
       (err: unknown) => {
         service.logger.error('shutdown failed', { err: String(err) });
         process.exit(1);

@@ -8,7 +8,9 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { serve, type ServerType } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
+import type { Server as HttpServer } from 'node:http';
 import { createApp, type App } from './app.js';
+import type { Drain } from './lib/drain.js';
 import type { Config } from './config.js';
 import { migrate, openDatabase, type Database } from './db/client.js';
 import { systemClock, type Clock } from './lib/clock.js';
@@ -27,8 +29,20 @@ export interface Service extends App {
   logger: Logger;
   /** Resolves to the bound port once listening. */
   listen(port?: number, host?: string): Promise<{ port: number; server: ServerType }>;
-  close(): Promise<void>;
+  /**
+   * Graceful stop: refuse new connections and requests (503), let requests in
+   * flight finish for up to `deadlineMs`, then cut what is left, stop the jobs
+   * and close the database.
+   */
+  close(opts?: { deadlineMs?: number }): Promise<void>;
 }
+
+/**
+ * How long in-flight requests (a part upload on a slow link) get to finish on
+ * SIGTERM: under Kubernetes' default 30 s terminationGracePeriodSeconds, with
+ * room for the database to close before the kubelet's SIGKILL.
+ */
+export const SHUTDOWN_DEADLINE_MS = 25_000;
 
 export async function buildService(
   config: Config,
@@ -64,10 +78,35 @@ export async function buildService(
         server = serve({ fetch: built.app.fetch, port, hostname: host }, (info: AddressInfo) => resolve({ port: info.port, server: server! }));
       });
     },
-    async close() {
-      if (server) await new Promise<void>((r) => server!.close(() => r()));
-      await scheduler?.stop();
+    async close({ deadlineMs = SHUTDOWN_DEADLINE_MS } = {}) {
+      built.drain.begin();
+      const jobsStopped = scheduler?.stop();
+      if (server) await closeServer(server, deadlineMs, built.drain, logger);
+      await jobsStopped;
       if (!opts.database) await database.close();
     },
   };
+}
+
+/**
+ * Stops the listener at once (new connections are refused), closes idle
+ * keep-alive connections, and waits for the others to end — their responses
+ * carry `Connection: close` while draining — until the deadline, when the rest
+ * are cut.
+ */
+async function closeServer(server: ServerType, deadlineMs: number, drain: Drain, logger: Logger): Promise<void> {
+  const http = server as HttpServer;
+  const closed = new Promise<void>((resolve) => http.close(() => resolve()));
+  http.closeIdleConnections();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'deadline'>((resolve) => {
+    timer = setTimeout(() => resolve('deadline'), deadlineMs);
+  });
+  const outcome = await Promise.race([closed.then(() => 'closed' as const), deadline]);
+  clearTimeout(timer);
+  if (outcome === 'deadline') {
+    logger.warn('shutdown deadline passed; cutting the requests still in flight', { deadlineMs, inFlight: drain.inFlight });
+    http.closeAllConnections();
+    await closed;
+  }
 }
