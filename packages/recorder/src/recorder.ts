@@ -146,7 +146,8 @@ class CanvasRecorder implements Recorder {
   private controller: AbortController | null = null;
   private stopping: Promise<Recording> | null = null;
   private recordedBytes = 0;
-  private largestChunk = 0;
+  /** Sizes of the last few chunks: the margin kept under the limit for the chunk still to come. */
+  private recentChunks: number[] = [];
   private limitBytes = Infinity;
   private maxSizeBytes = Infinity;
   private full = false;
@@ -223,7 +224,7 @@ class CanvasRecorder implements Recorder {
     this.firstPartFinal = false;
     this.stopping = null;
     this.recordedBytes = 0;
-    this.largestChunk = 0;
+    this.recentChunks = [];
     this.full = false;
     this.startedAt = 0;
     this.pausedAt = null;
@@ -308,13 +309,17 @@ class CanvasRecorder implements Recorder {
       return;
     }
     this.recordedBytes += data.size;
-    this.largestChunk = Math.max(this.largestChunk, data.size);
+    // The first chunk carries the first keyframe and is far larger than the rest: judge by recent ones.
+    if (this.recordedBytes > data.size) this.recentChunks.push(data.size);
+    if (this.recentChunks.length > 4) this.recentChunks.shift();
     this.keptUntilMs = this.elapsedMs();
     this.events.emit('chunk', { data });
     const part = this.gatherer.push(data);
     if (part) this.sendPart(part);
-    // Stop while two more chunks of the largest size seen still fit: the last chunk comes after stop().
-    if (this.recordedBytes + 2 * this.largestChunk > this.limitBytes) this.limitReached();
+    // Stop while one more chunk half again as large as the recent ones still fits: the last chunk, which
+    // comes after stop(), covers at most one timeslice. Should it not fit, it is dropped (see above) and
+    // the file ends at the previous chunk.
+    if (this.recordedBytes + 1.5 * Math.max(0, ...this.recentChunks) > this.limitBytes) this.limitReached();
     this.emitProgress();
   }
 
