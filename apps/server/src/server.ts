@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { serve, type ServerType } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
+import { collectDefaultMetrics } from 'prom-client';
 import type { Server as HttpServer } from 'node:http';
 import { createApp, type App } from './app.js';
 import type { Drain } from './lib/drain.js';
@@ -56,6 +57,8 @@ export async function buildService(
   const storage = await createStorage(config);
   const signingKey = await new SettingsService(database.db, clock).signingKey();
   const built = createApp({ config, database, storage, clock, logger, signingKey });
+  // Process metrics (CPU, memory, event loop, GC) for the running service only: their monitors are per call.
+  collectDefaultMetrics({ register: built.metrics.registry });
 
   if (existsSync(WEB_ROOT)) {
     built.app.use('/*', serveStatic({ root: WEB_ROOT }));
