@@ -7,7 +7,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setWebmDuration } from '../../src/webm-duration.js';
-import { download, launch, mintToken, openPage, probe, startService, USER, type TestService } from './harness.js';
+import { runRecording, download, launch, mintToken, openPage, probe, startService, USER, type TestService } from './harness.js';
 import type { RunOptions, RunResult } from './page-entry.js';
 
 let svc: TestService;
@@ -58,7 +58,7 @@ describe('recording through injected faults', () => {
       noise: 0.02,
       recorder: { timesliceMs: 400, partSizeBytes: 32 * 1024, retry: { baseDelayMs: 200, maxDelayMs: 2000 } },
     };
-    result = await page.evaluate((o) => (window as unknown as { runRecording(o: RunOptions): Promise<RunResult> }).runRecording(o), opts);
+    result = await runRecording(page, opts);
     if (result.recording) stored = await download(svc.baseUrl, result.recording.id);
   });
 

@@ -15,6 +15,7 @@ import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { buildService, type Service } from '@sortie/server';
 import { loadConfig } from '@sortie/server/config';
+import type { RunOptions, RunResult } from './page-entry.js';
 
 export const JWT_SECRET = 'browser-tests-secret-0123456789abcdef';
 
@@ -127,4 +128,10 @@ export async function downloadUrl(baseUrl: string, id: string): Promise<string> 
   const res = await fetch(`${baseUrl}/api/recordings/${id}/download-url`, { method: 'POST', headers: { Authorization: `Bearer ${mintToken(USER, 600)}` } });
   if (!res.ok) throw new Error(`download-url answered ${res.status}`);
   return ((await res.json()) as { url: string }).url;
+}
+
+/** Runs page-entry's runRecording in the page (typed loosely for Playwright's serializer, precisely for the test). */
+export function runRecording(page: Page, opts: RunOptions): Promise<RunResult> {
+  const fn = (o: unknown) => (window as unknown as { runRecording(o: unknown): Promise<unknown> }).runRecording(o);
+  return page.evaluate(fn, opts as unknown) as Promise<RunResult>;
 }

@@ -6,7 +6,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setWebmDuration } from '../../src/webm-duration.js';
-import { download, launch, mintToken, openPage, probe, startService, USER, type TestService } from './harness.js';
+import { runRecording, download, launch, mintToken, openPage, probe, startService, USER, type TestService } from './harness.js';
 import type { RunOptions, RunResult } from './page-entry.js';
 
 const LIMIT = 1024 * 1024;
@@ -42,7 +42,7 @@ describe('reaching the size limit', () => {
       noise: 0.3,
       recorder: { timesliceMs: 200, videoBitsPerSecond: 4_000_000, partSizeBytes: 128 * 1024 },
     };
-    result = await page.evaluate((o) => (window as unknown as { runRecording(o: RunOptions): Promise<RunResult> }).runRecording(o), opts);
+    result = await runRecording(page, opts);
     if (result.recording) stored = await download(svc.baseUrl, result.recording.id);
   });
 

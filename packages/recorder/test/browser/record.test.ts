@@ -6,7 +6,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setWebmDuration } from '../../src/webm-duration.js';
-import { download, downloadUrl, launch, mintToken, openPage, probe, startService, USER, type TestService } from './harness.js';
+import { runRecording, download, downloadUrl, launch, mintToken, openPage, probe, startService, USER, type TestService } from './harness.js';
 import type { RunOptions, RunResult } from './page-entry.js';
 
 let svc: TestService;
@@ -31,7 +31,7 @@ describe('recording a canvas in Chromium', () => {
 
   beforeAll(async () => {
     const opts: RunOptions = { sessionId: 'sess-browser-1', seconds: 4, recorder: { timesliceMs: 500, partSizeBytes: 64 * 1024 } };
-    result = await page.evaluate((o) => (window as unknown as { runRecording(o: RunOptions): Promise<RunResult> }).runRecording(o), opts);
+    result = await runRecording(page, opts);
     if (result.recording) stored = await download(svc.baseUrl, result.recording.id);
   });
 

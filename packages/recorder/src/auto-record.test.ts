@@ -1,0 +1,77 @@
+/** Auto-record against a stand-in recorder (the real recorder is exercised in test/browser). */
+import { describe, expect, it } from 'vitest';
+import { autoRecord } from './auto-record.js';
+import type { Recorder } from './recorder.js';
+import type { RecorderState } from './state.js';
+
+function fakeRecorder(autoRecordSetting: boolean) {
+  let state: RecorderState = 'idle';
+  const calls: string[] = [];
+  const recorder = {
+    get state() {
+      return state;
+    },
+    getConfig: async () => ({ enabled: true, autoRecord: autoRecordSetting, maxSizeBytes: 1, backend: 'local' as const, minPartSizeBytes: 0, maxParts: 10_000 }),
+    start: async () => {
+      calls.push('start');
+      state = 'recording';
+      return {} as never;
+    },
+    stop: async () => {
+      calls.push('stop');
+      state = 'ready';
+      return {} as never;
+    },
+  } as unknown as Recorder;
+  return { recorder, calls, userStops: () => void (state = 'ready') };
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 0));
+
+describe('autoRecord', () => {
+  it('starts when the session enters running and autoRecord is on', async () => {
+    const f = fakeRecorder(true);
+    const auto = autoRecord(f.recorder, 'starting');
+    await settle();
+    expect(f.calls).toEqual([]);
+    auto.update('running');
+    await settle();
+    expect(f.calls).toEqual(['start']);
+  });
+
+  it('does nothing when the administrator left autoRecord off', async () => {
+    const f = fakeRecorder(false);
+    autoRecord(f.recorder, 'running');
+    await settle();
+    expect(f.calls).toEqual([]);
+  });
+
+  it('respects a manual stop until the session runs again', async () => {
+    const f = fakeRecorder(true);
+    const auto = autoRecord(f.recorder, 'running');
+    await settle();
+    f.userStops();
+    auto.update('running');
+    await settle();
+    expect(f.calls).toEqual(['start']);
+    auto.update('stopped');
+    auto.update('running');
+    await settle();
+    expect(f.calls).toEqual(['start', 'start']);
+  });
+
+  it('stops the recording it started when the session ends, and follows a subscribed session', async () => {
+    const f = fakeRecorder(true);
+    let listener: (s: string) => void = () => {};
+    const session = { state: 'running', subscribe: (fn: (s: string) => void) => ((listener = fn), () => (listener = () => {})) };
+    const auto = autoRecord(f.recorder, session);
+    await settle();
+    listener('ended');
+    await settle();
+    expect(f.calls).toEqual(['start', 'stop']);
+    auto.dispose();
+    listener('running');
+    await settle();
+    expect(f.calls).toEqual(['start', 'stop']);
+  });
+});

@@ -1,0 +1,141 @@
+/** The uploader against a scripted fetch (a unit test of this one module; the real service is in test/browser). */
+import { describe, expect, it } from 'vitest';
+import { ApiClient } from './api.js';
+import { Uploader } from './uploader.js';
+
+type Handler = (url: URL, init: RequestInit) => Promise<Response> | Response;
+
+function harness(putHandler: (part: number, attempt: number, url: URL) => Promise<Response> | Response) {
+  const calls = { parts: new Map<number, number>(), puts: new Map<number, number>(), tokens: 0 };
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const handler: Handler = async (url, init) => {
+    if (url.pathname.endsWith('/parts')) {
+      const { partNumber, sizeBytes } = JSON.parse(String(init.body)) as { partNumber: number; sizeBytes: number };
+      const n = (calls.parts.get(partNumber) ?? 0) + 1;
+      calls.parts.set(partNumber, n);
+      return Response.json({ partNumber, url: `https://store.test/p/${partNumber}?v=${n}&size=${sizeBytes}`, method: 'PUT', headers: {}, expiresAt: new Date(Date.now() + 600_000).toISOString() });
+    }
+    const part = Number(url.pathname.split('/').pop());
+    const attempt = (calls.puts.get(part) ?? 0) + 1;
+    calls.puts.set(part, attempt);
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    try {
+      return await putHandler(part, attempt, url);
+    } finally {
+      inFlight--;
+    }
+  };
+  const api = new ApiClient({
+    baseUrl: 'https://api.test',
+    getToken: () => `t${++calls.tokens}`,
+    retry: { baseDelayMs: 1, maxDelayMs: 2 },
+    fetch: ((input: string | URL, init: RequestInit = {}) => Promise.resolve(handler(new URL(String(input)), init))) as typeof fetch,
+  });
+  return { api, calls, maxInFlight: () => maxInFlight };
+}
+
+const ok = (part: number) => new Response(null, { status: 200, headers: { ETag: `"etag-${part}"` } });
+const tick = () => new Promise((r) => setTimeout(r, 2));
+const part = (partNumber: number, size = 10) => ({ partNumber, data: new Blob([new Uint8Array(size)]) });
+
+describe('Uploader', () => {
+  it('sends at most `concurrency` parts at once and lists every ETag in order', async () => {
+    const h = harness(async (p) => {
+      await tick();
+      return ok(p);
+    });
+    const up = new Uploader({ api: h.api, recordingId: 'r1', concurrency: 2, retry: { baseDelayMs: 1 } });
+    for (let i = 1; i <= 6; i++) up.enqueue(part(i));
+    const parts = await up.finish();
+    expect(parts).toEqual([1, 2, 3, 4, 5, 6].map((n) => ({ partNumber: n, etag: `"etag-${n}"` })));
+    expect(h.maxInFlight()).toBe(2);
+    expect(up.uploadedBytes).toBe(60);
+    expect(up.pendingBytes).toBe(0);
+  });
+
+  it('retries a 500 and a network failure on the same part until it is stored', async () => {
+    const h = harness((p, attempt) => {
+      if (p === 2 && attempt === 1) return new Response('{}', { status: 500 });
+      if (p === 2 && attempt === 2) throw new TypeError('Failed to fetch');
+      return ok(p);
+    });
+    const up = new Uploader({ api: h.api, recordingId: 'r1', retry: { baseDelayMs: 1, maxDelayMs: 2 } });
+    up.enqueue(part(1));
+    up.enqueue(part(2));
+    expect(await up.finish()).toHaveLength(2);
+    expect(h.calls.puts.get(2)).toBe(3);
+  });
+
+  it('asks /parts for a new URL when the URL answers 401 or 403', async () => {
+    const h = harness((p, _attempt, url) => (url.searchParams.get('v') === '1' ? new Response('', { status: 403 }) : ok(p)));
+    const up = new Uploader({ api: h.api, recordingId: 'r1', retry: { baseDelayMs: 1 } });
+    up.enqueue(part(1));
+    await up.finish();
+    expect(h.calls.parts.get(1)).toBe(2);
+    expect(h.calls.puts.get(1)).toBe(2);
+  });
+
+  it('does not retry a 4xx: the upload fails once, and finish rejects with it', async () => {
+    const h = harness((p) => (p === 2 ? new Response('{"error":{"code":"invalid_request","message":"bad"}}', { status: 400 }) : ok(p)));
+    const fatal: unknown[] = [];
+    const up = new Uploader({ api: h.api, recordingId: 'r1', retry: { baseDelayMs: 1 }, onFatal: (e) => fatal.push(e) });
+    up.enqueue(part(1));
+    up.enqueue(part(2));
+    await expect(up.finish()).rejects.toMatchObject({ code: 'http', status: 400, serverCode: 'invalid_request' });
+    expect(h.calls.puts.get(2)).toBe(1);
+    expect(fatal).toHaveLength(1);
+  });
+
+  it('counts a re-sent part once, at its new size, with its new ETag', async () => {
+    let n = 0;
+    const h = harness(() => new Response(null, { status: 200, headers: { ETag: `"v${++n}"` } }));
+    const up = new Uploader({ api: h.api, recordingId: 'r1' });
+    up.enqueue(part(1, 100));
+    up.enqueue(part(2, 50));
+    await up.finish();
+    up.enqueue(part(1, 111));
+    const parts = await up.finish();
+    expect(up.uploadedBytes).toBe(161);
+    expect(parts[0]).toEqual({ partNumber: 1, etag: '"v3"' });
+  });
+
+  it('fails with a clear error when the PUT answer hides the ETag (CORS)', async () => {
+    const h = harness(() => new Response(null, { status: 200 }));
+    const up = new Uploader({ api: h.api, recordingId: 'r1' });
+    up.enqueue(part(1));
+    await expect(up.finish()).rejects.toThrow(/ETag/);
+  });
+});
+
+describe('ApiClient tokens', () => {
+  it('asks getToken again after a 401 and repeats the call with the new token', async () => {
+    const seen: string[] = [];
+    let tokens = 0;
+    const api = new ApiClient({
+      baseUrl: 'https://api.test/',
+      getToken: async () => `tok${++tokens}`,
+      fetch: (async (_u: string, init: RequestInit) => {
+        const auth = (init.headers as Record<string, string>).Authorization!;
+        seen.push(auth);
+        return auth === 'Bearer tok1' ? new Response('{"error":{"code":"unauthorized","message":"expired"}}', { status: 401 }) : Response.json({ ok: 1 });
+      }) as typeof fetch,
+    });
+    expect(await api.request('GET', '/api/recordings/config')).toEqual({ ok: 1 });
+    expect(seen).toEqual(['Bearer tok1', 'Bearer tok2']);
+    // The fresh token is kept for the next call.
+    await api.request('GET', '/x');
+    expect(seen[2]).toBe('Bearer tok2');
+  });
+
+  it('gives up with code unauthorized when the fresh token is refused too', async () => {
+    const api = new ApiClient({ baseUrl: 'https://api.test', getToken: 'static', fetch: (async () => new Response('', { status: 401 })) as typeof fetch });
+    await expect(api.request('GET', '/x')).rejects.toMatchObject({ code: 'unauthorized', status: 401 });
+  });
+
+  it("turns a 404 from /config into code 'disabled'", async () => {
+    const api = new ApiClient({ baseUrl: 'https://api.test', getToken: 't', fetch: (async () => Response.json({ error: { code: 'not_found', message: 'No such route.' } }, { status: 404 })) as typeof fetch });
+    await expect(api.config()).rejects.toMatchObject({ code: 'disabled' });
+  });
+});
