@@ -5,7 +5,7 @@
 # Stage 1 installs the whole workspace and builds; stage 2 keeps only the
 # server's production dependencies, its compiled dist/ and apps/web/dist.
 
-ARG NODE_IMAGE=node:20.20.0-bookworm-slim
+ARG NODE_IMAGE=node:20.20.2-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 # The version of the root package.json's packageManager. npm, not corepack:
