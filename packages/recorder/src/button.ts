@@ -27,7 +27,7 @@ const STYLE = `
 button { font: inherit; display: inline-flex; align-items: center; gap: .45em; padding: .45em 1em; border-radius: 999px;
   border: 1px solid currentColor; background: transparent; color: inherit; cursor: pointer; }
 button:focus-visible { outline: 3px solid #2563eb; outline-offset: 2px; }
-button[disabled] { opacity: .6; cursor: progress; }
+button[disabled], button[aria-disabled="true"] { opacity: .6; cursor: progress; }
 .dot { width: .7em; height: .7em; border-radius: 50%; background: #dc2626; }
 button[aria-pressed="true"] .dot { border-radius: 2px; }
 .time { font-variant-numeric: tabular-nums; }
@@ -225,7 +225,9 @@ export class SortieRecordButton extends Base {
     ui.label.textContent = capturing ? 'Stop' : 'Record';
     ui.button.setAttribute('aria-pressed', String(capturing));
     ui.button.setAttribute('aria-label', capturing ? 'Stop recording' : 'Start recording');
-    ui.button.disabled = busy || !this.sourceValue || !this.tokenValue || !this.getAttribute('session-id');
+    ui.button.disabled = !this.sourceValue || !this.tokenValue || !this.getAttribute('session-id');
+    // Busy is aria-disabled, not disabled: a disabled button drops keyboard focus mid-recording.
+    ui.button.setAttribute('aria-disabled', String(busy));
     ui.button.setAttribute('aria-busy', String(busy));
     if (capturing && this.isConnected) this.startClock();
     else this.stopClock();

@@ -3,6 +3,7 @@
  * and a moving canvas to the tests driving Chromium.
  */
 import * as Sortie from '../../src/index.js';
+import '../../src/button.js';
 
 /** Draws a moving scene with noise at ~30 fps so the encoder has real work (and bytes) to produce. */
 function animatedCanvas(width = 320, height = 240, noise = 0): HTMLCanvasElement {
