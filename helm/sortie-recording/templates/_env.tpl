@@ -1,0 +1,65 @@
+{{/*
+The container's environment, shared by the Deployment and the migration Job
+(the migration reads the same configuration and refuses the same bad values).
+One variable per setting of apps/server/src/config.ts; the parity test
+(apps/server/test/helm-parity.test.ts) reads this file.
+*/}}
+{{- define "sortie-recording.env" -}}
+# Fixed by the chart: production refuses demo mode (SORTIE_DEMO is never set here).
+- name: NODE_ENV
+  value: "production"
+- name: SORTIE_VIDEO_RECORDING_ENABLED
+  value: {{ .Values.recording.enabled | quote }}
+- name: SORTIE_RECORDING_STORAGE_BACKEND
+  value: {{ .Values.recording.storageBackend | quote }}
+- name: SORTIE_RECORDING_STORAGE_PATH
+  value: {{ .Values.recording.storagePath | quote }}
+- name: SORTIE_RECORDING_MAX_SIZE_MB
+  value: {{ .Values.recording.maxSizeMB | quote }}
+- name: SORTIE_RECORDING_RETENTION_DAYS
+  value: {{ .Values.recording.retentionDays | quote }}
+- name: SORTIE_RECORDING_S3_BUCKET
+  value: {{ .Values.recording.s3.bucket | quote }}
+- name: SORTIE_RECORDING_S3_REGION
+  value: {{ .Values.recording.s3.region | quote }}
+- name: SORTIE_RECORDING_S3_ENDPOINT
+  value: {{ .Values.recording.s3.endpoint | quote }}
+- name: SORTIE_RECORDING_S3_PREFIX
+  value: {{ .Values.recording.s3.prefix | quote }}
+- name: SORTIE_RECORDING_ABANDONED_AFTER_MINUTES
+  value: {{ .Values.abandonedAfterMinutes | quote }}
+- name: SORTIE_PUBLIC_URL
+  value: {{ .Values.publicUrl | quote }}
+- name: SORTIE_CORS_ORIGINS
+  value: {{ join "," .Values.corsOrigins | quote }}
+- name: SORTIE_AUTH_JWKS_URL
+  value: {{ .Values.auth.jwksUrl | quote }}
+{{- if .Values.auth.existingSecret }}
+- name: SORTIE_AUTH_JWT_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.auth.existingSecret }}
+      key: {{ .Values.auth.existingSecretKey }}
+{{- end }}
+- name: DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.database.existingSecret }}
+      key: {{ .Values.database.existingSecretKey }}
+{{- if .Values.s3Credentials.existingSecret }}
+# Read by the AWS SDK's default credential chain, not by config.ts.
+- name: AWS_ACCESS_KEY_ID
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.s3Credentials.existingSecret }}
+      key: {{ .Values.s3Credentials.accessKeyIdKey }}
+- name: AWS_SECRET_ACCESS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.s3Credentials.existingSecret }}
+      key: {{ .Values.s3Credentials.secretAccessKeyKey }}
+{{- end }}
+{{- with .Values.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
