@@ -8,7 +8,7 @@
  * ETag means two racing PUTs of one part number can never leave a file whose
  * bytes differ from the ETag the client was given.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
@@ -22,6 +22,7 @@ import {
   type StoredPart,
   normalizeEtag,
 } from './types.js';
+import { Md5Hasher } from '../lib/md5-offthread.js';
 
 const KEY_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.(webm|mp4)$/;
 const PART_RE = /^(\d{6})\.([0-9a-f]{32})$/;
@@ -65,7 +66,7 @@ export class LocalStorage implements RecordingStorage {
     await mkdir(dir, { recursive: true });
     const prefix = String(args.partNumber).padStart(6, '0');
     const tmp = path.join(dir, `${prefix}.${randomBytes(8).toString('hex')}.tmp`);
-    const hash = createHash('md5');
+    const hash = new Md5Hasher();
     let received = 0;
     const limit = args.sizeBytes;
     const meter = new Transform({
@@ -75,8 +76,7 @@ export class LocalStorage implements RecordingStorage {
           cb(new PartTooLargeError(`part body is longer than its declared ${limit} bytes`));
           return;
         }
-        hash.update(chunk);
-        cb(null, chunk);
+        hash.update(chunk, () => cb(null, chunk));
       },
     });
     try {
@@ -85,12 +85,13 @@ export class LocalStorage implements RecordingStorage {
         throw new PartIncompleteError(`part body ended after ${received} of ${limit} bytes`);
       }
     } catch (err) {
+      hash.abort();
       await unlink(tmp).catch(() => {});
       if (err instanceof PartTooLargeError || err instanceof PartIncompleteError) throw err;
       // A client that hung up mid-body surfaces as a stream error here.
       throw new PartIncompleteError(`part body was cut off after ${received} of ${limit} bytes`, { cause: err });
     }
-    const etag = hash.digest('hex');
+    const etag = await hash.digest();
     const final = path.join(dir, `${prefix}.${etag}`);
     await rename(tmp, final);
     // Older versions of this part number are garbage now; completion only reads the named one.

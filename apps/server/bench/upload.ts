@@ -1,0 +1,150 @@
+/**
+ * `pnpm bench:upload`: sends a 1 GiB recording through the service's local
+ * PUT path on loopback and compares it with a bare node:http server piping to
+ * disk, measured in the same run. Both servers run as child processes so the
+ * service's peak RSS (VmHWM) is its own.
+ *
+ * The service keeps its metadata in PostgreSQL (a fresh database on
+ * BENCH_PG_URL, default the local server) so that the RSS figure is the upload
+ * path's own; with BENCH_PG_URL=pglite it uses embedded PGlite instead, whose
+ * WebAssembly heap alone is several hundred MB.
+ *
+ * Env: BENCH_TOTAL_MIB (default 1024), BENCH_PART_MIB (default 64), BENCH_ROUNDS (default 3),
+ * BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const TOTAL_MIB = Number(process.env.BENCH_TOTAL_MIB ?? 1024);
+const PART_MIB = Number(process.env.BENCH_PART_MIB ?? 64);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const MiB = 1048576;
+const here = path.dirname(fileURLToPath(import.meta.url));
+const block = randomBytes(MiB);
+
+function start(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
+  return new Promise((resolve, reject) => {
+    // node --import tsx (not the tsx wrapper) so that child.pid is the server itself.
+    const child = spawn(process.execPath, ['--import', 'tsx', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let buf = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = /"msg":"listening".*?"port":(\d+)/.exec(buf);
+      if (m) resolve({ child, port: Number(m[1]) });
+    });
+    child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
+  });
+}
+
+/** PUTs `mib` MiB of the same random block, streamed, never held whole. */
+function putStream(url: string, mib: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'PUT', headers: { 'content-length': mib * MiB, 'content-type': 'application/octet-stream' } });
+    req.on('response', (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    let sent = 0;
+    const write = () => {
+      while (sent < mib) {
+        sent++;
+        if (!req.write(block)) return void req.once('drain', write);
+      }
+      req.end();
+    };
+    write();
+  });
+}
+
+async function json(method: string, url: string, token: string | null, body?: unknown): Promise<any> {
+  const r = await fetch(url, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  if (!r.ok) throw new Error(`${method} ${url} → ${r.status} ${await r.text()}`);
+  return r.json();
+}
+
+async function peakRssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
+}
+
+async function main() {
+  const dir = await mkdtemp(path.join(tmpdir(), 'sortie-bench-'));
+  const parts = Math.ceil(TOTAL_MIB / PART_MIB);
+  let databaseUrl = '';
+  let dropDb: (() => Promise<void>) | null = null;
+  if (PG_URL !== 'pglite') {
+    const { default: postgres } = await import('postgres');
+    const admin = postgres(PG_URL, { max: 1, onnotice: () => {} });
+    const name = `sortie_bench_${process.pid}`;
+    await admin.unsafe(`create database ${name}`);
+    const u = new URL(PG_URL);
+    u.pathname = `/${name}`;
+    databaseUrl = u.toString();
+    dropDb = async () => {
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    };
+  }
+  const bare = await start([path.join(here, 'bare-server.ts'), dir], {});
+  const svc = await start([path.join(here, '../src/index.ts')], {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    SORTIE_DEMO: 'true',
+    SORTIE_VIDEO_RECORDING_ENABLED: 'true',
+    SORTIE_DATA_DIR: path.join(dir, 'db'),
+    SORTIE_RECORDING_STORAGE_PATH: path.join(dir, 'rec'),
+    SORTIE_RECORDING_MAX_SIZE_MB: String(TOTAL_MIB * 2),
+    DATABASE_URL: databaseUrl,
+  });
+  const api = `http://127.0.0.1:${svc.port}`;
+  const { token } = await json('POST', `${api}/api/demo/token`, null, { as: 'user' });
+  const rssAtStart = await peakRssMb(svc.child.pid!);
+
+  const results: { bare: number[]; service: number[] } = { bare: [], service: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    // Baseline.
+    let t0 = performance.now();
+    for (let p = 0; p < parts; p++) await putStream(`http://127.0.0.1:${bare.port}/`, PART_MIB);
+    results.bare.push((parts * PART_MIB) / ((performance.now() - t0) / 1000));
+    await rm(path.join(dir, 'bare-*'), { force: true });
+
+    // The service: create, then for each part ask /parts and PUT to the URL it gives.
+    const rec = await json('POST', `${api}/api/recordings`, token, { sessionId: `bench-${round}`, mimeType: 'video/webm' });
+    t0 = performance.now();
+    const etags: { partNumber: number; etag: string }[] = [];
+    for (let p = 1; p <= parts; p++) {
+      const target = await json('POST', `${api}/api/recordings/${rec.id}/parts`, token, { partNumber: p, sizeBytes: PART_MIB * MiB });
+      const status = await putStream(target.url, PART_MIB);
+      if (status !== 200) throw new Error(`part ${p} answered ${status}`);
+      etags.push({ partNumber: p, etag: 'unused' });
+    }
+    results.service.push((parts * PART_MIB) / ((performance.now() - t0) / 1000));
+    await json('POST', `${api}/api/recordings/${rec.id}/fail`, token, { reason: 'benchmark data' });
+  }
+  const peak = await peakRssMb(svc.child.pid!);
+  bare.child.kill();
+  svc.child.kill();
+  await rm(dir, { recursive: true, force: true });
+  await dropDb?.();
+
+  const best = (xs: number[]) => Math.max(...xs);
+  const f = (x: number) => x.toFixed(0);
+  console.log(`upload ${parts * PART_MIB} MiB as ${parts} parts of ${PART_MIB} MiB, ${ROUNDS} rounds, loopback, metadata in ${databaseUrl ? 'PostgreSQL' : 'PGlite'}`);
+  console.log(`bare node:http pipe : ${results.bare.map(f).join(', ')} MiB/s (best ${f(best(results.bare))})`);
+  console.log(`sortie local PUT    : ${results.service.map(f).join(', ')} MiB/s (best ${f(best(results.service))})`);
+  console.log(`ratio (best/best)   : ${(best(results.service) / best(results.bare)).toFixed(2)}`);
+  console.log(`service peak RSS    : ${peak.toFixed(0)} MB (at start ${rssAtStart.toFixed(0)} MB)`);
+}
+
+await main();
