@@ -55,7 +55,7 @@ describe('admin settings', () => {
   it('starts with auto-record off and never updated', async () => {
     const res = await t.json('GET', '/api/admin/settings', undefined, t.auth.admin);
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ autoRecord: false, updatedAt: null, updatedBy: null });
+    expect(await res.json()).toEqual({ autoRecord: false, updatedAt: null, updatedBy: null, retentionDays: 0 });
     expect(await autoRecordOf(t)).toBe(false);
   });
 

@@ -28,7 +28,8 @@ export function adminRoutes(deps: AdminRoutesDeps) {
     return c.json(await recordings.list(c.req.valid('query')));
   });
 
-  app.get('/settings', async (c) => c.json(await settings.get()));
+  // retentionDays is read-only (an environment variable); the Settings tab shows it beside autoRecord.
+  app.get('/settings', async (c) => c.json({ ...(await settings.get()), retentionDays: retention.retentionDays }));
 
   app.put('/settings', validate('json', settingsBody), async (c) => {
     const user = c.get('user');
@@ -40,7 +41,7 @@ export function adminRoutes(deps: AdminRoutesDeps) {
       action: 'settings.update',
       details: { autoRecord: { from: before.autoRecord, to: after.autoRecord } },
     });
-    return c.json(after);
+    return c.json({ ...after, retentionDays: retention.retentionDays });
   });
 
   app.post('/retention/run', async (c) => {

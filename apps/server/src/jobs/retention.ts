@@ -49,6 +49,11 @@ export class RetentionJob {
     return this.opts.retentionDays > 0;
   }
 
+  /** SORTIE_RECORDING_RETENTION_DAYS, shown in the admin Settings tab. */
+  get retentionDays(): number {
+    return this.opts.retentionDays;
+  }
+
   async run(): Promise<RetentionResult> {
     const { db, clock, logger, retentionDays } = this.opts;
     if (!this.enabled) {
