@@ -36,6 +36,14 @@ export interface TestService {
   close(): Promise<void>;
 }
 
+type Logger = NonNullable<NonNullable<Parameters<typeof buildService>[1]>['logger']>;
+
+/** The service's request log would drown the test output: keep warnings and errors only. */
+function quietLogger(): Logger {
+  const print = (level: string) => (msg: string, fields?: Record<string, unknown>) => console.error(`[service ${level}] ${msg}`, fields ?? '');
+  return { info: () => {}, warn: print('warn'), error: print('error'), child: () => quietLogger() };
+}
+
 export async function startService(env: Record<string, string> = {}): Promise<TestService> {
   const storage = await mkdtemp(join(tmpdir(), 'sortie-recorder-'));
   const config = loadConfig({
@@ -46,7 +54,7 @@ export async function startService(env: Record<string, string> = {}): Promise<Te
     SORTIE_AUTH_JWT_SECRET: JWT_SECRET,
     ...env,
   });
-  const service = await buildService(config, { jobs: false });
+  const service = await buildService(config, { jobs: false, logger: quietLogger() });
   const { port } = await service.listen(0, '127.0.0.1');
   return {
     baseUrl: `http://127.0.0.1:${port}`,
