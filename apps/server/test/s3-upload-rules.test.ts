@@ -70,6 +70,29 @@ describe('S3 rules held by the service', () => {
     expect(await s3.openUploads()).toContain(rec.uploadId);
   });
 
+  it('answers 413 to a complete whose stored parts sum over the limit, though their declared sizes fit', async () => {
+    // Part 1 is issued for 8 MiB, then re-declared at 5 MiB so that part 2 can be issued;
+    // the first URL is still valid and signed for 8 MiB, so the bucket holds 8 + 5 MiB > 12 MiB.
+    const rec = await newRecording();
+    const big = randomBytes(8 * MiB);
+    const r1 = await t.json('POST', `/api/recordings/${rec.id}/parts`, { partNumber: 1, sizeBytes: big.length }, t.auth.user);
+    const first = (await r1.json()) as { url: string; headers: Record<string, string> };
+    expect((await t.json('POST', `/api/recordings/${rec.id}/parts`, { partNumber: 1, sizeBytes: 5 * MiB }, t.auth.user)).status).toBe(200);
+    const etag2 = await sendPart(rec.id, 2, randomBytes(5 * MiB));
+    const put1 = await fetch(first.url, { method: 'PUT', headers: first.headers, body: big });
+    expect(put1.status).toBe(200);
+    const res = await t.json(
+      'POST',
+      `/api/recordings/${rec.id}/complete`,
+      { durationMs: 5, parts: [{ partNumber: 1, etag: put1.headers.get('etag') }, { partNumber: 2, etag: etag2 }] },
+      t.auth.user,
+    );
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
+    expect(await status(rec.id)).toBe('recording');
+    expect(await s3.openUploads()).toContain(rec.uploadId);
+  });
+
   it('accepts a recording whose only part is small (the last part has no floor)', async () => {
     const rec = await newRecording();
     const bytes = randomBytes(1234);
@@ -105,7 +128,8 @@ describe('S3 rules held by the service', () => {
     expect(etag).toBe(md5(bytes));
     const wrong = await t.json('POST', `/api/recordings/${rec.id}/complete`, { durationMs: 1, parts: [{ partNumber: 1, etag: md5(randomBytes(500)) }] }, t.auth.user);
     expect(wrong.status).toBe(400);
-    expect(((await wrong.json()) as { error: { message: string } }).error.message).toMatch(/InvalidPart/);
+    // The service compares with what ListParts says S3 holds, before any CompleteMultipartUpload.
+    expect(((await wrong.json()) as { error: { message: string } }).error.message).toBe('The ETag of part 1 does not match the stored part.');
     expect(await status(rec.id)).toBe('recording');
     const right = await t.json('POST', `/api/recordings/${rec.id}/complete`, { durationMs: 1, parts: [{ partNumber: 1, etag }] }, t.auth.user);
     expect(right.status).toBe(200);

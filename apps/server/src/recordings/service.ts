@@ -22,6 +22,7 @@ import {
   normalizeEtag,
   type ByteRange,
   type RecordingStorage,
+  type StoredPart,
 } from '../storage/types.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
@@ -273,15 +274,20 @@ export class RecordingsService {
     });
     const stored = await this.db.select().from(recordingParts).where(eq(recordingParts.recordingId, row.id));
     const byNumber = new Map(stored.map((p) => [p.partNumber, p]));
+    // Where the bytes bypass the service (S3), ask storage what it holds: a declared size
+    // is only a promise, and a URL issued for a larger size may still be valid.
+    const held = stored.some((s) => s.etag === null) ? await this.heldParts(row) : null;
     let total = 0;
     parts.forEach((p, i) => {
       const s = byNumber.get(p.partNumber);
       if (!s) throw badRequest(`Part ${p.partNumber} was never requested.`);
-      if (s.etag !== null && normalizeEtag(s.etag) !== normalizeEtag(p.etag)) {
+      const actual = s.etag !== null ? { etag: s.etag, sizeBytes: s.storedSize ?? s.declaredSize } : held?.get(p.partNumber);
+      if (held && !actual) throw badRequest(`Part ${p.partNumber} has not been received.`);
+      if (this.storage.backend === 'local' && s.etag === null) throw badRequest(`Part ${p.partNumber} has not been received.`);
+      if (actual && normalizeEtag(actual.etag) !== normalizeEtag(p.etag)) {
         throw badRequest(`The ETag of part ${p.partNumber} does not match the stored part.`);
       }
-      if (this.storage.backend === 'local' && s.etag === null) throw badRequest(`Part ${p.partNumber} has not been received.`);
-      const size = s.storedSize ?? s.declaredSize;
+      const size = actual?.sizeBytes ?? s.declaredSize;
       if (i < parts.length - 1 && size < this.storage.minPartSizeBytes) {
         throw badRequest(`Part ${p.partNumber} is ${size} bytes; every part but the last must be at least ${this.storage.minPartSizeBytes} bytes.`);
       }
@@ -310,6 +316,19 @@ export class RecordingsService {
       .returning();
     await this.db.delete(recordingParts).where(eq(recordingParts.recordingId, row.id));
     return toResource(updated!);
+  }
+
+  /**
+   * What storage holds for an unfinished upload, by part number; null when the
+   * backend cannot list parts (then the declared sizes are the best we know,
+   * and S3's own ETag check at completion still guards the bytes).
+   */
+  private async heldParts(row: RecordingRow): Promise<Map<number, StoredPart> | null> {
+    try {
+      return new Map((await this.storage.listParts({ key: row.storageKey, uploadId: row.uploadId })).map((p) => [p.partNumber, p]));
+    } catch {
+      return null;
+    }
   }
 
   async fail(user: Identity, id: string, reason: string): Promise<Recording> {
