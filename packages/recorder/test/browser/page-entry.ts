@@ -82,6 +82,8 @@ export interface RunOptions {
   recorder?: Partial<Sortie.RecorderOptions>;
   /** Give up waiting for a self-stop after this long. */
   maxSeconds?: number;
+  /** Pause this long in the middle of the recording. */
+  pauseSeconds?: number;
 }
 
 /** Records the animated canvas with the SDK and reports everything the tests check. */
@@ -105,7 +107,16 @@ async function runRecording(o: RunOptions) {
   try {
     await recorder.start();
     if (o.seconds > 0) {
-      await new Promise((r) => setTimeout(r, o.seconds * 1000));
+      const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
+      if (o.pauseSeconds) {
+        await sleep(o.seconds / 2);
+        recorder.pause();
+        await sleep(o.pauseSeconds);
+        recorder.resume();
+        await sleep(o.seconds / 2);
+      } else {
+        await sleep(o.seconds);
+      }
       recording = await recorder.stop();
     } else {
       recording = await new Promise<Sortie.Recording>((resolve, reject) => {

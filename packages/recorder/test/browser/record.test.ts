@@ -77,3 +77,17 @@ describe('recording a canvas in Chromium', () => {
     expect(Math.abs(v.seekedTo - v.duration / 2)).toBeLessThan(0.25);
   });
 });
+
+describe('pausing', () => {
+  it('leaves the paused time out of the duration, and the file agrees', async () => {
+    const result = await runRecording(page, { sessionId: 'sess-pause', seconds: 3, pauseSeconds: 2, recorder: { timesliceMs: 500 } });
+    expect(result.failure).toBeNull();
+    expect(result.states).toEqual(['starting', 'recording', 'paused', 'recording', 'stopping', 'uploading', 'ready']);
+    const seconds = result.recording!.durationMs! / 1000;
+    expect(Math.abs(seconds - 3)).toBeLessThan(0.5);
+    const p = probe(await download(svc.baseUrl, result.recording!.id));
+    console.info(`paused recording: ${seconds} s recorded; ffprobe duration ${p.formatDuration} s, last frame ends ${p.lastPacketEnd} s`);
+    expect(Math.abs(p.formatDuration - seconds)).toBeLessThan(0.5);
+    expect(Math.abs(p.lastPacketEnd - seconds)).toBeLessThan(0.5);
+  });
+});
