@@ -1,0 +1,55 @@
+/**
+ * Must show 6: screenshots of the session page and both admin tabs, taken
+ * from a lived-in service (two users, a finished recording and one under
+ * way), saved to e2e/.artifacts/screenshots/<project>/ by every run. The
+ * latest local ones are committed under docs/screenshots/ for the README.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { Page } from '@playwright/test';
+import { expect, openAdmin, openSession, test } from '../fixtures/service.ts';
+import { buttonStatus, recordButton, recordFor } from '../fixtures/browser.ts';
+
+// A deployment that keeps recordings 30 days, so the Settings tab shows a retention policy.
+test.use({ serviceEnv: { SORTIE_RECORDING_RETENTION_DAYS: '30' } });
+
+const OUT = fileURLToPath(new URL('../.artifacts/screenshots/', import.meta.url));
+
+async function save(page: Page, project: string, name: string): Promise<void> {
+  const png = await page.screenshot({ animations: 'disabled' });
+  // A real picture of a page, not an empty frame.
+  expect(png.length).toBeGreaterThan(20_000);
+  await mkdir(`${OUT}${project}`, { recursive: true });
+  await writeFile(`${OUT}${project}/${name}.png`, png);
+}
+
+test('screenshots of the session page and both admin tabs', async ({ browser }, testInfo) => {
+  const project = testInfo.project.name;
+  const other = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
+  await openSession(other, 'other', 'sess-onboarding');
+  await recordFor(other, 2);
+
+  const user = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
+  await openSession(user, 'user', 'sess-design-review');
+  await recordFor(user, 3);
+  // A second recording under way when the picture is taken.
+  await recordButton(user).click();
+  await expect(buttonStatus(user)).toHaveText('Recording');
+  await expect(user.locator('#my-recordings tr[data-status="recording"]')).toHaveCount(1);
+  await expect(user.locator('sortie-record-button .time')).toHaveText('00:02');
+  await save(user, project, 'session');
+  await recordButton(user).click();
+  await expect(buttonStatus(user)).toHaveText('Saved', { timeout: 30_000 });
+
+  const admin = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
+  await openAdmin(admin, 'admin', 'recordings');
+  await expect(admin.locator('#tab-recordings tr[data-status="ready"]')).toHaveCount(3);
+  await save(admin, project, 'admin-recordings');
+
+  await admin.getByRole('tab', { name: 'Settings' }).click();
+  await expect(admin.locator('[data-config="backend"] .config-value')).toHaveText(project === 's3' ? 'S3' : 'Local disk');
+  await expect(admin.locator('[data-config="max-size"] .config-value')).toHaveText('500 MB');
+  await expect(admin.locator('[data-config="retention"] .config-value')).toHaveText('30 days');
+  await expect(admin.getByRole('button', { name: 'Run cleanup now' })).toBeVisible();
+  await save(admin, project, 'admin-settings');
+});
