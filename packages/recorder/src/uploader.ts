@@ -116,41 +116,36 @@ export class Uploader {
     this.settle();
   }
 
-  /** One part, with retries. Exposed for re-sending part 1 after its Duration is written. */
-  async upload(part: Part): Promise<void> {
-    {
-      const { api, recordingId } = this.opts;
-      const signal = this.controller.signal;
-      let target: PartTarget | null = null;
-      await withRetry(
-        async () => {
-          if (!target || Date.parse(target.expiresAt) - Date.now() < EXPIRY_MARGIN_MS) {
-            target = await api.requestPart(recordingId, part.partNumber, part.data.size, signal);
-          }
-          let res = await this.put(target, part, signal);
-          if (res.status === 401 || res.status === 403) {
-            // The URL expired or was refused: a new one, right away, once per attempt.
-            target = await api.requestPart(recordingId, part.partNumber, part.data.size, signal);
-            res = await this.put(target, part, signal);
-          }
-          if (!res.ok) {
-            if (res.status >= 500) target = null;
-            throw await errorFromResponse(res, `PUT part ${part.partNumber}`);
-          }
-          const etag = res.headers.get('ETag');
-          if (!etag) {
-            throw new RecorderError('http', `PUT part ${part.partNumber} answered without an ETag header (a CORS setup that does not expose ETag?).`, {
-              status: res.status,
-            });
-          }
-          this.etags.set(part.partNumber, etag);
-          this.sizes.set(part.partNumber, part.data.size);
-          this.opts.onProgress?.(this.uploadedBytes);
-        },
-        this.opts.retry,
-        { signal, onRetry: (err, attempt) => this.opts.onRetry?.(err, part.partNumber, attempt) },
-      );
-    }
+  /** One part, with retries; a URL is asked for per part and reused across its retries until near expiry. */
+  private async upload(part: Part): Promise<void> {
+    const { api, recordingId } = this.opts;
+    const signal = this.controller.signal;
+    let target: PartTarget | null = null;
+    await withRetry(
+      async () => {
+        if (!target || Date.parse(target.expiresAt) - Date.now() < EXPIRY_MARGIN_MS) {
+          target = await api.requestPart(recordingId, part.partNumber, part.data.size, signal);
+        }
+        let res = await this.put(target, part, signal);
+        if (res.status === 401 || res.status === 403) {
+          // The URL expired or was refused: a new one, right away, once per attempt.
+          target = await api.requestPart(recordingId, part.partNumber, part.data.size, signal);
+          res = await this.put(target, part, signal);
+        }
+        if (!res.ok) throw await errorFromResponse(res, `PUT part ${part.partNumber}`);
+        const etag = res.headers.get('ETag');
+        if (!etag) {
+          throw new RecorderError('http', `PUT part ${part.partNumber} answered without an ETag header (a CORS setup that does not expose ETag?).`, {
+            status: res.status,
+          });
+        }
+        this.etags.set(part.partNumber, etag);
+        this.sizes.set(part.partNumber, part.data.size);
+        this.opts.onProgress?.(this.uploadedBytes);
+      },
+      this.opts.retry,
+      { signal, onRetry: (err, attempt) => this.opts.onRetry?.(err, part.partNumber, attempt) },
+    );
   }
 
   private put(target: PartTarget, part: Part, signal: AbortSignal): Promise<Response> {
