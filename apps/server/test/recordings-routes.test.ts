@@ -227,7 +227,8 @@ describe('routes', () => {
     const part = await t.app.request(url, { headers: { range: 'bytes=100-199' } });
     expect(part.status).toBe(206);
     expect(Buffer.from(await part.arrayBuffer()).equals(bytes.subarray(100, 200))).toBe(true);
-    await expectError(await t.app.request(url.slice(0, -2) + 'xx'), 401, 'unauthorized');
+    const at = url.length - 10;
+    await expectError(await t.app.request(url.slice(0, at) + (url[at] === 'A' ? 'B' : 'A') + url.slice(at + 1)), 401, 'unauthorized');
   });
 
   it('DELETE removes the stored object and the row (204), then the recording is gone', async () => {
