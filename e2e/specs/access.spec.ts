@@ -1,6 +1,6 @@
 /** Must show 4: a user never sees another user's recordings; a non-admin gets no admin panel. */
 import { demoToken, expect, openAdmin, openSession, test } from '../fixtures/service.ts';
-import { recordFor, recordingIdOfSession } from '../fixtures/browser.ts';
+import { recordingIdOfSession, startRecording, stopRecordingAt } from '../fixtures/browser.ts';
 
 test("each user sees only their own recordings, in the page and through the API", async ({ browser, request, baseURL }, testInfo) => {
   // Two people, two browser contexts: nothing shared but the service.
@@ -10,8 +10,9 @@ test("each user sees only their own recordings, in the page and through the API"
   const bobSession = `e2e-${testInfo.project.name}-bob`;
   await openSession(ada, 'user', adaSession);
   await openSession(bob, 'other', bobSession);
-  await recordFor(ada, 2);
-  await recordFor(bob, 2);
+  // Both record at the same time.
+  await Promise.all([startRecording(ada), startRecording(bob)]);
+  await Promise.all([stopRecordingAt(ada, 2), stopRecordingAt(bob, 2)]);
   const adaId = await recordingIdOfSession(ada, adaSession);
   const bobId = await recordingIdOfSession(bob, bobSession);
 

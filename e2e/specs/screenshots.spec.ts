@@ -8,7 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Page } from '@playwright/test';
 import { expect, openAdmin, openSession, test } from '../fixtures/service.ts';
-import { buttonStatus, recordButton, recordFor } from '../fixtures/browser.ts';
+import { buttonStatus, recordButton, startRecording, stopRecordingAt } from '../fixtures/browser.ts';
 
 // A deployment that keeps recordings 30 days, so the Settings tab shows a retention policy.
 test.use({ serviceEnv: { SORTIE_RECORDING_RETENTION_DAYS: '30' } });
@@ -26,12 +26,11 @@ async function save(page: Page, project: string, name: string): Promise<void> {
 test('screenshots of the session page and both admin tabs', async ({ browser }, testInfo) => {
   const project = testInfo.project.name;
   const other = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
-  await openSession(other, 'other', 'sess-onboarding');
-  await recordFor(other, 2);
-
   const user = await (await browser.newContext({ viewport: { width: 1440, height: 900 } })).newPage();
+  await openSession(other, 'other', 'sess-onboarding');
   await openSession(user, 'user', 'sess-design-review');
-  await recordFor(user, 3);
+  await Promise.all([startRecording(other), startRecording(user)]);
+  await Promise.all([stopRecordingAt(other, 2), stopRecordingAt(user, 3)]);
   // A second recording under way when the picture is taken.
   await recordButton(user).click();
   await expect(buttonStatus(user)).toHaveText('Recording');
