@@ -147,8 +147,11 @@ describe('graceful shutdown', () => {
     expect(shuttingDown.inFlight).toBe(1);
 
     // The listener is closed: a new connection is refused while the upload drains.
+    // Refused at connect, or reset when the kernel had already queued it on the closing
+    // listener (seen on a loaded machine): either way no new request reaches the app.
     const refused = await newRequest(port);
-    expect(refused).toEqual({ error: 'ECONNREFUSED' });
+    expect(refused.status).toBeUndefined();
+    expect(['ECONNREFUSED', 'ECONNRESET']).toContain(refused.error);
     expect(proc.child.exitCode).toBeNull();
 
     await put.send(PART, 20);
