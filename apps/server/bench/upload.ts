@@ -14,7 +14,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -63,14 +63,14 @@ function putStream(url: string, mib: number): Promise<number> {
   });
 }
 
-async function json(method: string, url: string, token: string | null, body?: unknown): Promise<any> {
+async function json(method: string, url: string, token: string | null, body?: unknown): Promise<Record<string, string>> {
   const r = await fetch(url, {
     method,
     headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
     body: body ? JSON.stringify(body) : undefined,
   });
   if (!r.ok) throw new Error(`${method} ${url} → ${r.status} ${await r.text()}`);
-  return r.json();
+  return (await r.json()) as Record<string, string>;
 }
 
 async function peakRssMb(pid: number): Promise<number> {
@@ -108,7 +108,7 @@ async function main() {
     DATABASE_URL: databaseUrl,
   });
   const api = `http://127.0.0.1:${svc.port}`;
-  const { token } = await json('POST', `${api}/api/demo/token`, null, { as: 'user' });
+  const { token } = (await json('POST', `${api}/api/demo/token`, null, { as: 'user' })) as { token: string };
   const rssAtStart = await peakRssMb(svc.child.pid!);
 
   const results: { bare: number[]; service: number[] } = { bare: [], service: [] };
@@ -117,17 +117,15 @@ async function main() {
     let t0 = performance.now();
     for (let p = 0; p < parts; p++) await putStream(`http://127.0.0.1:${bare.port}/`, PART_MIB);
     results.bare.push((parts * PART_MIB) / ((performance.now() - t0) / 1000));
-    await rm(path.join(dir, 'bare-*'), { force: true });
+    for (const name of await readdir(dir)) if (name.startsWith('bare-')) await rm(path.join(dir, name));
 
     // The service: create, then for each part ask /parts and PUT to the URL it gives.
     const rec = await json('POST', `${api}/api/recordings`, token, { sessionId: `bench-${round}`, mimeType: 'video/webm' });
     t0 = performance.now();
-    const etags: { partNumber: number; etag: string }[] = [];
     for (let p = 1; p <= parts; p++) {
       const target = await json('POST', `${api}/api/recordings/${rec.id}/parts`, token, { partNumber: p, sizeBytes: PART_MIB * MiB });
-      const status = await putStream(target.url, PART_MIB);
+      const status = await putStream(target.url!, PART_MIB);
       if (status !== 200) throw new Error(`part ${p} answered ${status}`);
-      etags.push({ partNumber: p, etag: 'unused' });
     }
     results.service.push((parts * PART_MIB) / ((performance.now() - t0) / 1000));
     await json('POST', `${api}/api/recordings/${rec.id}/fail`, token, { reason: 'benchmark data' });

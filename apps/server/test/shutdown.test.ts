@@ -47,7 +47,11 @@ function startProcess(env: Record<string, string>) {
       return;
     }
     lines.push(line);
-    for (const w of [...waiters]) if (w.match(line)) waiters.splice(waiters.indexOf(w), 1), w.resolve(line);
+    for (const w of [...waiters]) {
+      if (!w.match(line)) continue;
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve(line);
+    }
   });
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

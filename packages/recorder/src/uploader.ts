@@ -104,7 +104,10 @@ export class Uploader {
     if (this.failure || (this.running.size === 0 && this.queue.length === 0)) {
       const ws = this.waiters;
       this.waiters = [];
-      for (const w of ws) this.failure ? w.reject(this.failure) : w.resolve();
+      for (const w of ws) {
+        if (this.failure) w.reject(this.failure);
+        else w.resolve();
+      }
     }
   }
 
