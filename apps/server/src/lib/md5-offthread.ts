@@ -10,6 +10,8 @@ import { Worker } from 'node:worker_threads';
 
 const BATCH = 1 << 20;
 const MAX_PENDING = 8 * BATCH;
+// Idle batch buffers kept for reuse (16 MiB at most).
+const POOL_MAX = 16;
 
 // Plain CommonJS evaluated in the worker, so it runs the same under tsx, vitest and a build.
 const WORKER_SOURCE = `
@@ -21,7 +23,7 @@ parentPort.on('message', (m) => {
     let h = hashes.get(m.id);
     if (!h) { h = createHash('md5'); hashes.set(m.id, h); }
     h.update(new Uint8Array(m.b, 0, m.n));
-    parentPort.postMessage({ t: 'ack', id: m.id, n: m.n });
+    parentPort.postMessage({ t: 'ack', id: m.id, n: m.n, b: m.b }, [m.b]);
   } else if (m.t === 'd') {
     const h = hashes.get(m.id);
     hashes.delete(m.id);
@@ -32,7 +34,18 @@ parentPort.on('message', (m) => {
 });
 `;
 
-type Reply = { t: 'ack'; id: number; n: number } | { t: 'hex'; id: number; hex: string };
+type Reply = { t: 'ack'; id: number; n: number; b: ArrayBuffer } | { t: 'hex'; id: number; hex: string };
+
+/**
+ * Batch buffers travel to the worker and back (transferred both ways, never
+ * copied or left to the garbage collector), so a busy upload reuses the same
+ * few MiB instead of allocating a new buffer per MiB received.
+ */
+const freeBuffers: ArrayBuffer[] = [];
+function takeBuffer(): Buffer {
+  const b = freeBuffers.pop();
+  return b ? Buffer.from(b) : Buffer.allocUnsafeSlow(BATCH);
+}
 
 let worker: Worker | null = null;
 let nextId = 1;
@@ -53,7 +66,7 @@ function getWorker(): Worker {
 
 export class Md5Hasher {
   private readonly id = nextId++;
-  private staging = Buffer.allocUnsafe(BATCH);
+  private staging = takeBuffer();
   private filled = 0;
   private pending = 0;
   private drainWaiters: (() => void)[] = [];
@@ -81,13 +94,16 @@ export class Md5Hasher {
 
   private flush(): void {
     if (this.filled === 0) return;
-    const buf = this.staging.buffer as ArrayBuffer;
-    const byteOffset = this.staging.byteOffset;
-    // allocUnsafe may hand out a slice of a shared pool; only a buffer that owns its memory can be transferred.
-    const own = byteOffset === 0 && buf.byteLength === BATCH ? buf : this.staging.buffer.slice(byteOffset, byteOffset + this.filled);
+    // takeBuffer's buffers own their whole ArrayBuffer, so it can be transferred as is.
+    const own = this.staging.buffer as ArrayBuffer;
     this.pending += this.filled;
-    getWorker().postMessage({ t: 'u', id: this.id, b: own, n: this.filled }, [own as ArrayBuffer]);
-    this.staging = Buffer.allocUnsafeSlow(BATCH);
+    getWorker().postMessage({ t: 'u', id: this.id, b: own, n: this.filled }, [own]);
+    this.staging = takeBuffer();
+    this.filled = 0;
+  }
+
+  private release(): void {
+    if (this.filled === 0 && freeBuffers.length < POOL_MAX) freeBuffers.push(this.staging.buffer as ArrayBuffer);
     this.filled = 0;
   }
 
@@ -95,6 +111,7 @@ export class Md5Hasher {
   digest(): Promise<string> {
     if (this.failed) return Promise.reject(this.failed);
     this.flush();
+    this.release();
     return new Promise((resolve, reject) => {
       this.resolveDigest = resolve;
       this.rejectDigest = reject;
@@ -105,12 +122,14 @@ export class Md5Hasher {
   /** Drops the hash state (a failed upload). */
   abort(): void {
     live.delete(this.id);
+    this.release();
     worker?.postMessage({ t: 'x', id: this.id });
     this.drainWaiters.splice(0).forEach((w) => w());
   }
 
   onReply(m: Reply): void {
     if (m.t === 'ack') {
+      if (freeBuffers.length < POOL_MAX) freeBuffers.push(m.b);
       this.pending -= m.n;
       if (this.pending <= MAX_PENDING) this.drainWaiters.splice(0).forEach((w) => w());
     } else {
