@@ -66,11 +66,6 @@ export function createApp(deps: AppDeps): App {
   const settings = new SettingsService(database.db, clock);
   const recordings = new RecordingsService({ db: database.db, storage, clock, maxSizeBytes: config.maxSizeBytes });
   const audit = new AuditService(database.db, clock);
-  const jobDeps = { db: database.db, storage, clock, audit, maxSizeBytes: config.maxSizeBytes };
-  const jobs = {
-    retention: new RetentionJob({ ...jobDeps, logger: logger.child({ job: 'retention' }), retentionDays: config.retentionDays }),
-    sweeper: new Sweeper({ ...jobDeps, logger: logger.child({ job: 'sweeper' }), abandonedAfterMinutes: config.abandonedAfterMinutes }),
-  };
   // Demo tokens are signed with the configured secret when there is one, else the deployment key.
   const hsSecret = config.auth.jwtSecret ?? (config.demo ? deps.signingKey : null);
 
@@ -79,12 +74,16 @@ export function createApp(deps: AppDeps): App {
   // Observe first, so that the drain's 503s are logged and counted too.
   const metrics = createMetrics(database.db);
   const drain = createDrain();
-  // Deletions reach the metrics whichever caller ran retention: the hourly timer or an admin's run-now.
-  const runRetention = jobs.retention.run.bind(jobs.retention);
-  jobs.retention.run = async () => {
-    const result = await runRetention();
-    metrics.retentionDeleted(result.deleted);
-    return result;
+  const jobDeps = { db: database.db, storage, clock, audit, maxSizeBytes: config.maxSizeBytes };
+  const jobs = {
+    retention: new RetentionJob({
+      ...jobDeps,
+      logger: logger.child({ job: 'retention' }),
+      retentionDays: config.retentionDays,
+      // Whichever caller ran it: the hourly timer or an admin's run-now.
+      onDeleted: (n) => metrics.retentionDeleted(n),
+    }),
+    sweeper: new Sweeper({ ...jobDeps, logger: logger.child({ job: 'sweeper' }), abandonedAfterMinutes: config.abandonedAfterMinutes }),
   };
   app.use('*', observeRequests({ metrics, logger }));
   app.use('*', drain.middleware);
@@ -141,11 +140,13 @@ export function createApp(deps: AppDeps): App {
       onForeignRead: (user: Identity, row: RecordingRow, how: 'download' | 'download_url') =>
         audit.record({ actor: user, action: how === 'download' ? 'recording.download' : 'recording.download_url', recordingId: row.id, details: { userId: row.userId, sessionId: row.sessionId } }),
     };
+    // One verifier for every bearer route, so the JWKS cache is shared.
+    const auth = bearerAuth({ secret: hsSecret, jwksUrl: config.auth.jwksUrl });
     app.route('/api', transferRoutes(routeDeps));
-    app.use('/api/recordings/*', bearerAuth({ secret: hsSecret, jwksUrl: config.auth.jwksUrl }));
-    app.use('/api/recordings', bearerAuth({ secret: hsSecret, jwksUrl: config.auth.jwksUrl }));
+    app.use('/api/recordings/*', auth);
+    app.use('/api/recordings', auth);
     app.route('/api/recordings', recordingRoutes(routeDeps));
-    app.use('/api/admin/*', bearerAuth({ secret: hsSecret, jwksUrl: config.auth.jwksUrl }), requireAdmin);
+    app.use('/api/admin/*', auth, requireAdmin);
     app.route('/api/admin', adminRoutes({ recordings, settings, audit, retention: jobs.retention }));
   }
 

@@ -40,6 +40,8 @@ export interface RetentionJobOptions {
   /** SORTIE_RECORDING_RETENTION_DAYS; 0 keeps everything. */
   retentionDays: number;
   maxSizeBytes: number;
+  /** Told how many recordings a run deleted (the metrics counter). */
+  onDeleted?: (count: number) => void;
 }
 
 export class RetentionJob {
@@ -79,6 +81,7 @@ export class RetentionJob {
       deleted += batch.value.deleted;
       if (batch.value.seen < BATCH) break;
     }
+    if (deleted > 0) this.opts.onDeleted?.(deleted);
     logger.info('retention run', { deleted, retentionDays, cutoff: cutoff.toISOString(), ...(failedIds.length ? { notDeleted: failedIds.length } : {}) });
     return { deleted, skipped: false };
   }
