@@ -9,6 +9,8 @@
  * path's own; with BENCH_PG_URL=pglite it uses embedded PGlite instead, whose
  * WebAssembly heap alone is several hundred MB.
  *
+ * The service runs compiled (dist/, as in the container image), without tsx's loader.
+ *
  * Env: BENCH_TOTAL_MIB (default 1024), BENCH_PART_MIB (default 64), BENCH_ROUNDS (default 3),
  * BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres).
  */
@@ -30,8 +32,8 @@ const block = randomBytes(MiB);
 
 function start(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
-    // node --import tsx (not the tsx wrapper) so that child.pid is the server itself.
-    const child = spawn(process.execPath, ['--import', 'tsx', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    // Plain node (not the tsx wrapper) so that child.pid is the server itself.
+    const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
     let buf = '';
     child.stdout!.on('data', (d: Buffer) => {
       buf += d.toString();
@@ -96,8 +98,9 @@ async function main() {
       await admin.end();
     };
   }
-  const bare = await start([path.join(here, 'bare-server.ts'), dir], {});
-  const svc = await start([path.join(here, '../src/index.ts')], {
+  const bare = await start(['--import', 'tsx', path.join(here, 'bare-server.ts'), dir], {});
+  // The service as the image runs it: compiled JavaScript (`pnpm bench:upload` builds dist/ first).
+  const svc = await start([path.join(here, '../dist/index.js')], {
     PORT: '0',
     HOST: '127.0.0.1',
     SORTIE_DEMO: 'true',
