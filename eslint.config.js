@@ -1,6 +1,7 @@
 // One lint configuration for the whole repository: ESLint's and typescript-eslint's
 // recommended rules. Type-checking itself is `pnpm typecheck`.
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -13,6 +14,8 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
     },
   },
+  // Plain scripts run on Node.
+  { files: ['**/*.{js,mjs}'], languageOptions: { globals: globals.node } },
   // Playwright fixtures that need no other fixture are written `async ({}, use) => …`.
   { files: ['e2e/**'], rules: { 'no-empty-pattern': 'off' } },
 );
