@@ -54,5 +54,5 @@ await check('demo mode and recording are on', async () => {
 });
 
 process.kill(-child.pid, 'SIGTERM');
-console.log(`start-smoke: ${4 - failed} passed, ${failed} failed`);
+console.log(`start-smoke: ${4 - failed} of 4 checks passed`);
 process.exit(failed ? 1 : 0);
