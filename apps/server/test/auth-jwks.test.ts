@@ -3,7 +3,7 @@
  * identity provider use: SORTIE_AUTH_JWKS_URL and no shared secret. The JWKS
  * is served by a real HTTP server on loopback.
  */
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { generateKeyPairSync, type JsonWebKey, type KeyObject } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { sign } from 'hono/jwt';
