@@ -6,6 +6,7 @@ import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
+import { routePath } from 'hono/route';
 import { createDrain, type Drain } from './lib/drain.js';
 import { createMetrics, type Metrics } from './metrics/index.js';
 import { observeRequests } from './metrics/http.js';
@@ -159,7 +160,7 @@ export function createApp(deps: AppDeps): App {
       const message = err.status === 400 ? 'The request body is not valid JSON.' : err.message || code;
       return c.json(errorBody(code, message), err.status as 400);
     }
-    logger.error('unhandled error', { err: err instanceof Error ? err.stack : String(err), path: c.req.path, requestId: c.get('requestId' as never) });
+    logger.error('unhandled error', { err: err instanceof Error ? err.stack : String(err), route: routePath(c) || 'unmatched', requestId: c.get('requestId' as never) });
     return c.json(errorBody('internal', 'Something went wrong on our side; it has been logged.'), 500);
   });
 

@@ -84,7 +84,10 @@ export interface TestApp {
    * with fetch when it points elsewhere (a presigned S3 URL).
    */
   send(url: string, init?: RequestInit): Promise<Response>;
-  close(): Promise<void>;
+  /** The environment the app's config was read from (to build a second replica like it). */
+  env: Record<string, string>;
+  /** keepStorage: leave the storage folder for another app that shares it. */
+  close(opts?: { keepStorage?: boolean }): Promise<void>;
 }
 
 export interface TestAppOptions {
@@ -96,7 +99,8 @@ export interface TestAppOptions {
 
 export async function testApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const storagePath = await mkdtemp(path.join(tmpdir(), 'sortie-test-'));
-  const config = testConfig({ SORTIE_RECORDING_STORAGE_PATH: storagePath, ...(await storageEnv()), ...opts.env });
+  const env = { SORTIE_RECORDING_STORAGE_PATH: storagePath, ...(await storageEnv()), ...opts.env };
+  const config = testConfig(env);
   const ownDb = !opts.database;
   const database = opts.database ?? (await testDatabase());
   const storage = await createStorage(config);
@@ -119,6 +123,7 @@ export async function testApp(opts: TestAppOptions = {}): Promise<TestApp> {
     logger,
     storagePath,
     auth,
+    env,
     async json(method, p, body, headers = {}) {
       return service.app.request(p, {
         method,
@@ -131,9 +136,9 @@ export async function testApp(opts: TestAppOptions = {}): Promise<TestApp> {
       const external = /^https?:\/\//.test(url) && new URL(url).origin !== 'http://localhost';
       return external ? fetch(url, init) : service.app.request(url, init);
     },
-    async close() {
+    async close(closeOpts = {}) {
       if (ownDb) await database.close();
-      await rm(storagePath, { recursive: true, force: true });
+      if (!closeOpts.keepStorage) await rm(storagePath, { recursive: true, force: true });
     },
   };
 }

@@ -2,8 +2,11 @@
  * Every non-admin recording route: its success and its errors (API.md §2–§5).
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testApp, token, type TestApp } from './helpers.js';
+import { sign } from 'hono/jwt';
+import { TEST_SECRET, testApp, token, type TestApp } from './helpers.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -73,7 +76,10 @@ describe('identity', () => {
     const wrongSecret = await token({ sub: 'u-1' }, { secret: 'another-secret-that-is-at-least-32-chars!!' });
     const expired = await token({ sub: 'u-1' }, { expiresIn: -60 });
     const noSub = await token({ name: 'nobody' });
-    for (const tok of [wrongSecret, expired, 'not-a-jwt', noSub]) {
+    // A token that never expires is refused: API.md §2 enforces exp.
+    const now = Math.floor(Date.now() / 1000);
+    const noExp = await sign({ sub: 'u-1', iat: now }, TEST_SECRET, 'HS256');
+    for (const tok of [wrongSecret, expired, 'not-a-jwt', noSub, noExp]) {
       await expectError(await t.json('GET', '/api/recordings', undefined, { authorization: `Bearer ${tok}` }), 401, 'unauthorized');
     }
     await expectError(await t.json('GET', '/api/recordings', undefined, { authorization: 'Basic abc' }), 401, 'unauthorized');
@@ -115,6 +121,12 @@ describe('validation', () => {
       await expectError(await t.json('POST', `/api/recordings/${rec.id}/parts`, body, t.auth.user), 400, 'invalid_request');
     }
     await expectError(await t.json('POST', `/api/recordings/${rec.id}/complete`, { parts: [] }, t.auth.user), 400, 'invalid_request');
+    // durationMs beyond the column's 32-bit range is a 400 before anything is joined.
+    await expectError(
+      await t.json('POST', `/api/recordings/${rec.id}/complete`, { durationMs: 3e9, parts: [{ partNumber: 1, etag: 'x' }] }, t.auth.user),
+      400,
+      'invalid_request',
+    );
     await expectError(await t.json('POST', `/api/recordings/${rec.id}/complete`, { parts: [{ partNumber: 2, etag: 'x' }] }, t.auth.user), 400, 'invalid_request');
     await expectError(await t.json('POST', `/api/recordings/${rec.id}/fail`, { reason: '' }, t.auth.user), 400, 'invalid_request');
     await expectError(await t.json('GET', '/api/recordings?limit=0', undefined, t.auth.user), 400, 'invalid_request');
@@ -229,6 +241,18 @@ describe('routes', () => {
     expect(Buffer.from(await part.arrayBuffer()).equals(bytes.subarray(100, 200))).toBe(true);
     const at = url.length - 10;
     await expectError(await t.app.request(url.slice(0, at) + (url[at] === 'A' ? 'B' : 'A') + url.slice(at + 1)), 401, 'unauthorized');
+  });
+
+  it('answers 500 internal when storage lost a file, and never logs the token in its URL', async () => {
+    const done = await ready(randomBytes(50));
+    const { url } = (await (await t.json('POST', `/api/recordings/${done.id}/download-url`, undefined, t.auth.user)).json()) as { url: string };
+    await rm(path.join(t.storagePath, `${done.id}.webm`));
+    const res = await t.app.request(url);
+    await expectError(res, 500, 'internal');
+    const tokenInUrl = url.split('/').pop()!;
+    const logged = JSON.stringify(t.logger.lines);
+    expect(logged).toContain('unhandled error');
+    expect(logged).not.toContain(tokenInUrl);
   });
 
   it('DELETE removes the stored object and the row (204), then the recording is gone', async () => {

@@ -60,7 +60,10 @@ export function bearerAuth(opts: AuthOptions): MiddlewareHandler<AuthEnv> {
     } catch {
       throw unauthorized('The bearer token is invalid or expired.');
     }
-    const user = identityFromClaims(c.get('jwtPayload') ?? {});
+    const claims = c.get('jwtPayload') ?? {};
+    // API.md §2: exp is enforced. The verifiers check it only when present, so require it.
+    if (typeof claims.exp !== 'number') throw unauthorized('The bearer token has no expiry (exp).');
+    const user = identityFromClaims(claims);
     if (!user) throw unauthorized('The bearer token has no subject (sub).');
     c.set('user', user);
     await next();

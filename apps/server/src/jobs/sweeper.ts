@@ -11,6 +11,7 @@ import type { Db } from '../db/client.js';
 import { recordings, type RecordingRow } from '../db/schema.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
+import { ApiError } from '../errors.js';
 import { RecordingsService } from '../recordings/service.js';
 import type { RecordingStorage, StoredPart } from '../storage/types.js';
 import { LOCK_IDS, withJobLock } from './lock.js';
@@ -52,6 +53,18 @@ export function usableParts(parts: StoredPart[], minPartSizeBytes: number): Stor
     if (p.sizeBytes < minPartSizeBytes) break;
   }
   return run;
+}
+
+/** The longest run of `parts` (already in order) whose sizes add up to at most `maxSizeBytes`. */
+export function fittingPrefix(parts: StoredPart[], maxSizeBytes: number): StoredPart[] {
+  let total = 0;
+  const out: StoredPart[] = [];
+  for (const p of parts) {
+    total += p.sizeBytes;
+    if (total > maxSizeBytes) break;
+    out.push(p);
+  }
+  return out;
 }
 
 export class Sweeper {
@@ -112,6 +125,15 @@ export class Sweeper {
     const parts = usableParts(stored, storage.minPartSizeBytes);
     const idle = { lastActivityAt: row.lastActivityAt.toISOString(), userId: row.userId, sessionId: row.sessionId };
     if (parts.length === 0) {
+      // A complete that joined the parts but never recorded it: the object is whole, keep it.
+      const joined = await storage.stat(row.storageKey);
+      if (joined) {
+        const rec = await service.markReady(row, joined.sizeBytes, null);
+        await audit.record({ actor: SWEEPER_ACTOR, action: 'sweeper.finalize', recordingId: row.id, details: { ...idle, sizeBytes: rec.sizeBytes, joinedEarlier: true } });
+        logger.info('abandoned recording finalized from an object joined earlier', { recordingId: row.id, sizeBytes: rec.sizeBytes });
+        result.finalized++;
+        return;
+      }
       const reason = stored.length
         ? `Abandoned: no activity since ${idle.lastActivityAt}, and the parts stored (${stored.map((p) => p.partNumber).join(', ')}) do not start at part 1.`
         : `Abandoned: no activity since ${idle.lastActivityAt} and no part was uploaded.`;
@@ -123,11 +145,26 @@ export class Sweeper {
     }
     const dropped = stored.filter((p) => p.partNumber > parts.length).map((p) => p.partNumber);
     // The duration is unknown: the client that measured it is gone (API.md allows null).
-    const rec = await service.finalize(
-      row,
-      null,
-      parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag })),
-    );
+    let rec;
+    try {
+      rec = await service.finalize(row, null, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag })));
+    } catch (err) {
+      // A verdict on the parts themselves (over the size limit, say) will not change by
+      // waiting: keep the longest prefix that fits, or fail it, rather than retry forever.
+      if (!(err instanceof ApiError) || err.status >= 500) throw err;
+      const fitting = fittingPrefix(parts, maxSizeBytes);
+      if (fitting.length > 0 && fitting.length < parts.length) {
+        rec = await service.finalize(row, null, fitting.map((p) => ({ partNumber: p.partNumber, etag: p.etag })));
+        dropped.unshift(...parts.slice(fitting.length).map((p) => p.partNumber));
+      } else {
+        const reason = `Abandoned, and its parts could not be assembled: ${err.message}`;
+        await service.markFailed(row, reason);
+        await audit.record({ actor: SWEEPER_ACTOR, action: 'sweeper.fail', recordingId: row.id, details: { ...idle, reason } });
+        logger.warn('abandoned recording marked failed', { recordingId: row.id, reason });
+        result.failed++;
+        return;
+      }
+    }
     await audit.record({
       actor: SWEEPER_ACTOR,
       action: 'sweeper.finalize',

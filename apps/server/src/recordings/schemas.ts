@@ -25,7 +25,8 @@ export const partBody = z.object({
 });
 
 export const completeBody = z.object({
-  durationMs: z.number().int().min(0).nullable().optional(),
+  // The column is a 32-bit integer: about 24 days, far beyond any size limit's worth of video.
+  durationMs: z.number().int().min(0).max(2_147_483_647).nullable().optional(),
   parts: z
     .array(z.object({ partNumber: z.number().int().min(1), etag: z.string().min(1).max(200) }))
     .min(1)

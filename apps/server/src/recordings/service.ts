@@ -301,17 +301,15 @@ export class RecordingsService {
       if (err instanceof InvalidPartError) throw badRequest(err.message);
       throw err;
     }
+    return this.markReady(row, result.sizeBytes, durationMs);
+  }
+
+  /** Records a joined object as the ready recording and forgets its parts. */
+  async markReady(row: RecordingRow, sizeBytes: number, durationMs: number | null): Promise<Recording> {
     const now = this.clock.now();
     const [updated] = await this.db
       .update(recordings)
-      .set({
-        status: 'ready',
-        sizeBytes: result.sizeBytes,
-        durationMs,
-        completedAt: now,
-        updatedAt: now,
-        uploadId: null,
-      })
+      .set({ status: 'ready', sizeBytes, durationMs, completedAt: now, updatedAt: now, uploadId: null })
       .where(eq(recordings.id, row.id))
       .returning();
     await this.db.delete(recordingParts).where(eq(recordingParts.recordingId, row.id));
@@ -339,7 +337,7 @@ export class RecordingsService {
   }
 
   async markFailed(row: RecordingRow, reason: string): Promise<Recording> {
-    await this.storage.abortUpload({ key: row.storageKey, uploadId: row.uploadId });
+    await this.discardStorage(row);
     const now = this.clock.now();
     const [updated] = await this.db
       .update(recordings)
@@ -358,9 +356,18 @@ export class RecordingsService {
 
   /** Removes the stored object(s) first, then the row, so a crash never leaves bytes with no row. */
   async deleteRow(row: RecordingRow): Promise<void> {
-    if (row.status === 'ready') await this.storage.delete(row.storageKey);
-    else await this.storage.abortUpload({ key: row.storageKey, uploadId: row.uploadId });
+    await this.discardStorage(row);
     await this.db.delete(recordings).where(eq(recordings.id, row.id));
+  }
+
+  /**
+   * Removes everything storage may hold for a recording, whatever its state:
+   * an unfinished upload's parts, and a finished object (which also exists when
+   * a complete joined the parts but did not get to record it). Both are idempotent.
+   */
+  private async discardStorage(row: RecordingRow): Promise<void> {
+    if (row.status !== 'ready') await this.storage.abortUpload({ key: row.storageKey, uploadId: row.uploadId });
+    await this.storage.delete(row.storageKey);
   }
 }
 
