@@ -139,8 +139,9 @@ export class ApiClient {
     return this.request('GET', `/api/recordings/${encodeURIComponent(id)}`, { signal });
   }
 
-  requestPart(id: string, partNumber: number, sizeBytes: number, signal?: AbortSignal): Promise<PartTarget> {
-    return this.request('POST', `/api/recordings/${encodeURIComponent(id)}/parts`, { body: { partNumber, sizeBytes }, signal });
+  /** `retry` false: one attempt (the uploader retries the whole part itself). */
+  requestPart(id: string, partNumber: number, sizeBytes: number, signal?: AbortSignal, retry = true): Promise<PartTarget> {
+    return this.request('POST', `/api/recordings/${encodeURIComponent(id)}/parts`, { body: { partNumber, sizeBytes }, signal, retry });
   }
 
   stopRecording(id: string, signal?: AbortSignal): Promise<Recording> {

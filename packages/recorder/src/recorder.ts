@@ -14,7 +14,7 @@ import { Emitter, type Listener } from './events.js';
 import { DEFAULT_PART_SIZE_BYTES, PartGatherer, planParts, type Part } from './part-gatherer.js';
 import type { RetryOptions } from './retry.js';
 import { canStart, canTransition, isCapturing, type RecorderState } from './state.js';
-import type { Recording, RecordingConfig, TokenSource } from './types.js';
+import type { CompletedPart, Recording, RecordingConfig, TokenSource } from './types.js';
 import { Uploader } from './uploader.js';
 import { setWebmDuration } from './webm-duration.js';
 
@@ -56,8 +56,19 @@ export interface RecorderOptions {
   concurrency?: number;
   /** A size limit below the service's, in bytes. Default: the service's `maxSizeBytes`. */
   maxSizeBytes?: number;
-  /** Retry policy for API calls and part uploads. Default: 8 attempts, backoff 0.5 s doubling to 15 s, with jitter. */
+  /**
+   * Retry policy. API calls: 8 attempts by default, backoff 0.5 s doubling to
+   * 15 s, with jitter. Part uploads use the same backoff but no attempt limit
+   * for network errors, 5xx, 408 and 429: they are bounded by `maxUnsentBytes`.
+   */
   retry?: RetryOptions;
+  /**
+   * Memory cap on recorded bytes not uploaded yet, in bytes. Default 256 MiB.
+   * While uploads fail transiently (an outage), parts wait in memory and are
+   * retried; once this cap would be passed, capture stops and the recording
+   * completes with the parts already stored.
+   */
+  maxUnsentBytes?: number;
   /** fetch to use. Default: globalThis.fetch. */
   fetch?: typeof fetch;
 }
@@ -122,6 +133,11 @@ export function createRecorder(options: RecorderOptions): Recorder {
   return new CanvasRecorder(options);
 }
 
+/** The service refused a part because the recording would pass its size limit (API.md §3: 413). */
+function isPayloadTooLarge(err: RecorderError): boolean {
+  return err.serverCode === 'payload_too_large' || err.status === 413;
+}
+
 function toRecorderError(err: unknown): RecorderError {
   if (err instanceof RecorderError) return err;
   return new RecorderError('capture', err instanceof Error ? err.message : String(err), { cause: err });
@@ -156,6 +172,12 @@ class CanvasRecorder implements Recorder {
   private pausedTotal = 0;
   private stoppedAt: number | null = null;
   private keptUntilMs = 0;
+  /** Recorded time at the end of each part: the duration of a recording cut after that part. */
+  private partEndMs = new Map<number, number>();
+  /** Why uploading failed for good, when it did. */
+  private uploadFailure: RecorderError | null = null;
+  /** Bytes of the file that was completed, once it is a stored prefix only. */
+  private completedBytes: number | null = null;
 
   constructor(opts: RecorderOptions) {
     this.opts = opts;
@@ -172,7 +194,7 @@ class CanvasRecorder implements Recorder {
     return this.type;
   }
   get progress(): RecorderProgress {
-    return { recordedBytes: this.recordedBytes, uploadedBytes: this.uploader?.uploadedBytes ?? 0, durationMs: this.elapsedMs() };
+    return { recordedBytes: this.recordedBytes, uploadedBytes: this.completedBytes ?? this.uploader?.uploadedBytes ?? 0, durationMs: this.elapsedMs() };
   }
 
   on<K extends keyof RecorderEvents>(type: K, fn: Listener<RecorderEvents[K]>): () => void {
@@ -231,6 +253,9 @@ class CanvasRecorder implements Recorder {
     this.pausedTotal = 0;
     this.stoppedAt = null;
     this.keptUntilMs = 0;
+    this.partEndMs = new Map();
+    this.uploadFailure = null;
+    this.completedBytes = null;
   }
 
   async start(): Promise<Recording> {
@@ -258,9 +283,10 @@ class CanvasRecorder implements Recorder {
         recordingId: this.rec.id,
         concurrency: this.opts.concurrency,
         retry: this.opts.retry,
+        maxPendingBytes: this.opts.maxUnsentBytes,
         onProgress: () => this.emitProgress(),
         onFatal: (err) => {
-          if (!controller.signal.aborted) this.failWith(err);
+          if (!controller.signal.aborted) this.onUploadFailure(err);
         },
       });
       const media = (this.media = new MediaRecorder(stream, { mimeType: type, videoBitsPerSecond: this.opts.videoBitsPerSecond ?? 2_500_000 }));
@@ -315,7 +341,10 @@ class CanvasRecorder implements Recorder {
     this.keptUntilMs = this.elapsedMs();
     this.events.emit('chunk', { data });
     const part = this.gatherer.push(data);
-    if (part) this.sendPart(part);
+    if (part) {
+      this.partEndMs.set(part.partNumber, this.keptUntilMs);
+      this.sendPart(part);
+    }
     // Stop while one more chunk half again as large as the recent ones still fits: the last chunk, which
     // comes after stop(), covers at most one timeslice. Should it not fit, it is dropped (see above) and
     // the file ends at the previous chunk.
@@ -326,6 +355,23 @@ class CanvasRecorder implements Recorder {
   private sendPart(part: Part): void {
     if (part.partNumber === 1) this.firstPart = part;
     this.uploader!.enqueue(part);
+  }
+
+  /**
+   * A part failed for good (a 4xx other than 401/403, a 413, or the memory
+   * cap). Nothing is thrown away: capture stops and finish() completes the
+   * recording with the stored prefix of parts.
+   */
+  private onUploadFailure(err: RecorderError): void {
+    this.uploadFailure = err;
+    if (isPayloadTooLarge(err)) {
+      // API.md: the parts stored stay and the client may still complete; the same as reaching the limit.
+      this.full = true;
+      this.limitReached();
+      return;
+    }
+    // When already stopping, finish() sees the failure through uploader.finish().
+    if (isCapturing(this.currentState)) this.stop().catch(() => {});
   }
 
   private limitReached(): void {
@@ -371,35 +417,79 @@ class CanvasRecorder implements Recorder {
       this.setState('uploading');
       // Tells the service capture ended (API.md: optional); a failure here must not lose the recording.
       await this.api.stopRecording(rec.id, signal).catch(() => {});
-      const durationMs = this.keptUntilMs;
+      let durationMs = this.keptUntilMs;
       const last = this.gatherer!.flush();
       if (last) {
+        this.partEndMs.set(last.partNumber, durationMs);
         // A recording of one part: write the Duration before its first (and only) upload.
         this.sendPart(last.partNumber === 1 ? await this.withDuration(last, durationMs) : last);
         if (last.partNumber === 1) this.firstPartFinal = true;
       }
-      await uploader.finish();
-      if (this.firstPart && !this.firstPartFinal) {
-        // Part 1 went up during capture, before the length was known: send it again with the Duration.
-        const patched = await this.withDuration(this.firstPart, durationMs);
-        if (patched !== this.firstPart) uploader.enqueue(patched);
-        this.firstPartFinal = true;
+      let parts: CompletedPart[];
+      try {
+        await uploader.finish();
+        if (this.firstPart && !this.firstPartFinal) {
+          // Part 1 went up during capture, before the length was known: send it again with the Duration.
+          const patched = await this.withDuration(this.firstPart, durationMs);
+          if (patched !== this.firstPart) uploader.enqueue(patched);
+          this.firstPartFinal = true;
+        }
+        parts = await uploader.finish();
+      } catch (err) {
+        if (signal.aborted) throw err;
+        this.uploadFailure ??= toRecorderError(err);
+        ({ parts, durationMs } = await this.storedPrefix(uploader, rec.id));
       }
-      const parts = await uploader.finish();
       this.firstPart = null;
       if (parts.length === 0) {
         await this.api.failRecording(rec.id, 'Nothing was recorded.', signal).catch(() => {});
-        throw new RecorderError('capture', 'Nothing was recorded: MediaRecorder produced no data.');
+        throw this.uploadFailure ?? new RecorderError('capture', 'Nothing was recorded: MediaRecorder produced no data.');
       }
-      this.rec = await this.api.completeRecording(rec.id, { durationMs, parts }, signal);
+      try {
+        this.rec = await this.api.completeRecording(rec.id, { durationMs, parts }, signal);
+      } catch (err) {
+        // The root cause is what the caller needs to hear, not the complete that followed it.
+        throw this.uploadFailure ?? err;
+      }
       this.setState('ready');
       this.emitProgress();
+      // Kept what was stored, but the recording is shorter than what was captured: say why.
+      if (this.uploadFailure && !isPayloadTooLarge(this.uploadFailure)) this.events.emit('error', this.uploadFailure);
       return this.rec;
     } catch (err) {
       const e = toRecorderError(err);
       if (!signal.aborted) this.failWith(e);
       throw e;
     }
+  }
+
+  /**
+   * After an upload failed for good: the parts 1..k stored without a gap, the
+   * recorded time they hold, and part 1 re-sent with that Duration (best
+   * effort, a bounded number of attempts: without it the file still plays).
+   */
+  private async storedPrefix(uploader: Uploader, recordingId: string): Promise<{ parts: CompletedPart[]; durationMs: number }> {
+    const parts = uploader.storedPrefix();
+    const k = parts.length;
+    const durationMs = this.partEndMs.get(k) ?? 0;
+    let bytes = 0;
+    for (const p of parts) bytes += uploader.storedSize(p.partNumber) ?? 0;
+    const first = this.firstPart;
+    if (k > 0 && first && !this.firstPartFinal) {
+      const patched = await this.withDuration(first, durationMs);
+      if (patched !== first) {
+        const fixer = new Uploader({ api: this.api, recordingId, retry: this.opts.retry, persistent: false });
+        fixer.enqueue(patched);
+        const fixed = await fixer.finish().catch(() => null);
+        if (fixed?.[0]) {
+          parts[0] = fixed[0];
+          bytes += patched.data.size - first.data.size;
+        }
+      }
+      this.firstPartFinal = true;
+    }
+    this.recordedBytes = this.completedBytes = bytes;
+    return { parts, durationMs };
   }
 
   /** Part 1 with the Duration written in (or unchanged when the bytes are not WebM this writer knows). */

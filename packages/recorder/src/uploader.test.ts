@@ -5,7 +5,7 @@ import { Uploader } from './uploader.js';
 
 type Handler = (url: URL, init: RequestInit) => Promise<Response> | Response;
 
-function harness(putHandler: (part: number, attempt: number, url: URL) => Promise<Response> | Response) {
+function harness(putHandler: (part: number, attempt: number, url: URL) => Promise<Response> | Response, partsHandler?: (part: number, attempt: number) => Response | undefined) {
   const calls = { parts: new Map<number, number>(), puts: new Map<number, number>(), tokens: 0 };
   let inFlight = 0;
   let maxInFlight = 0;
@@ -14,6 +14,8 @@ function harness(putHandler: (part: number, attempt: number, url: URL) => Promis
       const { partNumber, sizeBytes } = JSON.parse(String(init.body)) as { partNumber: number; sizeBytes: number };
       const n = (calls.parts.get(partNumber) ?? 0) + 1;
       calls.parts.set(partNumber, n);
+      const scripted = partsHandler?.(partNumber, n);
+      if (scripted) return scripted;
       return Response.json({ partNumber, url: `https://store.test/p/${partNumber}?v=${n}&size=${sizeBytes}`, method: 'PUT', headers: {}, expiresAt: new Date(Date.now() + 600_000).toISOString() });
     }
     const part = Number(url.pathname.split('/').pop());
@@ -99,6 +101,37 @@ describe('Uploader', () => {
     const parts = await up.finish();
     expect(up.uploadedBytes).toBe(161);
     expect(parts[0]).toEqual({ partNumber: 1, etag: '"v3"' });
+  });
+
+  it('keeps retrying a transient failure past retry.attempts by default (bounded by memory, not a count)', async () => {
+    const h = harness((p, attempt) => (attempt <= 20 ? Promise.reject(new TypeError('Failed to fetch')) : ok(p)));
+    const up = new Uploader({ api: h.api, recordingId: 'r1', retry: { attempts: 2, baseDelayMs: 1, maxDelayMs: 1 } });
+    up.enqueue(part(1));
+    expect(await up.finish()).toEqual([{ partNumber: 1, etag: '"etag-1"' }]);
+    expect(h.calls.puts.get(1)).toBe(21);
+  });
+
+  it('has one retry budget: /parts is asked once per attempt, not retried inside each attempt', async () => {
+    const h = harness(ok, () => Response.json({ error: { code: 'internal', message: 'down' } }, { status: 503 }));
+    const up = new Uploader({ api: h.api, recordingId: 'r1', persistent: false, retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 1 } });
+    up.enqueue(part(1));
+    await expect(up.finish()).rejects.toMatchObject({ code: 'http', status: 503 });
+    expect(h.calls.parts.get(1)).toBe(3);
+  });
+
+  it('fails once the bytes not uploaded would pass maxPendingBytes, keeping the stored prefix', async () => {
+    const h = harness((p) => (p === 1 ? ok(p) : Promise.reject(new TypeError('Failed to fetch'))));
+    const fatal: unknown[] = [];
+    const up = new Uploader({ api: h.api, recordingId: 'r1', maxPendingBytes: 25, retry: { baseDelayMs: 1, maxDelayMs: 1 }, onFatal: (e) => fatal.push(e) });
+    up.enqueue(part(1));
+    await up.finish();
+    up.enqueue(part(2));
+    up.enqueue(part(3));
+    expect(fatal).toEqual([]);
+    up.enqueue(part(4));
+    expect(fatal).toEqual([expect.objectContaining({ code: 'network' })]);
+    await expect(up.finish()).rejects.toMatchObject({ code: 'network' });
+    expect(up.storedPrefix()).toEqual([{ partNumber: 1, etag: '"etag-1"' }]);
   });
 
   it('fails with a clear error when the PUT answer hides the ETag (CORS)', async () => {

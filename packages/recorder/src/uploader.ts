@@ -1,10 +1,13 @@
 /**
  * Sends parts as they close: at most `concurrency` PUTs at a time, each
  * through the API.md protocol (ask /parts for a URL, PUT exactly that many
- * bytes, keep the ETag). Transient failures are retried with backoff; a URL
- * that expired or answers 401/403 is replaced by asking /parts again. A part's
- * bytes are dropped as soon as it is stored, so memory holds only what is
- * not uploaded yet.
+ * bytes, keep the ETag). Transient failures (network, 5xx, 408, 429) are
+ * retried with backoff for as long as it takes, by default: what bounds the
+ * wait is memory, not an attempt count — once the bytes not uploaded yet
+ * would pass `maxPendingBytes`, the uploader fails. A URL that expired or
+ * answers 401/403 is replaced by asking /parts again. A part's bytes are
+ * dropped as soon as it is stored, so memory holds only what is not
+ * uploaded yet.
  */
 import { send, errorFromResponse, type ApiClient } from './api.js';
 import { RecorderError } from './errors.js';
@@ -17,7 +20,15 @@ export interface UploaderOptions {
   recordingId: string;
   /** PUTs in flight at once. Default 3. */
   concurrency?: number | undefined;
+  /** Backoff of part retries (baseDelayMs, maxDelayMs); `attempts` counts only when `persistent` is false. */
   retry?: RetryOptions | undefined;
+  /**
+   * true (default): transient failures are retried without an attempt limit
+   * (bounded by `maxPendingBytes`). false: `retry.attempts` applies.
+   */
+  persistent?: boolean | undefined;
+  /** The uploader fails once the bytes waiting or in flight would pass this. Default DEFAULT_MAX_PENDING_BYTES. */
+  maxPendingBytes?: number | undefined;
   /** Called whenever the count of stored bytes changes. */
   onProgress?: (uploadedBytes: number) => void;
   /** Called once when a part fails for good. */
@@ -29,6 +40,9 @@ export interface UploaderOptions {
 /** A URL this close to its expiry is not used: a slow PUT would outlive it. */
 const EXPIRY_MARGIN_MS = 30_000;
 
+/** Default memory cap on bytes not uploaded yet: a few minutes of outage at the default bitrate (~19 MB a minute). */
+export const DEFAULT_MAX_PENDING_BYTES = 256 * 1024 * 1024;
+
 export class Uploader {
   private readonly opts: UploaderOptions;
   /** Parts not started yet. */
@@ -39,6 +53,8 @@ export class Uploader {
   private readonly sizes = new Map<number, number>();
   private readonly controller = new AbortController();
   private failure: RecorderError | null = null;
+  /** The last transient failure, reported as the cause when the memory cap is hit. */
+  private lastTransient: unknown = null;
   private waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
 
   constructor(opts: UploaderOptions) {
@@ -63,8 +79,32 @@ export class Uploader {
     return this.failure;
   }
 
+  /**
+   * The stored parts 1..k with no gap (the longest prefix of the file that is
+   * on the service): what can still be completed after a failure.
+   */
+  storedPrefix(): CompletedPart[] {
+    const out: CompletedPart[] = [];
+    for (let n = 1; this.etags.has(n); n++) out.push({ partNumber: n, etag: this.etags.get(n)! });
+    return out;
+  }
+
+  /** The size sent for a stored part (its latest), if stored. */
+  storedSize(partNumber: number): number | undefined {
+    return this.sizes.get(partNumber);
+  }
+
   enqueue(part: Part): void {
     if (this.failure) return;
+    const cap = this.opts.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
+    if (this.pendingBytes + part.data.size > cap) {
+      const cause = this.lastTransient;
+      const why = cause instanceof Error ? ` (last failure: ${cause.message})` : '';
+      this.fail(
+        new RecorderError('network', `Uploads are not keeping up: more than ${cap} bytes are waiting to be uploaded${why}.`, cause === null ? {} : { cause }),
+      );
+      return;
+    }
     this.queue.push(part);
     this.pump();
   }
@@ -127,12 +167,13 @@ export class Uploader {
     await withRetry(
       async () => {
         if (!target || Date.parse(target.expiresAt) - Date.now() < EXPIRY_MARGIN_MS) {
-          target = await api.requestPart(recordingId, part.partNumber, part.data.size, signal);
+          // No retries inside: this loop is the one retry budget of the part.
+          target = await api.requestPart(recordingId, part.partNumber, part.data.size, signal, false);
         }
         let res = await this.put(target, part, signal);
         if (res.status === 401 || res.status === 403) {
           // The URL expired or was refused: a new one, right away, once per attempt.
-          target = await api.requestPart(recordingId, part.partNumber, part.data.size, signal);
+          target = await api.requestPart(recordingId, part.partNumber, part.data.size, signal, false);
           res = await this.put(target, part, signal);
         }
         if (!res.ok) throw await errorFromResponse(res, `PUT part ${part.partNumber}`);
@@ -146,8 +187,14 @@ export class Uploader {
         this.sizes.set(part.partNumber, part.data.size);
         this.opts.onProgress?.(this.uploadedBytes);
       },
-      this.opts.retry,
-      { signal, onRetry: (err, attempt) => this.opts.onRetry?.(err, part.partNumber, attempt) },
+      this.opts.persistent === false ? this.opts.retry : { ...this.opts.retry, attempts: Infinity },
+      {
+        signal,
+        onRetry: (err, attempt) => {
+          this.lastTransient = err;
+          this.opts.onRetry?.(err, part.partNumber, attempt);
+        },
+      },
     );
   }
 

@@ -1,0 +1,243 @@
+/**
+ * The recorder's control flow (upload failures, limits, aborts) against a
+ * stand-in MediaRecorder and a scripted service: a unit test of this one
+ * module. Real Chromium against the real service is in test/browser.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createRecorder, type Recorder, type RecorderOptions } from './recorder.js';
+import type { RecorderError } from './errors.js';
+import type { RecordingConfig } from './types.js';
+
+class FakeMediaRecorder extends EventTarget {
+  static isTypeSupported = (t: string) => t.startsWith('video/webm');
+  static instances: FakeMediaRecorder[] = [];
+  state: 'inactive' | 'recording' | 'paused' = 'inactive';
+  /** Milliseconds stop() takes before 'stop' fires. */
+  stopDelayMs = 0;
+  constructor(
+    readonly stream: unknown,
+    readonly options: unknown,
+  ) {
+    super();
+    FakeMediaRecorder.instances.push(this);
+  }
+  start(): void {
+    this.state = 'recording';
+    queueMicrotask(() => this.dispatchEvent(new Event('start')));
+  }
+  pause(): void {
+    this.state = 'paused';
+  }
+  resume(): void {
+    this.state = 'recording';
+  }
+  chunk(size: number, fill = 7): void {
+    const e = new Event('dataavailable') as Event & { data: Blob };
+    e.data = new Blob([new Uint8Array(size).fill(fill)]);
+    this.dispatchEvent(e);
+  }
+  stop(): void {
+    if (this.state === 'inactive') return;
+    this.state = 'inactive';
+    setTimeout(() => {
+      this.chunk(0);
+      this.dispatchEvent(new Event('stop'));
+    }, this.stopDelayMs);
+  }
+  /** What Chromium does when the source's tracks end or the encoder breaks: it stops by itself. */
+  endsByItself(withError = false): void {
+    if (withError) {
+      const e = new Event('error') as Event & { error?: unknown };
+      e.error = new Error('encoder broke');
+      this.dispatchEvent(e);
+    }
+    this.state = 'inactive';
+    this.chunk(0);
+    this.dispatchEvent(new Event('stop'));
+  }
+}
+
+type Reply = Response | Promise<Response>;
+interface Script {
+  put?: (part: number, attempt: number) => Reply;
+  parts?: (part: number, attempt: number) => Reply;
+  complete?: (attempt: number) => Reply;
+}
+
+function service(script: Script = {}) {
+  const config: RecordingConfig = { enabled: true, autoRecord: false, maxSizeBytes: 100_000, backend: 'local', minPartSizeBytes: 0, maxParts: 10_000 };
+  const log = { config: 0, created: 0, parts: new Map<number, number>(), puts: new Map<number, number>(), completes: [] as unknown[], fails: [] as string[], completeCalls: 0 };
+  const rec = (status: string) => ({ id: `r${log.created}`, sessionId: 's', userId: 'u', userName: null, status, mimeType: 'video/webm', sizeBytes: 0, durationMs: null, createdAt: '', updatedAt: '', completedAt: null, failureReason: null });
+  const fetchFn = (async (input: string | URL, init: RequestInit = {}) => {
+    const url = new URL(String(input));
+    const body = init.body === undefined ? undefined : init.body instanceof Blob ? init.body : JSON.parse(String(init.body));
+    const path = url.pathname;
+    if (url.host === 'store.test') {
+      const n = Number(path.split('/').pop());
+      const attempt = (log.puts.get(n) ?? 0) + 1;
+      log.puts.set(n, attempt);
+      return (script.put ?? (() => new Response(null, { status: 200, headers: { ETag: `"e${n}"` } })))(n, attempt);
+    }
+    if (path === '/api/recordings/config') {
+      log.config++;
+      return Response.json(config);
+    }
+    if (path === '/api/recordings' && init.method === 'POST') {
+      log.created++;
+      return Response.json(rec('recording'), { status: 201 });
+    }
+    if (path.endsWith('/parts')) {
+      const { partNumber } = body as { partNumber: number };
+      const attempt = (log.parts.get(partNumber) ?? 0) + 1;
+      log.parts.set(partNumber, attempt);
+      const scripted = script.parts?.(partNumber, attempt);
+      if (scripted) return scripted;
+      return Response.json({ partNumber, url: `https://store.test/p/${partNumber}`, method: 'PUT', headers: {}, expiresAt: new Date(Date.now() + 600_000).toISOString() });
+    }
+    if (path.endsWith('/stop')) return Response.json(rec('uploading'));
+    if (path.endsWith('/complete')) {
+      log.completeCalls++;
+      const scripted = script.complete?.(log.completeCalls);
+      if (scripted) return scripted;
+      log.completes.push(body);
+      return Response.json({ ...rec('ready'), durationMs: (body as { durationMs: number }).durationMs });
+    }
+    if (path.endsWith('/fail')) {
+      log.fails.push((body as { reason: string }).reason);
+      return Response.json(rec('failed'));
+    }
+    return Response.json({ error: { code: 'not_found', message: path } }, { status: 404 });
+  }) as typeof fetch;
+  return { config, log, fetch: fetchFn };
+}
+
+const canvas = { captureStream: () => ({ getTracks: () => [] }) } as unknown as HTMLCanvasElement;
+const media = () => FakeMediaRecorder.instances.at(-1)!;
+const json = (status: number, code: string) => Response.json({ error: { code, message: code } }, { status });
+
+function recorder(svc: ReturnType<typeof service>, extra: Partial<RecorderOptions> = {}) {
+  const r = createRecorder({
+    source: canvas,
+    sessionId: 's',
+    baseUrl: 'https://api.test',
+    getToken: 't',
+    fetch: svc.fetch,
+    // Every chunk closes a part (100-byte chunks below).
+    partSizeBytes: 100,
+    retry: { baseDelayMs: 1, maxDelayMs: 2 },
+    ...extra,
+  });
+  const seen = { errors: [] as RecorderError[], limits: 0, states: [] as string[] };
+  r.on('error', (e) => seen.errors.push(e));
+  r.on('limit', () => seen.limits++);
+  r.on('statechange', ({ state }) => seen.states.push(state));
+  return { r, seen };
+}
+
+/** Waits until the recorder reaches a state where it rests. */
+async function settled(r: Recorder): Promise<void> {
+  await vi.waitFor(() => expect(['ready', 'failed', 'idle']).toContain(r.state), { timeout: 5000, interval: 2 });
+}
+
+beforeEach(() => {
+  FakeMediaRecorder.instances = [];
+  vi.stubGlobal('MediaRecorder', FakeMediaRecorder);
+});
+afterEach(() => {
+  vi.unstubAllGlobals();
+});
+
+describe('recorder: a network outage loses nothing', () => {
+  it('keeps retrying a part through an outage far longer than the attempt budget, then completes every part', async () => {
+    // Part 2's PUT fails 30 times in a row (the old budget was 8 attempts), then the network is back.
+    const svc = service({
+      put: (n, attempt) => {
+        if (n === 2 && attempt <= 30) throw new TypeError('Failed to fetch');
+        return new Response(null, { status: 200, headers: { ETag: `"e${n}"` } });
+      },
+    });
+    const { r, seen } = recorder(svc);
+    await r.start();
+    for (let i = 0; i < 4; i++) media().chunk(100);
+    const rec = await r.stop();
+    expect(rec.status).toBe('ready');
+    expect(svc.log.puts.get(2)).toBe(31);
+    expect(svc.log.completes).toEqual([expect.objectContaining({ parts: [1, 2, 3, 4].map((n) => ({ partNumber: n, etag: `"e${n}"` })) })]);
+    expect(seen.errors).toEqual([]);
+    expect(r.progress.uploadedBytes).toBe(400);
+  });
+
+  it('stops at the memory cap and completes with the stored prefix of parts, reporting the error', async () => {
+    const svc = service({
+      put: (n) => {
+        if (n >= 2) throw new TypeError('Failed to fetch');
+        return new Response(null, { status: 200, headers: { ETag: `"e${n}"` } });
+      },
+    });
+    const { r, seen } = recorder(svc, { maxUnsentBytes: 250 });
+    await r.start();
+    media().chunk(100);
+    await vi.waitFor(() => expect(r.progress.uploadedBytes).toBe(100), { interval: 2 });
+    // Parts 2 and 3 wait in memory (200 bytes); part 4 would pass the 250-byte cap.
+    for (let i = 0; i < 3; i++) media().chunk(100);
+    await settled(r);
+    expect(r.state).toBe('ready');
+    expect(svc.log.completes).toEqual([expect.objectContaining({ parts: [{ partNumber: 1, etag: '"e1"' }] })]);
+    expect(seen.errors.map((e) => e.code)).toEqual(['network']);
+    expect(seen.errors[0]!.message).toMatch(/250 bytes/);
+    expect(r.progress).toMatchObject({ recordedBytes: 100, uploadedBytes: 100 });
+    expect(svc.log.fails).toEqual([]);
+  });
+
+  it('completes with the stored prefix when a part is refused for good (4xx), and reports the error', async () => {
+    const svc = service({
+      put: (n) => (n === 3 ? json(400, 'invalid_request') : new Response(null, { status: 200, headers: { ETag: `"e${n}"` } })),
+    });
+    const { r, seen } = recorder(svc);
+    await r.start();
+    media().chunk(100);
+    media().chunk(100);
+    await vi.waitFor(() => expect(r.progress.uploadedBytes).toBe(200), { interval: 2 });
+    media().chunk(100);
+    await settled(r);
+    expect(r.state).toBe('ready');
+    expect(svc.log.completes).toEqual([expect.objectContaining({ parts: [1, 2].map((n) => ({ partNumber: n, etag: `"e${n}"` })) })]);
+    expect(seen.errors).toEqual([expect.objectContaining({ code: 'http', status: 400, serverCode: 'invalid_request' })]);
+  });
+});
+
+describe('recorder: a 413 on a part ends like the size limit', () => {
+  it("emits 'limit', stops capture and completes with the parts stored", async () => {
+    const svc = service({ parts: (n) => (n === 3 ? json(413, 'payload_too_large') : undefined) as unknown as Reply });
+    const { r, seen } = recorder(svc);
+    await r.start();
+    media().chunk(100);
+    media().chunk(100);
+    await vi.waitFor(() => expect(r.progress.uploadedBytes).toBe(200), { interval: 2 });
+    media().chunk(100);
+    await settled(r);
+    expect(r.state).toBe('ready');
+    expect(seen.limits).toBe(1);
+    expect(seen.errors).toEqual([]);
+    expect(svc.log.completes).toEqual([expect.objectContaining({ parts: [1, 2].map((n) => ({ partNumber: n, etag: `"e${n}"` })) })]);
+  });
+});
+
+describe('recorder: stop() reports the real cause', () => {
+  it('rejects with the upload error, not "aborted", when a part fails during stop and complete fails too', async () => {
+    const svc = service({
+      put: (n) => (n === 2 ? json(400, 'invalid_request') : new Response(null, { status: 200, headers: { ETag: `"e${n}"` } })),
+      complete: () => json(409, 'conflict'),
+    });
+    const { r, seen } = recorder(svc);
+    await r.start();
+    media().chunk(100);
+    await vi.waitFor(() => expect(r.progress.uploadedBytes).toBe(100), { interval: 2 });
+    // The failure lands while MediaRecorder is still handing over its last chunk.
+    media().stopDelayMs = 50;
+    media().chunk(100);
+    await expect(r.stop()).rejects.toMatchObject({ code: 'http', status: 400, serverCode: 'invalid_request' });
+    expect(r.state).toBe('failed');
+    expect(seen.errors).toEqual([expect.objectContaining({ code: 'http', status: 400 })]);
+  });
+});
