@@ -7,11 +7,16 @@ import type { RecorderState } from './state.js';
 function fakeRecorder(autoRecordSetting: boolean) {
   let state: RecorderState = 'idle';
   const calls: string[] = [];
+  // Stands for the service's setting; a cached read only sees the value of the first call.
+  let cached: boolean | null = null;
   const recorder = {
     get state() {
       return state;
     },
-    getConfig: async () => ({ enabled: true, autoRecord: autoRecordSetting, maxSizeBytes: 1, backend: 'local' as const, minPartSizeBytes: 0, maxParts: 10_000 }),
+    getConfig: async (opts: { fresh?: boolean } = {}) => {
+      if (cached === null || opts.fresh) cached = setting.autoRecord;
+      return { enabled: true, autoRecord: cached, maxSizeBytes: 1, backend: 'local' as const, minPartSizeBytes: 0, maxParts: 10_000 };
+    },
     start: async () => {
       calls.push('start');
       state = 'recording';
@@ -23,7 +28,8 @@ function fakeRecorder(autoRecordSetting: boolean) {
       return {} as never;
     },
   } as unknown as Recorder;
-  return { recorder, calls, userStops: () => void (state = 'ready') };
+  const setting = { autoRecord: autoRecordSetting };
+  return { recorder, calls, setting, userStops: () => void (state = 'ready') };
 }
 
 const settle = () => new Promise((r) => setTimeout(r, 0));
@@ -73,5 +79,17 @@ describe('autoRecord', () => {
     listener('running');
     await settle();
     expect(f.calls).toEqual(['start', 'stop']);
+  });
+
+  it("sees the administrator's switch at the next session (config read fresh)", async () => {
+    const f = fakeRecorder(false);
+    const auto = autoRecord(f.recorder, 'running');
+    await settle();
+    expect(f.calls).toEqual([]);
+    f.setting.autoRecord = true;
+    auto.update('ended');
+    auto.update('running');
+    await settle();
+    expect(f.calls).toEqual(['start']);
   });
 });

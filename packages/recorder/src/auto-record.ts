@@ -50,7 +50,8 @@ export function autoRecord(recorder: Recorder, session: SessionSource | SessionS
 
   async function onRunning(gen: number): Promise<void> {
     try {
-      const config = await recorder.getConfig();
+      // Fresh: the administrator may have switched autoRecord since the last session.
+      const config = await recorder.getConfig({ fresh: true });
       // The session may have moved on while the config was on its way.
       if (disposed || gen !== generation || state !== running || !config.autoRecord) return;
       if (recorder.state !== 'idle' && recorder.state !== 'ready' && recorder.state !== 'failed') return;

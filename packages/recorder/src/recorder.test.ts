@@ -241,3 +241,29 @@ describe('recorder: stop() reports the real cause', () => {
     expect(seen.errors).toEqual([expect.objectContaining({ code: 'http', status: 400 })]);
   });
 });
+
+describe('recorder: config is read afresh', () => {
+  it('fetches the config at each start(), so a changed limit or switch applies without a reload', async () => {
+    const svc = service();
+    const { r } = recorder(svc);
+    await r.getConfig();
+    await r.getConfig();
+    expect(svc.log.config).toBe(1);
+    await r.start();
+    expect(svc.log.config).toBe(2);
+    media().chunk(100);
+    await r.stop();
+    svc.config.enabled = false;
+    await expect(r.start()).rejects.toMatchObject({ code: 'disabled' });
+    expect(svc.log.config).toBe(3);
+  });
+
+  it('getConfig({ fresh: true }) asks the service again', async () => {
+    const svc = service();
+    const { r } = recorder(svc);
+    expect((await r.getConfig()).autoRecord).toBe(false);
+    svc.config.autoRecord = true;
+    expect((await r.getConfig()).autoRecord).toBe(false);
+    expect((await r.getConfig({ fresh: true })).autoRecord).toBe(true);
+  });
+});

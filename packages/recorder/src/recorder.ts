@@ -101,8 +101,12 @@ export interface Recorder {
   readonly progress: RecorderProgress;
   on<K extends keyof RecorderEvents>(type: K, fn: Listener<RecorderEvents[K]>): () => void;
   off<K extends keyof RecorderEvents>(type: K, fn: Listener<RecorderEvents[K]>): void;
-  /** The service's recording config (cached); RecorderError 'disabled' when recording is off. */
-  getConfig(): Promise<RecordingConfig>;
+  /**
+   * The service's recording config; RecorderError 'disabled' when recording
+   * is off. Cached; `{ fresh: true }` asks the service again (start() always
+   * does, so an administrator's change applies to the next recording).
+   */
+  getConfig(options?: { fresh?: boolean }): Promise<RecordingConfig>;
   /** Resolves once capture runs and the server's recording exists. */
   start(): Promise<Recording>;
   /** Ends capture, uploads what is left, completes; resolves with the ready recording. */
@@ -204,10 +208,13 @@ class CanvasRecorder implements Recorder {
     this.events.off(type, fn);
   }
 
-  getConfig(): Promise<RecordingConfig> {
-    if (!this.configPromise) {
-      this.configPromise = this.api.config();
-      this.configPromise.catch(() => (this.configPromise = null));
+  getConfig(options: { fresh?: boolean } = {}): Promise<RecordingConfig> {
+    if (!this.configPromise || options.fresh) {
+      const p = (this.configPromise = this.api.config());
+      // A failure is not cached (and an older call's failure must not drop a newer answer).
+      p.catch(() => {
+        if (this.configPromise === p) this.configPromise = null;
+      });
     }
     return this.configPromise;
   }
@@ -270,7 +277,8 @@ class CanvasRecorder implements Recorder {
       if (!type || typeof MediaRecorder === 'undefined') {
         throw new RecorderError('unsupported', 'This browser cannot record video with MediaRecorder in any of the requested types.');
       }
-      const config = await this.getConfig();
+      // Fresh each time: a long-lived page must see the current switch and limits.
+      const config = await this.getConfig({ fresh: true });
       if (!config.enabled) throw new RecorderError('disabled', 'Video recording is disabled on this service.');
       const stream = this.captureStream();
       this.maxSizeBytes = Math.min(config.maxSizeBytes, this.opts.maxSizeBytes ?? Infinity);
