@@ -92,4 +92,19 @@ describe('autoRecord', () => {
     await settle();
     expect(f.calls).toEqual(['start']);
   });
+
+  it('stops a recording whose start() was still in flight when the session ended', async () => {
+    const f = fakeRecorder(true);
+    let finishStart: () => void = () => {};
+    const realStart = f.recorder.start.bind(f.recorder);
+    // start() resolves only when the test says so; meanwhile the recorder is 'starting'.
+    (f.recorder as { start: () => Promise<unknown> }).start = () => new Promise((resolve) => (finishStart = () => resolve(realStart())));
+    const auto = autoRecord(f.recorder, 'running');
+    await settle();
+    auto.update('ended');
+    finishStart();
+    await settle();
+    expect(f.calls).toEqual(['start', 'stop']);
+    expect(f.recorder.state).toBe('ready');
+  });
 });

@@ -57,6 +57,11 @@ export function autoRecord(recorder: Recorder, session: SessionSource | SessionS
       if (recorder.state !== 'idle' && recorder.state !== 'ready' && recorder.state !== 'failed') return;
       startedThisRun = true;
       await recorder.start();
+      // The session may have ended while start() was on its way; update() could not stop a recorder still 'starting'.
+      if (gen !== generation) {
+        if (state === running && !disposed) startedThisRun = true;
+        else if (stopWhenSessionEnds && isCapturing(recorder.state)) await recorder.stop();
+      }
     } catch (err) {
       report(err);
     }
