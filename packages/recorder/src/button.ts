@@ -9,6 +9,12 @@
  *   el.source = canvas; el.getToken = () => token;
  *   el.sessionState = 'running';   // optional: auto-record when the admin turned it on
  *
+ * The properties and attributes may be set in any order. `getToken` is asked
+ * each time a token is needed, so assigning a new one takes effect at once.
+ * A change of `source`, `base-url`, `session-id` or `recorderOptions` during a
+ * recording applies to the next recording; a new `session-id` is a new
+ * session for auto-record (the current `sessionState` applies to it).
+ *
  * Events (bubbling, composed): `sortie-statechange` {state, recording},
  * `sortie-ready` {recording}, `sortie-error` {error}.
  */
@@ -49,18 +55,26 @@ const Base: typeof HTMLElement = typeof HTMLElement !== 'undefined' ? HTMLElemen
 export class SortieRecordButton extends Base {
   static observedAttributes = ['base-url', 'session-id'];
 
-  /** Extra recorder options (frameRate, videoBitsPerSecond, …); set before the first recording. */
+  /** Extra recorder options (frameRate, videoBitsPerSecond, …); a new object applies from the next recording. */
   recorderOptions: Partial<Omit<RecorderOptions, 'source' | 'sessionId' | 'baseUrl' | 'getToken'>> = {};
 
   private sourceValue: HTMLCanvasElement | MediaStream | null = null;
   private tokenValue: TokenSource | null = null;
   private sessionStateValue: SessionState | null = null;
   private rec: Recorder | null = null;
+  /** What `rec` was made from: when any differs from the current value, the next recording gets a new recorder. */
+  private recInputs: { source: HTMLCanvasElement | MediaStream; sessionId: string; baseUrl: string | undefined; options: SortieRecordButton['recorderOptions'] } | null = null;
   private auto: AutoRecord | null = null;
   private unsubscribe: (() => void)[] = [];
   private timer: ReturnType<typeof setInterval> | null = null;
   private checked = false;
-  private ui: { button: HTMLButtonElement; label: HTMLSpanElement; time: HTMLSpanElement; status: HTMLSpanElement; error: HTMLSpanElement } | null = null;
+  private ui: {
+    button: HTMLButtonElement;
+    label: HTMLSpanElement;
+    time: HTMLSpanElement;
+    status: HTMLSpanElement;
+    error: HTMLSpanElement;
+  } | null = null;
 
   /** The canvas or MediaStream to record. */
   get source(): HTMLCanvasElement | MediaStream | null {
@@ -68,6 +82,7 @@ export class SortieRecordButton extends Base {
   }
   set source(v: HTMLCanvasElement | MediaStream | null) {
     this.sourceValue = v;
+    this.syncAuto();
     this.refresh();
   }
 
@@ -78,6 +93,7 @@ export class SortieRecordButton extends Base {
   set getToken(v: TokenSource | null) {
     this.tokenValue = v;
     this.checkEnabled();
+    this.syncAuto();
     this.refresh();
   }
 
@@ -91,11 +107,12 @@ export class SortieRecordButton extends Base {
   }
   set sessionState(v: SessionState | null) {
     this.sessionStateValue = v;
-    if (v === null) return;
-    const recorder = this.ensureRecorder();
-    if (!recorder) return;
-    if (!this.auto) this.auto = autoRecord(recorder, v, { onError: (err) => this.showError(err) });
-    else this.auto.update(v);
+    if (v === null) {
+      // Nothing to watch: stop watching (a recording in progress is left alone).
+      this.auto?.dispose();
+      this.auto = null;
+    } else if (this.auto) this.auto.update(v);
+    else this.syncAuto();
   }
 
   /** The recorder behind the button (created once source, session-id and getToken are set). */
@@ -106,6 +123,7 @@ export class SortieRecordButton extends Base {
   connectedCallback(): void {
     if (!this.ui) this.render();
     this.checkEnabled();
+    this.syncAuto();
     this.refresh();
   }
 
@@ -116,12 +134,17 @@ export class SortieRecordButton extends Base {
 
   attributeChangedCallback(name: string, oldValue: string | null, value: string | null): void {
     if (oldValue === value) return;
-    // A new service or session means a new recorder, unless one is mid-recording.
-    if (this.rec && (this.rec.state === 'idle' || this.rec.state === 'ready' || this.rec.state === 'failed')) this.dropRecorder();
+    // The recorder itself is replaced lazily (currentRecorder), so one mid-recording finishes first.
     if (name === 'base-url') {
       this.checked = false;
       this.checkEnabled();
     }
+    if (name === 'session-id' && this.auto) {
+      // A new session: auto-record starts over for it with the current sessionState.
+      this.auto.dispose();
+      this.auto = null;
+    }
+    this.syncAuto();
     this.refresh();
   }
 
@@ -137,25 +160,51 @@ export class SortieRecordButton extends Base {
     return this.getAttribute('base-url') ?? undefined;
   }
 
+  /** The token from whatever getToken is now (read at each call, so a later assignment is heard). */
+  private currentToken(): string | Promise<string> {
+    const src = this.tokenValue;
+    if (!src) throw new RecorderError('invalid_state', 'The record button has no getToken.');
+    return typeof src === 'function' ? src() : src;
+  }
+
   /** Hides the element when the service says recording is disabled (404). */
   private checkEnabled(): void {
     if (this.checked || !this.tokenValue || !this.isConnected) return;
     this.checked = true;
-    const api = new ApiClient({ baseUrl: this.baseUrl(), getToken: this.tokenValue, retry: { attempts: 3 } });
+    const api = new ApiClient({ baseUrl: this.baseUrl(), getToken: () => this.currentToken(), retry: { attempts: 3 } });
     api.config().then(
       () => (this.hidden = false),
       (err) => {
         if (err instanceof RecorderError && err.code === 'disabled') this.hidden = true;
-        else this.showError(err);
+        else {
+          // Ask again after the next getToken / base-url change rather than never.
+          this.checked = false;
+          this.showError(err);
+        }
       },
     );
   }
 
-  private ensureRecorder(): Recorder | null {
-    if (this.rec) return this.rec;
+  /**
+   * The recorder for the next action: made from the current source,
+   * session-id, base-url and recorderOptions. A recorder made from older
+   * values is replaced once it is not recording (idle, ready or failed), so
+   * a change made mid-recording applies to the next recording. Null until
+   * source, getToken and session-id are all set.
+   */
+  private currentRecorder(): Recorder | null {
     const sessionId = this.getAttribute('session-id');
-    if (!this.sourceValue || !this.tokenValue || !sessionId) return null;
-    const recorder = createRecorder({ ...this.recorderOptions, source: this.sourceValue, sessionId, baseUrl: this.baseUrl(), getToken: this.tokenValue });
+    const source = this.sourceValue;
+    if (!source || !this.tokenValue || !sessionId) return this.rec && !isSettled(this.rec.state) ? this.rec : null;
+    const inputs = { source, sessionId, baseUrl: this.baseUrl(), options: this.recorderOptions };
+    if (this.rec) {
+      const was = this.recInputs;
+      const same = was !== null && was.source === inputs.source && was.sessionId === inputs.sessionId && was.baseUrl === inputs.baseUrl && was.options === inputs.options;
+      if (same || !isSettled(this.rec.state)) return this.rec;
+      this.dropRecorder();
+    }
+    const recorder = createRecorder({ ...inputs.options, source, sessionId, baseUrl: inputs.baseUrl, getToken: () => this.currentToken() });
+    this.recInputs = inputs;
     this.unsubscribe = [
       recorder.on('statechange', ({ state, recording }) => {
         this.dispatch('sortie-statechange', { state, recording });
@@ -171,15 +220,56 @@ export class SortieRecordButton extends Base {
   }
 
   private dropRecorder(): void {
-    this.auto?.dispose();
-    this.auto = null;
     this.unsubscribe.forEach((u) => u());
     this.unsubscribe = [];
     this.rec = null;
+    this.recInputs = null;
+  }
+
+  /**
+   * Starts auto-record once there is a session state and enough to record
+   * with, whatever order they were set in. Auto-record drives a stable facade
+   * rather than one recorder, so replacing the recorder (new source,
+   * session-id, …) does not lose it.
+   */
+  private syncAuto(): void {
+    if (this.auto || this.sessionStateValue === null || !this.currentRecorder()) return;
+    this.auto = autoRecord(this.recorderFacade(), this.sessionStateValue, { onError: (err) => this.showError(err) });
+  }
+
+  /** A Recorder that forwards each call to the current recorder (currentRecorder). */
+  private recorderFacade(): Recorder {
+    const current = (): Recorder => {
+      const r = this.currentRecorder();
+      if (!r) throw new RecorderError('invalid_state', 'The record button needs source, getToken and session-id.');
+      return r;
+    };
+    return {
+      get state() {
+        return current().state;
+      },
+      get recording() {
+        return current().recording;
+      },
+      get mimeType() {
+        return current().mimeType;
+      },
+      get progress() {
+        return current().progress;
+      },
+      on: (type, fn) => current().on(type, fn),
+      off: (type, fn) => current().off(type, fn),
+      getConfig: (...args) => current().getConfig(...args),
+      start: () => current().start(),
+      stop: () => current().stop(),
+      pause: () => current().pause(),
+      resume: () => current().resume(),
+      abort: () => current().abort(),
+    };
   }
 
   private async toggle(): Promise<void> {
-    const recorder = this.ensureRecorder();
+    const recorder = this.currentRecorder();
     if (!recorder) {
       this.showError(new RecorderError('invalid_state', 'The record button needs source, getToken and session-id.'));
       return;
@@ -259,6 +349,11 @@ export class SortieRecordButton extends Base {
         this.setStatus('');
     }
   }
+}
+
+/** Not recording: the recorder may be replaced or started again. */
+function isSettled(state: RecorderState): boolean {
+  return state === 'idle' || state === 'ready' || state === 'failed';
 }
 
 if (typeof customElements !== 'undefined' && !customElements.get(TAG_NAME)) {

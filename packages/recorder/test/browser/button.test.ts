@@ -39,6 +39,29 @@ async function pageWithButton(baseUrl: string): Promise<Page> {
   return page;
 }
 
+/** Turns the service's auto-record setting on (the admin's switch). */
+async function autoRecordOn(baseUrl: string): Promise<void> {
+  const admin = mintToken({ sub: 'demo-admin', name: 'Demo Admin', role: 'admin' }, 600);
+  const put = await fetch(`${baseUrl}/api/admin/settings`, {
+    method: 'PUT',
+    headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ autoRecord: true }),
+  });
+  expect(put.status).toBe(200);
+}
+
+/** The session ids of the recordings the button reported ready, in order. */
+const readySessions = (page: Page) =>
+  page.evaluate(() =>
+    (window as unknown as { log: [string, { recording?: { sessionId: string } }][] }).log.filter(([t]) => t === 'sortie-ready').map(([, d]) => d.recording!.sessionId),
+  );
+
+/** Presses Stop and waits until the button has reported `count` ready recordings. */
+async function stopAndWaitReady(page: Page, count: number): Promise<void> {
+  await page.getByRole('button', { name: 'Stop recording' }).click();
+  await page.waitForFunction((n) => (window as unknown as { log: [string][] }).log.filter(([t]) => t === 'sortie-ready').length >= n, count, { timeout: 30_000 });
+}
+
 const shadowText = (page: Page, sel: string) => page.locator(`sortie-record-button ${sel}`).textContent();
 const states = (page: Page) =>
   page.evaluate(() => (window as unknown as { log: [string, { state?: string }][] }).log.filter(([t]) => t === 'sortie-statechange').map(([, d]) => d.state));
@@ -95,5 +118,77 @@ describe('<sortie-record-button>', () => {
     } finally {
       await off.close();
     }
+  });
+});
+
+describe('<sortie-record-button> property and attribute order', () => {
+  it('applies sessionState set before getToken, source and session-id', async () => {
+    await autoRecordOn(svc.baseUrl);
+    const page = await openPage(browser, svc.baseUrl);
+    await page.exposeFunction('testToken', () => mintToken(USER, 600));
+    await page.evaluate((base) => {
+      const w = window as unknown as { animatedCanvas(): HTMLCanvasElement; testToken(): Promise<string>; log: unknown[] };
+      w.log = [];
+      const el = document.createElement('sortie-record-button');
+      for (const t of ['sortie-statechange', 'sortie-ready', 'sortie-error']) el.addEventListener(t, (e) => w.log.push([t, (e as CustomEvent).detail]));
+      document.body.appendChild(el);
+      // The session says it runs before the button has anything to record with.
+      el.sessionState = 'running';
+      el.getToken = () => w.testToken();
+      el.source = w.animatedCanvas();
+      el.setAttribute('base-url', base);
+      el.setAttribute('session-id', 'sess-late');
+    }, svc.baseUrl);
+    await page.getByRole('button', { name: 'Stop recording' }).waitFor({ timeout: 15_000 });
+    await stopAndWaitReady(page, 1);
+    expect(await readySessions(page)).toEqual(['sess-late']);
+    await page.close();
+  });
+
+  it('keeps auto-record after a session-id change: the new running session records by itself', async () => {
+    await autoRecordOn(svc.baseUrl);
+    const page = await pageWithButton(svc.baseUrl);
+    await page.evaluate(() => (document.querySelector('sortie-record-button')!.sessionState = 'running'));
+    await page.getByRole('button', { name: 'Stop recording' }).waitFor({ timeout: 15_000 });
+    await stopAndWaitReady(page, 1);
+    // The host moves the button to another session that is already running.
+    await page.evaluate(() => document.querySelector('sortie-record-button')!.setAttribute('session-id', 'sess-next'));
+    await page.getByRole('button', { name: 'Stop recording' }).waitFor({ timeout: 15_000 });
+    await stopAndWaitReady(page, 2);
+    expect(await readySessions(page)).toEqual(['sess-button', 'sess-next']);
+    await page.close();
+  });
+
+  it('applies a session-id change made during a recording to the next recording', async () => {
+    const page = await pageWithButton(svc.baseUrl);
+    await page.getByRole('button', { name: 'Start recording' }).click();
+    await page.getByRole('button', { name: 'Stop recording' }).waitFor();
+    await page.evaluate(() => document.querySelector('sortie-record-button')!.setAttribute('session-id', 'sess-changed'));
+    await page.waitForTimeout(800);
+    await stopAndWaitReady(page, 1);
+    await page.getByRole('button', { name: 'Start recording' }).click();
+    await page.getByRole('button', { name: 'Stop recording' }).waitFor();
+    await page.waitForTimeout(800);
+    await stopAndWaitReady(page, 2);
+    expect(await readySessions(page)).toEqual(['sess-button', 'sess-changed']);
+    await page.close();
+  });
+
+  it('uses a getToken assigned after the recorder was made', async () => {
+    const page = await pageWithButton(svc.baseUrl);
+    // The recorder is made with a token the service refuses …
+    await page.evaluate(() => (document.querySelector('sortie-record-button')!.getToken = () => 'not-a-valid-token'));
+    await page.getByRole('button', { name: 'Start recording' }).click();
+    await page.waitForFunction(() => (window as unknown as { log: [string, { error?: { code?: string } }][] }).log.some(([t, d]) => t === 'sortie-error' && d.error?.code === 'unauthorized'));
+    // … then the host assigns a working one, and the next press records with it.
+    await page.evaluate(() => {
+      const w = window as unknown as { testToken(): Promise<string> };
+      document.querySelector('sortie-record-button')!.getToken = () => w.testToken();
+    });
+    await page.getByRole('button', { name: 'Start recording' }).click();
+    await page.getByRole('button', { name: 'Stop recording' }).waitFor({ timeout: 15_000 });
+    await stopAndWaitReady(page, 1);
+    expect(await readySessions(page)).toEqual(['sess-button']);
+    await page.close();
   });
 });
