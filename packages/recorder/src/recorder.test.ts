@@ -267,3 +267,32 @@ describe('recorder: config is read afresh', () => {
     expect((await r.getConfig({ fresh: true })).autoRecord).toBe(true);
   });
 });
+
+describe('recorder: MediaRecorder ending by itself keeps what it captured', () => {
+  it('completes when the source ends (MediaRecorder stops without stop())', async () => {
+    const svc = service();
+    const { r, seen } = recorder(svc);
+    await r.start();
+    media().chunk(100);
+    media().chunk(100);
+    media().endsByItself();
+    await settled(r);
+    expect(r.state).toBe('ready');
+    expect(svc.log.completes).toEqual([expect.objectContaining({ parts: [1, 2].map((n) => ({ partNumber: n, etag: `"e${n}"` })) })]);
+    expect(seen.errors).toEqual([]);
+  });
+
+  it("completes with the captured data after a MediaRecorder 'error', and reports it", async () => {
+    const svc = service();
+    const { r, seen } = recorder(svc);
+    await r.start();
+    media().chunk(100);
+    media().chunk(100);
+    media().endsByItself(true);
+    await settled(r);
+    expect(r.state).toBe('ready');
+    expect(svc.log.completes).toEqual([expect.objectContaining({ parts: [1, 2].map((n) => ({ partNumber: n, etag: `"e${n}"` })) })]);
+    expect(svc.log.fails).toEqual([]);
+    expect(seen.errors).toEqual([expect.objectContaining({ code: 'capture', message: expect.stringMatching(/encoder broke/) })]);
+  });
+});

@@ -180,6 +180,8 @@ class CanvasRecorder implements Recorder {
   private partEndMs = new Map<number, number>();
   /** Why uploading failed for good, when it did. */
   private uploadFailure: RecorderError | null = null;
+  /** MediaRecorder's error, when capture ended because of one. */
+  private captureFailure: RecorderError | null = null;
   /** Bytes of the file that was completed, once it is a stored prefix only. */
   private completedBytes: number | null = null;
 
@@ -262,6 +264,7 @@ class CanvasRecorder implements Recorder {
     this.keptUntilMs = 0;
     this.partEndMs = new Map();
     this.uploadFailure = null;
+    this.captureFailure = null;
     this.completedBytes = null;
   }
 
@@ -299,12 +302,23 @@ class CanvasRecorder implements Recorder {
       });
       const media = (this.media = new MediaRecorder(stream, { mimeType: type, videoBitsPerSecond: this.opts.videoBitsPerSecond ?? 2_500_000 }));
       media.addEventListener('dataavailable', (e) => this.onChunk(e.data));
-      media.addEventListener('error', (e) => {
+      const captureError = (e: Event) => {
         const cause = (e as Event & { error?: unknown }).error;
-        this.failWith(new RecorderError('capture', `MediaRecorder failed: ${cause instanceof Error ? cause.message : 'unknown error'}.`, { cause }));
+        return new RecorderError('capture', `MediaRecorder failed: ${cause instanceof Error ? cause.message : 'unknown error'}.`, { cause });
+      };
+      // MediaRecorder stops itself after an error, or when the source's tracks end (a screen share
+      // stopped): what it captured is valid, so finish and complete with it instead of discarding it.
+      media.addEventListener('error', (e) => {
+        if (this.media !== media || !isCapturing(this.currentState)) return;
+        this.captureFailure = captureError(e);
+        this.stop().catch(() => {});
+      });
+      media.addEventListener('stop', () => {
+        if (this.media === media && !this.stopping && isCapturing(this.currentState)) this.stop().catch(() => {});
       });
       await new Promise<void>((resolve, reject) => {
         media.addEventListener('start', () => resolve(), { once: true });
+        media.addEventListener('error', (e) => reject(captureError(e)), { once: true });
         try {
           media.start(this.opts.timesliceMs ?? 1000);
         } catch (err) {
@@ -463,6 +477,7 @@ class CanvasRecorder implements Recorder {
       this.emitProgress();
       // Kept what was stored, but the recording is shorter than what was captured: say why.
       if (this.uploadFailure && !isPayloadTooLarge(this.uploadFailure)) this.events.emit('error', this.uploadFailure);
+      if (this.captureFailure) this.events.emit('error', this.captureFailure);
       return this.rec;
     } catch (err) {
       const e = toRecorderError(err);
