@@ -296,3 +296,18 @@ describe('recorder: MediaRecorder ending by itself keeps what it captured', () =
     expect(seen.errors).toEqual([expect.objectContaining({ code: 'capture', message: expect.stringMatching(/encoder broke/) })]);
   });
 });
+
+describe('recorder: abort() discards', () => {
+  it('tells the service to discard the recording when aborting from failed', async () => {
+    const svc = service({ complete: () => json(409, 'conflict') });
+    const { r } = recorder(svc);
+    await r.start();
+    media().chunk(100);
+    await expect(r.stop()).rejects.toMatchObject({ code: 'http', status: 409 });
+    expect(r.state).toBe('failed');
+    expect(svc.log.fails).toEqual([]);
+    await r.abort();
+    expect(r.state).toBe('idle');
+    expect(svc.log.fails).toEqual(['Aborted by the user.']);
+  });
+});

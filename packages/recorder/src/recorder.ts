@@ -565,7 +565,8 @@ class CanvasRecorder implements Recorder {
     this.ownedStream?.getTracks().forEach((t) => t.stop());
     this.firstPart = null;
     const rec = this.rec;
-    if (rec && state !== 'failed') await this.api.failRecording(rec.id, 'Aborted by the user.').catch(() => {});
+    // From 'failed' too: the parts stored would otherwise be finalized by the sweeper, though the user discarded them.
+    if (rec && rec.status !== 'ready') await this.api.failRecording(rec.id, 'Aborted by the user.').catch(() => {});
     this.setState('idle');
   }
 }
