@@ -22,6 +22,38 @@ describe('planParts', () => {
   });
 });
 
+describe('planParts at the boundary', () => {
+  // 1-byte chunks close every part exactly at its target: the most parts a recording of that size can make.
+  function worstCaseParts(rules: { minPartSizeBytes: number; maxParts: number; maxSizeBytes: number }, wish: number): number {
+    const g = new PartGatherer(planParts(rules, wish));
+    let parts = 0;
+    for (let i = 0; i < rules.maxSizeBytes; i++) if (g.push(blob(1))) parts++;
+    return parts + (g.flush() ? 1 : 0);
+  }
+
+  it('never makes more than maxParts parts, part 1 closing early included (every small case)', () => {
+    for (let maxParts = 1; maxParts <= 6; maxParts++) {
+      for (let maxSizeBytes = 1; maxSizeBytes <= 60; maxSizeBytes++) {
+        for (const minPartSizeBytes of [0, 3]) {
+          const rules = { minPartSizeBytes, maxParts, maxSizeBytes };
+          expect(worstCaseParts(rules, 1), JSON.stringify(rules)).toBeLessThanOrEqual(maxParts);
+        }
+      }
+    }
+  });
+
+  it('with maxParts = 1, part 1 holds the whole recording', () => {
+    const rules = { minPartSizeBytes: 0, maxParts: 1, maxSizeBytes: 300 };
+    expect(planParts(rules, 1)).toEqual({ partSizeBytes: 300, firstPartSizeBytes: 300 });
+    expect(worstCaseParts(rules, 1)).toBe(1);
+  });
+
+  it('reaches exactly maxParts in the worst case (the bound is tight, not loose)', () => {
+    const rules = { minPartSizeBytes: 0, maxParts: 4, maxSizeBytes: 301 };
+    expect(worstCaseParts(rules, 1)).toBe(4);
+  });
+});
+
 describe('PartGatherer', () => {
   it('closes part 1 at its own size, later parts at the part size, whole chunks only', () => {
     const g = new PartGatherer({ partSizeBytes: 100, firstPartSizeBytes: 1 });

@@ -28,13 +28,21 @@ export const DEFAULT_PART_SIZE_BYTES = 1024 * 1024;
 /**
  * Part size: the caller's wish, raised to the service's minimum, and raised
  * again until the largest recording the size limit allows fits in `maxParts`.
- * Parts close at or above the size, so n parts hold at least (n-1)·size
- * bytes: size ≥ maxSizeBytes/(maxParts-1) keeps n ≤ maxParts.
+ *
+ * Why size ≥ maxSizeBytes/(maxParts-1) is enough, part 1 included: with n
+ * parts, part 1 holds at least 1 byte (it closes at `firstPartSizeBytes`,
+ * which may be tiny), parts 2..n-1 at least `size` each, and part n at least
+ * 1 byte (an empty flush makes no part). So (n-2)·size ≤ maxSizeBytes - 2 <
+ * maxSizeBytes ≤ (maxParts-1)·size, hence n-2 < maxParts-1, n ≤ maxParts.
+ * The one case this misses is maxParts = 1: part 1 must then hold the whole
+ * recording, so it closes at the limit too.
  */
 export function planParts(rules: PartRules, wishBytes = DEFAULT_PART_SIZE_BYTES): PartPlan {
-  const fit = rules.maxParts > 1 ? Math.ceil(rules.maxSizeBytes / (rules.maxParts - 1)) : rules.maxSizeBytes;
+  const single = rules.maxParts <= 1;
+  const fit = single ? rules.maxSizeBytes : Math.ceil(rules.maxSizeBytes / (rules.maxParts - 1));
   const partSizeBytes = Math.max(1, Math.floor(wishBytes), rules.minPartSizeBytes, fit);
-  return { partSizeBytes, firstPartSizeBytes: Math.max(1, rules.minPartSizeBytes) };
+  const firstPartSizeBytes = Math.max(1, rules.minPartSizeBytes, single ? rules.maxSizeBytes : 0);
+  return { partSizeBytes, firstPartSizeBytes };
 }
 
 export interface Part {
