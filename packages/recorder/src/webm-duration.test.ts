@@ -93,3 +93,24 @@ describe('webm-duration on crafted files', () => {
     expect(readElement(Uint8Array.from([0x1f, 0x43, 0xb6, 0x75, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), 0)!.size).toBeNull();
   });
 });
+
+describe('webm-duration with an odd existing Duration', () => {
+  const infoWith = (duration: number[]) => el([0x15, 0x49, 0xa9, 0x66], [...el([0x2a, 0xd7, 0xb1], [0x0f, 0x42, 0x40]), ...el([0x44, 0x89], duration)]);
+
+  it('reads no duration (and does not throw) from a 0-byte or 2-byte Duration', () => {
+    expect(readWebmDuration(synthetic([...infoWith([]), ...CLUSTER]))).toBeNull();
+    expect(readWebmDuration(synthetic([...infoWith([0x40, 0x00]), ...CLUSTER]))).toBeNull();
+  });
+
+  it('leaves a file with a Duration of another size untouched instead of adding a second one', () => {
+    expect(setWebmDuration(synthetic([...infoWith([]), ...CLUSTER]), 1000)).toBeNull();
+    expect(setWebmDuration(synthetic([...infoWith([0x40, 0x00]), ...CLUSTER]), 1000)).toBeNull();
+  });
+
+  it('still overwrites a 4-byte Duration in place', () => {
+    const file = synthetic([...infoWith([0, 0, 0, 0]), ...CLUSTER]);
+    const out = setWebmDuration(file, 1500)!;
+    expect(out.length).toBe(file.length);
+    expect(readWebmDuration(out)).toBe(1500);
+  });
+});

@@ -130,7 +130,8 @@ function parseHead(buf: Uint8Array): Head | null {
 /** The Duration of a WebM file in ms, from its head; null when it has none or the bytes are not WebM. */
 export function readWebmDuration(buf: Uint8Array): number | null {
   const head = parseHead(buf);
-  if (!head?.duration || head.duration.size === null) return null;
+  // Only 4- and 8-byte floats are valid; anything else (0 bytes included) is not a duration to read.
+  if (!head?.duration || (head.duration.size !== 4 && head.duration.size !== 8)) return null;
   return (readFloat(buf, head.duration.dataStart, head.duration.size) * head.timecodeScale) / 1e6;
 }
 
@@ -155,7 +156,10 @@ export function setWebmDuration(buf: Uint8Array, durationMs: number): Uint8Array
   if (!head || !(durationMs >= 0)) return null;
   const value = (durationMs * 1e6) / head.timecodeScale;
 
-  if (head.duration && head.duration.size !== null && (head.duration.size === 4 || head.duration.size === 8)) {
+  if (head.duration) {
+    // A Duration this writer cannot overwrite in place (not a 4- or 8-byte float) is left alone:
+    // inserting another would give Info two Durations.
+    if (head.duration.size !== 4 && head.duration.size !== 8) return null;
     const out = buf.slice();
     const view = new DataView(out.buffer, out.byteOffset + head.duration.dataStart, head.duration.size);
     if (head.duration.size === 4) view.setFloat32(0, value);
