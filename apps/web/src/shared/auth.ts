@@ -7,9 +7,14 @@
  *   2. `window.SORTIE_TOKEN`, set by a host page before this script runs;
  *   3. sessionStorage `sortie.token` (a token from step 1 earlier in this tab).
  *
+ * Each request asks again (Session.getToken), so a host that refreshes the
+ * token is heard without a reload: `window.SORTIE_TOKEN` if set, else
+ * sessionStorage `sortie.token`, else the token the page started with.
+ *
  * In demo mode (GET /api/demo answers) the page asks the service for a demo
  * user's token instead: `?as=user|other|admin` in the URL, else the choice
- * made in the header earlier in this tab, else the page's default.
+ * made in the header earlier in this tab, else the page's default. A
+ * `#token=` is still taken out of the address bar there.
  */
 import { plainJson, statusOf } from './api.js';
 
@@ -58,16 +63,24 @@ function isAdminClaims(c: Record<string, unknown>): boolean {
   return c.role === 'admin' || (Array.isArray(c.roles) && c.roles.includes('admin'));
 }
 
-function hostToken(): string | null {
+/**
+ * Moves a `#token=` from the URL to sessionStorage and out of the address bar
+ * (so it is not bookmarked or shared by accident). Runs in every mode: a
+ * token in the address bar is a leak whether or not the page uses it.
+ */
+function takeHashToken(): string | null {
   const hash = new URLSearchParams(location.hash.replace(/^#/, ''));
   const fromHash = hash.get('token');
-  if (fromHash) {
-    sessionStorage.setItem(TOKEN_KEY, fromHash);
-    hash.delete('token');
-    const rest = hash.toString();
-    history.replaceState(null, '', `${location.pathname}${location.search}${rest ? `#${rest}` : ''}`);
-    return fromHash;
-  }
+  if (!fromHash) return null;
+  sessionStorage.setItem(TOKEN_KEY, fromHash);
+  hash.delete('token');
+  const rest = hash.toString();
+  history.replaceState(null, '', `${location.pathname}${location.search}${rest ? `#${rest}` : ''}`);
+  return fromHash;
+}
+
+/** The host's current token: read on every call, since the host may refresh it. */
+function currentHostToken(): string | null {
   if (typeof window.SORTIE_TOKEN === 'string' && window.SORTIE_TOKEN) return window.SORTIE_TOKEN;
   return sessionStorage.getItem(TOKEN_KEY);
 }
@@ -105,6 +118,7 @@ export function chooseDemoUser(as: DemoAs): void {
 export class NoTokenError extends Error {}
 
 export async function signIn(defaultDemoAs: DemoAs): Promise<Session> {
+  const fromHash = takeHashToken();
   const users = await demoUsers();
   if (users) {
     const as = chosenDemoAs(defaultDemoAs, users);
@@ -125,7 +139,7 @@ export async function signIn(defaultDemoAs: DemoAs): Promise<Session> {
       },
     };
   }
-  const token = hostToken();
+  const token = fromHash ?? currentHostToken();
   if (!token) throw new NoTokenError('No sign-in token was given to this page.');
   const claims = readClaims(token);
   return {
@@ -134,6 +148,7 @@ export async function signIn(defaultDemoAs: DemoAs): Promise<Session> {
     sub: String(claims.sub ?? ''),
     isAdmin: isAdminClaims(claims),
     demo: null,
-    getToken: async () => token,
+    // Read afresh each time: after a 401 the SDK asks again and must get the host's refreshed token, not the one from page load.
+    getToken: async () => currentHostToken() ?? token,
   };
 }
