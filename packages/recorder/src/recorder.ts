@@ -109,7 +109,13 @@ export interface Recorder {
   getConfig(options?: { fresh?: boolean }): Promise<RecordingConfig>;
   /** Resolves once capture runs and the server's recording exists. */
   start(): Promise<Recording>;
-  /** Ends capture, uploads what is left, completes; resolves with the ready recording. */
+  /**
+   * Ends capture, uploads what is left, completes; resolves with the ready
+   * recording. Transient upload failures are waited out (abort() to give up).
+   * If a part failed for good, the recording is completed with the parts
+   * stored before it ('error' is emitted); rejects only if nothing could be
+   * completed, with the upload's error when that was the cause.
+   */
   stop(): Promise<Recording>;
   pause(): void;
   resume(): void;
