@@ -43,6 +43,10 @@ test('the admin panel opens for an admin token and not for a user token', async 
   await expect(asAdmin.getByRole('tab', { name: 'Recordings' })).toBeVisible();
   await expect(asAdmin.getByRole('tab', { name: 'Settings' })).toBeVisible();
   await expect(asAdmin.locator('#tab-recordings')).toContainText('No recordings yet');
+  // The filters have names a screen reader announces, not just placeholders.
+  await expect(asAdmin.getByRole('searchbox', { name: 'User' })).toBeVisible();
+  await expect(asAdmin.getByRole('searchbox', { name: 'Session' })).toBeVisible();
+  await expect(asAdmin.getByRole('combobox', { name: 'Status' })).toBeVisible();
 
   const asUser = await (await browser.newContext()).newPage();
   await asUser.goto(`/admin#token=${await token({ sub: 'u-grace', name: 'Grace Hopper' })}`);

@@ -35,10 +35,10 @@ button { font: inherit; display: inline-flex; align-items: center; gap: .45em; p
 button:focus-visible { outline: 3px solid #2563eb; outline-offset: 2px; }
 button[disabled], button[aria-disabled="true"] { opacity: .6; cursor: progress; }
 .dot { width: .7em; height: .7em; border-radius: 50%; background: #dc2626; }
-button[aria-pressed="true"] .dot { border-radius: 2px; }
+button.capturing .dot { border-radius: 2px; }
 .time { font-variant-numeric: tabular-nums; }
 .error { color: #b91c1c; }
-.error:empty, .status:empty, .time:empty { display: none; }
+.error:empty, .status:empty, .time:empty, .progress:empty { display: none; }
 `;
 
 function formatTime(ms: number): string {
@@ -73,6 +73,8 @@ export class SortieRecordButton extends Base {
     label: HTMLSpanElement;
     time: HTMLSpanElement;
     status: HTMLSpanElement;
+    /** The upload percentage: visual only, so the live region is not re-announced on every progress event. */
+    progress: HTMLSpanElement;
     error: HTMLSpanElement;
   } | null = null;
 
@@ -150,9 +152,9 @@ export class SortieRecordButton extends Base {
 
   private render(): void {
     const root = this.attachShadow({ mode: 'open' });
-    root.innerHTML = `<style>${STYLE}</style><button type="button" part="button" aria-pressed="false"><span class="dot" aria-hidden="true"></span><span class="label">Record</span></button><span class="time" part="time" aria-hidden="true"></span><span class="status" part="status" role="status" aria-live="polite"></span><span class="error" part="error" role="alert"></span>`;
+    root.innerHTML = `<style>${STYLE}</style><button type="button" part="button"><span class="dot" aria-hidden="true"></span><span class="label">Record</span></button><span class="time" part="time" aria-hidden="true"></span><span class="status" part="status" role="status" aria-live="polite"></span><span class="progress" part="progress" aria-hidden="true"></span><span class="error" part="error" role="alert"></span>`;
     const q = <T extends Element>(s: string) => root.querySelector(s) as T;
-    this.ui = { button: q('button'), label: q('.label'), time: q('.time'), status: q('.status'), error: q('.error') };
+    this.ui = { button: q('button'), label: q('.label'), time: q('.time'), status: q('.status'), progress: q('.progress'), error: q('.error') };
     this.ui.button.addEventListener('click', () => void this.toggle());
   }
 
@@ -313,7 +315,8 @@ export class SortieRecordButton extends Base {
     const capturing = state === 'recording' || state === 'paused';
     const busy = state === 'starting' || state === 'stopping' || state === 'uploading';
     ui.label.textContent = capturing ? 'Stop' : 'Record';
-    ui.button.setAttribute('aria-pressed', String(capturing));
+    // The changing label says what the button does; aria-pressed on top would read as "Stop recording, pressed".
+    ui.button.classList.toggle('capturing', capturing);
     ui.button.setAttribute('aria-label', capturing ? 'Stop recording' : 'Start recording');
     ui.button.disabled = !this.sourceValue || !this.tokenValue || !this.getAttribute('session-id');
     // Busy is aria-disabled, not disabled: a disabled button drops keyboard focus mid-recording.
@@ -323,6 +326,7 @@ export class SortieRecordButton extends Base {
     else this.stopClock();
     const p = this.rec?.progress;
     ui.time.textContent = p && (capturing || busy) ? formatTime(p.durationMs) : '';
+    let progress = '';
     switch (state) {
       case 'starting':
         this.setStatus('Starting…');
@@ -336,7 +340,9 @@ export class SortieRecordButton extends Base {
       case 'stopping':
       case 'uploading': {
         const pct = p && p.recordedBytes > 0 ? Math.min(100, Math.floor((p.uploadedBytes / p.recordedBytes) * 100)) : 0;
-        this.setStatus(`Saving… ${pct}%`);
+        // The live region changes only with the state; the percentage is shown beside it, not announced.
+        this.setStatus('Saving…');
+        progress = `${pct}%`;
         break;
       }
       case 'ready':
@@ -348,6 +354,7 @@ export class SortieRecordButton extends Base {
       default:
         this.setStatus('');
     }
+    if (ui.progress.textContent !== progress) ui.progress.textContent = progress;
   }
 }
 

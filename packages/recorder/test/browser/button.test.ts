@@ -70,10 +70,21 @@ describe('<sortie-record-button>', () => {
   it('records and saves from the keyboard, showing elapsed time and upload state', async () => {
     const page = await pageWithButton(svc.baseUrl);
     const button = page.getByRole('button', { name: 'Start recording' });
+    // Every text the live region and the visual percentage show, in order.
+    await page.evaluate(() => {
+      const root = document.querySelector('sortie-record-button')!.shadowRoot!;
+      const w = window as unknown as { seen: Record<string, string[]> };
+      w.seen = { status: [], progress: [] };
+      for (const name of ['status', 'progress']) {
+        const node = root.querySelector(`.${name}`)!;
+        new MutationObserver(() => w.seen[name]!.push(node.textContent ?? '')).observe(node, { childList: true, subtree: true, characterData: true });
+      }
+    });
     await button.focus();
     await page.keyboard.press('Enter');
     await page.getByRole('button', { name: 'Stop recording' }).waitFor();
-    expect(await page.locator('sortie-record-button button').getAttribute('aria-pressed')).toBe('true');
+    // The label says what the button does; no aria-pressed on top of it ("Stop recording, pressed").
+    expect(await page.locator('sortie-record-button button').getAttribute('aria-pressed')).toBeNull();
     expect(await page.getByRole('status').textContent()).toBe('Recording');
     await page.waitForTimeout(2200);
     expect(await shadowText(page, '.time')).toMatch(/^00:0[2-3]$/);
@@ -84,6 +95,12 @@ describe('<sortie-record-button>', () => {
     expect(ready![1].recording!.sizeBytes).toBeGreaterThan(0);
     expect(await states(page)).toEqual(['starting', 'recording', 'stopping', 'uploading', 'ready']);
     expect(await page.locator('sortie-record-button').isVisible()).toBe(true);
+    // The live region is rewritten only when the state changes; the percentage is visual only (aria-hidden).
+    const seen = await page.evaluate(() => (window as unknown as { seen: Record<string, string[]> }).seen);
+    expect(seen.status).toContain('Saving…');
+    expect(seen.status!.filter((t) => !['', 'Starting…', 'Recording', 'Saving…', 'Saved'].includes(t))).toEqual([]);
+    expect(seen.progress!.some((t) => /^\d{1,3}%$/.test(t))).toBe(true);
+    expect(await page.locator('sortie-record-button .progress').getAttribute('aria-hidden')).toBe('true');
     await page.close();
   });
 
