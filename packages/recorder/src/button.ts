@@ -9,8 +9,9 @@
  *   el.source = canvas; el.getToken = () => token;
  *   el.sessionState = 'running';   // optional: auto-record when the admin turned it on
  *
- * The properties and attributes may be set in any order. `getToken` is asked
- * each time a token is needed, so assigning a new one takes effect at once.
+ * The properties and attributes may be set in any order. The recorder asks
+ * the element's current `getToken` whenever it needs a fresh token (first
+ * use, after a 401), so one assigned later is used from then on.
  * A change of `source`, `base-url`, `session-id` or `recorderOptions` during a
  * recording applies to the next recording; a new `session-id` is a new
  * session for auto-record (the current `sessionState` applies to it).
