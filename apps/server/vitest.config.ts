@@ -10,7 +10,7 @@ export default defineConfig({
       { extends: true, test: { name: 'postgres', env: { SORTIE_TEST_DB: 'postgres' }, include: ['src/**/*.test.ts', 'test/**/*.test.ts'] } },
       // The route suites once more on the S3 backend (loopback S3 server, test/s3-server.ts).
       // Unit suites under src/ and the test/s3-*.test.ts files already choose their backend.
-      // recordings-routes, upload-integrity and cors-public-url test the local backend's own PUT route (its
+      // recordings-routes, upload-integrity, cors-public-url and races test the local backend's own PUT route (its
       // signed tokens, temp files, sub-5 MiB parts, a 1 MiB limit); their S3 counterparts
       // are in test/s3-*.test.ts and src/storage/contract.test.ts.
       {
@@ -19,7 +19,7 @@ export default defineConfig({
           name: 'postgres-s3',
           env: { SORTIE_TEST_DB: 'postgres', SORTIE_TEST_STORAGE: 's3' },
           include: ['test/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, 'test/s3-*.test.ts', 'test/recordings-routes.test.ts', 'test/upload-integrity.test.ts', 'test/cors-public-url.test.ts'],
+          exclude: [...configDefaults.exclude, 'test/s3-*.test.ts', 'test/recordings-routes.test.ts', 'test/upload-integrity.test.ts', 'test/cors-public-url.test.ts', 'test/races.test.ts'],
         },
       },
     ],

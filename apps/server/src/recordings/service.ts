@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { and, desc, eq, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Identity } from '../auth/identity.js';
 import type { Db } from '../db/client.js';
 import { recordingParts, recordings, type RecordingRow, type RecordingStatus } from '../db/schema.js';
@@ -172,27 +172,36 @@ export class RecordingsService {
     partNumber: number,
     sizeBytes: number,
   ): Promise<{ row: RecordingRow; target: { url: string; headers: Record<string, string> } | null; expiresAt: Date }> {
-    const row = await this.getRow(user, id, false);
-    if (!OPEN.includes(row.status)) throw conflict(`Recording is ${row.status}; it takes no more parts.`);
     if (partNumber > this.storage.maxParts) throw badRequest(`partNumber must be from 1 to ${this.storage.maxParts}.`);
-    const [others] = await this.db
-      .select({ total: sql<string>`coalesce(sum(${recordingParts.declaredSize}), 0)` })
-      .from(recordingParts)
-      .where(and(eq(recordingParts.recordingId, id), sql`${recordingParts.partNumber} <> ${partNumber}`));
-    const total = Number(others?.total ?? 0) + sizeBytes;
-    if (total > this.maxSizeBytes) {
-      throw tooLarge(`This part would take the recording to ${total} bytes, over the limit of ${this.maxSizeBytes} bytes.`);
-    }
     const now = this.clock.now();
-    await this.db
-      .insert(recordingParts)
-      .values({ recordingId: id, partNumber, declaredSize: sizeBytes, updatedAt: now })
-      .onConflictDoUpdate({
-        target: [recordingParts.recordingId, recordingParts.partNumber],
-        set: { declaredSize: sizeBytes, updatedAt: now },
-      });
-    // Where the service never sees the bytes (S3), what is reserved is its best count of what is stored.
-    await this.touch(id, now, this.storage.backend === 's3' ? total : undefined);
+    // Sum and reserve under the recording's row lock: parallel /parts requests (or replicas)
+    // must not each see room for themselves and pass the limit together.
+    const row = await this.db.transaction(async (tx) => {
+      const [locked] = await tx.select().from(recordings).where(eq(recordings.id, id)).for('update');
+      if (!locked || locked.userId !== user.id) throw notFound();
+      if (!OPEN.includes(locked.status)) throw conflict(`Recording is ${locked.status}; it takes no more parts.`);
+      const [others] = await tx
+        .select({ total: sql<string>`coalesce(sum(${recordingParts.declaredSize}), 0)` })
+        .from(recordingParts)
+        .where(and(eq(recordingParts.recordingId, id), sql`${recordingParts.partNumber} <> ${partNumber}`));
+      const total = Number(others?.total ?? 0) + sizeBytes;
+      if (total > this.maxSizeBytes) {
+        throw tooLarge(`This part would take the recording to ${total} bytes, over the limit of ${this.maxSizeBytes} bytes.`);
+      }
+      await tx
+        .insert(recordingParts)
+        .values({ recordingId: id, partNumber, declaredSize: sizeBytes, updatedAt: now })
+        .onConflictDoUpdate({
+          target: [recordingParts.recordingId, recordingParts.partNumber],
+          set: { declaredSize: sizeBytes, updatedAt: now },
+        });
+      // Where the service never sees the bytes (S3), what is reserved is its best count of what is stored.
+      await tx
+        .update(recordings)
+        .set({ lastActivityAt: now, updatedAt: now, ...(this.storage.backend === 's3' ? { sizeBytes: total } : {}) })
+        .where(eq(recordings.id, id));
+      return locked;
+    });
     const expiresAt = new Date(now.getTime() + PART_URL_TTL_SECONDS * 1000);
     const target = await this.storage.presignPart({
       key: row.storageKey,
@@ -204,39 +213,59 @@ export class RecordingsService {
     return { row, target, expiresAt };
   }
 
-  private async touch(id: string, now: Date, sizeBytes?: number): Promise<void> {
-    await this.db
-      .update(recordings)
-      .set({ lastActivityAt: now, updatedAt: now, ...(sizeBytes !== undefined ? { sizeBytes } : {}) })
-      .where(eq(recordings.id, id));
-  }
-
-  /** Receives a part's bytes through the service (backends without presigned URLs). */
+  /**
+   * Receives a part's bytes through the service (backends without presigned URLs).
+   * The URL must still be the latest one issued for that part: re-requesting a
+   * part at another size supersedes older URLs, so none can pass the limit.
+   */
   async acceptPart(id: string, partNumber: number, sizeBytes: number, body: Readable): Promise<{ etag: string }> {
     const [row] = await this.db.select().from(recordings).where(eq(recordings.id, id));
     if (!row) throw notFound();
     if (!OPEN.includes(row.status)) throw conflict(`Recording is ${row.status}; it takes no more parts.`);
+    const [reserved] = await this.db
+      .select({ declaredSize: recordingParts.declaredSize })
+      .from(recordingParts)
+      .where(and(eq(recordingParts.recordingId, id), eq(recordingParts.partNumber, partNumber)));
+    if (!reserved || reserved.declaredSize !== sizeBytes) {
+      throw conflict(`Part ${partNumber} has been requested again since this URL was issued; send it to the newer URL.`);
+    }
     let stored;
     try {
       stored = await this.storage.writePart({ key: row.storageKey, uploadId: row.uploadId, partNumber, sizeBytes, body });
     } catch (err) {
       if (err instanceof PartTooLargeError) throw new ApiError('payload_too_large', `The body is longer than the ${sizeBytes} bytes this URL was issued for.`);
       if (err instanceof PartIncompleteError) throw badRequest(`The body ended before the ${sizeBytes} bytes this URL was issued for; send the part again.`);
+      // A complete, fail or delete that ran meanwhile removed the upload under us.
+      const now = await this.rowById(id);
+      if (!now || !OPEN.includes(now.status)) throw conflict(`Recording is ${now?.status ?? 'gone'}; it takes no more parts.`);
       throw err;
     }
     const now = this.clock.now();
-    await this.db
-      .insert(recordingParts)
-      .values({ recordingId: id, partNumber, declaredSize: sizeBytes, storedSize: stored.sizeBytes, etag: stored.etag, updatedAt: now })
-      .onConflictDoUpdate({
-        target: [recordingParts.recordingId, recordingParts.partNumber],
-        set: { declaredSize: sizeBytes, storedSize: stored.sizeBytes, etag: stored.etag, updatedAt: now },
-      });
-    const [sum] = await this.db
-      .select({ total: sql<string>`coalesce(sum(${recordingParts.storedSize}), 0)` })
-      .from(recordingParts)
-      .where(eq(recordingParts.recordingId, id));
-    await this.touch(id, now, Number(sum?.total ?? 0));
+    const settled = await this.db.transaction(async (tx) => {
+      const [locked] = await tx.select().from(recordings).where(eq(recordings.id, id)).for('update');
+      if (!locked || !OPEN.includes(locked.status)) return locked?.status ?? 'gone';
+      await tx
+        .insert(recordingParts)
+        .values({ recordingId: id, partNumber, declaredSize: sizeBytes, storedSize: stored.sizeBytes, etag: stored.etag, updatedAt: now })
+        .onConflictDoUpdate({
+          target: [recordingParts.recordingId, recordingParts.partNumber],
+          set: { declaredSize: sizeBytes, storedSize: stored.sizeBytes, etag: stored.etag, updatedAt: now },
+        });
+      const [sum] = await tx
+        .select({ total: sql<string>`coalesce(sum(${recordingParts.storedSize}), 0)` })
+        .from(recordingParts)
+        .where(eq(recordingParts.recordingId, id));
+      await tx
+        .update(recordings)
+        .set({ lastActivityAt: now, updatedAt: now, sizeBytes: Number(sum?.total ?? 0) })
+        .where(eq(recordings.id, id));
+      return null;
+    });
+    if (settled) {
+      // The recording was completed, failed or deleted while these bytes arrived: they belong to nothing.
+      await this.storage.abortUpload({ key: row.storageKey, uploadId: row.uploadId });
+      throw conflict(`Recording is ${settled}; it takes no more parts.`);
+    }
     return { etag: stored.etag };
   }
 
@@ -299,21 +328,42 @@ export class RecordingsService {
       result = await this.storage.completeUpload({ key: row.storageKey, uploadId: row.uploadId, parts });
     } catch (err) {
       if (err instanceof InvalidPartError) throw badRequest(err.message);
+      // A fail or delete that ran meanwhile discarded the parts under us.
+      const current = await this.rowById(row.id);
+      if (!current || !OPEN.includes(current.status)) return this.settleLostRace(row);
       throw err;
     }
     return this.markReady(row, result.sizeBytes, durationMs);
   }
 
-  /** Records a joined object as the ready recording and forgets its parts. */
+  /**
+   * Records a joined object as the ready recording and forgets its parts, if
+   * the recording is still open: every transition is conditional on the state
+   * it starts from, so complete, fail, delete and the sweeper can race safely.
+   */
   async markReady(row: RecordingRow, sizeBytes: number, durationMs: number | null): Promise<Recording> {
     const now = this.clock.now();
     const [updated] = await this.db
       .update(recordings)
       .set({ status: 'ready', sizeBytes, durationMs, completedAt: now, updatedAt: now, uploadId: null })
-      .where(eq(recordings.id, row.id))
+      .where(and(eq(recordings.id, row.id), inArray(recordings.status, OPEN)))
       .returning();
+    if (!updated) return this.settleLostRace(row);
     await this.db.delete(recordingParts).where(eq(recordingParts.recordingId, row.id));
-    return toResource(updated!);
+    return toResource(updated);
+  }
+
+  /**
+   * A complete that found the recording no longer open: another complete won
+   * (answer its ready recording, the same object), or a fail or delete did (the
+   * object this complete may have joined belongs to nothing: remove it).
+   */
+  private async settleLostRace(row: RecordingRow): Promise<Recording> {
+    const current = await this.rowById(row.id);
+    if (current?.status === 'ready') return toResource(current);
+    await this.storage.delete(row.storageKey);
+    if (!current) throw notFound();
+    throw conflict(`Recording is ${current.status}; it cannot be completed.`);
   }
 
   /**
@@ -336,16 +386,23 @@ export class RecordingsService {
     return this.markFailed(row, reason);
   }
 
+  /** Claims the failed state first (only from an open one), then discards what storage holds. */
   async markFailed(row: RecordingRow, reason: string): Promise<Recording> {
-    await this.discardStorage(row);
     const now = this.clock.now();
     const [updated] = await this.db
       .update(recordings)
       .set({ status: 'failed', failureReason: reason, sizeBytes: 0, updatedAt: now, uploadId: null })
-      .where(eq(recordings.id, row.id))
+      .where(and(eq(recordings.id, row.id), inArray(recordings.status, OPEN)))
       .returning();
+    if (!updated) {
+      const current = await this.rowById(row.id);
+      if (!current) throw notFound();
+      if (current.status === 'failed') return toResource(current);
+      throw conflict(`Recording is ${current.status}; it cannot be failed.`);
+    }
+    await this.discardStorage(row);
     await this.db.delete(recordingParts).where(eq(recordingParts.recordingId, row.id));
-    return toResource(updated!);
+    return toResource(updated);
   }
 
   /** A ready recording's bytes, whole or one range. */
