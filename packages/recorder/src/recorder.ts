@@ -334,6 +334,8 @@ class CanvasRecorder implements Recorder {
       this.startedAt = performance.now();
       if (controller.signal.aborted) throw new RecorderError('aborted', 'start() was aborted.');
       this.setState('recording');
+      // A part that failed for good before capture counted as running could not stop it then.
+      if (this.uploadFailure) this.onUploadFailure(this.uploadFailure);
       return this.rec;
     } catch (err) {
       const e = toRecorderError(err);

@@ -6,7 +6,11 @@
 import { RecorderError } from './errors.js';
 
 export interface RetryOptions {
-  /** Attempts in all, the first included. Default 8 (about a minute of backoff). */
+  /**
+   * Attempts in all, the first included. Default 8 (about a minute of
+   * backoff). Applies to API calls; the recorder's part uploads retry
+   * transient failures without a count, bounded by its `maxUnsentBytes`.
+   */
   attempts?: number;
   /** First delay in ms. Default 500. */
   baseDelayMs?: number;
