@@ -78,19 +78,35 @@ export class Sweeper {
     const stuck: string[] = [];
     let first = true;
     for (;;) {
-      const batch = await withJobLock(db, LOCK_IDS.sweeper, (tx) => this.sweepBatch(tx, cutoff, stuck, result));
+      const batch = await withJobLock(db, LOCK_IDS.sweeper, (tx) => this.claimBatch(tx, cutoff, stuck));
       if (!batch.acquired) {
         if (first) result.skipped = true;
         break;
       }
       first = false;
-      if (batch.value < BATCH) break;
+      // Joining parts can take a while: it runs outside any transaction, so the database
+      // (PGlite has a single connection) keeps serving requests meanwhile. The state changes
+      // it ends with are conditional, so a client's late complete or fail races it safely.
+      for (const row of batch.value) {
+        try {
+          await this.settle(db, row, result);
+        } catch (err) {
+          stuck.push(row.id);
+          this.opts.logger.error('sweeper could not settle an abandoned recording; it will be retried', { recordingId: row.id, err: String(err) });
+        }
+      }
+      if (batch.value.length < BATCH) break;
     }
     if (result.finalized || result.failed || stuck.length) logger.info('sweeper run', { ...result, stuck: stuck.length, abandonedAfterMinutes });
     return result;
   }
 
-  private async sweepBatch(tx: Db, cutoff: Date, stuck: string[], result: SweepResult): Promise<number> {
+  /**
+   * Picks a batch of abandoned recordings under the job lock and claims them by
+   * marking them active now, so no other replica's run takes them while this
+   * one settles them (a claim left by a crashed replica lapses after the idle time).
+   */
+  private async claimBatch(tx: Db, cutoff: Date, stuck: string[]): Promise<RecordingRow[]> {
     const rows = await tx
       .select()
       .from(recordings)
@@ -103,18 +119,14 @@ export class Sweeper {
       )
       .orderBy(asc(recordings.lastActivityAt), asc(recordings.id))
       .limit(BATCH)
-      // Held until the batch commits, so a late part or complete from the client waits for the verdict.
       .for('update', { skipLocked: true });
-    for (const row of rows) {
-      try {
-        // A savepoint: one recording's failure must not abort the others' transaction.
-        await tx.transaction((sp) => this.settle(sp as unknown as Db, row, result));
-      } catch (err) {
-        stuck.push(row.id);
-        this.opts.logger.error('sweeper could not settle an abandoned recording; it will be retried', { recordingId: row.id, err: String(err) });
-      }
+    if (rows.length > 0) {
+      await tx
+        .update(recordings)
+        .set({ lastActivityAt: this.opts.clock.now() })
+        .where(inArray(recordings.id, rows.map((r) => r.id)));
     }
-    return rows.length;
+    return rows;
   }
 
   private async settle(db: Db, row: RecordingRow, result: SweepResult): Promise<void> {
