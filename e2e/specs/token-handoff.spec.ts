@@ -71,7 +71,7 @@ for (const where of ['window.SORTIE_TOKEN', 'sessionStorage'] as const) {
     await page.evaluate(
       ([w, t]) => {
         if (w === 'sessionStorage') sessionStorage.setItem('sortie.token', t);
-        else window.SORTIE_TOKEN = t;
+        else (window as unknown as { SORTIE_TOKEN?: string }).SORTIE_TOKEN = t;
       },
       [where, fresh] as const,
     );
