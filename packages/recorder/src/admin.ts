@@ -26,6 +26,8 @@ export interface AdminSettings {
   updatedAt: string | null;
   /** The user id of the admin who last changed them. */
   updatedBy: string | null;
+  /** SORTIE_RECORDING_RETENTION_DAYS, read-only here (0 keeps recordings forever). */
+  retentionDays: number;
 }
 
 export interface AdminListQuery extends ListQuery {

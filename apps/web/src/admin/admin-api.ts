@@ -3,13 +3,10 @@
  * the admin routes, plus the owner-or-admin routes for playing, downloading
  * and deleting any recording.
  */
-import { createAdminClient, type AdminSettings as SdkAdminSettings } from '@sortie/recorder/admin';
+import { createAdminClient, type AdminSettings } from '@sortie/recorder/admin';
 import type { RecordingConfig, RecordingStatus, RecordingsPage } from '../shared/api.js';
 
-export interface AdminSettings extends SdkAdminSettings {
-  /** SORTIE_RECORDING_RETENTION_DAYS (0 = keep forever); sent by GET/PUT /api/admin/settings. */
-  retentionDays?: number;
-}
+export type { AdminSettings };
 
 export interface AdminQuery {
   userId?: string | undefined;

@@ -70,7 +70,7 @@ function autoRecordCard(api: AdminApi, initial: AdminSettings): HTMLElement {
 
 function configCard(api: AdminApi, settings: AdminSettings, config: RecordingConfig): HTMLElement {
   const days = settings.retentionDays;
-  const retention = days === undefined ? '—' : days === 0 ? 'Keep forever' : `${days} day${days === 1 ? '' : 's'}`;
+  const retention = days === 0 ? 'Keep forever' : `${days} day${days === 1 ? '' : 's'}`;
   const runButton = h('button', { class: 'btn btn-small', type: 'button', id: 'run-retention' }, 'Run cleanup now');
   runButton.addEventListener('click', async () => {
     runButton.disabled = true;
