@@ -5,6 +5,7 @@
 import { Readable } from 'node:stream';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import type { Identity } from '../auth/identity.js';
 import type { AuthEnv } from '../auth/middleware.js';
 import { ApiError, badRequest, notFound } from '../errors.js';
 import { parseRange } from '../lib/range.js';
@@ -24,9 +25,9 @@ export interface RecordingRoutesDeps {
   /** SORTIE_PUBLIC_URL, or null to derive the origin from the request. */
   publicUrl: string | null;
   /** Called after someone deletes a recording they do not own (an admin): the audit trail's hook. */
-  onForeignDelete?: (user: import('../auth/identity.js').Identity, row: RecordingRow) => Promise<void>;
+  onForeignDelete?: (user: Identity, row: RecordingRow) => Promise<void>;
   /** Called when someone (an admin) downloads, or gets a download URL for, a recording they do not own. */
-  onForeignRead?: (user: import('../auth/identity.js').Identity, row: RecordingRow, how: 'download' | 'download_url') => Promise<void>;
+  onForeignRead?: (user: Identity, row: RecordingRow, how: 'download' | 'download_url') => Promise<void>;
 }
 
 /** How long a header-less download URL stays valid: long enough to watch a long recording. */
@@ -102,31 +103,30 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
     return c.json(await service.fail(c.get('user'), c.req.valid('param').id, c.req.valid('json').reason));
   });
 
-  app.get('/:id/download', validate('param', idParam), async (c) => {
-    const row = await service.getRow(c.get('user'), c.req.valid('param').id, true);
+  /** The ready recording `user` may download, and the backend's own URL for it (S3) or null. */
+  async function readyForDownload(user: Identity, id: string): Promise<{ row: RecordingRow; presigned: string | null }> {
+    const row = await service.getRow(user, id, true);
     if (row.status !== 'ready') throw new ApiError('conflict', `Recording is ${row.status}; only a ready recording can be downloaded.`);
-    // A player fetching later byte ranges is the same viewing: audit only requests that start at byte 0.
-    if (row.userId !== c.get('user').id && !/^bytes=\s*[1-9-]/.test(c.req.header('range') ?? '')) await deps.onForeignRead?.(c.get('user'), row, 'download');
     const presigned = await service.storage.presignDownload({
       key: row.storageKey,
       filename: downloadFilename(row),
       mimeType: row.mimeType,
       expiresInSeconds: DOWNLOAD_URL_TTL_SECONDS,
     });
+    return { row, presigned };
+  }
+
+  app.get('/:id/download', validate('param', idParam), async (c) => {
+    const { row, presigned } = await readyForDownload(c.get('user'), c.req.valid('param').id);
+    // A player fetching later byte ranges is the same viewing: audit only requests that start at byte 0.
+    if (row.userId !== c.get('user').id && !/^bytes=\s*[1-9-]/.test(c.req.header('range') ?? '')) await deps.onForeignRead?.(c.get('user'), row, 'download');
     if (presigned) return c.redirect(presigned, 302);
     return serveFile(c, service, row);
   });
 
   app.post('/:id/download-url', validate('param', idParam), async (c) => {
-    const row = await service.getRow(c.get('user'), c.req.valid('param').id, true);
-    if (row.status !== 'ready') throw new ApiError('conflict', `Recording is ${row.status}; only a ready recording can be downloaded.`);
+    const { row, presigned } = await readyForDownload(c.get('user'), c.req.valid('param').id);
     const expiresAt = new Date(clock.now().getTime() + DOWNLOAD_URL_TTL_SECONDS * 1000);
-    const presigned = await service.storage.presignDownload({
-      key: row.storageKey,
-      filename: downloadFilename(row),
-      mimeType: row.mimeType,
-      expiresInSeconds: DOWNLOAD_URL_TTL_SECONDS,
-    });
     if (row.userId !== c.get('user').id) await deps.onForeignRead?.(c.get('user'), row, 'download_url');
     const url = presigned ?? `${origin(c, deps.publicUrl)}/api/files/${await signToken(deps.signingKey, { typ: 'file', rid: row.id }, expiresAt)}`;
     return c.json({ url, expiresAt: expiresAt.toISOString() });
