@@ -118,8 +118,10 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
 
   app.get('/:id/download', validate('param', idParam), async (c) => {
     const { row, presigned } = await readyForDownload(c.get('user'), c.req.valid('param').id);
-    // A player fetching later byte ranges is the same viewing: audit only requests that start at byte 0.
-    if (row.userId !== c.get('user').id && !/^bytes=\s*[1-9-]/.test(c.req.header('range') ?? '')) await deps.onForeignRead?.(c.get('user'), row, 'download');
+    // A player fetching later byte ranges is the same viewing, so a continuation is not audited again. Decided
+    // from the range as serveFile will parse it: anything it answers with the whole file or from byte 0 — no
+    // Range, a multi-range, an invalid one like bytes=1-0, a suffix covering everything — is a download.
+    if (row.userId !== c.get('user').id && !isContinuation(c.req.header('range'), row.sizeBytes)) await deps.onForeignRead?.(c.get('user'), row, 'download');
     if (presigned) return c.redirect(presigned, 302);
     return serveFile(c, service, row);
   });
@@ -177,6 +179,12 @@ export function transferRoutes(deps: RecordingRoutesDeps) {
   });
 
   return app;
+}
+
+/** A single satisfiable range that starts after byte 0: a player resuming a viewing already audited. */
+export function isContinuation(header: string | undefined, size: number): boolean {
+  const range = parseRange(header, size);
+  return range.kind === 'range' && range.start > 0;
 }
 
 /** Streams a ready recording with Range support (206 / 416), never buffering it. */
