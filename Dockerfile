@@ -9,7 +9,7 @@ ARG NODE_IMAGE=node:20.20.2-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 # The version of the root package.json's packageManager. npm, not corepack:
-# corepack's signature check fails against some registries (ENVIRONMENT.md).
+# corepack's signature check fails against some registries.
 ARG PNPM_VERSION=10.34.8
 RUN npm install -g pnpm@${PNPM_VERSION}
 WORKDIR /src
@@ -18,6 +18,7 @@ WORKDIR /src
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml .npmrc ./
 COPY apps/server/package.json apps/server/
 COPY apps/web/package.json apps/web/
+COPY packages/contract/package.json packages/contract/
 COPY packages/recorder/package.json packages/recorder/
 COPY e2e/package.json e2e/
 RUN --mount=type=cache,id=pnpm-store,target=/root/.local/share/pnpm/store \
@@ -26,6 +27,7 @@ RUN --mount=type=cache,id=pnpm-store,target=/root/.local/share/pnpm/store \
 COPY tsconfig.base.json ./
 COPY apps/server apps/server
 COPY apps/web apps/web
+COPY packages/contract packages/contract
 COPY packages/recorder packages/recorder
 # The SDK (its npm package, also published by the release workflow), the pages
 # (they bundle the SDK from source), and the service compiled by tsc.

@@ -1,14 +1,18 @@
 /**
- * Three entry points, each an ES module with its own declarations. The
- * shared code (api, errors) is split into a chunk rather than copied, so an
- * app that imports all three pays for it once.
+ * Three entry points, each an ES module with its own declarations. The code
+ * they have in common (api, errors) is split into a chunk rather than copied,
+ * so an app that imports all three pays for it once.
+ *
+ * The wire types come from @sortie/contract, a private workspace package that
+ * is never published: `dts.resolve` inlines its types into these .d.ts files,
+ * so the published package imports nothing from it (it holds no runtime code).
  */
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
   entry: { index: 'src/index.ts', button: 'src/button.ts', admin: 'src/admin.ts' },
   format: ['esm'],
-  dts: true,
+  dts: { resolve: ['@sortie/contract'] },
   splitting: true,
   sourcemap: true,
   clean: true,

@@ -1,12 +1,14 @@
 /**
- * The wire protocol of API.md, shared by the recorder, the button and the
+ * The wire protocol of docs/API.md, used by the recorder, the button and the
  * admin client: JSON over fetch with a bearer token, a fresh token after a
- * 401, API.md §3 errors turned into RecorderError, and the retry policy on
- * transient failures.
+ * 401, errors (docs/API.md "3. Errors") turned into RecorderError, and the
+ * retry policy on transient failures. Request and answer types are the
+ * contract's (@sortie/contract, through ./types.js).
  */
 import { RecorderError } from './errors.js';
 import { withRetry, type RetryOptions } from './retry.js';
-import type { CompletedPart, DownloadUrl, ListQuery, Page, PartTarget, Recording, RecordingConfig, TokenSource } from './types.js';
+import type { CreateRecordingBody, PartRequest } from '@sortie/contract';
+import type { CompletedPart, DownloadUrl, ErrorBody, ListQuery, Page, PartTarget, Recording, RecordingConfig, TokenSource } from './types.js';
 
 export interface ApiOptions {
   /** Origin of the service, e.g. `https://rec.example.com`. Default: the page's origin. */
@@ -32,12 +34,13 @@ export function resolveBaseUrl(baseUrl: string | undefined): string {
   throw new RecorderError('invalid_state', 'baseUrl is required outside a browser page.');
 }
 
-/** Reads an API.md §3 error body into a RecorderError, whatever the response holds. */
+/** Reads an error body (docs/API.md "3. Errors") into a RecorderError, whatever the response holds. */
 export async function errorFromResponse(res: Response, what: string): Promise<RecorderError> {
   let serverCode: string | undefined;
   let message = `${what} answered ${res.status}.`;
   try {
-    const body = (await res.json()) as { error?: { code?: string; message?: string } };
+    // Typed as the contract says, read as if it might not be (a proxy may answer JSON of its own).
+    const body = (await res.json()) as Partial<ErrorBody> | null;
     if (body?.error?.code) serverCode = body.error.code;
     if (body?.error?.message) message = `${what}: ${body.error.message}`;
   } catch {
@@ -112,7 +115,7 @@ export class ApiClient {
     });
   }
 
-  // --- the user routes of API.md §5 ---
+  // --- the user routes of docs/API.md "5. Routes" ---
 
   /** The recording settings; a RecorderError 'disabled' when recording is switched off (404). */
   async config(signal?: AbortSignal): Promise<RecordingConfig> {
@@ -126,7 +129,7 @@ export class ApiClient {
     }
   }
 
-  createRecording(body: { sessionId: string; mimeType: string }, signal?: AbortSignal): Promise<Recording> {
+  createRecording(body: CreateRecordingBody, signal?: AbortSignal): Promise<Recording> {
     // Not retried blindly: a lost response would leave a second, orphan recording. One retry-safe attempt.
     return this.request('POST', '/api/recordings', { body, signal, retry: false });
   }
@@ -141,7 +144,7 @@ export class ApiClient {
 
   /** `retry` false: one attempt (the uploader retries the whole part itself). */
   requestPart(id: string, partNumber: number, sizeBytes: number, signal?: AbortSignal, retry = true): Promise<PartTarget> {
-    return this.request('POST', `/api/recordings/${encodeURIComponent(id)}/parts`, { body: { partNumber, sizeBytes }, signal, retry });
+    return this.request('POST', `/api/recordings/${encodeURIComponent(id)}/parts`, { body: { partNumber, sizeBytes } satisfies PartRequest, signal, retry });
   }
 
   stopRecording(id: string, signal?: AbortSignal): Promise<Recording> {

@@ -1,0 +1,201 @@
+/**
+ * @sortie/contract — the types of the wire contract, docs/API.md. Types only:
+ * no runtime code, so it is always imported with `import type` and costs
+ * nothing in a bundle.
+ *
+ * The SDK (@sortie/recorder) takes its wire types from here, and its build
+ * inlines them into its own .d.ts, so the published package does not depend
+ * on this private one. The service checks its answers against them
+ * (`c.json({ ... } satisfies RecordingConfig)`, `toResource(): Recording`).
+ * Change the contract here and in docs/API.md together.
+ */
+
+// --- docs/API.md "3. Errors" ---
+
+/** `error.code` of every error answer, with its HTTP status in docs/API.md "3. Errors". */
+export type ErrorCode =
+  | 'invalid_request' // 400
+  | 'unauthorized' // 401
+  | 'forbidden' // 403
+  | 'not_found' // 404
+  | 'conflict' // 409
+  | 'payload_too_large' // 413
+  | 'service_unavailable' // 503
+  | 'internal'; // 500
+
+/** The body of every error answer: `{"error": {"code", "message"}}`. */
+export interface ErrorBody {
+  error: {
+    code: ErrorCode;
+    /** A human sentence: no stack, no SQL, no paths. */
+    message: string;
+  };
+}
+
+// --- docs/API.md "4. The recording resource" ---
+
+export type RecordingStatus = 'recording' | 'uploading' | 'ready' | 'failed';
+
+/** The recording resource. Dates are ISO 8601 strings (UTC). */
+export interface Recording {
+  id: string;
+  sessionId: string;
+  userId: string;
+  userName: string | null;
+  status: RecordingStatus;
+  mimeType: string;
+  /** Bytes stored so far (the joined file once `ready`). */
+  sizeBytes: number;
+  /** Null until known. */
+  durationMs: number | null;
+  createdAt: string;
+  updatedAt: string;
+  /** Null until `ready`. */
+  completedAt: string | null;
+  failureReason: string | null;
+}
+
+// --- docs/API.md "5. Routes" ---
+
+/** A page of a newest-first list; pass `nextCursor` as `cursor` for the next one (null: the last page). */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+/** GET /api/recordings/config */
+export interface RecordingConfig {
+  /** Always true in an answer: with recording disabled the route answers 404. */
+  enabled: boolean;
+  autoRecord: boolean;
+  maxSizeBytes: number;
+  backend: 'local' | 's3';
+  /** Smallest size of every part but the last (0 on `local`). */
+  minPartSizeBytes: number;
+  maxParts: number;
+}
+
+/** POST /api/recordings body. */
+export interface CreateRecordingBody {
+  sessionId: string;
+  /** A `video/webm` or `video/mp4` type, codecs optional. */
+  mimeType: string;
+}
+
+/** Query of GET /api/recordings. */
+export interface ListQuery {
+  sessionId?: string;
+  status?: RecordingStatus;
+  /** 1–200, default 50. */
+  limit?: number;
+  cursor?: string;
+}
+
+/** POST /api/recordings/:id/parts body. */
+export interface PartRequest {
+  partNumber: number;
+  sizeBytes: number;
+}
+
+/** POST /api/recordings/:id/parts answer: where to PUT that part's bytes. */
+export interface PartTarget {
+  partNumber: number;
+  url: string;
+  method: 'PUT';
+  /** Send exactly these headers with the PUT. */
+  headers: Record<string, string>;
+  expiresAt: string;
+}
+
+/** One entry of the complete body: a part and the ETag its PUT answered. */
+export interface CompletedPart {
+  partNumber: number;
+  etag: string;
+}
+
+/** POST /api/recordings/:id/complete body. */
+export interface CompleteBody {
+  durationMs?: number | null;
+  parts: CompletedPart[];
+}
+
+/** POST /api/recordings/:id/fail body. */
+export interface FailBody {
+  reason: string;
+}
+
+/** POST /api/recordings/:id/download-url answer: a short-lived URL that needs no header. */
+export interface DownloadUrl {
+  url: string;
+  expiresAt: string;
+}
+
+// --- docs/API.md "Admin routes" ---
+
+/** Query of GET /api/admin/recordings. */
+export interface AdminListQuery extends ListQuery {
+  userId?: string;
+}
+
+/** GET and PUT /api/admin/settings answer. */
+export interface AdminSettings {
+  autoRecord: boolean;
+  updatedAt: string | null;
+  /** The user id (token `sub`) of the admin who last changed them. */
+  updatedBy: string | null;
+  /** SORTIE_RECORDING_RETENTION_DAYS, read-only here (0 keeps recordings forever). */
+  retentionDays: number;
+}
+
+/** PUT /api/admin/settings body: exactly this field. */
+export interface AdminSettingsUpdate {
+  autoRecord: boolean;
+}
+
+/** POST /api/admin/retention/run answer. */
+export interface RetentionResult {
+  deleted: number;
+  /** Present (true) when another replica was running retention at that moment and does the work. */
+  skipped?: boolean;
+}
+
+/** Every action the audit trail records (docs/API.md "Audit trail"). */
+export type AuditAction =
+  | 'recording.delete'
+  | 'recording.download'
+  | 'recording.download_url'
+  | 'settings.update'
+  | 'retention.delete'
+  | 'sweeper.finalize'
+  | 'sweeper.fail';
+
+/** One entry of GET /api/admin/audit. */
+export interface AuditEntry {
+  id: string;
+  at: string;
+  /** Null for what the service does on its own (the jobs). */
+  actorId: string | null;
+  actorName: string | null;
+  action: AuditAction;
+  recordingId: string | null;
+  details: Record<string, unknown>;
+}
+
+/** Query of GET /api/admin/audit. */
+export interface AuditQuery {
+  action?: AuditAction;
+  recordingId?: string;
+  actorId?: string;
+  /** 1–200, default 50. */
+  limit?: number;
+  cursor?: string;
+}
+
+// --- docs/API.md "Health and metrics" ---
+
+/** GET /readyz answer (200 when every check is `ok`, else 503). */
+export interface Readiness {
+  status: 'ready' | 'not_ready';
+  /** One entry per dependency checked (`database`, `storage`): `ok`, or a word saying what is wrong (`unavailable`). */
+  checks: Record<string, string>;
+}
