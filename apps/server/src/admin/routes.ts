@@ -1,9 +1,10 @@
 /**
- * The administrator's routes under /api/admin (API.md §5): every user's
+ * The administrator's routes under /api/admin (docs/API.md "Admin routes"): every user's
  * recordings, the run-time settings, retention on demand and the audit trail.
  * Mounted behind bearerAuth + requireAdmin; downloads and deletes of any
  * recording go through the ordinary recording routes.
  */
+import type { AdminSettings, AuditEntry, Page, Recording, RetentionResult } from '@sortie/contract';
 import { Hono } from 'hono';
 import type { AuditService } from '../audit/service.js';
 import type { AuthEnv } from '../auth/middleware.js';
@@ -25,11 +26,11 @@ export function adminRoutes(deps: AdminRoutesDeps) {
   const app = new Hono<AuthEnv>();
 
   app.get('/recordings', validate('query', adminListQuery), async (c) => {
-    return c.json(await recordings.list(c.req.valid('query')));
+    return c.json((await recordings.list(c.req.valid('query'))) satisfies Page<Recording>);
   });
 
   // retentionDays is read-only (an environment variable); the Settings tab shows it beside autoRecord.
-  app.get('/settings', async (c) => c.json({ ...(await settings.get()), retentionDays: retention.retentionDays }));
+  app.get('/settings', async (c) => c.json({ ...(await settings.get()), retentionDays: retention.retentionDays } satisfies AdminSettings));
 
   app.put('/settings', validate('json', settingsBody), async (c) => {
     const user = c.get('user');
@@ -41,16 +42,16 @@ export function adminRoutes(deps: AdminRoutesDeps) {
       action: 'settings.update',
       details: { autoRecord: { from: before.autoRecord, to: after.autoRecord } },
     });
-    return c.json({ ...after, retentionDays: retention.retentionDays });
+    return c.json({ ...after, retentionDays: retention.retentionDays } satisfies AdminSettings);
   });
 
   app.post('/retention/run', async (c) => {
     const { deleted, skipped } = await retention.run();
     // `skipped`: another replica was running retention at that moment and is doing the work.
-    return c.json(skipped ? { deleted, skipped } : { deleted });
+    return c.json((skipped ? { deleted, skipped } : { deleted }) satisfies RetentionResult);
   });
 
-  app.get('/audit', validate('query', auditQuery), async (c) => c.json(await audit.list(c.req.valid('query'))));
+  app.get('/audit', validate('query', auditQuery), async (c) => c.json((await audit.list(c.req.valid('query'))) satisfies Page<AuditEntry>));
 
   return app;
 }

@@ -4,6 +4,7 @@
  * and retention deletions; read newest first with keyset paging.
  */
 import { randomUUID } from 'node:crypto';
+import type { AuditAction, AuditEntry, Page } from '@sortie/contract';
 import { and, desc, eq, lt, or, type SQL } from 'drizzle-orm';
 import type { Identity } from '../auth/identity.js';
 import type { Db } from '../db/client.js';
@@ -11,7 +12,9 @@ import { auditLog } from '../db/schema.js';
 import type { Clock } from '../lib/clock.js';
 import { decodeCursor, encodeCursor } from '../recordings/cursor.js';
 
-/** Every action the trail knows; the names are part of the API (GET /api/admin/audit). */
+export type { AuditAction, AuditEntry };
+
+/** Every action the trail knows: the contract's AuditAction (docs/API.md "Audit trail"), as a list for validation. */
 export const AUDIT_ACTIONS = [
   'recording.delete',
   'recording.download',
@@ -20,26 +23,14 @@ export const AUDIT_ACTIONS = [
   'retention.delete',
   'sweeper.finalize',
   'sweeper.fail',
-] as const;
-export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+] as const satisfies readonly AuditAction[];
+/** Fails to compile ("property '<action>' is missing") when the contract has an action this list lacks. */
+const _everyAction: Record<Exclude<AuditAction, (typeof AUDIT_ACTIONS)[number]>, never> = {};
 
 /** The actor of what the service does on its own (jobs): no user id, a name saying which job. */
 export type Actor = Pick<Identity, 'id' | 'name'> | { id: null; name: string };
 
-export interface AuditEntry {
-  id: string;
-  at: string;
-  actorId: string | null;
-  actorName: string | null;
-  action: AuditAction;
-  recordingId: string | null;
-  details: Record<string, unknown>;
-}
-
-export interface AuditPage {
-  items: AuditEntry[];
-  nextCursor: string | null;
-}
+export type AuditPage = Page<AuditEntry>;
 
 export class AuditService {
   constructor(

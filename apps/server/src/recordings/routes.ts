@@ -3,6 +3,7 @@
  * call the service; they never touch storage or SQL themselves.
  */
 import { Readable } from 'node:stream';
+import type { DownloadUrl, Page, PartTarget, Recording, RecordingConfig } from '@sortie/contract';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Identity } from '../auth/identity.js';
@@ -58,7 +59,7 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
       backend: service.storage.backend,
       minPartSizeBytes: service.storage.minPartSizeBytes,
       maxParts: service.storage.maxParts,
-    });
+    } satisfies RecordingConfig);
   });
 
   app.post('/', jsonLimit, validate('json', createBody), async (c) => {
@@ -68,7 +69,7 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
 
   app.get('/', validate('query', listQuery), async (c) => {
     const q = c.req.valid('query');
-    return c.json(await service.list({ ...q, userId: c.get('user').id }));
+    return c.json((await service.list({ ...q, userId: c.get('user').id })) satisfies Page<Recording>);
   });
 
   app.get('/:id', validate('param', idParam), async (c) => {
@@ -79,7 +80,7 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
     const { id } = c.req.valid('param');
     const { partNumber, sizeBytes } = c.req.valid('json');
     const { target, expiresAt } = await service.requestPart(c.get('user'), id, partNumber, sizeBytes);
-    if (target) return c.json({ partNumber, url: target.url, method: 'PUT', headers: target.headers, expiresAt: expiresAt.toISOString() });
+    if (target) return c.json({ partNumber, url: target.url, method: 'PUT', headers: target.headers, expiresAt: expiresAt.toISOString() } satisfies PartTarget);
     const token = await signToken(deps.signingKey, { typ: 'part', rid: id, pn: partNumber, size: sizeBytes }, expiresAt);
     return c.json({
       partNumber,
@@ -87,7 +88,7 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
       method: 'PUT',
       headers: { 'Content-Type': 'application/octet-stream' },
       expiresAt: expiresAt.toISOString(),
-    });
+    } satisfies PartTarget);
   });
 
   app.post('/:id/stop', validate('param', idParam), async (c) => {
@@ -131,7 +132,7 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
     const expiresAt = new Date(clock.now().getTime() + DOWNLOAD_URL_TTL_SECONDS * 1000);
     if (row.userId !== c.get('user').id) await deps.onForeignRead?.(c.get('user'), row, 'download_url');
     const url = presigned ?? `${origin(c, deps.publicUrl)}/api/files/${await signToken(deps.signingKey, { typ: 'file', rid: row.id }, expiresAt)}`;
-    return c.json({ url, expiresAt: expiresAt.toISOString() });
+    return c.json({ url, expiresAt: expiresAt.toISOString() } satisfies DownloadUrl);
   });
 
   app.delete('/:id', validate('param', idParam), async (c) => {
