@@ -26,20 +26,9 @@ import {
 } from '../storage/types.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 
-export interface Recording {
-  id: string;
-  sessionId: string;
-  userId: string;
-  userName: string | null;
-  status: RecordingStatus;
-  mimeType: string;
-  sizeBytes: number;
-  durationMs: number | null;
-  createdAt: string;
-  updatedAt: string;
-  completedAt: string | null;
-  failureReason: string | null;
-}
+/** The recording resource is the contract's (docs/API.md "4. The recording resource"): toResource is checked against it. */
+import type { Recording } from '@sortie/contract';
+export type { Recording };
 
 export function toResource(r: RecordingRow): Recording {
   return {
