@@ -2,6 +2,7 @@
  * Errors with a machine-readable code and an HTTP status, turned into the
  * JSON body of API.md §3 in exactly one place (app.ts onError).
  */
+import type { ErrorBody } from '@sortie/contract';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
 export type ErrorCode =
@@ -45,6 +46,7 @@ export const notFound = (m = 'Recording not found.') => new ApiError('not_found'
 export const conflict = (m: string) => new ApiError('conflict', m);
 export const tooLarge = (m: string) => new ApiError('payload_too_large', m);
 
-export function errorBody(code: ErrorCode, message: string) {
+/** The JSON body of every error answer, checked against the contract's (every code here must be one of its codes). */
+export function errorBody(code: ErrorCode, message: string): ErrorBody {
   return { error: { code, message } };
 }

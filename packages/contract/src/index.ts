@@ -20,6 +20,9 @@ export type ErrorCode =
   | 'not_found' // 404
   | 'conflict' // 409
   | 'payload_too_large' // 413
+  | 'request_timeout' // 408: a part's body stalled; send it again
+  | 'too_many_requests' // 429: too many uploads at once; send it again after Retry-After
+  | 'insufficient_storage' // 507: the service's disk is full; send it again after Retry-After
   | 'service_unavailable' // 503
   | 'internal'; // 500
 
