@@ -21,6 +21,8 @@ export async function verifyToken<T extends SignedClaims['typ']>(
 ): Promise<Extract<SignedClaims, { typ: T }> | null> {
   try {
     const claims = (await verify(token, key, 'HS256')) as Record<string, unknown>;
+    // verify() checks exp only when present; every URL this service issues expires, so one without exp is forged or foreign.
+    if (typeof claims.exp !== 'number') return null;
     if (claims.typ !== typ) return null;
     return claims as Extract<SignedClaims, { typ: T }>;
   } catch {
