@@ -1,6 +1,6 @@
 /**
  * The only reader of process.env. Parses and validates every variable of
- * API.md §1 once, at start, and fails with one sentence naming the variable.
+ * docs/API.md "1. Configuration" once, at start, and fails with one sentence naming the variable.
  */
 
 export type StorageBackend = 'local' | 's3';

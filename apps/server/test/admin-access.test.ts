@@ -1,7 +1,7 @@
 /**
  * Who may do what on the administrator's side (issue 3, "Must show" 1): no
  * token, a user and an admin on every admin route, and on download and delete
- * of someone else's recording — each answer as API.md §2/§3 says. Also the
+ * of someone else's recording — each answer as docs/API.md "2. Identity", "3. Errors" says. Also the
  * admin listing's filters and paging, and the audit of admin actions.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * Every non-admin recording route: its success and its errors (API.md §2–§5).
+ * Every non-admin recording route: its success and its errors (docs/API.md "2. Identity" to "5. Routes").
  */
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -75,7 +75,7 @@ describe('identity', () => {
     const wrongSecret = await token({ sub: 'u-1' }, { secret: 'another-secret-that-is-at-least-32-chars!!' });
     const expired = await token({ sub: 'u-1' }, { expiresIn: -60 });
     const noSub = await token({ name: 'nobody' });
-    // A token that never expires is refused: API.md §2 enforces exp.
+    // A token that never expires is refused: docs/API.md "2. Identity" enforces exp.
     const now = Math.floor(Date.now() / 1000);
     const noExp = await sign({ sub: 'u-1', iat: now }, TEST_SECRET, 'HS256');
     for (const tok of [wrongSecret, expired, 'not-a-jwt', noSub, noExp]) {

@@ -1,5 +1,5 @@
 /**
- * Abandoned recordings (issue 3, "Must show" 5; API.md "Abandoned
+ * Abandoned recordings (issue 3, "Must show" 5; docs/API.md "Abandoned
  * recordings"): a recording whose client stopped sending parts is finalized by
  * the sweeper and downloads as the bytes that were sent; one with no parts
  * becomes `failed`. Idle time comes from a clock the test moves.

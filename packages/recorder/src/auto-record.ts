@@ -1,5 +1,5 @@
 /**
- * Auto-record (API.md §5): start a recorder when the session is running and
+ * Auto-record (docs/API.md "Auto-record"): start a recorder when the session is running and
  * the administrator turned `autoRecord` on. A manual stop is respected: once
  * the user stops, auto-record does not start again until the session leaves
  * the running state and enters it anew.

@@ -1,7 +1,7 @@
 /**
  * The one error class of the SDK. Every failure a caller can see is a
  * RecorderError with a machine-readable `code`; HTTP failures also carry the
- * status and the server's own error code (API.md §3).
+ * status and the server's own error code (docs/API.md "3. Errors").
  */
 
 export type RecorderErrorCode =
@@ -29,7 +29,7 @@ export class RecorderError extends Error {
   readonly code: RecorderErrorCode;
   /** HTTP status when the error came from a response. */
   readonly status: number | undefined;
-  /** The service's `error.code` (API.md §3) when it sent one. */
+  /** The service's `error.code` (docs/API.md "3. Errors") when it sent one. */
   readonly serverCode: string | undefined;
 
   constructor(code: RecorderErrorCode, message: string, opts: { status?: number; serverCode?: string; cause?: unknown } = {}) {

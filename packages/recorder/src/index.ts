@@ -1,4 +1,4 @@
-/** @sortie/recorder — public exports only (API.md §6). */
+/** @sortie/recorder — public exports only (docs/API.md "6. The SDK's surface"). */
 export { createRecorder, isSupported, pickMimeType, DEFAULT_MIME_TYPES } from './recorder.js';
 export type { Recorder, RecorderOptions, RecorderEvents, RecorderProgress } from './recorder.js';
 export type { RecorderState } from './state.js';

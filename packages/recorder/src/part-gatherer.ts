@@ -1,6 +1,6 @@
 /**
  * Gathers MediaRecorder chunks into upload parts that obey the service's
- * rules (API.md §5): every part but the last at least `minPartSizeBytes`
+ * rules (docs/API.md "Upload protocol"): every part but the last at least `minPartSizeBytes`
  * (5 MiB on S3), at most `maxParts` parts. Parts hold whole chunks as Blobs,
  * so the bytes stay wherever the browser keeps Blob data, never copied.
  */

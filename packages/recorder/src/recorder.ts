@@ -143,7 +143,7 @@ export function createRecorder(options: RecorderOptions): Recorder {
   return new CanvasRecorder(options);
 }
 
-/** The service refused a part because the recording would pass its size limit (API.md §3: 413). */
+/** The service refused a part because the recording would pass its size limit (docs/API.md "3. Errors": 413). */
 function isPayloadTooLarge(err: RecorderError): boolean {
   return err.serverCode === 'payload_too_large' || err.status === 413;
 }
@@ -395,7 +395,7 @@ class CanvasRecorder implements Recorder {
   private onUploadFailure(err: RecorderError): void {
     this.uploadFailure = err;
     if (isPayloadTooLarge(err)) {
-      // API.md: the parts stored stay and the client may still complete; the same as reaching the limit.
+      // docs/API.md: the parts stored stay and the client may still complete; the same as reaching the limit.
       this.full = true;
       this.limitReached();
       return;
@@ -445,7 +445,7 @@ class CanvasRecorder implements Recorder {
       await this.endCapture();
       if (signal.aborted) throw new RecorderError('aborted', 'The recording was aborted.');
       this.setState('uploading');
-      // Tells the service capture ended (API.md: optional); a failure here must not lose the recording.
+      // Tells the service capture ended (docs/API.md: optional); a failure here must not lose the recording.
       await this.api.stopRecording(rec.id, signal).catch(() => {});
       let durationMs = this.keptUntilMs;
       const last = this.gatherer!.flush();

@@ -4,7 +4,7 @@ import { canStart, canTransition, isCapturing, TRANSITIONS, type RecorderState }
 const ALL = Object.keys(TRANSITIONS) as RecorderState[];
 
 describe('recorder state machine', () => {
-  it('has exactly the states of API.md §6', () => {
+  it('has exactly the states of the SDK surface in docs/API.md', () => {
     expect(ALL.sort()).toEqual(['failed', 'idle', 'paused', 'ready', 'recording', 'starting', 'stopping', 'uploading']);
   });
 

@@ -1,5 +1,5 @@
 /**
- * The recorder's states (API.md §6) and the moves between them, in one
+ * The recorder's states (docs/API.md "6. The SDK's surface") and the moves between them, in one
  * table so the recorder cannot drift into a state the docs do not describe.
  *
  *   idle ─start─▶ starting ─▶ recording ⇄ paused

@@ -1,6 +1,6 @@
 /**
  * Sends parts as they close: at most `concurrency` PUTs at a time, each
- * through the API.md protocol (ask /parts for a URL, PUT exactly that many
+ * through the docs/API.md protocol (ask /parts for a URL, PUT exactly that many
  * bytes, keep the ETag). Transient failures (network, 5xx, 408, 429) are
  * retried with backoff for as long as it takes, by default: what bounds the
  * wait is memory, not an attempt count — once the bytes not uploaded yet

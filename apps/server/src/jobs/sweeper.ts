@@ -1,5 +1,5 @@
 /**
- * The sweeper of abandoned recordings (API.md "Abandoned recordings"): a
+ * The sweeper of abandoned recordings (docs/API.md "Abandoned recordings"): a
  * recording in `recording` or `uploading` that has had no activity (no part
  * requested or received, no stop) for SORTIE_RECORDING_ABANDONED_AFTER_MINUTES
  * is finalized from the parts storage holds, so a closed tab still leaves a
@@ -156,7 +156,7 @@ export class Sweeper {
       return;
     }
     const dropped = stored.filter((p) => p.partNumber > parts.length).map((p) => p.partNumber);
-    // The duration is unknown: the client that measured it is gone (API.md allows null).
+    // The duration is unknown: the client that measured it is gone (docs/API.md allows null).
     let rec;
     try {
       rec = await service.finalize(row, null, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag })));

@@ -1,6 +1,6 @@
 /**
  * MD5 of a stream computed on a worker thread. A part's ETag must be its MD5
- * (API.md, as S3 does), and MD5 on the request's thread runs at about the
+ * (docs/API.md, as S3 does), and MD5 on the request's thread runs at about the
  * speed of the disk write itself, halving upload throughput; on its own
  * thread it runs beside the write. Bytes are copied into 1 MiB batches whose
  * buffers are transferred (not copied again) to the worker, and at most
