@@ -13,13 +13,14 @@ import { observeRequests } from './metrics/http.js';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
 import { sql } from 'drizzle-orm';
-import { ApiError, errorBody, type ErrorCode } from './errors.js';
+import { DomainError, errorBody, httpStatus, type ErrorCode } from './errors.js';
 import { bearerAuth, requireAdmin, type AuthEnv } from './auth/middleware.js';
 import { adminRoutes } from './admin/routes.js';
 import { AuditService } from './audit/service.js';
 import { RetentionJob } from './jobs/retention.js';
 import { Sweeper } from './jobs/sweeper.js';
-import { demoRoutes } from './auth/demo.js';
+import { demoRoutes, demoSigningKey } from './auth/demo.js';
+import { jsonBodyLimit, securityHeaders } from './lib/http-guards.js';
 import type { Clock } from './lib/clock.js';
 import type { Logger } from './lib/logger.js';
 import { RecordingsService } from './recordings/service.js';
@@ -65,17 +66,28 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
 export function createApp(deps: AppDeps): App {
   const { config, database, storage, clock, logger } = deps;
   const settings = new SettingsService(database.db, clock);
-  const recordings = new RecordingsService({ db: database.db, storage, clock, maxSizeBytes: config.maxSizeBytes });
+  const recordings = new RecordingsService({
+    db: database.db,
+    storage,
+    clock,
+    maxSizeBytes: config.maxSizeBytes,
+    perUser: config.perUser,
+    uploads: config.uploads,
+    minFreeBytes: config.minFreeBytes,
+  });
   const audit = new AuditService(database.db, clock);
-  // Demo tokens are signed with the configured secret when there is one, else the deployment key.
-  const hsSecret = config.auth.jwtSecret ?? (config.demo ? deps.signingKey : null);
+  // HS256 bearer tokens: the configured secret, or in demo mode (which config.ts refuses beside a secret or a
+  // JWKS) the demo key of its own, derived from the deployment key.
+  const hsSecret = config.demo ? demoSigningKey(deps.signingKey) : config.auth.jwtSecret;
 
   const app = new Hono<AuthEnv>();
   app.use('*', requestId());
+  // CSP, nosniff, Referrer-Policy, frame-ancestors on every answer: the pages, the API, the downloads (lib/http-guards.ts).
+  app.use('*', securityHeaders(config));
   // Observe first, so that the drain's 503s are logged and counted too.
   const metrics = createMetrics(database.db);
   const drain = createDrain();
-  const jobDeps = { db: database.db, storage, clock, audit, maxSizeBytes: config.maxSizeBytes };
+  const jobDeps = { db: database.db, recordings, clock, audit };
   const jobs = {
     retention: new RetentionJob({
       ...jobDeps,
@@ -101,6 +113,9 @@ export function createApp(deps: AppDeps): App {
       }),
     );
   }
+
+  // Every body read whole is JSON of at most 2 MiB, refused before it is buffered; part PUTs stream under their own limits.
+  app.use('*', jsonBodyLimit());
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   // Unauthenticated like the probes: restrict it at the ingress (see the README's Kubernetes section).
@@ -154,7 +169,10 @@ export function createApp(deps: AppDeps): App {
   app.notFound((c) => c.json(errorBody('not_found', 'No such route.'), 404));
 
   app.onError((err, c) => {
-    if (err instanceof ApiError) return c.json(errorBody(err.code, err.message), err.status);
+    if (err instanceof DomainError) {
+      if (err.retryAfterSeconds !== undefined) c.header('Retry-After', String(err.retryAfterSeconds));
+      return c.json(errorBody(err.code, err.message), httpStatus(err.code));
+    }
     if (err instanceof HTTPException) {
       const code = CODE_BY_STATUS[err.status] ?? 'invalid_request';
       const message = err.status === 400 ? 'The request body is not valid JSON.' : err.message || code;

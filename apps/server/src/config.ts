@@ -32,8 +32,30 @@ export interface Config {
   corsOrigins: string[];
   demo: boolean;
   nodeEnv: string;
+  /** NODE_ENV is production, prod (any case): demo mode refused, SORTIE_PUBLIC_URL required with recording. */
+  production: boolean;
   /** Minutes without a new part after which a recording counts as abandoned. */
   abandonedAfterMinutes: number;
+  /** Per-user caps, so one account cannot fill the disk or the table. */
+  perUser: {
+    /** SORTIE_RECORDING_MAX_OPEN_PER_USER: recordings in `recording`/`uploading` at once. */
+    maxOpenRecordings: number;
+    /** SORTIE_RECORDING_MAX_RESERVED_MB_PER_USER × 1 MiB: bytes reserved or stored across them. */
+    maxReservedBytes: number;
+  };
+  /** Limits on part bodies received through the service (local backend). */
+  uploads: {
+    /** SORTIE_UPLOAD_MAX_CONCURRENT: part bodies being received at once, in all. */
+    maxConcurrent: number;
+    /** SORTIE_UPLOAD_MAX_CONCURRENT_PER_USER. */
+    maxConcurrentPerUser: number;
+    /** SORTIE_UPLOAD_IDLE_TIMEOUT_SECONDS × 1000: the longest wait for the next byte of a body. */
+    idleTimeoutMs: number;
+    /** SORTIE_UPLOAD_MIN_BYTES_PER_SECOND: the slowest average rate a body may keep after its first idle timeout. */
+    minBytesPerSecond: number;
+  };
+  /** SORTIE_RECORDING_MIN_FREE_MB × 1 MiB: below this much free disk the local backend is not ready and refuses parts. */
+  minFreeBytes: number;
 }
 
 /** A bad environment variable: the message is the one line printed at start. */
@@ -87,6 +109,11 @@ function url(env: Env, name: string, protocols: string[]): string | null {
   return v;
 }
 
+/** NODE_ENV=production in any spelling an operator might use: production, Production, PRODUCTION, prod. */
+export function isProduction(nodeEnv: string): boolean {
+  return /^(production|prod)$/i.test(nodeEnv.trim());
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const backend = str(env, 'SORTIE_RECORDING_STORAGE_BACKEND') ?? 'local';
   if (backend !== 'local' && backend !== 's3') {
@@ -104,14 +131,23 @@ export function loadConfig(env: Env = process.env): Config {
   if (prefix !== '' && !prefix.endsWith('/')) prefix += '/';
 
   const nodeEnv = str(env, 'NODE_ENV') ?? 'development';
+  const production = isProduction(nodeEnv);
   const demo = bool(env, 'SORTIE_DEMO', false);
-  if (demo && nodeEnv === 'production') {
-    throw new ConfigError('SORTIE_DEMO', 'demo mode is refused when NODE_ENV=production');
+  if (demo && production) {
+    throw new ConfigError('SORTIE_DEMO', `demo mode is refused when NODE_ENV is production (got "${nodeEnv}")`);
   }
   const jwtSecret = str(env, 'SORTIE_AUTH_JWT_SECRET') ?? null;
   const jwksUrl = url(env, 'SORTIE_AUTH_JWKS_URL', ['http:', 'https:']);
   if (jwtSecret && jwtSecret.length < 32) {
     throw new ConfigError('SORTIE_AUTH_JWT_SECRET', 'must be at least 32 characters long');
+  }
+  // Demo mode mints admin tokens for anyone who asks. Beside a real identity provider that would be a way in to a
+  // real deployment, so the two never mix: a demo instance accepts only its own tokens (signed with its own key).
+  if (demo && jwtSecret) {
+    throw new ConfigError('SORTIE_AUTH_JWT_SECRET', 'must not be set with SORTIE_DEMO=true (demo mode accepts only its own demo tokens)');
+  }
+  if (demo && jwksUrl) {
+    throw new ConfigError('SORTIE_AUTH_JWKS_URL', 'must not be set with SORTIE_DEMO=true (demo mode accepts only its own demo tokens)');
   }
   if (!demo && !jwtSecret && !jwksUrl) {
     throw new ConfigError(
@@ -120,6 +156,12 @@ export function loadConfig(env: Env = process.env): Config {
     );
   }
   const publicUrl = url(env, 'SORTIE_PUBLIC_URL', ['http:', 'https:']);
+  const recordingEnabled = bool(env, 'SORTIE_VIDEO_RECORDING_ENABLED', false);
+  // Without it the upload and download URLs are built from the request's Host header, which any client sets.
+  // Fine on a laptop; in production the origin is pinned (see docs/admin.md, "Public URL").
+  if (production && recordingEnabled && !publicUrl) {
+    throw new ConfigError('SORTIE_PUBLIC_URL', 'required when NODE_ENV is production and recording is enabled (the origin browsers use, e.g. https://rec.example.com)');
+  }
   const corsOrigins = (str(env, 'SORTIE_CORS_ORIGINS') ?? '')
     .split(',')
     .map((o) => o.trim())
@@ -136,7 +178,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
 
   return {
-    recordingEnabled: bool(env, 'SORTIE_VIDEO_RECORDING_ENABLED', false),
+    recordingEnabled,
     storageBackend: backend,
     storagePath: str(env, 'SORTIE_RECORDING_STORAGE_PATH') ?? '/data/recordings',
     maxSizeMb,
@@ -157,7 +199,19 @@ export function loadConfig(env: Env = process.env): Config {
     corsOrigins: corsOrigins.map((o) => o.replace(/\/$/, '')),
     demo,
     nodeEnv,
+    production,
     abandonedAfterMinutes: int(env, 'SORTIE_RECORDING_ABANDONED_AFTER_MINUTES', 30, 1),
+    perUser: {
+      maxOpenRecordings: int(env, 'SORTIE_RECORDING_MAX_OPEN_PER_USER', 20, 1),
+      maxReservedBytes: int(env, 'SORTIE_RECORDING_MAX_RESERVED_MB_PER_USER', 2048, 1, 5 * 1024 * 1024 * 10) * 1048576,
+    },
+    uploads: {
+      maxConcurrent: int(env, 'SORTIE_UPLOAD_MAX_CONCURRENT', 256, 1),
+      maxConcurrentPerUser: int(env, 'SORTIE_UPLOAD_MAX_CONCURRENT_PER_USER', 8, 1),
+      idleTimeoutMs: int(env, 'SORTIE_UPLOAD_IDLE_TIMEOUT_SECONDS', 30, 1, 3600) * 1000,
+      minBytesPerSecond: int(env, 'SORTIE_UPLOAD_MIN_BYTES_PER_SECOND', 1024, 0),
+    },
+    minFreeBytes: int(env, 'SORTIE_RECORDING_MIN_FREE_MB', 128, 0) * 1048576,
   };
 }
 
@@ -173,6 +227,13 @@ export const CONFIG_VARIABLES = [
   'SORTIE_RECORDING_S3_ENDPOINT',
   'SORTIE_RECORDING_S3_PREFIX',
   'SORTIE_RECORDING_ABANDONED_AFTER_MINUTES',
+  'SORTIE_RECORDING_MAX_OPEN_PER_USER',
+  'SORTIE_RECORDING_MAX_RESERVED_MB_PER_USER',
+  'SORTIE_RECORDING_MIN_FREE_MB',
+  'SORTIE_UPLOAD_MAX_CONCURRENT',
+  'SORTIE_UPLOAD_MAX_CONCURRENT_PER_USER',
+  'SORTIE_UPLOAD_IDLE_TIMEOUT_SECONDS',
+  'SORTIE_UPLOAD_MIN_BYTES_PER_SECOND',
   'PORT',
   'HOST',
   'DATABASE_URL',

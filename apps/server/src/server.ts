@@ -18,6 +18,7 @@ import { systemClock, type Clock } from './lib/clock.js';
 import { createLogger, type Logger } from './lib/logger.js';
 import { SettingsService } from './settings/service.js';
 import { createStorage } from './storage/index.js';
+import { assertOutsideWebRoot } from './lib/web-root.js';
 import { startJobs, type Scheduler } from './jobs/scheduler.js';
 import type { RecordingStorage } from './storage/types.js';
 
@@ -52,10 +53,12 @@ export async function buildService(
 ): Promise<Service> {
   const logger = opts.logger ?? createLogger({ service: 'sortie-recording' });
   const clock = opts.clock ?? systemClock;
+  // Before anything is opened or created: recordings or a database inside the served pages would be public.
+  assertOutsideWebRoot(config, WEB_ROOT);
   const database = opts.database ?? (await openDatabase(config));
   if (!opts.database) await migrate(database);
-  const storage = await createStorage(config);
   const signingKey = await new SettingsService(database.db, clock).signingKey();
+  const storage = await createStorage(config, { signingKey });
   const built = createApp({ config, database, storage, clock, logger, signingKey });
   // Process metrics (CPU, memory, event loop, GC) for the running service only: their monitors are per call.
   collectDefaultMetrics({ register: built.metrics.registry });

@@ -3,7 +3,8 @@
  * database per call, chosen by SORTIE_TEST_DB), a temporary storage folder,
  * the real app, and tokens for a user, a second user and an admin.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -51,6 +52,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
   return loadConfig({
     SORTIE_VIDEO_RECORDING_ENABLED: 'true',
     SORTIE_AUTH_JWT_SECRET: TEST_SECRET,
+    // Suites create many recordings per user; the caps have tests of their own (test/user-caps.test.ts).
+    SORTIE_RECORDING_MAX_OPEN_PER_USER: '1000',
     ...env,
   });
 }
@@ -103,10 +106,10 @@ export async function testApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const config = testConfig(env);
   const ownDb = !opts.database;
   const database = opts.database ?? (await testDatabase());
-  const storage = await createStorage(config);
   const clock = opts.clock ?? { now: () => new Date() };
   const logger = memoryLogger();
   const signingKey = await new SettingsService(database.db, clock).signingKey();
+  const storage = await createStorage(config, { signingKey });
   const service = createApp({ config, database, storage, clock, logger, signingKey });
   const bearer = async (claims: Record<string, unknown>) => ({ authorization: `Bearer ${await token(claims)}` });
   const auth = {
@@ -155,4 +158,16 @@ export async function storageEnv(): Promise<Record<string, string>> {
   // Loaded only here: the local runs never pay for starting s3rver's modules.
   const { s3Env, sharedS3Server } = await import('./s3-server.js');
   return s3Env(await sharedS3Server(), `t-${randomBytes(6).toString('hex')}/`);
+}
+
+/**
+ * Whether `etag` (quoted, as a PUT answered it) validates `bytes`: S3's ETag is
+ * their MD5; the local backend's is their CRC-32 and length, then a nonce
+ * naming the stored version (docs/API.md, "Upload protocol").
+ */
+export function etagValidates(backend: 'local' | 's3', etag: string, bytes: Uint8Array): boolean {
+  const m = /^"(.*)"$/.exec(etag);
+  if (!m) return false;
+  if (backend === 's3') return m[1] === createHash('md5').update(bytes).digest('hex');
+  return new RegExp(`^${crc32(bytes).toString(16).padStart(8, '0')}-${bytes.length.toString(16)}-[0-9a-f]{16}$`).test(m[1]!);
 }

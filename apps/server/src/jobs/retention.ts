@@ -11,8 +11,7 @@ import type { Db } from '../db/client.js';
 import { recordings } from '../db/schema.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
-import { RecordingsService } from '../recordings/service.js';
-import type { RecordingStorage } from '../storage/types.js';
+import type { RecordingsService } from '../recordings/service.js';
 import { LOCK_IDS, withJobLock } from './lock.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -33,13 +32,13 @@ export interface RetentionResult {
 
 export interface RetentionJobOptions {
   db: Db;
-  storage: RecordingStorage;
+  /** The recordings service; the job runs it on its own transaction (withDb). */
+  recordings: RecordingsService;
   clock: Clock;
   logger: Logger;
   audit: AuditService;
   /** SORTIE_RECORDING_RETENTION_DAYS; 0 keeps everything. */
   retentionDays: number;
-  maxSizeBytes: number;
   /** Told how many recordings a run deleted (the metrics counter). */
   onDeleted?: (count: number) => void;
 }
@@ -87,7 +86,7 @@ export class RetentionJob {
   }
 
   private async deleteBatch(tx: Db, cutoff: Date, failedIds: string[]): Promise<{ seen: number; deleted: number }> {
-    const { storage, clock, logger, maxSizeBytes } = this.opts;
+    const { logger } = this.opts;
     const audit = this.opts.audit.withDb(tx);
     const rows = await tx
       .select()
@@ -107,7 +106,7 @@ export class RetentionJob {
     for (const row of rows) {
       try {
         // A savepoint, so that one failed delete does not abort the whole batch's transaction.
-        await tx.transaction((sp) => new RecordingsService({ db: sp as unknown as Db, storage, clock, maxSizeBytes }).deleteRow(row));
+        await tx.transaction((sp) => this.opts.recordings.withDb(sp as unknown as Db).deleteRow(row));
       } catch (err) {
         failedIds.push(row.id);
         logger.error('retention could not delete a recording; it is kept for the next run', { recordingId: row.id, err: String(err) });

@@ -11,9 +11,9 @@ import type { Db } from '../db/client.js';
 import { recordings, type RecordingRow } from '../db/schema.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
-import { ApiError } from '../errors.js';
-import { RecordingsService } from '../recordings/service.js';
-import type { RecordingStorage, StoredPart } from '../storage/types.js';
+import { DomainError } from '../errors.js';
+import type { Recording, RecordingsService } from '../recordings/service.js';
+import type { StoredPart } from '../storage/types.js';
 import { LOCK_IDS, withJobLock } from './lock.js';
 
 /** Recordings per transaction: finalizing joins parts, so keep each transaction short. */
@@ -29,13 +29,13 @@ export interface SweepResult {
 
 export interface SweeperOptions {
   db: Db;
-  storage: RecordingStorage;
+  /** The recordings service; each settle runs it on the sweeper's connection (withDb). */
+  recordings: RecordingsService;
   clock: Clock;
   logger: Logger;
   audit: AuditService;
   /** SORTIE_RECORDING_ABANDONED_AFTER_MINUTES. */
   abandonedAfterMinutes: number;
-  maxSizeBytes: number;
 }
 
 /**
@@ -130,12 +130,21 @@ export class Sweeper {
   }
 
   private async settle(db: Db, row: RecordingRow, result: SweepResult): Promise<void> {
-    const { storage, clock, logger, maxSizeBytes } = this.opts;
-    const service = new RecordingsService({ db, storage, clock, maxSizeBytes });
+    const { logger, recordings: base } = this.opts;
+    const service = base.withDb(db);
+    const storage = service.storage;
     const audit = this.opts.audit.withDb(db);
-    const stored = await storage.listParts({ key: row.storageKey, uploadId: row.uploadId });
-    const parts = usableParts(stored, storage.minPartSizeBytes);
+    // What is stored, as the database says where it knows (parts received through the
+    // service), or as the backend says where it never saw the bytes (S3).
+    const stored = await service.storedParts(row);
+    let parts = usableParts(stored, storage.minPartSizeBytes);
     const idle = { lastActivityAt: row.lastActivityAt.toISOString(), userId: row.userId, sessionId: row.sessionId };
+    const fail = async (reason: string) => {
+      await service.markFailed(row, reason);
+      await audit.record({ actor: SWEEPER_ACTOR, action: 'sweeper.fail', recordingId: row.id, details: { ...idle, reason } });
+      logger.warn('abandoned recording marked failed', { recordingId: row.id, storedParts: stored.length, reason });
+      result.failed++;
+    };
     if (parts.length === 0) {
       // A complete that joined the parts but never recorded it: the object is whole, keep it.
       const joined = await storage.stat(row.storageKey);
@@ -146,44 +155,46 @@ export class Sweeper {
         result.finalized++;
         return;
       }
-      const reason = stored.length
-        ? `Abandoned: no activity since ${idle.lastActivityAt}, and the parts stored (${stored.map((p) => p.partNumber).join(', ')}) do not start at part 1.`
-        : `Abandoned: no activity since ${idle.lastActivityAt} and no part was uploaded.`;
-      await service.markFailed(row, reason);
-      await audit.record({ actor: SWEEPER_ACTOR, action: 'sweeper.fail', recordingId: row.id, details: { ...idle, reason } });
-      logger.warn('abandoned recording marked failed', { recordingId: row.id, storedParts: stored.length });
-      result.failed++;
+      await fail(
+        stored.length
+          ? `Abandoned: no activity since ${idle.lastActivityAt}, and the parts stored (${stored.map((p) => p.partNumber).join(', ')}) do not start at part 1.`
+          : `Abandoned: no activity since ${idle.lastActivityAt} and no part was uploaded.`,
+      );
+      return;
+    }
+    const all = parts.length;
+    // The duration is unknown: the client that measured it is gone (docs/API.md allows null).
+    // A verdict on the parts themselves (over the size limit, a part storage no longer
+    // holds) will not change by waiting: keep the longest prefix that can be assembled
+    // rather than retry forever, and fail the recording only when no prefix can be. An
+    // error that may pass (a full disk, storage unreachable) is thrown: retried next run.
+    let rec: Recording | null = null;
+    let lastError = '';
+    while (parts.length > 0 && !rec) {
+      try {
+        rec = await service.finalize(row, null, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag })));
+      } catch (err) {
+        if (!(err instanceof DomainError) || !err.isClientFault) throw err;
+        lastError = err.message;
+        const fitting = fittingPrefix(parts, service.maxSizeBytes);
+        const missing = /part (\d+)/i.exec(err.message);
+        if (fitting.length < parts.length) parts = fitting;
+        else if (missing && Number(missing[1]) <= parts.length) parts = parts.slice(0, Number(missing[1]) - 1);
+        else parts = [];
+      }
+    }
+    if (!rec) {
+      await fail(`Abandoned, and its parts could not be assembled: ${lastError}`);
       return;
     }
     const dropped = stored.filter((p) => p.partNumber > parts.length).map((p) => p.partNumber);
-    // The duration is unknown: the client that measured it is gone (docs/API.md allows null).
-    let rec;
-    try {
-      rec = await service.finalize(row, null, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag })));
-    } catch (err) {
-      // A verdict on the parts themselves (over the size limit, say) will not change by
-      // waiting: keep the longest prefix that fits, or fail it, rather than retry forever.
-      if (!(err instanceof ApiError) || err.status >= 500) throw err;
-      const fitting = fittingPrefix(parts, maxSizeBytes);
-      if (fitting.length > 0 && fitting.length < parts.length) {
-        rec = await service.finalize(row, null, fitting.map((p) => ({ partNumber: p.partNumber, etag: p.etag })));
-        dropped.unshift(...parts.slice(fitting.length).map((p) => p.partNumber));
-      } else {
-        const reason = `Abandoned, and its parts could not be assembled: ${err.message}`;
-        await service.markFailed(row, reason);
-        await audit.record({ actor: SWEEPER_ACTOR, action: 'sweeper.fail', recordingId: row.id, details: { ...idle, reason } });
-        logger.warn('abandoned recording marked failed', { recordingId: row.id, reason });
-        result.failed++;
-        return;
-      }
-    }
     await audit.record({
       actor: SWEEPER_ACTOR,
       action: 'sweeper.finalize',
       recordingId: row.id,
       details: { ...idle, parts: parts.length, sizeBytes: rec.sizeBytes, ...(dropped.length ? { droppedParts: dropped } : {}) },
     });
-    if (dropped.length) logger.warn('abandoned recording finalized without parts after a gap', { recordingId: row.id, parts: parts.length, droppedParts: dropped });
+    if (dropped.length) logger.warn('abandoned recording finalized without some parts', { recordingId: row.id, parts: parts.length, of: all, droppedParts: dropped });
     else logger.info('abandoned recording finalized', { recordingId: row.id, parts: parts.length, sizeBytes: rec.sizeBytes });
     result.finalized++;
   }

@@ -8,7 +8,7 @@ import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Identity } from '../auth/identity.js';
 import type { AuthEnv } from '../auth/middleware.js';
-import { ApiError, badRequest, notFound } from '../errors.js';
+import { ApiError, DomainError, badRequest, notFound } from '../errors.js';
 import { parseRange } from '../lib/range.js';
 import { signToken, verifyToken } from '../lib/signed-token.js';
 import { validate } from '../lib/validate.js';
@@ -79,16 +79,9 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
   app.post('/:id/parts', jsonLimit, validate('param', idParam), validate('json', partBody), async (c) => {
     const { id } = c.req.valid('param');
     const { partNumber, sizeBytes } = c.req.valid('json');
-    const { target, expiresAt } = await service.requestPart(c.get('user'), id, partNumber, sizeBytes);
-    if (target) return c.json({ partNumber, url: target.url, method: 'PUT', headers: target.headers, expiresAt: expiresAt.toISOString() } satisfies PartTarget);
-    const token = await signToken(deps.signingKey, { typ: 'part', rid: id, pn: partNumber, size: sizeBytes }, expiresAt);
-    return c.json({
-      partNumber,
-      url: `${origin(c, deps.publicUrl)}/api/uploads/${token}`,
-      method: 'PUT',
-      headers: { 'Content-Type': 'application/octet-stream' },
-      expiresAt: expiresAt.toISOString(),
-    } satisfies PartTarget);
+    // The backend makes the URL: presigned S3 UploadPart, or a signed URL back to this service.
+    const { target, expiresAt } = await service.requestPart(c.get('user'), id, partNumber, sizeBytes, origin(c, deps.publicUrl));
+    return c.json({ partNumber, url: target.url, method: 'PUT', headers: target.headers, expiresAt: expiresAt.toISOString() } satisfies PartTarget);
   });
 
   app.post('/:id/stop', validate('param', idParam), async (c) => {
@@ -155,20 +148,34 @@ export function transferRoutes(deps: RecordingRoutesDeps) {
   const { service } = deps;
   const app = new Hono<{ Bindings: { incoming?: import('node:http').IncomingMessage } }>();
 
+  // Only backends that receive part bodies themselves (local disk) have this route.
   app.put('/uploads/:token', async (c) => {
-    const claims = await verifyToken(deps.signingKey, c.req.param('token'), 'part');
+    const receiver = service.storage.receiver;
+    if (!receiver) throw notFound('No such route.');
+    const claims = await receiver.verifyPartUrl(c.req.param('token'));
     if (!claims) throw new ApiError('unauthorized', 'This upload URL is invalid or has expired; request a new one.');
     const declared = c.req.header('content-length');
     if (declared !== undefined) {
       const n = Number(declared);
-      if (n > claims.size) throw new ApiError('payload_too_large', `The body is longer than the ${claims.size} bytes this URL was issued for.`);
-      if (n < claims.size) throw badRequest(`This URL takes exactly ${claims.size} bytes; the body has ${n}.`);
+      if (n > claims.sizeBytes) throw new ApiError('payload_too_large', `The body is longer than the ${claims.sizeBytes} bytes this URL was issued for.`);
+      if (n < claims.sizeBytes) throw badRequest(`This URL takes exactly ${claims.sizeBytes} bytes; the body has ${n}.`);
     }
     // The Node request itself is the fastest stream of the body; app.request() in tests has only the web stream.
     const body = c.env?.incoming ?? (c.req.raw.body ? Readable.fromWeb(c.req.raw.body as never) : Readable.from([]));
-    const { etag } = await service.acceptPart(claims.rid, claims.pn, claims.size, body);
-    c.header('ETag', etag);
-    return c.body(null, 200);
+    try {
+      const { etag } = await service.acceptPart(claims.recordingId, claims.partNumber, claims.sizeBytes, body);
+      c.header('ETag', etag);
+      return c.body(null, 200);
+    } catch (err) {
+      if (!body.readableEnded && !body.destroyed) {
+        // A full disk is no fault of the client's: read the rest of the body away so the
+        // connection stays open for the retry. Any other early answer (too long, too slow)
+        // ends the connection instead of reading what the client may still send.
+        if (err instanceof DomainError && err.code === 'insufficient_storage') body.resume();
+        else c.header('Connection', 'close');
+      }
+      throw err;
+    }
   });
 
   app.on(['GET', 'HEAD'], '/files/:token', async (c) => {

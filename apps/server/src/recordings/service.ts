@@ -12,15 +12,19 @@ import { and, desc, eq, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Identity } from '../auth/identity.js';
 import type { Db } from '../db/client.js';
 import { recordingParts, recordings, type RecordingRow, type RecordingStatus } from '../db/schema.js';
-import { ApiError, badRequest, conflict, notFound, tooLarge } from '../errors.js';
+import { DomainError, badRequest, conflict, notFound, tooLarge } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
+import { BodyTimeoutError, createBodyWatchdog } from '../uploads/body-watchdog.js';
+import { UploadGate } from '../uploads/gate.js';
 import {
+  InsufficientStorageError,
   InvalidPartError,
   PartIncompleteError,
   PartTooLargeError,
   keyFor,
   normalizeEtag,
   type ByteRange,
+  type PartTarget,
   type RecordingStorage,
   type StoredPart,
 } from '../storage/types.js';
@@ -69,20 +73,54 @@ export interface RecordingsServiceOptions {
   db: Db;
   storage: RecordingStorage;
   clock: Clock;
+  /** SORTIE_RECORDING_MAX_SIZE_MB in bytes. */
   maxSizeBytes: number;
+  /** Per-user caps (SORTIE_RECORDING_MAX_OPEN_PER_USER, SORTIE_RECORDING_MAX_RESERVED_MB_PER_USER). Default: none. */
+  perUser?: { maxOpenRecordings: number; maxReservedBytes: number };
+  /** Limits on bodies received through the service (SORTIE_UPLOAD_*). Default: 256 / 8 at once, 30 s idle, 1 KiB/s. */
+  uploads?: { maxConcurrent: number; maxConcurrentPerUser: number; idleTimeoutMs: number; minBytesPerSecond: number };
+  /** SORTIE_RECORDING_MIN_FREE_MB in bytes: a part that would leave less free disk is refused (507). Default 0. */
+  minFreeBytes?: number;
 }
+
+/** Seconds a client is told to wait before sending a part again to a full disk. */
+const DISK_FULL_RETRY_SECONDS = 30;
+
+/** What counts against the limits for one part: the larger of what is announced and what is stored. */
+const partBytes = sql<string>`greatest(${recordingParts.declaredSize}, coalesce(${recordingParts.storedSize}, 0))`;
 
 export class RecordingsService {
   private readonly db: Db;
   readonly storage: RecordingStorage;
   private readonly clock: Clock;
   readonly maxSizeBytes: number;
+  private readonly opts: RecordingsServiceOptions;
+  private readonly uploads: NonNullable<RecordingsServiceOptions['uploads']>;
+  /** Shared by every copy made with withDb: the caps are per process. */
+  readonly gate: UploadGate;
 
-  constructor(opts: RecordingsServiceOptions) {
+  constructor(opts: RecordingsServiceOptions, gate?: UploadGate) {
+    this.opts = opts;
     this.db = opts.db;
     this.storage = opts.storage;
     this.clock = opts.clock;
     this.maxSizeBytes = opts.maxSizeBytes;
+    this.uploads = opts.uploads ?? { maxConcurrent: 256, maxConcurrentPerUser: 8, idleTimeoutMs: 30_000, minBytesPerSecond: 1024 };
+    this.gate = gate ?? new UploadGate(this.uploads);
+  }
+
+  /** The same service on another connection or transaction (the jobs run it on theirs). */
+  withDb(db: Db): RecordingsService {
+    return new RecordingsService({ ...this.opts, db }, this.gate);
+  }
+
+  /**
+   * Serializes the per-user checks of one user across replicas, for the rest
+   * of the transaction (a transaction-level advisory lock; taken before any
+   * row lock, always in that order, so no two requests wait on each other in a cycle).
+   */
+  private async lockUser(tx: Db, userId: string): Promise<void> {
+    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${'sortie.user:' + userId}, 0))`);
   }
 
   async create(user: Identity, input: { sessionId: string; mimeType: string }): Promise<Recording> {
@@ -90,22 +128,46 @@ export class RecordingsService {
     const key = keyFor(id, input.mimeType);
     const uploadId = await this.storage.createUpload(key, input.mimeType);
     const now = this.clock.now();
-    const [row] = await this.db
-      .insert(recordings)
-      .values({
-        id,
-        sessionId: input.sessionId,
-        userId: user.id,
-        userName: user.name,
-        status: 'recording',
-        mimeType: input.mimeType,
-        storageKey: key,
-        uploadId,
-        createdAt: now,
-        updatedAt: now,
-        lastActivityAt: now,
-      })
-      .returning();
+    let row: RecordingRow | undefined;
+    try {
+      row = await this.db.transaction(async (tx) => {
+        const cap = this.opts.perUser?.maxOpenRecordings;
+        if (cap !== undefined) {
+          await this.lockUser(tx, user.id);
+          const [open] = await tx
+            .select({ n: sql<string>`count(*)` })
+            .from(recordings)
+            .where(and(eq(recordings.userId, user.id), inArray(recordings.status, OPEN)));
+          if (Number(open?.n ?? 0) >= cap) {
+            throw new DomainError('too_many_requests', `You have ${cap} recordings open already, the most allowed; stop or complete one first.`, {
+              retryAfterSeconds: 60,
+            });
+          }
+        }
+        const [inserted] = await tx
+        .insert(recordings)
+        .values({
+          id,
+          sessionId: input.sessionId,
+          userId: user.id,
+          userName: user.name,
+          status: 'recording',
+          mimeType: input.mimeType,
+          storageKey: key,
+          uploadId,
+          createdAt: now,
+          updatedAt: now,
+          lastActivityAt: now,
+        })
+        .returning();
+        return inserted;
+      });
+    } catch (err) {
+      // No row will ever name this upload, so nothing (the sweeper included) would clean it up: discard it now
+      // (the local parts folder, the S3 multipart upload), then report the original failure.
+      await this.storage.abortUpload({ key, uploadId }).catch(() => {});
+      throw err;
+    }
     return toResource(row!);
   }
 
@@ -152,30 +214,64 @@ export class RecordingsService {
 
   /**
    * Reserves part `partNumber` of `sizeBytes` and says where to send it.
-   * The size rule counts every other part's latest declared size plus this
-   * one, so the limit holds before a single byte is sent.
+   * The size rules count, for every part, the larger of its declared and its
+   * stored size (a part asked for again smaller still holds its old bytes
+   * until the new ones replace them), so the limits hold before a byte is sent.
    */
   async requestPart(
     user: Identity,
     id: string,
     partNumber: number,
     sizeBytes: number,
-  ): Promise<{ row: RecordingRow; target: { url: string; headers: Record<string, string> } | null; expiresAt: Date }> {
+    origin: string,
+  ): Promise<{ row: RecordingRow; target: PartTarget; expiresAt: Date }> {
     if (partNumber > this.storage.maxParts) throw badRequest(`partNumber must be from 1 to ${this.storage.maxParts}.`);
+    const receiver = this.storage.receiver;
+    if (receiver) {
+      const free = await receiver.freeBytes();
+      if (free - sizeBytes < (this.opts.minFreeBytes ?? 0)) {
+        throw new DomainError('insufficient_storage', 'The recordings disk is full; send this part again later.', { retryAfterSeconds: DISK_FULL_RETRY_SECONDS });
+      }
+    }
     const now = this.clock.now();
-    // Sum and reserve under the recording's row lock: parallel /parts requests (or replicas)
-    // must not each see room for themselves and pass the limit together.
+    // Sum and reserve under the recording's row lock (and the user's lock, for the per-user
+    // cap): parallel /parts requests, or replicas, must not each see room for themselves.
     const row = await this.db.transaction(async (tx) => {
+      const userCap = this.opts.perUser?.maxReservedBytes;
+      if (userCap !== undefined) await this.lockUser(tx, user.id);
       const [locked] = await tx.select().from(recordings).where(eq(recordings.id, id)).for('update');
       if (!locked || locked.userId !== user.id) throw notFound();
       if (!OPEN.includes(locked.status)) throw conflict(`Recording is ${locked.status}; it takes no more parts.`);
+      const [mine] = await tx
+        .select({ stored: recordingParts.storedSize })
+        .from(recordingParts)
+        .where(and(eq(recordingParts.recordingId, id), eq(recordingParts.partNumber, partNumber)));
+      // This part's earlier version stays stored until the new one replaces it.
+      const thisPart = Math.max(sizeBytes, mine?.stored ?? 0);
       const [others] = await tx
-        .select({ total: sql<string>`coalesce(sum(${recordingParts.declaredSize}), 0)` })
+        .select({ total: sql<string>`coalesce(sum(${partBytes}), 0)` })
         .from(recordingParts)
         .where(and(eq(recordingParts.recordingId, id), sql`${recordingParts.partNumber} <> ${partNumber}`));
-      const total = Number(others?.total ?? 0) + sizeBytes;
+      const total = Number(others?.total ?? 0) + thisPart;
       if (total > this.maxSizeBytes) {
         throw tooLarge(`This part would take the recording to ${total} bytes, over the limit of ${this.maxSizeBytes} bytes.`);
+      }
+      if (userCap !== undefined) {
+        const [all] = await tx
+          .select({ total: sql<string>`coalesce(sum(${partBytes}), 0)` })
+          .from(recordingParts)
+          .innerJoin(recordings, eq(recordings.id, recordingParts.recordingId))
+          .where(
+            and(
+              eq(recordings.userId, user.id),
+              inArray(recordings.status, OPEN),
+              sql`not (${recordingParts.recordingId} = ${id} and ${recordingParts.partNumber} = ${partNumber})`,
+            ),
+          );
+        const userTotal = Number(all?.total ?? 0) + thisPart;
+        if (userTotal > userCap) {
+          throw tooLarge(`This part would take your open recordings to ${userTotal} bytes, over your limit of ${userCap} bytes; complete one first.`);
+        }
       }
       await tx
         .insert(recordingParts)
@@ -187,59 +283,82 @@ export class RecordingsService {
       // Where the service never sees the bytes (S3), what is reserved is its best count of what is stored.
       await tx
         .update(recordings)
-        .set({ lastActivityAt: now, updatedAt: now, ...(this.storage.backend === 's3' ? { sizeBytes: total } : {}) })
+        .set({ lastActivityAt: now, updatedAt: now, ...(receiver ? {} : { sizeBytes: total }) })
         .where(eq(recordings.id, id));
       return locked;
     });
     const expiresAt = new Date(now.getTime() + PART_URL_TTL_SECONDS * 1000);
     const target = await this.storage.presignPart({
+      recordingId: id,
       key: row.storageKey,
       uploadId: row.uploadId,
       partNumber,
       sizeBytes,
       expiresInSeconds: PART_URL_TTL_SECONDS,
+      origin,
     });
     return { row, target, expiresAt };
   }
 
   /**
-   * Receives a part's bytes through the service (backends without presigned URLs).
+   * Receives a part's bytes through the service (backends with a receiver).
+   *
    * The URL must still be the latest one issued for that part: re-requesting a
    * part at another size supersedes older URLs, so none can pass the limit.
+   * The bytes are stored as a new version beside the old; then, under the
+   * recording's row lock, the database records the new version's ETag as the
+   * part and the version it replaces is deleted. The database is the one
+   * source of truth for which bytes are the part: parallel PUTs of one part
+   * each store their own version, the last to commit is the part, and every
+   * other version is deleted by the commit that superseded it.
    */
   async acceptPart(id: string, partNumber: number, sizeBytes: number, body: Readable): Promise<{ etag: string }> {
+    const receiver = this.storage.receiver;
+    if (!receiver) throw notFound('This backend receives no parts through the service.');
     const [row] = await this.db.select().from(recordings).where(eq(recordings.id, id));
     if (!row) throw notFound();
     if (!OPEN.includes(row.status)) throw conflict(`Recording is ${row.status}; it takes no more parts.`);
-    const [reserved] = await this.db
-      .select({ declaredSize: recordingParts.declaredSize })
-      .from(recordingParts)
-      .where(and(eq(recordingParts.recordingId, id), eq(recordingParts.partNumber, partNumber)));
-    if (!reserved || reserved.declaredSize !== sizeBytes) {
+    if (!(await this.stillIssued(this.db, id, partNumber, sizeBytes))) {
       throw conflict(`Part ${partNumber} has been requested again since this URL was issued; send it to the newer URL.`);
     }
-    let stored;
+    const release = this.gate.acquire(row.userId, id, partNumber);
+    const watchdog = createBodyWatchdog(this.uploads);
+    let stored: StoredPart;
     try {
-      stored = await this.storage.writePart({ key: row.storageKey, uploadId: row.uploadId, partNumber, sizeBytes, body });
+      stored = await receiver.writePart({ key: row.storageKey, partNumber, sizeBytes, body, signal: watchdog.signal, onData: watchdog.seen });
     } catch (err) {
-      if (err instanceof PartTooLargeError) throw new ApiError('payload_too_large', `The body is longer than the ${sizeBytes} bytes this URL was issued for.`);
+      if (err instanceof PartTooLargeError) throw new DomainError('payload_too_large', `The body is longer than the ${sizeBytes} bytes this URL was issued for.`);
       if (err instanceof PartIncompleteError) throw badRequest(`The body ended before the ${sizeBytes} bytes this URL was issued for; send the part again.`);
+      if (err instanceof BodyTimeoutError) throw new DomainError('request_timeout', `${err.message} Send the part again.`);
+      if (err instanceof InsufficientStorageError) {
+        throw new DomainError('insufficient_storage', 'The recordings disk is full; this part was not stored (its earlier version, if any, is kept). Send it again later.', {
+          retryAfterSeconds: DISK_FULL_RETRY_SECONDS,
+        });
+      }
       // A complete, fail or delete that ran meanwhile removed the upload under us.
       const now = await this.rowById(id);
       if (!now || !OPEN.includes(now.status)) throw conflict(`Recording is ${now?.status ?? 'gone'}; it takes no more parts.`);
       throw err;
+    } finally {
+      watchdog.stop();
+      release();
     }
     const now = this.clock.now();
-    const settled = await this.db.transaction(async (tx) => {
+    const outcome = await this.db.transaction(async (tx): Promise<{ refused: string } | { superseded: string | null }> => {
       const [locked] = await tx.select().from(recordings).where(eq(recordings.id, id)).for('update');
-      if (!locked || !OPEN.includes(locked.status)) return locked?.status ?? 'gone';
+      if (!locked || !OPEN.includes(locked.status)) return { refused: `Recording is ${locked?.status ?? 'gone'}; it takes no more parts.` };
+      const [current] = await tx
+        .select()
+        .from(recordingParts)
+        .where(and(eq(recordingParts.recordingId, id), eq(recordingParts.partNumber, partNumber)));
+      // Asked for again (at another size) while these bytes arrived: the newer URL's bytes are the part.
+      if (!current || current.declaredSize !== sizeBytes) {
+        return { refused: `Part ${partNumber} was requested again while this body arrived; send it to the newer URL.` };
+      }
       await tx
-        .insert(recordingParts)
-        .values({ recordingId: id, partNumber, declaredSize: sizeBytes, storedSize: stored.sizeBytes, etag: stored.etag, updatedAt: now })
-        .onConflictDoUpdate({
-          target: [recordingParts.recordingId, recordingParts.partNumber],
-          set: { declaredSize: sizeBytes, storedSize: stored.sizeBytes, etag: stored.etag, updatedAt: now },
-        });
+        .update(recordingParts)
+        .set({ storedSize: stored.sizeBytes, etag: stored.etag, updatedAt: now })
+        .where(and(eq(recordingParts.recordingId, id), eq(recordingParts.partNumber, partNumber)));
       const [sum] = await tx
         .select({ total: sql<string>`coalesce(sum(${recordingParts.storedSize}), 0)` })
         .from(recordingParts)
@@ -248,14 +367,44 @@ export class RecordingsService {
         .update(recordings)
         .set({ lastActivityAt: now, updatedAt: now, sizeBytes: Number(sum?.total ?? 0) })
         .where(eq(recordings.id, id));
-      return null;
+      return { superseded: current.etag };
     });
-    if (settled) {
-      // The recording was completed, failed or deleted while these bytes arrived: they belong to nothing.
-      await this.storage.abortUpload({ key: row.storageKey, uploadId: row.uploadId });
-      throw conflict(`Recording is ${settled}; it takes no more parts.`);
+    if ('refused' in outcome) {
+      // These bytes belong to nothing: only this version goes, every other stays as the database says.
+      await receiver.discardPart({ key: row.storageKey, partNumber, etag: stored.etag });
+      throw conflict(outcome.refused);
+    }
+    // After the commit, so a failed commit never leaves the database naming a deleted file; a crash
+    // just here leaves one orphan version, which complete, fail, delete and the sweeper remove with the folder.
+    if (outcome.superseded && outcome.superseded !== stored.etag) {
+      await receiver.discardPart({ key: row.storageKey, partNumber, etag: outcome.superseded });
     }
     return { etag: stored.etag };
+  }
+
+  /**
+   * The parts stored for an unfinished recording, in order. Where parts pass
+   * through the service, the database is the one source of truth (it names the
+   * version of each part; other files in the folder are versions on their way
+   * in or out); where they do not (S3), the backend's own listing.
+   */
+  async storedParts(row: RecordingRow): Promise<StoredPart[]> {
+    if (!this.storage.receiver) return this.storage.listParts({ key: row.storageKey, uploadId: row.uploadId });
+    const rows = await this.db
+      .select()
+      .from(recordingParts)
+      .where(eq(recordingParts.recordingId, row.id))
+      .orderBy(recordingParts.partNumber);
+    return rows.flatMap((r) => (r.etag !== null && r.storedSize !== null ? [{ partNumber: r.partNumber, etag: r.etag, sizeBytes: r.storedSize }] : []));
+  }
+
+  /** Whether the latest URL issued for a part is still for `sizeBytes`. */
+  private async stillIssued(db: Db, id: string, partNumber: number, sizeBytes: number): Promise<boolean> {
+    const [reserved] = await db
+      .select({ declaredSize: recordingParts.declaredSize })
+      .from(recordingParts)
+      .where(and(eq(recordingParts.recordingId, id), eq(recordingParts.partNumber, partNumber)));
+    return reserved?.declaredSize === sizeBytes;
   }
 
   async stop(user: Identity, id: string): Promise<Recording> {
@@ -301,7 +450,7 @@ export class RecordingsService {
       if (!s) throw badRequest(`Part ${p.partNumber} was never requested.`);
       const actual = s.etag !== null ? { etag: s.etag, sizeBytes: s.storedSize ?? s.declaredSize } : held?.get(p.partNumber);
       if (held && !actual) throw badRequest(`Part ${p.partNumber} has not been received.`);
-      if (this.storage.backend === 'local' && s.etag === null) throw badRequest(`Part ${p.partNumber} has not been received.`);
+      if (this.storage.receiver && s.etag === null) throw badRequest(`Part ${p.partNumber} has not been received.`);
       if (actual && normalizeEtag(actual.etag) !== normalizeEtag(p.etag)) {
         throw badRequest(`The ETag of part ${p.partNumber} does not match the stored part.`);
       }
@@ -316,13 +465,32 @@ export class RecordingsService {
     try {
       result = await this.storage.completeUpload({ key: row.storageKey, uploadId: row.uploadId, parts });
     } catch (err) {
-      if (err instanceof InvalidPartError) throw badRequest(err.message);
       // A fail or delete that ran meanwhile discarded the parts under us.
       const current = await this.rowById(row.id);
       if (!current || !OPEN.includes(current.status)) return this.settleLostRace(row);
+      if (err instanceof InvalidPartError) {
+        // The part was sent again while joining, and its old version is gone: nothing is lost, the new one is stored.
+        if (this.storage.receiver && !(await this.partsUnchanged(this.db, row.id, parts))) throw partChangedWhileCompleting();
+        throw badRequest(err.message);
+      }
+      if (err instanceof InsufficientStorageError) {
+        throw new DomainError('insufficient_storage', 'The recordings disk is too full to assemble this recording; complete it again later. Its parts are kept.', {
+          retryAfterSeconds: DISK_FULL_RETRY_SECONDS,
+        });
+      }
       throw err;
     }
-    return this.markReady(row, result.sizeBytes, durationMs);
+    return this.markReady(row, result.sizeBytes, durationMs, this.storage.receiver ? parts : undefined);
+  }
+
+  /** Whether the database still names, for each part, the ETag given (no part was sent again meanwhile). */
+  private async partsUnchanged(db: Db, id: string, parts: { partNumber: number; etag: string }[]): Promise<boolean> {
+    const rows = await db.select().from(recordingParts).where(eq(recordingParts.recordingId, id));
+    const byNumber = new Map(rows.map((r) => [r.partNumber, r.etag]));
+    return parts.every((p) => {
+      const etag = byNumber.get(p.partNumber);
+      return etag != null && normalizeEtag(etag) === normalizeEtag(p.etag);
+    });
   }
 
   /**
@@ -330,16 +498,31 @@ export class RecordingsService {
    * the recording is still open: every transition is conditional on the state
    * it starts from, so complete, fail, delete and the sweeper can race safely.
    */
-  async markReady(row: RecordingRow, sizeBytes: number, durationMs: number | null): Promise<Recording> {
+  async markReady(row: RecordingRow, sizeBytes: number, durationMs: number | null, joined?: { partNumber: number; etag: string }[]): Promise<Recording> {
     const now = this.clock.now();
-    const [updated] = await this.db
-      .update(recordings)
-      .set({ status: 'ready', sizeBytes, durationMs, completedAt: now, updatedAt: now, uploadId: null })
-      .where(and(eq(recordings.id, row.id), inArray(recordings.status, OPEN)))
-      .returning();
-    if (!updated) return this.settleLostRace(row);
-    await this.db.delete(recordingParts).where(eq(recordingParts.recordingId, row.id));
-    return toResource(updated);
+    const outcome = await this.db.transaction(async (tx) => {
+      const [locked] = await tx.select().from(recordings).where(eq(recordings.id, row.id)).for('update');
+      if (!locked || !OPEN.includes(locked.status)) return null;
+      // Parts received through the service can be sent again while they are joined: the
+      // joined object is only the recording if every part is still the version it joined.
+      if (joined && !(await this.partsUnchanged(tx, row.id, joined))) return 'changed' as const;
+      const [updated] = await tx
+        .update(recordings)
+        .set({ status: 'ready', sizeBytes, durationMs, completedAt: now, updatedAt: now, uploadId: null })
+        .where(eq(recordings.id, row.id))
+        .returning();
+      await tx.delete(recordingParts).where(eq(recordingParts.recordingId, row.id));
+      return updated!;
+    });
+    if (outcome === null) return this.settleLostRace(row);
+    if (outcome === 'changed') {
+      // The parts (the newer version included) stay; the stale join goes.
+      await this.storage.delete(row.storageKey).catch(() => {});
+      throw partChangedWhileCompleting();
+    }
+    // The parts are in the object now; a receiver's part folder goes (S3 consumed its parts in completeUpload).
+    if (this.storage.receiver) await this.storage.abortUpload({ key: row.storageKey, uploadId: null });
+    return toResource(outcome);
   }
 
   /**
@@ -415,6 +598,10 @@ export class RecordingsService {
     if (row.status !== 'ready') await this.storage.abortUpload({ key: row.storageKey, uploadId: row.uploadId });
     await this.storage.delete(row.storageKey);
   }
+}
+
+function partChangedWhileCompleting(): DomainError {
+  return conflict('A part was sent again while the recording was being completed; complete it again with the new ETag.');
 }
 
 /** A download file name: the session and the start time, safe in a header. */

@@ -117,10 +117,6 @@ export class S3Storage implements RecordingStorage {
     return { url, headers: {} };
   }
 
-  async writePart(_args: Parameters<RecordingStorage['writePart']>[0]): Promise<StoredPart> {
-    throw new StorageError('the s3 backend receives parts through presigned URLs (presignPart); writePart is never called for it');
-  }
-
   async completeUpload(args: { key: string; uploadId: string | null; parts: { partNumber: number; etag: string }[] }): Promise<{ sizeBytes: number }> {
     const Key = this.objectKey(args.key);
     try {

@@ -32,37 +32,32 @@ export interface RecordingStorage {
   readonly minPartSizeBytes: number;
   /** Highest part number accepted (S3: 10 000). */
   readonly maxParts: number;
+  /**
+   * Present when part bodies pass through the service (local disk): the
+   * service's PUT route hands them to it, and the database records which
+   * stored version is the part. Absent when clients PUT parts straight to the
+   * backend (S3) and the service never sees the bytes. (A capability, as tus's
+   * DataStore declares `extensions`, instead of branching on the backend's name.)
+   */
+  readonly receiver?: PartReceiver;
 
   /** Prepares storage for a new recording; returns the backend's upload id (S3) or null. */
   createUpload(key: string, mimeType: string): Promise<string | null>;
 
   /**
-   * A URL the client can PUT part `partNumber` to directly (S3 presigned
-   * UploadPart), or null when the bytes go through the service's own PUT route,
-   * which then calls writePart.
+   * Where the client PUTs part `partNumber` of exactly `sizeBytes`: a presigned
+   * UploadPart URL (S3), or a signed URL back to the service (local), made
+   * from `origin` (the service's public origin).
    */
   presignPart(args: {
+    recordingId: string;
     key: string;
     uploadId: string | null;
     partNumber: number;
     sizeBytes: number;
     expiresInSeconds: number;
-  }): Promise<PartTarget | null>;
-
-  /**
-   * Streams one part's body to storage. The body must be exactly `sizeBytes`
-   * long: longer throws PartTooLargeError as soon as it passes the size,
-   * shorter throws PartIncompleteError; either way nothing is left behind.
-   * Re-writing a part number replaces it. Only backends whose presignPart
-   * returns null receive parts this way.
-   */
-  writePart(args: {
-    key: string;
-    uploadId: string | null;
-    partNumber: number;
-    sizeBytes: number;
-    body: Readable;
-  }): Promise<StoredPart>;
+    origin: string;
+  }): Promise<PartTarget>;
 
   /**
    * Joins parts 1..n in order into the final object. `parts` is whole and
@@ -97,6 +92,38 @@ export interface RecordingStorage {
   check(): Promise<void>;
 }
 
+/** What a backend that receives part bodies itself offers (see RecordingStorage.receiver). */
+export interface PartReceiver {
+  /** The claims of a part URL this backend issued, or null when it is forged or expired. */
+  verifyPartUrl(token: string): Promise<{ recordingId: string; partNumber: number; sizeBytes: number } | null>;
+
+  /**
+   * Streams one part's body to storage as a new version of the part, next to
+   * any earlier one, and returns its ETag, which names this version alone.
+   * The body must be exactly `sizeBytes` long: longer throws PartTooLargeError
+   * as soon as it passes the size, shorter throws PartIncompleteError, a full
+   * disk InsufficientStorageError; in every case nothing is left behind and
+   * earlier versions are untouched. Which version is the part is for the
+   * caller to record (the database); it then discards the one superseded.
+   */
+  writePart(args: {
+    key: string;
+    partNumber: number;
+    sizeBytes: number;
+    body: Readable;
+    /** Aborting it stops the write (its reason is thrown) and leaves the body undestroyed. */
+    signal?: AbortSignal;
+    /** Called with each chunk's length as it arrives (the body watchdog's feed). */
+    onData?: (bytes: number) => void;
+  }): Promise<StoredPart>;
+
+  /** Removes one stored version of a part. Idempotent. */
+  discardPart(args: { key: string; partNumber: number; etag: string }): Promise<void>;
+
+  /** Free bytes where parts are written (the size check before a part is accepted, and readiness). */
+  freeBytes(): Promise<number>;
+}
+
 export class StorageError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -107,6 +134,8 @@ export class StorageError extends Error {
 export class PartTooLargeError extends StorageError {}
 /** A part body that ended before its announced size (a cut-off request). */
 export class PartIncompleteError extends StorageError {}
+/** The disk is full (ENOSPC): nothing of the part was kept; send it again later. */
+export class InsufficientStorageError extends StorageError {}
 /** A part named in complete that storage does not hold, or holds with another ETag. */
 export class InvalidPartError extends StorageError {}
 

@@ -1,0 +1,71 @@
+/**
+ * Caps on part bodies received at once through the service (the local PUT
+ * route), per replica: in all, per user, and per part. Every body in flight
+ * holds a socket, a file descriptor and a little memory, so without a cap a
+ * few hundred slow connections (or one user's script) could hold them all.
+ * A request over a cap is refused before a byte is read; the SDK treats both
+ * answers as transient and retries with backoff.
+ */
+import { DomainError } from '../errors.js';
+
+/**
+ * Two bodies of one part at once are allowed: a client may retry a PUT whose
+ * connection it gave up on before the service has noticed the old one is dead
+ * (the idle timeout ends it); a third is no longer a retry.
+ */
+export const MAX_CONCURRENT_PER_PART = 2;
+
+export interface UploadGateOptions {
+  /** SORTIE_UPLOAD_MAX_CONCURRENT. */
+  maxConcurrent: number;
+  /** SORTIE_UPLOAD_MAX_CONCURRENT_PER_USER. */
+  maxConcurrentPerUser: number;
+}
+
+export class UploadGate {
+  private total = 0;
+  private readonly byUser = new Map<string, number>();
+  private readonly byPart = new Map<string, number>();
+
+  constructor(private readonly opts: UploadGateOptions) {}
+
+  /** Bodies being received now (the metrics' gauge). */
+  get inFlight(): number {
+    return this.total;
+  }
+
+  /** Takes a slot for one body, or throws; the returned function gives it back (call it once). */
+  acquire(userId: string, recordingId: string, partNumber: number): () => void {
+    const part = `${recordingId}/${partNumber}`;
+    if (this.total >= this.opts.maxConcurrent) {
+      throw new DomainError('service_unavailable', `The service is receiving ${this.total} parts already; send this one again shortly.`, { retryAfterSeconds: 2 });
+    }
+    if ((this.byUser.get(userId) ?? 0) >= this.opts.maxConcurrentPerUser) {
+      throw new DomainError('too_many_requests', `You are sending ${this.opts.maxConcurrentPerUser} parts at once already; send this one when one of them is done.`, {
+        retryAfterSeconds: 1,
+      });
+    }
+    if ((this.byPart.get(part) ?? 0) >= MAX_CONCURRENT_PER_PART) {
+      throw new DomainError('too_many_requests', `Part ${partNumber} is being received ${MAX_CONCURRENT_PER_PART} times already; send it again once those end.`, {
+        retryAfterSeconds: 1,
+      });
+    }
+    this.total++;
+    this.byUser.set(userId, (this.byUser.get(userId) ?? 0) + 1);
+    this.byPart.set(part, (this.byPart.get(part) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.total--;
+      dec(this.byUser, userId);
+      dec(this.byPart, part);
+    };
+  }
+}
+
+function dec(m: Map<string, number>, k: string): void {
+  const n = (m.get(k) ?? 1) - 1;
+  if (n <= 0) m.delete(k);
+  else m.set(k, n);
+}
