@@ -2,6 +2,7 @@
  * createApp(deps): every route, middleware and the one error handler. Does no
  * I/O when imported or called; index.ts builds the dependencies and serves.
  */
+import type { Readiness } from '@sortie/contract';
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
@@ -138,7 +139,7 @@ export function createApp(deps: AppDeps): App {
       checks.storage = 'unavailable';
     }
     const ok = Object.values(checks).every((v) => v === 'ok');
-    return c.json({ status: ok ? 'ready' : 'not_ready', checks }, ok ? 200 : 503);
+    return c.json({ status: ok ? 'ready' : 'not_ready', checks } satisfies Readiness, ok ? 200 : 503);
   });
 
   if (config.demo && hsSecret) app.route('/api/demo', demoRoutes(hsSecret));
