@@ -1,10 +1,12 @@
 /** Process entry: configuration → dependencies → serve; clean exit on signals. */
 import { ConfigError, loadConfig } from './config.js';
-import { buildService, SHUTDOWN_DEADLINE_MS } from './server.js';
+import { assertOutsideWebRoot } from './lib/web-root.js';
+import { buildService, SHUTDOWN_DEADLINE_MS, WEB_ROOT } from './server.js';
 
 let config;
 try {
   config = loadConfig();
+  assertOutsideWebRoot(config, WEB_ROOT);
 } catch (err) {
   if (err instanceof ConfigError) {
     console.error(`sortie: invalid configuration: ${err.message}`);

@@ -59,6 +59,9 @@ recordings, with a sentence naming the value to change.
 {{- if not (or .Values.auth.existingSecret .Values.auth.jwksUrl) -}}
 {{- fail "set auth.existingSecret (a Secret holding the HS256 JWT secret) or auth.jwksUrl: the service refuses to start without authentication" -}}
 {{- end -}}
+{{- if and .Values.recording.enabled (not .Values.publicUrl) -}}
+{{- fail "set publicUrl (e.g. https://rec.example.com) when recording.enabled: in production the service builds its upload and download URLs on it, never on the request's Host header" -}}
+{{- end -}}
 {{- if not .Values.database.existingSecret -}}
 {{- fail "set database.existingSecret (a Secret holding DATABASE_URL): the chart runs on PostgreSQL, not on the embedded database" -}}
 {{- end -}}

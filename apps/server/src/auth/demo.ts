@@ -3,6 +3,7 @@
  * newcomer can try the product with no identity provider. Refused in
  * production by config.ts.
  */
+import { createHmac } from 'node:crypto';
 import { Hono } from 'hono';
 import { sign } from 'hono/jwt';
 import { z } from 'zod';
@@ -15,6 +16,16 @@ export const DEMO_USERS = {
 } as const;
 
 export type DemoUser = keyof typeof DEMO_USERS;
+
+/**
+ * The key demo tokens are signed and checked with: derived from the deployment's key (settings.signingKey, kept
+ * in the database, so every replica of one demo instance agrees) but not equal to it, so that a demo bearer
+ * token is never a valid signed URL token nor the reverse. It is never SORTIE_AUTH_JWT_SECRET: config.ts refuses
+ * demo mode when a real secret or a JWKS is configured, so no other instance can accept a demo admin token.
+ */
+export function demoSigningKey(deploymentKey: string): string {
+  return createHmac('sha256', deploymentKey).update('sortie demo bearer tokens v1').digest('base64url');
+}
 
 /** Demo tokens live for a working day. */
 const TTL_SECONDS = 12 * 60 * 60;

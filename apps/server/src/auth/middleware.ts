@@ -1,14 +1,15 @@
 /**
- * Bearer authentication (API.md §2) through Hono's own jwt (HS256 secret) and
- * jwk (RS256/ES256 from a JWKS URL) middleware. The token's `alg` header picks
- * the verifier, so a deployment may accept both during a migration.
+ * Bearer authentication (docs/API.md §2): HS256 tokens checked with the
+ * configured secret (or demo mode's own key), RS256/ES256/… tokens with the
+ * keys of SORTIE_AUTH_JWKS_URL (auth/jwks.ts: timeout, one shared fetch,
+ * backoff, last good keys kept). The token's `alg` header picks the check, so
+ * a deployment may accept both during a migration.
  */
-import type { Context, MiddlewareHandler } from 'hono';
-import { jwk } from 'hono/jwk';
-import { jwt, decode } from 'hono/jwt';
-import type { HonoJsonWebKey } from 'hono/utils/jwt/jws';
-import { forbidden, unauthorized } from '../errors.js';
+import type { MiddlewareHandler } from 'hono';
+import { decode, verify, verifyWithJwks } from 'hono/jwt';
+import { DomainError, forbidden, unauthorized } from '../errors.js';
 import { identityFromClaims, type Identity } from './identity.js';
+import { JwksCache, JwksUnavailableError, type JwksOptions } from './jwks.js';
 
 export type AuthEnv = { Variables: { user: Identity; jwtPayload: Record<string, unknown> } };
 
@@ -16,55 +17,64 @@ export interface AuthOptions {
   /** HS256 secret (SORTIE_AUTH_JWT_SECRET, or the demo signing key). */
   secret: string | null;
   jwksUrl: string | null;
-  /** How long fetched JWKS keys are reused. Default 5 minutes. */
-  jwksCacheMs?: number;
+  /** Timings of the JWKS fetch (auth/jwks.ts); the defaults suit production, tests shorten them. */
+  jwks?: Omit<JwksOptions, 'url'>;
 }
 
 const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
 
 export function bearerAuth(opts: AuthOptions): MiddlewareHandler<AuthEnv> {
-  const hs = opts.secret ? jwt({ secret: opts.secret, alg: 'HS256' }) : null;
-  let cache: { at: number; keys: HonoJsonWebKey[] } | null = null;
-  const ttl = opts.jwksCacheMs ?? 5 * 60_000;
-  const jwksUrl = opts.jwksUrl;
-  const asym = jwksUrl
-    ? jwk({
-        alg: [...ASYMMETRIC],
-        // Fetched once per TTL rather than on every request, as jwks_uri would.
-        keys: async () => {
-          if (!cache || Date.now() - cache.at > ttl) {
-            const res = await fetch(jwksUrl);
-            if (!res.ok) throw new Error(`JWKS answered ${res.status}`);
-            const body = (await res.json()) as { keys?: HonoJsonWebKey[] };
-            cache = { at: Date.now(), keys: body.keys ?? [] };
-          }
-          return cache.keys;
-        },
-      })
-    : null;
+  const secret = opts.secret;
+  // One cache per app: every bearer route shares its keys and its one fetch in flight.
+  const jwks = opts.jwksUrl ? new JwksCache({ ...opts.jwks, url: opts.jwksUrl }) : null;
+
+  async function verifyAsymmetric(token: string, kid: unknown): Promise<Record<string, unknown>> {
+    let keys;
+    try {
+      keys = await jwks!.keysFor(typeof kid === 'string' ? kid : undefined);
+    } catch (err) {
+      if (!(err instanceof JwksUnavailableError)) throw err;
+      // 503, not 401: the token may be valid, and a 401 would send the client off to fetch a new one.
+      throw new DomainError('service_unavailable', "The identity provider's signing keys (SORTIE_AUTH_JWKS_URL) cannot be fetched right now; try again shortly.", {
+        retryAfterSeconds: Math.max(1, Math.ceil(err.retryAfterMs / 1000)),
+      });
+    }
+    try {
+      return (await verifyWithJwks(token, { keys, allowedAlgorithms: [...ASYMMETRIC] })) as Record<string, unknown>;
+    } catch {
+      throw unauthorized('The bearer token is invalid or expired.');
+    }
+  }
 
   return async (c, next) => {
     const header = c.req.header('authorization');
     const m = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (!m) throw unauthorized('A bearer token is required (Authorization: Bearer <JWT>).');
-    let alg: string;
+    const token = m[1]!;
+    let jwtHeader: { alg?: unknown; kid?: unknown };
     try {
-      alg = decode(m[1]!).header.alg;
+      jwtHeader = decode(token).header as { alg?: unknown; kid?: unknown };
     } catch {
       throw unauthorized('The bearer token is not a valid JWT.');
     }
-    const verifier = alg === 'HS256' ? hs : (ASYMMETRIC as readonly string[]).includes(alg) ? asym : null;
-    if (!verifier) throw unauthorized(`Tokens signed with ${alg} are not accepted here.`);
-    try {
-      await verifier(c as Context, async () => {});
-    } catch {
-      throw unauthorized('The bearer token is invalid or expired.');
+    const alg = jwtHeader.alg;
+    let claims: Record<string, unknown>;
+    if (alg === 'HS256' && secret) {
+      try {
+        claims = (await verify(token, secret, 'HS256')) as Record<string, unknown>;
+      } catch {
+        throw unauthorized('The bearer token is invalid or expired.');
+      }
+    } else if (typeof alg === 'string' && (ASYMMETRIC as readonly string[]).includes(alg) && jwks) {
+      claims = await verifyAsymmetric(token, jwtHeader.kid);
+    } else {
+      throw unauthorized(`Tokens signed with ${typeof alg === 'string' ? alg.slice(0, 20) : 'this algorithm'} are not accepted here.`);
     }
-    const claims = c.get('jwtPayload') ?? {};
-    // API.md §2: exp is enforced. The verifiers check it only when present, so require it.
+    // docs/API.md §2: exp is enforced. The verifiers check it only when present, so require it.
     if (typeof claims.exp !== 'number') throw unauthorized('The bearer token has no expiry (exp).');
     const user = identityFromClaims(claims);
-    if (!user) throw unauthorized('The bearer token has no subject (sub).');
+    if (!user) throw unauthorized('The bearer token has no usable subject (sub): a string of 1 to 256 characters without NUL.');
+    c.set('jwtPayload', claims);
     c.set('user', user);
     await next();
   };

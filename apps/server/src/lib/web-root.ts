@@ -1,0 +1,35 @@
+/**
+ * The web root (apps/web/dist, served at / without authentication) must not
+ * hold recordings or the embedded database: anything inside it would be served
+ * to anyone who guesses a path. Checked once at start (issue 10, item 9).
+ */
+import { realpathSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError, type Config } from '../config.js';
+
+/** The real path of `p` (symlinks resolved), as far as it exists; the rest is appended as written. */
+function real(p: string): string {
+  const abs = path.resolve(p);
+  try {
+    return realpathSync(abs);
+  } catch {
+    const parent = path.dirname(abs);
+    return parent === abs ? abs : path.join(real(parent), path.basename(abs));
+  }
+}
+
+/** True when `inner` is `outer` or lies anywhere below it. */
+export function isInside(inner: string, outer: string): boolean {
+  const rel = path.relative(real(outer), real(inner));
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/** Throws a ConfigError naming the variable when local recordings or the embedded database would be served as pages. */
+export function assertOutsideWebRoot(config: Pick<Config, 'storageBackend' | 'storagePath' | 'databaseUrl' | 'dataDir'>, webRoot: string): void {
+  if (config.storageBackend === 'local' && isInside(config.storagePath, webRoot)) {
+    throw new ConfigError('SORTIE_RECORDING_STORAGE_PATH', `must not be inside the web root ${webRoot}, which is served without authentication`);
+  }
+  if (!config.databaseUrl && !config.dataDir.startsWith('memory://') && isInside(config.dataDir, webRoot)) {
+    throw new ConfigError('SORTIE_DATA_DIR', `must not be inside the web root ${webRoot}, which is served without authentication`);
+  }
+}
