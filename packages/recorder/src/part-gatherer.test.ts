@@ -22,6 +22,21 @@ describe('planParts', () => {
   });
 });
 
+describe('planParts: part 1 holds the head', () => {
+  it('keeps part 1 open until it holds headBytes, so a 1-byte first chunk does not close it alone', () => {
+    const plan = planParts({ minPartSizeBytes: 0, maxParts: 10_000, maxSizeBytes: 500 * MiB }, MiB, 64 * 1024);
+    expect(plan.firstPartSizeBytes).toBe(64 * 1024);
+    const g = new PartGatherer(plan);
+    expect(g.push(blob(1))).toBeNull();
+    expect(g.push(blob(64 * 1024))).toMatchObject({ partNumber: 1 });
+    expect(g.partCount).toBe(1);
+  });
+
+  it("is S3's minimum when that is larger", () => {
+    expect(planParts({ minPartSizeBytes: 5 * MiB, maxParts: 10_000, maxSizeBytes: 500 * MiB }, MiB, 64 * 1024).firstPartSizeBytes).toBe(5 * MiB);
+  });
+});
+
 describe('planParts at the boundary', () => {
   // 1-byte chunks close every part exactly at its target: the most parts a recording of that size can make.
   function worstCaseParts(rules: { minPartSizeBytes: number; maxParts: number; maxSizeBytes: number }, wish: number): number {

@@ -17,7 +17,8 @@ export interface PartPlan {
   /**
    * Part 1 closes at this size. It is kept in memory until `stop` (the
    * Duration is written into it and it is sent again), so it is as small as
-   * the service allows: the first chunk alone locally, 5 MiB on S3.
+   * the service allows while still holding the file's head (`headBytes`):
+   * 64 KiB locally for WebM, 5 MiB on S3.
    */
   firstPartSizeBytes: number;
 }
@@ -36,12 +37,17 @@ export const DEFAULT_PART_SIZE_BYTES = 1024 * 1024;
  * maxSizeBytes ≤ (maxParts-1)·size, hence n-2 < maxParts-1, n ≤ maxParts.
  * The one case this misses is maxParts = 1: part 1 must then hold the whole
  * recording, so it closes at the limit too.
+ *
+ * `headBytes`: part 1 holds at least this many bytes, so that the bytes read
+ * to write the Duration at stop are all in part 1. Chunk boundaries are not
+ * element boundaries: Chromium can hand over a first chunk of one byte, and
+ * a part 1 of that chunk alone has no Info to write the Duration into.
  */
-export function planParts(rules: PartRules, wishBytes = DEFAULT_PART_SIZE_BYTES): PartPlan {
+export function planParts(rules: PartRules, wishBytes = DEFAULT_PART_SIZE_BYTES, headBytes = 0): PartPlan {
   const single = rules.maxParts <= 1;
   const fit = single ? rules.maxSizeBytes : Math.ceil(rules.maxSizeBytes / (rules.maxParts - 1));
   const partSizeBytes = Math.max(1, Math.floor(wishBytes), rules.minPartSizeBytes, fit);
-  const firstPartSizeBytes = Math.max(1, rules.minPartSizeBytes, single ? rules.maxSizeBytes : 0);
+  const firstPartSizeBytes = Math.max(1, rules.minPartSizeBytes, Math.floor(headBytes), single ? rules.maxSizeBytes : 0);
   return { partSizeBytes, firstPartSizeBytes };
 }
 

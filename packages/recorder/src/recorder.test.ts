@@ -3,13 +3,15 @@
  * stand-in MediaRecorder and a scripted service: a unit test of this one
  * module. Real Chromium against the real service is in test/browser.
  */
+import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createRecorder, type Recorder, type RecorderOptions } from './recorder.js';
 import type { RecorderError } from './errors.js';
 import type { RecordingConfig } from './types.js';
+import { readWebmDuration } from './webm-duration.js';
 
 class FakeMediaRecorder extends EventTarget {
-  static isTypeSupported = (t: string) => t.startsWith('video/webm');
+  static isTypeSupported = (t: string) => t.startsWith('video/webm') || t === 'video/mp4';
   static instances: FakeMediaRecorder[] = [];
   state: 'inactive' | 'recording' | 'paused' = 'inactive';
   /** Milliseconds stop() takes before 'stop' fires. */
@@ -32,8 +34,11 @@ class FakeMediaRecorder extends EventTarget {
     this.state = 'recording';
   }
   chunk(size: number, fill = 7): void {
+    this.bytes(new Uint8Array(size).fill(fill));
+  }
+  bytes(data: Uint8Array): void {
     const e = new Event('dataavailable') as Event & { data: Blob };
-    e.data = new Blob([new Uint8Array(size).fill(fill)]);
+    e.data = new Blob([data.slice()]);
     this.dispatchEvent(e);
   }
   stop(): void {
@@ -66,7 +71,17 @@ interface Script {
 
 function service(script: Script = {}) {
   const config: RecordingConfig = { enabled: true, autoRecord: false, maxSizeBytes: 100_000, backend: 'local', minPartSizeBytes: 0, maxParts: 10_000 };
-  const log = { config: 0, created: 0, parts: new Map<number, number>(), puts: new Map<number, number>(), completes: [] as unknown[], fails: [] as string[], completeCalls: 0 };
+  const log = {
+    config: 0,
+    created: 0,
+    parts: new Map<number, number>(),
+    puts: new Map<number, number>(),
+    /** The last body PUT for each part number. */
+    bodies: new Map<number, Blob>(),
+    completes: [] as unknown[],
+    fails: [] as string[],
+    completeCalls: 0,
+  };
   const rec = (status: string) => ({ id: `r${log.created}`, sessionId: 's', userId: 'u', userName: null, status, mimeType: 'video/webm', sizeBytes: 0, durationMs: null, createdAt: '', updatedAt: '', completedAt: null, failureReason: null });
   const fetchFn = (async (input: string | URL, init: RequestInit = {}) => {
     const url = new URL(String(input));
@@ -76,6 +91,7 @@ function service(script: Script = {}) {
       const n = Number(path.split('/').pop());
       const attempt = (log.puts.get(n) ?? 0) + 1;
       log.puts.set(n, attempt);
+      if (init.body instanceof Blob) log.bodies.set(n, init.body);
       return (script.put ?? (() => new Response(null, { status: 200, headers: { ETag: `"e${n}"` } })))(n, attempt);
     }
     if (path === '/api/recordings/config') {
@@ -122,7 +138,9 @@ function recorder(svc: ReturnType<typeof service>, extra: Partial<RecorderOption
     baseUrl: 'https://api.test',
     getToken: 't',
     fetch: svc.fetch,
-    // Every chunk closes a part (100-byte chunks below).
+    // Every chunk closes a part (100-byte chunks below). Not WebM: part 1 of a WebM recording holds
+    // its first 64 KiB (see 'part 1 holds the WebM head' below); these tests are about control flow.
+    mimeTypes: ['video/mp4'],
     partSizeBytes: 100,
     retry: { baseDelayMs: 1, maxDelayMs: 2 },
     ...extra,
@@ -309,5 +327,43 @@ describe('recorder: abort() discards', () => {
     await r.abort();
     expect(r.state).toBe('idle');
     expect(svc.log.fails).toEqual(['Aborted by the user.']);
+  });
+});
+
+/** Two seconds recorded by Chromium's MediaRecorder (test/fixtures/record-fixture.ts). */
+const fixture = new Uint8Array(readFileSync(new URL('../test/fixtures/chromium-vp9.webm', import.meta.url)));
+
+describe('recorder: WebM head and duration (issue 10 item 10: a 1-byte first chunk under load)', () => {
+  /** Hands the fixture over the way Chromium did under load: a 1-byte first chunk, then chunks of `size`. */
+  function handOver(size: number): void {
+    media().bytes(fixture.subarray(0, 1));
+    for (let at = 1; at < fixture.length; at += size) media().bytes(fixture.subarray(at, at + size));
+  }
+
+  it('writes the Duration into part 1 even when the first chunk is one byte', async () => {
+    const svc = service();
+    svc.config.maxSizeBytes = 10_000_000;
+    const { r, seen } = recorder(svc, { mimeTypes: ['video/webm;codecs=vp9'] });
+    await r.start();
+    handOver(1000);
+    const rec = await r.stop();
+    expect(seen.errors).toEqual([]);
+    // Part 1 is the file's first 64 KiB (here the whole 14 KB file), never the lone first byte.
+    const part1 = new Uint8Array(await svc.log.bodies.get(1)!.arrayBuffer());
+    expect(part1.length).toBe(fixture.length + 11);
+    expect(readWebmDuration(part1)).toBe(rec.durationMs);
+  });
+
+  it("sends the media's own duration, not the page's clock", async () => {
+    const svc = service();
+    svc.config.maxSizeBytes = 10_000_000;
+    const { r } = recorder(svc, { mimeTypes: ['video/webm;codecs=vp9'], partSizeBytes: 2000 });
+    await r.start();
+    // Two seconds of frames handed over within a few ms: the page's clock would say about 0.
+    handOver(700);
+    const rec = await r.stop();
+    expect(rec.durationMs).toBeGreaterThan(1900);
+    expect(rec.durationMs).toBeLessThan(2200);
+    expect(svc.log.completes).toEqual([expect.objectContaining({ durationMs: rec.durationMs })]);
   });
 });

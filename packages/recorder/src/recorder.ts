@@ -5,7 +5,7 @@
  * complete the recording on the service.
  *
  * Memory: the bytes not uploaded yet, plus part 1 (kept so its Duration can
- * be written at stop; it is the first chunk alone on the local backend, the
+ * be written at stop; the first 64 KiB of WebM on the local backend, the
  * 5 MiB minimum on S3).
  */
 import { ApiClient } from './api.js';
@@ -17,6 +17,7 @@ import { canStart, canTransition, isCapturing, type RecorderState } from './stat
 import type { CompletedPart, Recording, RecordingConfig, TokenSource } from './types.js';
 import { Uploader } from './uploader.js';
 import { setWebmDuration } from './webm-duration.js';
+import { WebmTimeline } from './webm-timeline.js';
 
 /** WebM types in order of preference: VP9 compresses best, VP8 plays everywhere. */
 export const DEFAULT_MIME_TYPES: readonly string[] = ['video/webm;codecs=vp9', 'video/webm;codecs=vp8', 'video/webm'];
@@ -27,7 +28,11 @@ export const DEFAULT_MIME_TYPES: readonly string[] = ['video/webm;codecs=vp9', '
  */
 export const DURATION_RESERVE_BYTES = 64;
 
-/** How much of part 1 is read to write the Duration: Info sits in the first few hundred bytes. */
+/**
+ * How much of part 1 is read to write the Duration (Info sits in the first
+ * few hundred bytes). Part 1 of a WebM recording holds at least this much
+ * (planParts' headBytes), so the head read is the file's head.
+ */
 const HEAD_BYTES = 64 * 1024;
 
 export interface RecorderOptions {
@@ -182,8 +187,14 @@ class CanvasRecorder implements Recorder {
   private pausedTotal = 0;
   private stoppedAt: number | null = null;
   private keptUntilMs = 0;
-  /** Recorded time at the end of each part: the duration of a recording cut after that part. */
+  /** Recorded time (page clock) at the end of each part: the duration of a recording cut after that part. */
   private partEndMs = new Map<number, number>();
+  /** The media's own time, read from the kept chunks (WebM only); preferred over the page clock. */
+  private timeline: WebmTimeline | null = null;
+  /** The chunks fed to `timeline` so far, in order. */
+  private timelineRead: Promise<void> = Promise.resolve();
+  /** Media time at the end of each part, from `timeline`. */
+  private partMediaEndMs = new Map<number, number>();
   /** Why uploading failed for good, when it did. */
   private uploadFailure: RecorderError | null = null;
   /** MediaRecorder's error, when capture ended because of one. */
@@ -269,6 +280,9 @@ class CanvasRecorder implements Recorder {
     this.stoppedAt = null;
     this.keptUntilMs = 0;
     this.partEndMs = new Map();
+    this.timeline = null;
+    this.timelineRead = Promise.resolve();
+    this.partMediaEndMs = new Map();
     this.uploadFailure = null;
     this.captureFailure = null;
     this.completedBytes = null;
@@ -292,7 +306,9 @@ class CanvasRecorder implements Recorder {
       const stream = this.captureStream();
       this.maxSizeBytes = Math.min(config.maxSizeBytes, this.opts.maxSizeBytes ?? Infinity);
       this.limitBytes = this.maxSizeBytes - DURATION_RESERVE_BYTES;
-      this.gatherer = new PartGatherer(planParts(config, this.opts.partSizeBytes ?? DEFAULT_PART_SIZE_BYTES), type);
+      const webm = type.startsWith('video/webm');
+      this.gatherer = new PartGatherer(planParts(config, this.opts.partSizeBytes ?? DEFAULT_PART_SIZE_BYTES, webm ? HEAD_BYTES : 0), type);
+      this.timeline = webm ? new WebmTimeline() : null;
       this.rec = await this.api.createRecording({ sessionId: this.opts.sessionId, mimeType: type }, controller.signal);
       this.type = type;
       this.uploader = new Uploader({
@@ -364,13 +380,17 @@ class CanvasRecorder implements Recorder {
       this.limitReached();
       return;
     }
+    const before = this.recordedBytes;
     this.recordedBytes += data.size;
-    // The first chunk carries the first keyframe and is far larger than the rest: judge by recent ones.
-    if (this.recordedBytes > data.size) this.recentChunks.push(data.size);
+    // The file's start (headers and the first keyframe) is far larger than what follows: judge by later
+    // chunks. Not "the first chunk": Chromium can hand over a first chunk of one byte, and then the
+    // keyframe, with whatever was encoded while the page was busy, in the second.
+    if (before >= HEAD_BYTES) this.recentChunks.push(data.size);
     if (this.recentChunks.length > 4) this.recentChunks.shift();
     this.keptUntilMs = this.elapsedMs();
     this.events.emit('chunk', { data });
     const part = this.gatherer.push(data);
+    this.follow(data, part?.partNumber ?? null);
     if (part) {
       this.partEndMs.set(part.partNumber, this.keptUntilMs);
       this.sendPart(part);
@@ -380,6 +400,34 @@ class CanvasRecorder implements Recorder {
     // the file ends at the previous chunk.
     if (this.recordedBytes + 1.5 * Math.max(0, ...this.recentChunks) > this.limitBytes) this.limitReached();
     this.emitProgress();
+  }
+
+  /** Feeds a kept chunk to the timeline, in order; `closes`: the part it closed, whose media end is noted. */
+  private follow(data: Blob, closes: number | null): void {
+    const timeline = this.timeline;
+    if (!timeline) return;
+    this.timelineRead = this.timelineRead.then(async () => {
+      try {
+        if (timeline.ok) timeline.push(new Uint8Array(await data.arrayBuffer()));
+      } catch {
+        timeline.giveUp();
+      }
+      const end = timeline.endMs;
+      if (closes !== null && end !== null) this.partMediaEndMs.set(closes, end);
+    });
+  }
+
+  /**
+   * The recorded duration: the media's own time when the timeline could
+   * read it, else the page's clock (pauses excluded). `afterPart`: of the
+   * parts up to that one only.
+   */
+  private async durationMs(afterPart?: number): Promise<number> {
+    const timeline = this.timeline;
+    await this.timelineRead;
+    const media = afterPart === undefined ? timeline?.endMs : this.partMediaEndMs.get(afterPart);
+    if (media != null) return Math.round(media);
+    return afterPart === undefined ? this.keptUntilMs : (this.partEndMs.get(afterPart) ?? 0);
   }
 
   private sendPart(part: Part): void {
@@ -447,10 +495,11 @@ class CanvasRecorder implements Recorder {
       this.setState('uploading');
       // Tells the service capture ended (docs/API.md: optional); a failure here must not lose the recording.
       await this.api.stopRecording(rec.id, signal).catch(() => {});
-      let durationMs = this.keptUntilMs;
       const last = this.gatherer!.flush();
+      let durationMs = await this.durationMs();
       if (last) {
         this.partEndMs.set(last.partNumber, durationMs);
+        this.partMediaEndMs.set(last.partNumber, durationMs);
         // A recording of one part: write the Duration before its first (and only) upload.
         this.sendPart(last.partNumber === 1 ? await this.withDuration(last, durationMs) : last);
         if (last.partNumber === 1) this.firstPartFinal = true;
@@ -502,7 +551,7 @@ class CanvasRecorder implements Recorder {
   private async storedPrefix(uploader: Uploader, recordingId: string): Promise<{ parts: CompletedPart[]; durationMs: number }> {
     const parts = uploader.storedPrefix();
     const k = parts.length;
-    const durationMs = this.partEndMs.get(k) ?? 0;
+    const durationMs = await this.durationMs(k);
     let bytes = 0;
     for (const p of parts) bytes += uploader.storedSize(p.partNumber) ?? 0;
     const first = this.firstPart;

@@ -48,7 +48,6 @@ export async function startService(env: Record<string, string> = {}): Promise<Te
   const storage = await mkdtemp(join(tmpdir(), 'sortie-recorder-'));
   const config = loadConfig({
     SORTIE_VIDEO_RECORDING_ENABLED: 'true',
-    SORTIE_DEMO: 'true',
     SORTIE_DATA_DIR: 'memory://',
     SORTIE_RECORDING_STORAGE_PATH: storage,
     SORTIE_AUTH_JWT_SECRET: JWT_SECRET,
@@ -113,8 +112,8 @@ export async function download(baseUrl: string, id: string): Promise<Buffer> {
   return Buffer.from(await res.arrayBuffer());
 }
 
-/** ffprobe's view of a file: the container's duration and where the last video packet ends (seconds). */
-export function probe(bytes: Uint8Array): { formatDuration: number; lastPacketEnd: number; packets: number } {
+/** ffprobe's view of a file: the container's duration, where the last video packet ends, and every packet's time (seconds). */
+export function probe(bytes: Uint8Array): { formatDuration: number; lastPacketEnd: number; packets: number; times: number[] } {
   const dir = mkdtempSync(join(tmpdir(), 'sortie-probe-'));
   const file = join(dir, 'recording.webm');
   try {
@@ -126,7 +125,8 @@ export function probe(bytes: Uint8Array): { formatDuration: number; lastPacketEn
       .split('\n')
       .map((line) => line.split(',').map(Number));
     const lastPacketEnd = Math.max(...packets.map(([pts = 0, dur = 0]) => pts + (Number.isFinite(dur) ? dur : 0)));
-    return { formatDuration: Number(format), lastPacketEnd, packets: packets.length };
+    const times = packets.map(([pts = 0]) => pts).sort((a, b) => a - b);
+    return { formatDuration: Number(format), lastPacketEnd, packets: packets.length, times };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -47,7 +47,9 @@ describe('reaching the size limit', () => {
   });
 
   it('stops by itself with a limit event, and ends ready rather than failed', () => {
-    console.info(`limit: stopped after ${Math.round(result.wallMs)} ms at ${result.recording?.sizeBytes} bytes (limit ${LIMIT}); event ${JSON.stringify(result.limit)}`);
+    console.info(
+      `limit: stopped after ${Math.round(result.wallMs)} ms at ${result.recording?.sizeBytes} bytes (limit ${LIMIT}); event ${JSON.stringify(result.limit)}; chunks ${JSON.stringify(result.chunkSizes)}`,
+    );
     expect(result.failure).toBeNull();
     expect(result.errors).toEqual([]);
     expect(result.limit).toMatchObject({ maxSizeBytes: LIMIT });
@@ -61,10 +63,17 @@ describe('reaching the size limit', () => {
     expect(stored.length).toBeGreaterThan(LIMIT / 2);
   });
 
+  // Under CPU load Chromium can hand over a first chunk of one byte, and the page hears of capture
+  // starting and of each chunk late: neither may change what is stored (issue 10, item 10).
   it('holds exactly the chunks kept, playable with its Duration', () => {
     const recorded = new Uint8Array(Buffer.from(result.chunks, 'base64'));
-    expect(stored.equals(Buffer.from(setWebmDuration(recorded, result.recording!.durationMs!)!))).toBe(true);
+    const durationMs = result.recording!.durationMs!;
+    expect(stored.equals(Buffer.from(setWebmDuration(recorded, durationMs)!))).toBe(true);
     const p = probe(stored);
-    expect(Math.abs(p.lastPacketEnd - result.recording!.durationMs! / 1000)).toBeLessThan(0.5);
+    expect(p.formatDuration * 1000).toBeCloseTo(durationMs, 0);
+    // The Duration is the frames' own end: the last frame's time plus one frame interval, whatever the load.
+    const last = p.times[p.times.length - 1]!;
+    const interval = last - p.times[p.times.length - 2]!;
+    expect(durationMs / 1000).toBeCloseTo(last + interval, 2);
   });
 });

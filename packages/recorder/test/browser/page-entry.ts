@@ -141,6 +141,7 @@ async function runRecording(o: RunOptions) {
     failure,
     chunks: await blobsToBase64(chunks),
     chunkCount: chunks.length,
+    chunkSizes: chunks.map((c) => c.size),
     lastProgress: progress[progress.length - 1] ?? null,
     states,
     errors,
