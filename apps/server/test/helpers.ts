@@ -98,6 +98,8 @@ export interface TestAppOptions {
   clock?: Clock;
   /** Share a database between several apps (two replicas). */
   database?: Database;
+  /** Builds the storage instead of createStorage (a backend with a fault injected). */
+  makeStorage?: (config: Config, signingKey: string) => Promise<RecordingStorage>;
 }
 
 export async function testApp(opts: TestAppOptions = {}): Promise<TestApp> {
@@ -109,7 +111,7 @@ export async function testApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const clock = opts.clock ?? { now: () => new Date() };
   const logger = memoryLogger();
   const signingKey = await new SettingsService(database.db, clock).signingKey();
-  const storage = await createStorage(config, { signingKey });
+  const storage = opts.makeStorage ? await opts.makeStorage(config, signingKey) : await createStorage(config, { signingKey });
   const service = createApp({ config, database, storage, clock, logger, signingKey });
   const bearer = async (claims: Record<string, unknown>) => ({ authorization: `Bearer ${await token(claims)}` });
   const auth = {

@@ -78,7 +78,7 @@ export interface RecordingsServiceOptions {
   /** Per-user caps (SORTIE_RECORDING_MAX_OPEN_PER_USER, SORTIE_RECORDING_MAX_RESERVED_MB_PER_USER). Default: none. */
   perUser?: { maxOpenRecordings: number; maxReservedBytes: number };
   /** Limits on bodies received through the service (SORTIE_UPLOAD_*). Default: 256 / 8 at once, 30 s idle, 1 KiB/s. */
-  uploads?: { maxConcurrent: number; maxConcurrentPerUser: number; idleTimeoutMs: number; minBytesPerSecond: number };
+  uploads?: { maxConcurrent: number; maxConcurrentPerUser: number; maxConcurrentPerPart?: number; idleTimeoutMs: number; minBytesPerSecond: number };
   /** SORTIE_RECORDING_MIN_FREE_MB in bytes: a part that would leave less free disk is refused (507). Default 0. */
   minFreeBytes?: number;
 }

@@ -20,6 +20,8 @@ export interface UploadGateOptions {
   maxConcurrent: number;
   /** SORTIE_UPLOAD_MAX_CONCURRENT_PER_USER. */
   maxConcurrentPerUser: number;
+  /** Default MAX_CONCURRENT_PER_PART; not an environment variable (tests raise it to race more PUTs). */
+  maxConcurrentPerPart?: number;
 }
 
 export class UploadGate {
@@ -45,8 +47,9 @@ export class UploadGate {
         retryAfterSeconds: 1,
       });
     }
-    if ((this.byPart.get(part) ?? 0) >= MAX_CONCURRENT_PER_PART) {
-      throw new DomainError('too_many_requests', `Part ${partNumber} is being received ${MAX_CONCURRENT_PER_PART} times already; send it again once those end.`, {
+    const perPart = this.opts.maxConcurrentPerPart ?? MAX_CONCURRENT_PER_PART;
+    if ((this.byPart.get(part) ?? 0) >= perPart) {
+      throw new DomainError('too_many_requests', `Part ${partNumber} is being received ${perPart} times already; send it again once those end.`, {
         retryAfterSeconds: 1,
       });
     }
