@@ -28,6 +28,20 @@ One variable per setting of apps/server/src/config.ts; the parity test
   value: {{ .Values.recording.s3.prefix | quote }}
 - name: SORTIE_RECORDING_ABANDONED_AFTER_MINUTES
   value: {{ .Values.abandonedAfterMinutes | quote }}
+- name: SORTIE_RECORDING_MAX_OPEN_PER_USER
+  value: {{ .Values.limits.maxOpenPerUser | quote }}
+- name: SORTIE_RECORDING_MAX_RESERVED_MB_PER_USER
+  value: {{ .Values.limits.maxReservedMBPerUser | quote }}
+- name: SORTIE_RECORDING_MIN_FREE_MB
+  value: {{ .Values.limits.minFreeMB | quote }}
+- name: SORTIE_UPLOAD_MAX_CONCURRENT
+  value: {{ .Values.uploads.maxConcurrent | quote }}
+- name: SORTIE_UPLOAD_MAX_CONCURRENT_PER_USER
+  value: {{ .Values.uploads.maxConcurrentPerUser | quote }}
+- name: SORTIE_UPLOAD_IDLE_TIMEOUT_SECONDS
+  value: {{ .Values.uploads.idleTimeoutSeconds | quote }}
+- name: SORTIE_UPLOAD_MIN_BYTES_PER_SECOND
+  value: {{ .Values.uploads.minBytesPerSecond | quote }}
 - name: SORTIE_PUBLIC_URL
   value: {{ .Values.publicUrl | quote }}
 - name: SORTIE_CORS_ORIGINS
