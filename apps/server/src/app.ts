@@ -64,6 +64,14 @@ const CODE_BY_STATUS: Record<number, ErrorCode> = {
   503: 'service_unavailable',
 };
 
+/** Node's error for a request whose connection closed before its body ended ('aborted', ECONNRESET), however wrapped. */
+function isClientAbort(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if ((e as NodeJS.ErrnoException).code === 'ECONNRESET' && e.message === 'aborted') return true;
+  }
+  return false;
+}
+
 export function createApp(deps: AppDeps): App {
   const { config, database, storage, clock, logger } = deps;
   const settings = new SettingsService(database.db, clock);
@@ -178,6 +186,12 @@ export function createApp(deps: AppDeps): App {
       const code = CODE_BY_STATUS[err.status] ?? 'invalid_request';
       const message = err.status === 400 ? 'The request body is not valid JSON.' : err.message || code;
       return c.json(errorBody(code, message), err.status as 400);
+    }
+    if (isClientAbort(err)) {
+      // The client closed the connection while its body was being read: no one will read this answer, and it
+      // is no fault of ours (it was logged as an unhandled error and counted as a 500 before).
+      logger.info('request body cut off by the client', { route: routePath(c) || 'unmatched', requestId: c.get('requestId' as never) });
+      return c.json(errorBody('invalid_request', 'The request body was cut off before its end.'), 400);
     }
     logger.error('unhandled error', { err: err instanceof Error ? err.stack : String(err), route: routePath(c) || 'unmatched', requestId: c.get('requestId' as never) });
     return c.json(errorBody('internal', 'Something went wrong on our side; it has been logged.'), 500);
