@@ -5,8 +5,8 @@
  * admin listing's filters and paging, and the audit of admin actions.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { download, makeRecording, type Made } from './admin-fixtures.js';
-import { fakeClock, testApp, type TestApp } from './helpers.js';
+import { createRecording, download, makeRecording, uploadPart, type Made } from './admin-fixtures.js';
+import { TEST_STORAGE, fakeClock, testApp, type TestApp } from './helpers.js';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -191,6 +191,111 @@ describe('recording disabled', () => {
       for (const r of ADMIN_ROUTES) await expectError(await off.json(r.method, r.path, r.body, off.auth.admin), 404, 'not_found');
     } finally {
       await off.close();
+    }
+  });
+});
+
+/**
+ * The whole access matrix (issue 10, "Must show" 2): every route × no token,
+ * the owner, another user, an admin, each with the status docs/API.md gives.
+ * Callers that must not change anything go first; the state is checked after.
+ */
+describe('access matrix: every route × none, owner, other user, admin', () => {
+  type Cell = 'none' | 'user' | 'other' | 'admin';
+  const ORDER: Cell[] = ['none', 'other', 'admin', 'user'];
+  const as = (who: Cell) => (who === 'none' ? {} : t.auth[who]);
+
+  async function matrix(name: string, expected: Record<Cell, number>, send: (who: Cell) => Promise<Response>, order: Cell[] = ORDER) {
+    const got: Partial<Record<Cell, number>> = {};
+    for (const who of order) {
+      const res = await send(who);
+      await res.body?.cancel();
+      got[who] = res.status;
+    }
+    expect(got, name).toEqual(expected);
+  }
+
+  it('service-wide recording routes: 401 without a token, open to every signed-in caller', async () => {
+    await matrix('GET /api/recordings/config', { none: 401, other: 200, admin: 200, user: 200 }, (w) => t.json('GET', '/api/recordings/config', undefined, as(w)));
+    await matrix('GET /api/recordings', { none: 401, other: 200, admin: 200, user: 200 }, (w) => t.json('GET', '/api/recordings', undefined, as(w)));
+    await matrix('POST /api/recordings', { none: 401, other: 201, admin: 201, user: 201 }, (w) =>
+      t.json('POST', '/api/recordings', { sessionId: `matrix-${w}`, mimeType: 'video/webm' }, as(w)),
+    );
+  });
+
+  it("reading someone's recording: the owner and admins; others 404 as if absent", async () => {
+    const rec = await makeRecording(t, 'ready', { who: 'user', sessionId: 'matrix-read' });
+    const base = `/api/recordings/${rec.id}`;
+    const expected = { none: 401, other: 404, admin: 200, user: 200 };
+    await matrix('GET /:id', expected, (w) => t.json('GET', base, undefined, as(w)));
+    await matrix('GET /:id/download', { ...expected, admin: TEST_STORAGE === 's3' ? 302 : 200, user: TEST_STORAGE === 's3' ? 302 : 200 }, (w) =>
+      t.app.request(`${base}/download`, { headers: as(w) }),
+    );
+    await matrix('POST /:id/download-url', expected, (w) => t.json('POST', `${base}/download-url`, undefined, as(w)));
+  });
+
+  it('writing to a recording: the owner only; others and admins 404, and nothing changes', async () => {
+    const expected = { none: 401, other: 404, admin: 404, user: 200 };
+    const open = await createRecording(t, 'user', 'matrix-write');
+    await matrix('POST /:id/parts', expected, (w) => t.json('POST', `/api/recordings/${open.id}/parts`, { partNumber: 1, sizeBytes: 3 }, as(w)));
+    const bytes = Buffer.from('abc');
+    const etag = await uploadPart(t, open.id, 1, bytes);
+    const status = async (id: string) => (await t.service.recordings.rowById(id))?.status;
+
+    await matrix('POST /:id/stop', expected, async (w) => {
+      const res = await t.json('POST', `/api/recordings/${open.id}/stop`, undefined, as(w));
+      if (w !== 'user') expect(await status(open.id)).toBe('recording');
+      return res;
+    });
+    await matrix('POST /:id/complete', expected, async (w) => {
+      const res = await t.json('POST', `/api/recordings/${open.id}/complete`, { durationMs: 1, parts: [{ partNumber: 1, etag }] }, as(w));
+      if (w !== 'user') expect(await status(open.id)).toBe('uploading');
+      return res;
+    });
+    expect(await status(open.id)).toBe('ready');
+
+    const doomed = await createRecording(t, 'user', 'matrix-fail');
+    await matrix('POST /:id/fail', expected, async (w) => {
+      const res = await t.json('POST', `/api/recordings/${doomed.id}/fail`, { reason: 'matrix' }, as(w));
+      if (w !== 'user') expect(await status(doomed.id)).toBe('recording');
+      return res;
+    });
+    expect(await status(doomed.id)).toBe('failed');
+  });
+
+  it('delete: the owner and admins (204); others 404 and it stays', async () => {
+    const forUser = await makeRecording(t, 'ready', { who: 'user', sessionId: 'matrix-del-1' });
+    const forAdmin = await makeRecording(t, 'ready', { who: 'user', sessionId: 'matrix-del-2' });
+    const target: Record<Cell, string> = { none: forUser.id, other: forUser.id, user: forUser.id, admin: forAdmin.id };
+    await matrix('DELETE /:id', { none: 401, other: 404, admin: 204, user: 204 }, async (w) => {
+      const res = await t.json('DELETE', `/api/recordings/${target[w]}`, undefined, as(w));
+      if (w === 'none' || w === 'other') expect(await t.service.recordings.rowById(forUser.id)).not.toBeNull();
+      return res;
+    });
+    expect(await t.service.recordings.rowById(forUser.id)).toBeNull();
+    expect(await t.service.recordings.rowById(forAdmin.id)).toBeNull();
+  });
+
+  it('admin routes: 401, 403 for the owner and for another user, 200 for an admin', async () => {
+    for (const r of ADMIN_ROUTES) {
+      await matrix(`${r.method} ${r.path}`, { none: 401, other: 403, admin: r.ok, user: 403 }, (w) => t.json(r.method, r.path, r.body, as(w)));
+    }
+  });
+
+  it('signed-URL routes take the URL as the credential: the same answer whoever calls, 401 for a bad token', async () => {
+    const rec = await makeRecording(t, 'ready', { who: 'user', sessionId: 'matrix-files' });
+    const { url } = (await (await t.json('POST', `/api/recordings/${rec.id}/download-url`, undefined, t.auth.user)).json()) as { url: string };
+    if (url.includes('/api/files/')) {
+      const p = new URL(url).pathname;
+      await matrix('GET /api/files/:token', { none: 200, other: 200, admin: 200, user: 200 }, (w) => t.app.request(p, { headers: as(w) }));
+      await matrix('GET /api/files/<bad>', { none: 401, other: 401, admin: 401, user: 401 }, (w) => t.app.request(`${p}x`, { headers: as(w) }));
+    }
+    const open = await createRecording(t, 'user', 'matrix-upload');
+    const part = (await (await t.json('POST', `/api/recordings/${open.id}/parts`, { partNumber: 1, sizeBytes: 3 }, t.auth.user)).json()) as { url: string };
+    if (part.url.includes('/api/uploads/')) {
+      const p = new URL(part.url).pathname;
+      await matrix('PUT /api/uploads/<bad>', { none: 401, other: 401, admin: 401, user: 401 }, (w) => t.app.request(`${p}x`, { method: 'PUT', headers: as(w), body: 'abc' }));
+      await matrix('PUT /api/uploads/:token', { none: 200, other: 200, admin: 200, user: 200 }, (w) => t.app.request(p, { method: 'PUT', headers: as(w), body: 'abc' }));
     }
   });
 });
