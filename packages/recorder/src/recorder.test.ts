@@ -367,3 +367,48 @@ describe('recorder: WebM head and duration (issue 10 item 10: a 1-byte first chu
     expect(svc.log.completes).toEqual([expect.objectContaining({ durationMs: rec.durationMs })]);
   });
 });
+
+describe('recorder: each start() is a new recording (one Take per recording)', () => {
+  it("ignores a chunk that the previous recording's MediaRecorder hands over late", async () => {
+    const svc = service();
+    const { r } = recorder(svc);
+    await r.start();
+    const first = media();
+    first.chunk(100);
+    await r.abort();
+    await r.start();
+    expect(media()).not.toBe(first);
+    // An aborted MediaRecorder's last 'dataavailable' comes after stop(), here after the next start().
+    first.chunk(100, 1);
+    media().chunk(100, 2);
+    const rec = await r.stop();
+    expect(rec.status).toBe('ready');
+    expect(r.progress.recordedBytes).toBe(100);
+    expect(svc.log.completes).toEqual([expect.objectContaining({ parts: [{ partNumber: 1, etag: '"e1"' }] })]);
+    expect(new Uint8Array(await svc.log.bodies.get(1)!.arrayBuffer())[0]).toBe(2);
+  });
+
+  it('starts clean after a recording that ended at the limit with a failed part', async () => {
+    let refuse = true;
+    const svc = service({ parts: (n) => (refuse && n === 2 ? json(413, 'payload_too_large') : undefined) as unknown as Reply });
+    const { r, seen } = recorder(svc);
+    await r.start();
+    media().chunk(100);
+    await vi.waitFor(() => expect(r.progress.uploadedBytes).toBe(100), { interval: 2 });
+    media().chunk(100);
+    await settled(r);
+    expect(seen.limits).toBe(1);
+    expect(r.progress).toMatchObject({ recordedBytes: 100, uploadedBytes: 100 });
+    refuse = false;
+    await r.start();
+    expect(r.progress).toEqual({ recordedBytes: 0, uploadedBytes: 0, durationMs: expect.any(Number) });
+    for (let i = 0; i < 3; i++) media().chunk(100);
+    const rec = await r.stop();
+    expect(rec.status).toBe('ready');
+    // Not 'full', no stored prefix, no failure carried over: every chunk of the new recording is kept.
+    expect(seen.limits).toBe(1);
+    expect(seen.errors).toEqual([]);
+    expect(svc.log.completes.at(-1)).toMatchObject({ parts: [1, 2, 3].map((n) => ({ partNumber: n, etag: `"e${n}"` })) });
+    expect(r.progress).toMatchObject({ recordedBytes: 300, uploadedBytes: 300 });
+  });
+});

@@ -1,0 +1,92 @@
+/**
+ * The recorder's options and their defaults. Every default lives in
+ * `defaults`, and createRecorder resolves the caller's options against it
+ * once (as Uppy does with its `defaultOptions`), so no other module carries
+ * its own fallback for an option.
+ */
+import { DEFAULT_PART_SIZE_BYTES } from './part-gatherer.js';
+import type { RetryOptions } from './retry.js';
+import type { TokenSource } from './types.js';
+import { DEFAULT_MAX_PENDING_BYTES } from './uploader.js';
+
+/** WebM types in order of preference: VP9 compresses best, VP8 plays everywhere. */
+export const DEFAULT_MIME_TYPES: readonly string[] = ['video/webm;codecs=vp9', 'video/webm;codecs=vp8', 'video/webm'];
+
+export interface RecorderOptions {
+  /** What to record: a canvas (captured with `captureStream(frameRate)`) or any MediaStream. */
+  source: HTMLCanvasElement | MediaStream;
+  /** The session this recording belongs to (stored as `sessionId`). */
+  sessionId: string;
+  /** Origin of the Sortie Recording service. Default: the page's origin. */
+  baseUrl?: string;
+  /** The bearer token, or a function giving it; called again after a 401. */
+  getToken: TokenSource;
+  /** Container/codec preference list; the first the browser supports is used. Default: DEFAULT_MIME_TYPES. */
+  mimeTypes?: readonly string[];
+  /** Frames per second captured from a canvas. Default 30. Ignored for a MediaStream. */
+  frameRate?: number;
+  /** Encoder bitrate. Default 2_500_000 (2.5 Mbit/s: sharp for UI, about 19 MB a minute at most). */
+  videoBitsPerSecond?: number;
+  /** MediaRecorder timeslice: how often a chunk is handed over, in ms. Default 1000. */
+  timesliceMs?: number;
+  /**
+   * Wished part size in bytes. Default 1 MiB. Raised to the service's
+   * `minPartSizeBytes` (5 MiB on S3) and as needed to fit `maxParts`.
+   */
+  partSizeBytes?: number;
+  /** Part PUTs in flight at once. Default 3. */
+  concurrency?: number;
+  /** A size limit below the service's, in bytes. Default: the service's `maxSizeBytes`. */
+  maxSizeBytes?: number;
+  /**
+   * Retry policy. API calls: 8 attempts by default, backoff 0.5 s doubling to
+   * 15 s, with jitter. Part uploads use the same backoff but no attempt limit
+   * for network errors, 5xx, 408 and 429: they are bounded by `maxUnsentBytes`.
+   */
+  retry?: RetryOptions;
+  /**
+   * Memory cap on recorded bytes not uploaded yet, in bytes. Default 256 MiB.
+   * While uploads fail transiently (an outage), parts wait in memory and are
+   * retried; once this cap would be passed, capture stops and the recording
+   * completes with the parts already stored.
+   */
+  maxUnsentBytes?: number;
+  /** fetch to use. Default: globalThis.fetch. */
+  fetch?: typeof fetch;
+}
+
+/** The options that take a value from `defaults`. */
+type Defaulted = 'mimeTypes' | 'frameRate' | 'videoBitsPerSecond' | 'timesliceMs' | 'partSizeBytes' | 'concurrency' | 'maxSizeBytes' | 'maxUnsentBytes';
+
+export type ResolvedRecorderOptions = Omit<RecorderOptions, Defaulted> & Required<Pick<RecorderOptions, Defaulted>>;
+
+/**
+ * The defaults of RecorderOptions. Not here: `baseUrl`, `retry` and `fetch`
+ * go as given to ApiClient, whose defaults are the page's origin,
+ * RETRY_DEFAULTS (8 attempts, 0.5 s doubling to 15 s) and globalThis.fetch.
+ */
+export const defaults: Readonly<Required<Pick<RecorderOptions, Defaulted>>> = Object.freeze({
+  /** The first of these MediaRecorder supports is recorded: VP9, then VP8, then any WebM. */
+  mimeTypes: DEFAULT_MIME_TYPES,
+  /** Canvas capture rate, frames per second. */
+  frameRate: 30,
+  /** 2.5 Mbit/s: sharp for UI, about 19 MB a minute at most. */
+  videoBitsPerSecond: 2_500_000,
+  /** A chunk a second: little is lost if the tab dies, few small parts. */
+  timesliceMs: 1000,
+  /** 1 MiB: few requests, little held in memory (raised to the service's minimum and to fit maxParts). */
+  partSizeBytes: DEFAULT_PART_SIZE_BYTES,
+  /** Part PUTs in flight at once. */
+  concurrency: 3,
+  /** No limit of the caller's own: the service's maxSizeBytes applies. */
+  maxSizeBytes: Infinity,
+  /** 256 MiB not uploaded yet: a few minutes of outage at the default bitrate. */
+  maxUnsentBytes: DEFAULT_MAX_PENDING_BYTES,
+});
+
+/** The caller's options over `defaults`; an option given as undefined takes its default too. */
+export function resolveOptions(opts: RecorderOptions): ResolvedRecorderOptions {
+  const out: Record<string, unknown> = { ...opts };
+  for (const [key, value] of Object.entries(defaults)) if (out[key] === undefined) out[key] = value;
+  return out as ResolvedRecorderOptions;
+}

@@ -1,0 +1,330 @@
+/**
+ * One recording, from start() to its end: everything that belongs to it and
+ * nothing that outlives it. Each start() makes a new Take, so a recording
+ * cannot inherit an earlier one's bytes, clock, parts or failures, and late
+ * events of an earlier MediaRecorder are told apart by their Take.
+ * CanvasRecorder (recorder.ts) keeps what outlives a recording (options, the
+ * API client, listeners, the state, the config cache) and drives the Take
+ * through the states.
+ */
+import type { ApiClient } from './api.js';
+import { RecorderError } from './errors.js';
+import type { ResolvedRecorderOptions } from './options.js';
+import { PartGatherer, planParts, type Part } from './part-gatherer.js';
+import type { CompletedPart, Recording, RecordingConfig } from './types.js';
+import { Uploader } from './uploader.js';
+import { setWebmDuration } from './webm-duration.js';
+import { WebmTimeline } from './webm-timeline.js';
+
+/**
+ * Bytes kept free under the size limit for the Duration written into part 1
+ * at stop (11 bytes, plus a wider Info size field in the worst case).
+ */
+export const DURATION_RESERVE_BYTES = 64;
+
+/**
+ * How much of part 1 is read to write the Duration (Info sits in the first
+ * few hundred bytes). Part 1 of a WebM recording holds at least this much
+ * (planParts' headBytes), so the head read is the file's head.
+ */
+export const HEAD_BYTES = 64 * 1024;
+
+/** What keep() did with a chunk. */
+export type ChunkVerdict =
+  /** Not for this recording (empty, before planning, or after an abort). */
+  | 'ignored'
+  /** Dropped: it would pass the size limit. */
+  | 'dropped'
+  /** Kept; capture may go on. */
+  | 'kept'
+  /** Kept, and one more chunk like the recent ones would not fit: time to stop. */
+  | 'kept-full';
+
+export class Take {
+  /** Aborted by abort() or a failure: ends this recording's requests. */
+  readonly controller = new AbortController();
+  /** The server's recording, once created (then as completed). */
+  rec: Recording | null = null;
+  /** The type being recorded, once the server's recording exists. */
+  type: string | null = null;
+  media: MediaRecorder | null = null;
+  uploader: Uploader | null = null;
+  /** finish()'s promise, once stop() began. */
+  stopping: Promise<Recording> | null = null;
+  /** Why uploading failed for good, when it did. */
+  uploadFailure: RecorderError | null = null;
+  /** MediaRecorder's error, when capture ended because of one. */
+  captureFailure: RecorderError | null = null;
+  /** Bytes of the file so far: the chunks kept, plus the Duration once written. */
+  recordedBytes = 0;
+  /** Bytes of the file that was completed, once it is a stored prefix only. */
+  completedBytes: number | null = null;
+  /** Once a chunk is dropped for the limit, every later one is too: the file must not have a hole. */
+  full = false;
+  /** The size limit of this recording: the service's, or the caller's if lower. */
+  maxSizeBytes = Infinity;
+
+  /** A stream made from a canvas is ours to end at stop; a caller's MediaStream is not. */
+  private ownedStream: MediaStream | null = null;
+  private gatherer: PartGatherer | null = null;
+  /** The size limit less the room kept for the Duration. */
+  private limitBytes = Infinity;
+  /** Sizes of the last few chunks: the margin kept under the limit for the chunk still to come. */
+  private recentChunks: number[] = [];
+
+  // The page's clock (performance.now()), pauses excluded: progress while recording, and the
+  // duration when the media's own time cannot be read.
+  private startedAt = 0;
+  private pausedAt: number | null = null;
+  private pausedTotal = 0;
+  private stoppedAt: number | null = null;
+  /** Page-clock time of the last chunk kept. */
+  private keptUntilMs = 0;
+  /** Page-clock time at the end of each part: the duration of a recording cut after that part. */
+  private partEndMs = new Map<number, number>();
+
+  /** The media's own time, read from the chunks kept (WebM only); preferred over the page's clock. */
+  private timeline: WebmTimeline | null = null;
+  /** The chunks fed to `timeline` so far, in order. */
+  private timelineRead: Promise<void> = Promise.resolve();
+  /** Media time at the end of each part, from `timeline`. */
+  private partMediaEndMs = new Map<number, number>();
+
+  /** Part 1, kept until its Duration is written (sealFirstPart). */
+  private firstPart: Part | null = null;
+  /** Part 1 has its Duration (or will never get one): nothing more to send for it. */
+  private firstPartFinal = false;
+
+  constructor(
+    private readonly api: ApiClient,
+    private readonly opts: ResolvedRecorderOptions,
+  ) {}
+
+  get aborted(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  /** Bytes stored on the service (the completed prefix, after a failure). */
+  get uploadedBytes(): number {
+    return this.completedBytes ?? this.uploader?.uploadedBytes ?? 0;
+  }
+
+  /** The MediaStream to record: the caller's, or one captured from the canvas (then ours to end). */
+  captureStream(): MediaStream {
+    const src = this.opts.source;
+    if (typeof MediaStream !== 'undefined' && src instanceof MediaStream) return src;
+    const canvas = src as HTMLCanvasElement;
+    if (typeof canvas.captureStream !== 'function') throw new RecorderError('unsupported', 'This browser cannot capture a canvas (no captureStream).');
+    this.ownedStream = canvas.captureStream(this.opts.frameRate);
+    return this.ownedStream;
+  }
+
+  /** Sizes and parts for this recording, from the service's config. */
+  plan(config: RecordingConfig, type: string): void {
+    this.maxSizeBytes = Math.min(config.maxSizeBytes, this.opts.maxSizeBytes);
+    this.limitBytes = this.maxSizeBytes - DURATION_RESERVE_BYTES;
+    const webm = type.startsWith('video/webm');
+    this.gatherer = new PartGatherer(planParts(config, this.opts.partSizeBytes, webm ? HEAD_BYTES : 0), type);
+    this.timeline = webm ? new WebmTimeline() : null;
+  }
+
+  /** The uploader of this recording's parts (once the server's recording exists). */
+  openUploader(hooks: { onProgress: () => void; onFatal: (err: RecorderError) => void }): Uploader {
+    this.uploader = new Uploader({
+      api: this.api,
+      recordingId: this.rec!.id,
+      concurrency: this.opts.concurrency,
+      retry: this.opts.retry,
+      maxPendingBytes: this.opts.maxUnsentBytes,
+      onProgress: hooks.onProgress,
+      onFatal: hooks.onFatal,
+    });
+    return this.uploader;
+  }
+
+  // --- The page's clock ---
+
+  markStarted(): void {
+    this.startedAt = performance.now();
+  }
+  markPaused(): void {
+    this.pausedAt = performance.now();
+  }
+  markResumed(): void {
+    if (this.pausedAt !== null) this.pausedTotal += performance.now() - this.pausedAt;
+    this.pausedAt = null;
+  }
+  markStopped(): void {
+    this.stoppedAt = performance.now();
+  }
+
+  /** Recorded time by the page's clock, pauses excluded, frozen at stop. */
+  elapsedMs(): number {
+    if (!this.startedAt) return 0;
+    const now = this.stoppedAt ?? performance.now();
+    const paused = this.pausedTotal + (this.pausedAt !== null ? now - this.pausedAt : 0);
+    return Math.max(0, Math.round(now - this.startedAt - paused));
+  }
+
+  // --- Chunks and parts ---
+
+  /** Keeps a chunk MediaRecorder handed over (gathered into parts, sent as they close) or drops it for the limit. */
+  keep(data: Blob): ChunkVerdict {
+    if (data.size === 0 || !this.gatherer || !this.uploader || this.aborted) return 'ignored';
+    if (this.full || this.recordedBytes + data.size > this.limitBytes) {
+      this.full = true;
+      return 'dropped';
+    }
+    const before = this.recordedBytes;
+    this.recordedBytes += data.size;
+    // The file's start (headers and the first keyframe) is far larger than what follows: judge by later
+    // chunks. Not "the first chunk": Chromium can hand over a first chunk of one byte, and then the
+    // keyframe, with whatever was encoded while the page was busy, in the second.
+    if (before >= HEAD_BYTES) this.recentChunks.push(data.size);
+    if (this.recentChunks.length > 4) this.recentChunks.shift();
+    this.keptUntilMs = this.elapsedMs();
+    const part = this.gatherer.push(data);
+    this.follow(data, part?.partNumber ?? null);
+    if (part) {
+      this.partEndMs.set(part.partNumber, this.keptUntilMs);
+      this.send(part);
+    }
+    // Stop while one more chunk half again as large as the recent ones still fits: the last chunk, which
+    // comes after stop(), covers at most one timeslice. Should it not fit, it is dropped (see above) and
+    // the file ends at the previous chunk.
+    return this.recordedBytes + 1.5 * Math.max(0, ...this.recentChunks) > this.limitBytes ? 'kept-full' : 'kept';
+  }
+
+  private send(part: Part): void {
+    if (part.partNumber === 1) this.firstPart = part;
+    this.uploader!.enqueue(part);
+  }
+
+  /** Feeds a kept chunk to the timeline, in order; `closes`: the part it closed, whose media end is noted. */
+  private follow(data: Blob, closes: number | null): void {
+    const timeline = this.timeline;
+    if (!timeline) return;
+    this.timelineRead = this.timelineRead.then(async () => {
+      try {
+        if (timeline.ok) timeline.push(new Uint8Array(await data.arrayBuffer()));
+      } catch {
+        timeline.giveUp();
+      }
+      const end = timeline.endMs;
+      if (closes !== null && end !== null) this.partMediaEndMs.set(closes, end);
+    });
+  }
+
+  /**
+   * The recorded duration: the media's own time when the timeline could read
+   * it, else the page's clock (pauses excluded). `afterPart`: of the parts up
+   * to that one only.
+   */
+  private async durationMs(afterPart?: number): Promise<number> {
+    const timeline = this.timeline;
+    await this.timelineRead;
+    const media = afterPart === undefined ? timeline?.endMs : this.partMediaEndMs.get(afterPart);
+    if (media != null) return Math.round(media);
+    return afterPart === undefined ? this.keptUntilMs : (this.partEndMs.get(afterPart) ?? 0);
+  }
+
+  /**
+   * After capture ended: closes what is buffered as the last part and sends
+   * it (a recording of one part gets its Duration before its first and only
+   * upload). The recording's duration.
+   */
+  async sendLastPart(): Promise<number> {
+    const last = this.gatherer!.flush();
+    const durationMs = await this.durationMs();
+    if (last) {
+      this.partEndMs.set(last.partNumber, durationMs);
+      this.partMediaEndMs.set(last.partNumber, durationMs);
+      const sealed = last.partNumber === 1 ? await this.sealFirstPart(durationMs, last) : null;
+      this.send(sealed ?? last);
+    }
+    return durationMs;
+  }
+
+  /**
+   * The one place the Duration goes into part 1 (see webm-duration.ts): part
+   * 1 with it written, to send (again; a re-sent part number replaces the
+   * stored one), or null when there is nothing to send: part 1 was sealed
+   * already, or its bytes are not a WebM head the writer knows (the file then
+   * plays without a length). `part`: by default the part 1 sent during
+   * capture; the last part when the recording has only one.
+   */
+  async sealFirstPart(durationMs: number, part: Part | null = this.firstPart): Promise<Part | null> {
+    if (!part || part.partNumber !== 1 || this.firstPartFinal) return null;
+    this.firstPartFinal = true;
+    if (!this.type?.startsWith('video/webm')) return null;
+    const head = new Uint8Array(await part.data.slice(0, HEAD_BYTES).arrayBuffer());
+    const patched = setWebmDuration(head, durationMs);
+    if (!patched) return null;
+    this.recordedBytes += patched.length - head.length;
+    // Blob parts are copied views; a fresh ArrayBuffer keeps TypeScript's BlobPart happy.
+    return { partNumber: 1, data: new Blob([patched.slice().buffer, part.data.slice(HEAD_BYTES)], { type: part.data.type }) };
+  }
+
+  /** Part 1's bytes are no longer needed (completed, or the recording ended). */
+  forgetFirstPart(): void {
+    this.firstPart = null;
+  }
+
+  /**
+   * After an upload failed for good: the parts 1..k stored without a gap, the
+   * recorded time they hold, and part 1 re-sent with that Duration (best
+   * effort, a bounded number of attempts: without it the file still plays).
+   */
+  async storedPrefix(): Promise<{ parts: CompletedPart[]; durationMs: number }> {
+    const uploader = this.uploader!;
+    const parts = uploader.storedPrefix();
+    const k = parts.length;
+    const durationMs = await this.durationMs(k);
+    let bytes = 0;
+    for (const p of parts) bytes += uploader.storedSize(p.partNumber) ?? 0;
+    const first = this.firstPart;
+    if (k > 0 && first) {
+      const patched = await this.sealFirstPart(durationMs);
+      if (patched) {
+        const fixer = new Uploader({ api: this.api, recordingId: this.rec!.id, retry: this.opts.retry, persistent: false });
+        fixer.enqueue(patched);
+        const fixed = await fixer.finish().catch(() => null);
+        if (fixed?.[0]) {
+          parts[0] = fixed[0];
+          bytes += patched.data.size - first.data.size;
+        }
+      }
+    }
+    this.recordedBytes = this.completedBytes = bytes;
+    return { parts, durationMs };
+  }
+
+  // --- Ending ---
+
+  /** Stops MediaRecorder and waits for its last chunk ('stop' comes after the final 'dataavailable'). */
+  async endCapture(): Promise<void> {
+    const media = this.media;
+    if (media && media.state !== 'inactive') {
+      await new Promise<void>((resolve) => {
+        media.addEventListener('stop', () => resolve(), { once: true });
+        media.stop();
+      });
+    }
+    this.ownedStream?.getTracks().forEach((t) => t.stop());
+  }
+
+  /** Abort or failure: requests stop, parts in flight are cancelled (those stored stay on the service), capture ends. */
+  tearDown(): void {
+    this.controller.abort();
+    this.uploader?.cancel();
+    if (this.media && this.media.state !== 'inactive') {
+      try {
+        this.media.stop();
+      } catch {
+        // Already stopping.
+      }
+    }
+    this.ownedStream?.getTracks().forEach((t) => t.stop());
+    this.firstPart = null;
+  }
+}
