@@ -35,8 +35,9 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await new Promise<void>((r) => {
-    (server as http.Server | undefined)?.closeAllConnections();
-    server ? server.close(() => r()) : r();
+    if (!server) return r();
+    (server as http.Server).closeAllConnections();
+    server.close(() => r());
   });
   await demo?.close();
 });
