@@ -205,7 +205,7 @@ describe('access matrix: every route × none, owner, other user, admin', () => {
   const ORDER: Cell[] = ['none', 'other', 'admin', 'user'];
   const as = (who: Cell) => (who === 'none' ? {} : t.auth[who]);
 
-  async function matrix(name: string, expected: Record<Cell, number>, send: (who: Cell) => Promise<Response>, order: Cell[] = ORDER) {
+  async function matrix(name: string, expected: Record<Cell, number>, send: (who: Cell) => Response | Promise<Response>, order: Cell[] = ORDER) {
     const got: Partial<Record<Cell, number>> = {};
     for (const who of order) {
       const res = await send(who);
