@@ -4,7 +4,7 @@
  * the service issues).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testApp, type TestApp } from './helpers.js';
+import { etagValidates, testApp, type TestApp } from './helpers.js';
 
 const APP_ORIGIN = 'https://app.example.com';
 let t: TestApp;
@@ -44,7 +44,7 @@ describe('CORS', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('access-control-allow-origin')).toBe(APP_ORIGIN);
     expect(res.headers.get('access-control-expose-headers')).toContain('ETag');
-    expect(res.headers.get('etag')).toBe('"900150983cd24fb0d6963f7d28e17f72"');
+    expect(etagValidates('local', res.headers.get('etag') ?? '', Buffer.from('abc'))).toBe(true);
   });
 
   it('gives no CORS grant to an origin not listed, nor to any origin when none is configured', async () => {
