@@ -15,7 +15,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { serve, type ServerType } from '@hono/node-server';
 import { eq } from 'drizzle-orm';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { recordingParts } from '../src/db/schema.js';
 import { RecordingsService } from '../src/recordings/service.js';
 import { LocalStorage } from '../src/storage/local.js';
@@ -23,22 +23,66 @@ import { fakeClock, testApp, type TestApp, type TestAppOptions } from './helpers
 
 const MiB = 1024 * 1024;
 
+/** The app of the test running now. */
 let t: TestApp | undefined;
-let server: ServerType | undefined;
+
+/** An app on a real socket. */
+interface Running {
+  t: TestApp;
+  server: ServerType;
+  base: string;
+}
+
+async function listen(opts: TestAppOptions): Promise<Running> {
+  const app = await testApp(opts);
+  let server!: ServerType;
+  await new Promise<void>((resolve) => {
+    server = serve({ fetch: app.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve());
+  });
+  return { t: app, server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+}
+
+async function stop(r: Running): Promise<void> {
+  await new Promise<void>((done) => r.server.close(() => done()));
+  await r.t.close();
+}
+
+/** Tests with a configuration of their own get an app of their own, closed after the test. */
+let own: Running | undefined;
 afterEach(async () => {
-  if (server) await new Promise<void>((r) => server!.close(() => r()));
-  server = undefined;
-  await t?.close();
-  t = undefined;
+  if (own) await stop(own);
+  own = undefined;
 });
 
-/** An app on a real socket; answers its base URL. */
 async function start(opts: TestAppOptions = {}): Promise<string> {
-  t = await testApp(opts);
-  await new Promise<void>((resolve) => {
-    server = serve({ fetch: t!.app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve());
+  own = await listen(opts);
+  t = own.t;
+  return own.base;
+}
+
+/**
+ * The tests on the default configuration share one app (each makes its own
+ * recordings): a database per test would cost seconds each. Its disk can be
+ * made full (FullDisk below).
+ */
+let shared: Running;
+let sharedDisk!: FullDisk;
+beforeAll(async () => {
+  shared = await listen({
+    makeStorage: async (config, signingKey) => {
+      sharedDisk = new FullDisk({ root: config.storagePath, signingKey });
+      await sharedDisk.init();
+      return sharedDisk;
+    },
   });
-  return `http://127.0.0.1:${(server!.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  if (shared) await stop(shared);
+});
+function useShared(): string {
+  t = shared.t;
+  sharedDisk.full = false;
+  return shared.base;
 }
 
 async function api(base: string, method: string, p: string, body?: unknown, headers = t!.auth.user): Promise<Response> {
@@ -95,7 +139,7 @@ async function partRow(id: string, partNumber: number) {
 
 describe('re-sent parts', () => {
   it('keeps one file per part after 30 re-sends of one part URL, and counts it once', async () => {
-    const base = await start();
+    const base = useShared();
     const id = await create(base);
     const url = await urlOf(base, id, 1, MiB);
     let last = '';
@@ -140,7 +184,7 @@ describe('re-sent parts', () => {
   });
 
   it('refuses a body whose part was asked for again while it arrived, and keeps the newer one', async () => {
-    const base = await start();
+    const base = useShared();
     const id = await create(base);
     const oldUrl = await urlOf(base, id, 1, 2000);
     const bytes = randomBytes(2000);
@@ -161,7 +205,7 @@ describe('re-sent parts', () => {
 
 describe('parallel PUTs of one part', () => {
   it('always leave exactly one stored version, named by the database, that completes (8 at once, 10 trials)', async () => {
-    await start();
+    useShared();
     const app = t!;
     // The service with room for 8 bodies of one part at once (the default allows 2), so all 8 race.
     const racing = new RecordingsService({
@@ -195,7 +239,7 @@ describe('parallel PUTs of one part', () => {
   });
 
   it('over a real socket: 8 parallel PUTs are each stored or refused (429, Retry-After), and one stored ETag completes', async () => {
-    const base = await start();
+    const base = useShared();
     const id = await create(base);
     const url = await urlOf(base, id, 1, 256 * 1024);
     const answers = await Promise.all(Array.from({ length: 8 }, () => put(url, randomBytes(256 * 1024))));
@@ -265,14 +309,8 @@ class FullDisk extends LocalStorage {
 
 describe('a full disk', () => {
   it('answers 507 with Retry-After, keeps the part stored before, and keeps the connection', async () => {
-    let disk!: FullDisk;
-    const base = await start({
-      makeStorage: async (config, signingKey) => {
-        disk = new FullDisk({ root: config.storagePath, signingKey });
-        await disk.init();
-        return disk;
-      },
-    });
+    const base = useShared();
+    const disk = sharedDisk;
     const id = await create(base);
     const first = randomBytes(100_000);
     const url = await urlOf(base, id, 1, first.length);
@@ -309,20 +347,15 @@ describe('a full disk', () => {
   });
 
   it('keeps the earlier version of a part when its re-send hits a full disk', async () => {
-    let disk!: FullDisk;
-    const base = await start({
-      makeStorage: async (config, signingKey) => {
-        disk = new FullDisk({ root: config.storagePath, signingKey });
-        await disk.init();
-        return disk;
-      },
-    });
+    const base = useShared();
+    const disk = sharedDisk;
     const id = await create(base);
     const bytes = randomBytes(4096);
     const url = await urlOf(base, id, 1, 4096);
     const ok = await put(url, bytes);
     disk.full = true;
     expect((await put(url, randomBytes(4096))).status).toBe(507);
+    disk.full = false;
     expect((await complete(base, id, [ok.headers.get('etag')!])).status).toBe(200);
     expect((await download(base, id)).equals(bytes)).toBe(true);
   });
