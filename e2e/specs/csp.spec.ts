@@ -22,7 +22,7 @@ async function watchViolations(page: Page): Promise<() => Promise<string[]>> {
   return async () => [...console, ...(await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp))];
 }
 
-test('the session page and the admin panel run under the CSP: record, list, play, no violation', async ({ page, context }, testInfo) => {
+test('the session page and the admin panel run under the CSP: record, list, play, download, no violation', async ({ page, context }, testInfo) => {
   const violations = await watchViolations(page);
   const sessionId = `e2e-${testInfo.project.name}-csp`;
   const res = await page.goto(`/?as=user&session=${encodeURIComponent(sessionId)}`);
@@ -46,5 +46,10 @@ test('the session page and the admin panel run under the CSP: record, list, play
   await row.getByRole('button', { name: 'Play' }).click();
   expect(await playerDuration(admin)).toBeGreaterThan(1);
   await expect.poll(() => admin.locator('dialog video').evaluate((v: HTMLVideoElement) => v.currentTime)).toBeGreaterThan(0.2);
+  await admin.getByRole('button', { name: 'Close player' }).click();
+  // A download still happens: the file's own CSP (sandbox) does not stop an attachment.
+  const [download] = await Promise.all([admin.waitForEvent('download'), row.getByRole('button', { name: 'Download' }).click()]);
+  expect(await download.failure()).toBeNull();
+  expect(download.suggestedFilename()).toMatch(/\.webm$/);
   expect(await adminViolations()).toEqual([]);
 });
