@@ -164,6 +164,7 @@ export function createApp(deps: AppDeps): App {
         audit.record({ actor: user, action: 'recording.delete', recordingId: row.id, details: { userId: row.userId, sessionId: row.sessionId } }),
       onForeignRead: (user: Identity, row: RecordingRow, how: 'download' | 'download_url') =>
         audit.record({ actor: user, action: how === 'download' ? 'recording.download' : 'recording.download_url', recordingId: row.id, details: { userId: row.userId, sessionId: row.sessionId } }),
+      onEndRequested: (id: string) => jobs.sweeper.settleSoon(id),
     };
     // One verifier for every bearer route, so the JWKS cache is shared.
     const auth = bearerAuth({ secret: hsSecret, jwksUrl: config.auth.jwksUrl });

@@ -86,6 +86,7 @@ export async function buildService(
     },
     async close({ deadlineMs = SHUTDOWN_DEADLINE_MS } = {}) {
       built.drain.begin();
+      built.jobs.sweeper.stopPending();
       const jobsStopped = scheduler?.stop();
       if (server) await closeServer(server, deadlineMs, built.drain, logger);
       await jobsStopped;

@@ -56,6 +56,24 @@ export interface Recording {
   /** Null until `ready`. */
   completedAt: string | null;
   failureReason: string | null;
+  /**
+   * How it ended: `stop` (the client completed it), `beacon` (its tab went
+   * away and the service finalized what was stored), `abandoned` (the sweeper,
+   * after SORTIE_RECORDING_ABANDONED_AFTER_MINUTES without activity),
+   * `failed`; null while it is open.
+   */
+  endedBy: EndedBy | null;
+}
+
+export type EndedBy = 'stop' | 'beacon' | 'abandoned' | 'failed';
+
+/**
+ * The answer to `POST /api/recordings`: the recording, and the URL that ends
+ * it without a bearer token (for `navigator.sendBeacon` when the page goes away).
+ */
+export interface CreatedRecording extends Recording {
+  /** POST here (any body, no headers needed) to end the recording; valid for 7 days. */
+  endUrl: string;
 }
 
 // --- docs/API.md "5. Routes" ---

@@ -22,6 +22,8 @@ const ts = (name: string) => timestamp(name, { precision: 3, withTimezone: true,
 
 export const RECORDING_STATUSES = ['recording', 'uploading', 'ready', 'failed'] as const;
 export type RecordingStatus = (typeof RECORDING_STATUSES)[number];
+export const ENDED_BY = ['stop', 'beacon', 'abandoned', 'failed'] as const;
+export type EndedBy = (typeof ENDED_BY)[number];
 
 export const recordings = pgTable(
   'recordings',
@@ -45,6 +47,10 @@ export const recordings = pgTable(
     completedAt: ts('completed_at'),
     /** Last time a part was issued or received: the sweeper's notion of "alive". */
     lastActivityAt: ts('last_activity_at').notNull(),
+    /** How the recording ended: stop (the client completed it), beacon (the tab went away), abandoned (the sweeper), failed. */
+    endedBy: text('ended_by').$type<EndedBy>(),
+    /** When a beacon said the recording is over; it is finalized from what is stored shortly after. */
+    endRequestedAt: ts('end_requested_at'),
   },
   (t) => [
     index('recordings_user_created_idx').on(t.userId, t.createdAt.desc(), t.id.desc()),

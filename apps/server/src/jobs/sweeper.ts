@@ -5,7 +5,7 @@
  * is finalized from the parts storage holds, so a closed tab still leaves a
  * playable recording; one that holds no usable part becomes `failed`.
  */
-import { and, asc, inArray, lt, notInArray } from 'drizzle-orm';
+import { and, asc, inArray, isNotNull, lt, notInArray, or } from 'drizzle-orm';
 import type { AuditService } from '../audit/service.js';
 import type { Db } from '../db/client.js';
 import { recordings, type RecordingRow } from '../db/schema.js';
@@ -20,6 +20,14 @@ import { LOCK_IDS, withJobLock } from './lock.js';
 const BATCH = 10;
 
 export const SWEEPER_ACTOR = { id: null, name: 'sweeper' } as const;
+
+/**
+ * A recording ended by a beacon is finalized once no part has landed for this
+ * long (the page's last part may still be on its way when the beacon arrives).
+ */
+export const BEACON_QUIET_MS = 2000;
+/** How many times settleSoon looks again while the recording's last parts are still arriving. */
+const BEACON_TRIES = 15;
 
 export interface SweepResult {
   finalized: number;
@@ -68,7 +76,37 @@ export function fittingPrefix(parts: StoredPart[], maxSizeBytes: number): Stored
 }
 
 export class Sweeper {
+  private readonly pending = new Set<NodeJS.Timeout>();
+
   constructor(private readonly opts: SweeperOptions) {}
+
+  /**
+   * Finalizes a recording a beacon ended, in seconds rather than at the next
+   * minute's run: a run after the quiet time, repeated while a body of this
+   * recording is still being received here. (Should this process die first,
+   * any replica's next run finalizes it: the claim takes beacon-ended rows.)
+   */
+  settleSoon(recordingId: string, tries = BEACON_TRIES): void {
+    const timer = setTimeout(async () => {
+      this.pending.delete(timer);
+      try {
+        const busy = this.opts.recordings.gate.busy(recordingId);
+        if (!busy) await this.run();
+        const row = await this.opts.recordings.rowById(recordingId);
+        if (row && (row.status === 'recording' || row.status === 'uploading') && tries > 1) this.settleSoon(recordingId, tries - 1);
+      } catch (err) {
+        this.opts.logger.error('could not finalize a recording ended by a beacon; the next run will', { recordingId, err: String(err) });
+      }
+    }, BEACON_QUIET_MS + 250);
+    timer.unref();
+    this.pending.add(timer);
+  }
+
+  /** Cancels the settleSoon timers (shutdown). */
+  stopPending(): void {
+    for (const t of this.pending) clearTimeout(t);
+    this.pending.clear();
+  }
 
   async run(): Promise<SweepResult> {
     const { db, clock, logger, abandonedAfterMinutes } = this.opts;
@@ -107,13 +145,18 @@ export class Sweeper {
    * one settles them (a claim left by a crashed replica lapses after the idle time).
    */
   private async claimBatch(tx: Db, cutoff: Date, stuck: string[]): Promise<RecordingRow[]> {
+    const quiet = new Date(this.opts.clock.now().getTime() - BEACON_QUIET_MS);
     const rows = await tx
       .select()
       .from(recordings)
       .where(
         and(
           inArray(recordings.status, ['recording', 'uploading']),
-          lt(recordings.lastActivityAt, cutoff),
+          or(
+            lt(recordings.lastActivityAt, cutoff),
+            // Ended by a beacon, and no part has landed for a moment: finalize now.
+            and(isNotNull(recordings.endRequestedAt), lt(recordings.lastActivityAt, quiet), lt(recordings.endRequestedAt, quiet)),
+          ),
           stuck.length ? notInArray(recordings.id, stuck) : undefined,
         ),
       )
@@ -133,6 +176,7 @@ export class Sweeper {
     const { logger, recordings: base } = this.opts;
     const service = base.withDb(db);
     const storage = service.storage;
+    const endedBy = row.endRequestedAt ? 'beacon' : 'abandoned';
     const audit = this.opts.audit.withDb(db);
     // What is stored, as the database says where it knows (parts received through the
     // service), or as the backend says where it never saw the bytes (S3).
@@ -149,7 +193,7 @@ export class Sweeper {
       // A complete that joined the parts but never recorded it: the object is whole, keep it.
       const joined = await storage.stat(row.storageKey);
       if (joined) {
-        const rec = await service.markReady(row, joined.sizeBytes, null);
+        const rec = await service.markReady(row, joined.sizeBytes, null, endedBy);
         await audit.record({ actor: SWEEPER_ACTOR, action: 'sweeper.finalize', recordingId: row.id, details: { ...idle, sizeBytes: rec.sizeBytes, joinedEarlier: true } });
         logger.info('abandoned recording finalized from an object joined earlier', { recordingId: row.id, sizeBytes: rec.sizeBytes });
         result.finalized++;
@@ -172,7 +216,7 @@ export class Sweeper {
     let lastError = '';
     while (parts.length > 0 && !rec) {
       try {
-        rec = await service.finalize(row, null, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag })));
+        rec = await service.finalize(row, null, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag })), endedBy);
       } catch (err) {
         if (!(err instanceof DomainError) || !err.isClientFault) throw err;
         lastError = err.message;

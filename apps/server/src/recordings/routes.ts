@@ -3,7 +3,7 @@
  * call the service; they never touch storage or SQL themselves.
  */
 import { Readable } from 'node:stream';
-import type { DownloadUrl, Page, PartTarget, Recording, RecordingConfig } from '@sortie/contract';
+import type { CreatedRecording, DownloadUrl, Page, PartTarget, Recording, RecordingConfig } from '@sortie/contract';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Identity } from '../auth/identity.js';
@@ -29,7 +29,15 @@ export interface RecordingRoutesDeps {
   onForeignDelete?: (user: Identity, row: RecordingRow) => Promise<void>;
   /** Called when someone (an admin) downloads, or gets a download URL for, a recording they do not own. */
   onForeignRead?: (user: Identity, row: RecordingRow, how: 'download' | 'download_url') => Promise<void>;
+  /** Called when a beacon ended a recording: finalize it from what is stored, soon (the sweeper's settleSoon). */
+  onEndRequested?: (recordingId: string) => void;
 }
+
+/**
+ * How long a recording's end URL stays valid. Longer than any session: it is
+ * handed out at create and used when the page goes away, maybe hours later.
+ */
+export const END_URL_TTL_SECONDS = 7 * 24 * 60 * 60;
 
 /** How long a header-less download URL stays valid: long enough to watch a long recording. */
 export const DOWNLOAD_URL_TTL_SECONDS = 60 * 60;
@@ -64,7 +72,9 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
 
   app.post('/', jsonLimit, validate('json', createBody), async (c) => {
     const rec = await service.create(c.get('user'), c.req.valid('json'));
-    return c.json(rec, 201);
+    // A capability to end this recording only, for navigator.sendBeacon (no Authorization header).
+    const token = await signToken(deps.signingKey, { typ: 'end', rid: rec.id }, new Date(clock.now().getTime() + END_URL_TTL_SECONDS * 1000));
+    return c.json({ ...rec, endUrl: `${origin(c, deps.publicUrl)}/api/ends/${token}` } satisfies CreatedRecording, 201);
   });
 
   app.get('/', validate('query', listQuery), async (c) => {
@@ -176,6 +186,22 @@ export function transferRoutes(deps: RecordingRoutesDeps) {
       }
       throw err;
     }
+  });
+
+  /**
+   * The end of a recording whose page went away (navigator.sendBeacon on
+   * pagehide): no bearer token, so the URL itself is the capability, scoped to
+   * ending this one recording. Any body is ignored (a beacon always sends one).
+   * 202: it is finalized from what is stored within seconds, once its last
+   * part in flight has landed. Ending an ended recording is harmless (202).
+   */
+  app.post('/ends/:token', async (c) => {
+    const claims = await verifyToken(deps.signingKey, c.req.param('token'), 'end');
+    if (!claims) throw new ApiError('unauthorized', 'This end URL is invalid or has expired.');
+    const row = await service.rowById(claims.rid);
+    if (!row) throw notFound();
+    if (await service.requestEnd(row.id)) deps.onEndRequested?.(row.id);
+    return c.json({ id: row.id, status: 'ending' }, 202);
   });
 
   app.on(['GET', 'HEAD'], '/files/:token', async (c) => {

@@ -8,10 +8,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { and, desc, eq, inArray, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Identity } from '../auth/identity.js';
 import type { Db } from '../db/client.js';
-import { recordingParts, recordings, type RecordingRow, type RecordingStatus } from '../db/schema.js';
+import { recordingParts, recordings, type EndedBy, type RecordingRow, type RecordingStatus } from '../db/schema.js';
 import { DomainError, badRequest, conflict, notFound, tooLarge } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import { BodyTimeoutError, createBodyWatchdog } from '../uploads/body-watchdog.js';
@@ -48,6 +48,7 @@ export function toResource(r: RecordingRow): Recording {
     updatedAt: r.updatedAt.toISOString(),
     completedAt: r.completedAt?.toISOString() ?? null,
     failureReason: r.failureReason,
+    endedBy: r.endedBy ?? null,
   };
 }
 
@@ -407,6 +408,22 @@ export class RecordingsService {
     return reserved?.declaredSize === sizeBytes;
   }
 
+  /**
+   * A beacon from the recording's page says it is over (the tab closed): the
+   * recording stops taking new part URLs' worth of time and is finalized from
+   * what is stored once its last part in flight has landed (the sweeper's
+   * settleSoon). Answers whether this call ended it (false: already ended).
+   */
+  async requestEnd(id: string): Promise<boolean> {
+    const now = this.clock.now();
+    const updated = await this.db
+      .update(recordings)
+      .set({ status: 'uploading', endRequestedAt: now, endedBy: 'beacon', updatedAt: now })
+      .where(and(eq(recordings.id, id), inArray(recordings.status, OPEN), isNull(recordings.endRequestedAt)))
+      .returning({ id: recordings.id });
+    return updated.length > 0;
+  }
+
   async stop(user: Identity, id: string): Promise<Recording> {
     const row = await this.getRow(user, id, false);
     if (row.status === 'uploading') return toResource(row);
@@ -429,11 +446,11 @@ export class RecordingsService {
     const row = await this.getRow(user, id, false);
     if (row.status === 'ready') return toResource(row);
     if (row.status === 'failed') throw conflict('Recording has failed; it cannot be completed.');
-    return this.finalize(row, input.durationMs, input.parts);
+    return this.finalize(row, input.durationMs, input.parts, 'stop');
   }
 
   /** Shared by complete and the sweeper: validate, assemble, mark ready. */
-  async finalize(row: RecordingRow, durationMs: number | null, partsIn: { partNumber: number; etag: string }[]): Promise<Recording> {
+  async finalize(row: RecordingRow, durationMs: number | null, partsIn: { partNumber: number; etag: string }[], endedBy: EndedBy): Promise<Recording> {
     const parts = [...partsIn].sort((a, b) => a.partNumber - b.partNumber);
     if (parts.length === 0) throw badRequest('parts must list at least one part.');
     parts.forEach((p, i) => {
@@ -480,7 +497,7 @@ export class RecordingsService {
       }
       throw err;
     }
-    return this.markReady(row, result.sizeBytes, durationMs, this.storage.receiver ? parts : undefined);
+    return this.markReady(row, result.sizeBytes, durationMs, endedBy, this.storage.receiver ? parts : undefined);
   }
 
   /** Whether the database still names, for each part, the ETag given (no part was sent again meanwhile). */
@@ -498,7 +515,13 @@ export class RecordingsService {
    * the recording is still open: every transition is conditional on the state
    * it starts from, so complete, fail, delete and the sweeper can race safely.
    */
-  async markReady(row: RecordingRow, sizeBytes: number, durationMs: number | null, joined?: { partNumber: number; etag: string }[]): Promise<Recording> {
+  async markReady(
+    row: RecordingRow,
+    sizeBytes: number,
+    durationMs: number | null,
+    endedBy: EndedBy,
+    joined?: { partNumber: number; etag: string }[],
+  ): Promise<Recording> {
     const now = this.clock.now();
     const outcome = await this.db.transaction(async (tx) => {
       const [locked] = await tx.select().from(recordings).where(eq(recordings.id, row.id)).for('update');
@@ -508,7 +531,8 @@ export class RecordingsService {
       if (joined && !(await this.partsUnchanged(tx, row.id, joined))) return 'changed' as const;
       const [updated] = await tx
         .update(recordings)
-        .set({ status: 'ready', sizeBytes, durationMs, completedAt: now, updatedAt: now, uploadId: null })
+        // A client's complete after a beacon keeps the beacon's account of how it ended.
+        .set({ status: 'ready', sizeBytes, durationMs, completedAt: now, updatedAt: now, uploadId: null, endedBy: locked.endedBy ?? endedBy })
         .where(eq(recordings.id, row.id))
         .returning();
       await tx.delete(recordingParts).where(eq(recordingParts.recordingId, row.id));
@@ -563,7 +587,7 @@ export class RecordingsService {
     const now = this.clock.now();
     const [updated] = await this.db
       .update(recordings)
-      .set({ status: 'failed', failureReason: reason, sizeBytes: 0, updatedAt: now, uploadId: null })
+      .set({ status: 'failed', failureReason: reason, sizeBytes: 0, updatedAt: now, uploadId: null, endedBy: 'failed' })
       .where(and(eq(recordings.id, row.id), inArray(recordings.status, OPEN)))
       .returning();
     if (!updated) {

@@ -28,12 +28,18 @@ export class UploadGate {
   private total = 0;
   private readonly byUser = new Map<string, number>();
   private readonly byPart = new Map<string, number>();
+  private readonly byRecording = new Map<string, number>();
 
   constructor(private readonly opts: UploadGateOptions) {}
 
   /** Bodies being received now (the metrics' gauge). */
   get inFlight(): number {
     return this.total;
+  }
+
+  /** Whether a body of this recording is being received here now. */
+  busy(recordingId: string): boolean {
+    return this.byRecording.has(recordingId);
   }
 
   /** Takes a slot for one body, or throws; the returned function gives it back (call it once). */
@@ -56,6 +62,7 @@ export class UploadGate {
     this.total++;
     this.byUser.set(userId, (this.byUser.get(userId) ?? 0) + 1);
     this.byPart.set(part, (this.byPart.get(part) ?? 0) + 1);
+    this.byRecording.set(recordingId, (this.byRecording.get(recordingId) ?? 0) + 1);
     let released = false;
     return () => {
       if (released) return;
@@ -63,6 +70,7 @@ export class UploadGate {
       this.total--;
       dec(this.byUser, userId);
       dec(this.byPart, part);
+      dec(this.byRecording, recordingId);
     };
   }
 }
