@@ -120,6 +120,9 @@ export interface PartReceiver {
   /** Removes one stored version of a part. Idempotent. */
   discardPart(args: { key: string; partNumber: number; etag: string }): Promise<void>;
 
+  /** Reads one stored version of a part (the service's repair of a recording its client never finished). */
+  readPart(args: { key: string; partNumber: number; etag: string; range?: ByteRange }): Promise<Readable>;
+
   /** Free bytes where parts are written (the size check before a part is accepted, and readiness). */
   freeBytes(): Promise<number>;
 }
