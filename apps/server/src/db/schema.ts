@@ -52,9 +52,12 @@ export const recordings = pgTable(
     /** When a beacon said the recording is over; it is finalized from what is stored shortly after. */
     endRequestedAt: ts('end_requested_at'),
   },
+  // `DESC NULLS FIRST` is PostgreSQL's own order for `ORDER BY … DESC`: an index in
+  // another null order is not used for the lists' sort (seen with EXPLAIN ANALYZE: a
+  // sequential scan and a top-N sort of every row instead of reading 51 index entries).
   (t) => [
-    index('recordings_user_created_idx').on(t.userId, t.createdAt.desc(), t.id.desc()),
-    index('recordings_created_idx').on(t.createdAt.desc(), t.id.desc()),
+    index('recordings_user_created_idx').on(t.userId, t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
+    index('recordings_created_idx').on(t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
     index('recordings_status_activity_idx').on(t.status, t.lastActivityAt),
   ],
 );
@@ -97,7 +100,7 @@ export const auditLog = pgTable(
     recordingId: uuid('recording_id'),
     details: jsonb('details').$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
   },
-  (t) => [index('audit_log_at_idx').on(t.at.desc(), t.id.desc())],
+  (t) => [index('audit_log_at_idx').on(t.at.desc().nullsFirst(), t.id.desc().nullsFirst())],
 );
 
 export type RecordingRow = typeof recordings.$inferSelect;
