@@ -8,8 +8,11 @@
  * - SORTIE_PUBLIC_URL required in production with recording enabled;
  * - a storage path or an embedded database inside the web root refused at start.
  */
+import { execFile } from 'node:child_process';
 import http from 'node:http';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -194,6 +197,11 @@ describe('SORTIE_PUBLIC_URL in production', () => {
     }
   });
 
+  it('the Helm chart (NODE_ENV=production) refuses recording.enabled without publicUrl', () => {
+    const helpers = readFileSync(fileURLToPath(new URL('../../../helm/sortie-recording/templates/_helpers.tpl', import.meta.url)), 'utf8');
+    expect(helpers).toMatch(/\{\{- if and \.Values\.recording\.enabled \(not \.Values\.publicUrl\) -\}\}\n\{\{- fail "set publicUrl/);
+  });
+
   it('is not required outside production, nor with recording disabled; set, it is used', () => {
     expect(loadConfig({ ...base, NODE_ENV: 'development' }).publicUrl).toBeNull();
     expect(loadConfig({ ...base, NODE_ENV: 'production', SORTIE_VIDEO_RECORDING_ENABLED: 'false' }).publicUrl).toBeNull();
@@ -241,6 +249,20 @@ describe('paths inside the web root', () => {
     expect(variableOf(cfg({ dataDir: path.join(webRoot, '.sortie'), databaseUrl: 'postgres://x/y' }))).toBeNull();
     expect(variableOf(cfg({ dataDir: 'memory://' }))).toBeNull();
   });
+
+  it('the process stops at start with one line naming the variable, exit code 1', async () => {
+    const entry = fileURLToPath(new URL('../src/index.ts', import.meta.url));
+    const tsx = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SORTIE_') && k !== 'DATABASE_URL' && k !== 'NODE_ENV'));
+    const env = { ...clean, PORT: '0', SORTIE_AUTH_JWT_SECRET: TEST_SECRET, SORTIE_RECORDING_STORAGE_PATH: path.join(WEB_ROOT, 'rec') };
+    const result = await promisify(execFile)(tsx, [entry], { env, timeout: 60_000 }).then(
+      () => ({ code: 0, stderr: '' }),
+      (err: { code: number; stderr: string }) => err,
+    );
+    expect(result.code).toBe(1);
+    const lines = result.stderr.trim().split('\n').filter((l) => !l.includes('Unknown user config'));
+    expect(lines).toEqual([expect.stringMatching(/^sortie: invalid configuration: SORTIE_RECORDING_STORAGE_PATH: must not be inside the web root/)]);
+  }, 90_000);
 
   it('buildService refuses to start with the storage path inside the real web root', async () => {
     const config = loadConfig({ SORTIE_AUTH_JWT_SECRET: TEST_SECRET, SORTIE_RECORDING_STORAGE_PATH: path.join(WEB_ROOT, 'recordings') });
