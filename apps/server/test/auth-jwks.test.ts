@@ -166,14 +166,16 @@ describe('JWKS endpoint that is slow, down or hanging', () => {
 
   it('keeps serving the last good keys once the endpoint is down; refreshes in the background, one at a time', async () => {
     const s = await idpServer();
-    const send = await authApp(s.url, { cacheMs: 1, timeoutMs: 500, retryMinMs: 60_000 });
+    // A clock of the test's own: the cache's notion of "stale" and "backoff" does not depend on the machine's speed.
+    let now = Date.now();
+    const send = await authApp(s.url, { cacheMs: 1000, timeoutMs: 500, retryMinMs: 60_000, now: () => now });
     try {
       const tok = await rs256({ sub: 'idp-user' });
       expect((await send(tok)).status).toBe(200);
       expect(s.state.fetches).toBe(1);
       for (const mode of ['error', 'hang'] as const) {
         s.state.mode = mode;
-        await new Promise((r) => setTimeout(r, 5)); // past cacheMs: the keys are stale
+        now += 2000; // past cacheMs: the keys are stale
         const answers = await Promise.all(Array.from({ length: 10 }, () => send(tok)));
         expect(answers.map((r) => r.status)).toEqual(Array(10).fill(200));
       }
@@ -187,14 +189,18 @@ describe('JWKS endpoint that is slow, down or hanging', () => {
   it('no keys ever loaded and the endpoint down: 503 at once during the backoff, 200 once it is back', async () => {
     const s = await idpServer();
     s.state.mode = 'error';
-    const send = await authApp(s.url, { timeoutMs: 2000, retryMinMs: 200 });
+    let now = Date.now();
+    const send = await authApp(s.url, { timeoutMs: 2000, retryMinMs: 2000, now: () => now });
     try {
       const tok = await rs256({ sub: 'idp-user' });
       expect((await send(tok)).status).toBe(503);
-      expect((await send(tok)).status).toBe(503);
+      now += 1000; // within the backoff: no fetch, 503 at once
+      const again = await send(tok);
+      expect(again.status).toBe(503);
+      expect(again.headers.get('retry-after')).toBe('1');
       expect(s.state.fetches).toBe(1);
       s.state.mode = 'ok';
-      await new Promise((r) => setTimeout(r, 300));
+      now += 1500; // past it
       expect((await send(tok)).status).toBe(200);
       expect(s.state.fetches).toBe(2);
     } finally {
