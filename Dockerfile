@@ -19,6 +19,7 @@ COPY package.json pnpm-lock.yaml pnpm-workspace.yaml .npmrc ./
 COPY apps/server/package.json apps/server/
 COPY apps/web/package.json apps/web/
 COPY packages/contract/package.json packages/contract/
+COPY packages/webm/package.json packages/webm/
 COPY packages/recorder/package.json packages/recorder/
 COPY e2e/package.json e2e/
 RUN --mount=type=cache,id=pnpm-store,target=/root/.local/share/pnpm/store \
@@ -28,6 +29,7 @@ COPY tsconfig.base.json ./
 COPY apps/server apps/server
 COPY apps/web apps/web
 COPY packages/contract packages/contract
+COPY packages/webm packages/webm
 COPY packages/recorder packages/recorder
 # The SDK (its npm package, also published by the release workflow), the pages
 # (they bundle the SDK from source), and the service compiled by tsc.

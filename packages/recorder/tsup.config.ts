@@ -6,13 +6,17 @@
  * The wire types come from @sortie/contract, a private workspace package that
  * is never published: `dts.resolve` inlines its types into these .d.ts files,
  * so the published package imports nothing from it (it holds no runtime code).
+ *
+ * @sortie/webm (the EBML reader/writer, shared with the service) is private
+ * too: its code is bundled in (noExternal) and its types inlined (dts.resolve).
  */
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
   entry: { index: 'src/index.ts', button: 'src/button.ts', admin: 'src/admin.ts' },
   format: ['esm'],
-  dts: { resolve: ['@sortie/contract'] },
+  dts: { resolve: ['@sortie/contract', '@sortie/webm'] },
+  noExternal: ['@sortie/webm'],
   splitting: true,
   sourcemap: true,
   clean: true,

@@ -17,6 +17,9 @@ for (const f of files) {
   for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^;]*?\bfrom\s+['"]([^'"]+)['"]|(?:^|\n)\s*import\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)) {
     const spec = m[1] ?? m[2] ?? m[3];
     if (!spec.startsWith('./')) bad.push(`${f}: ${spec}`);
+    // A relative import must name a declaration file the build wrote (a re-export chain of a
+    // bundled workspace package once left `from './duration.js'` pointing at nothing).
+    else if (!files.includes(spec.slice(2).replace(/\.js$/, '.d.ts'))) bad.push(`${f}: ${spec} (not in dist/)`);
   }
 }
 if (bad.length > 0) {

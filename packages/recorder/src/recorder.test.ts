@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createRecorder, type Recorder, type RecorderOptions } from './recorder.js';
 import type { RecorderError } from './errors.js';
 import type { RecordingConfig } from './types.js';
-import { readWebmDuration } from './webm-duration.js';
+import { readWebmDuration } from '@sortie/webm';
 
 class FakeMediaRecorder extends EventTarget {
   static isTypeSupported = (t: string) => t.startsWith('video/webm') || t === 'video/mp4';

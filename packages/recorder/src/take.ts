@@ -13,8 +13,7 @@ import type { ResolvedRecorderOptions } from './options.js';
 import { PartGatherer, planParts, type Part } from './part-gatherer.js';
 import type { CompletedPart, Recording, RecordingConfig } from './types.js';
 import { Uploader } from './uploader.js';
-import { setWebmDuration } from './webm-duration.js';
-import { WebmTimeline } from './webm-timeline.js';
+import { setWebmDuration, WebmTimeline } from '@sortie/webm';
 
 /**
  * Bytes kept free under the size limit for the Duration written into part 1
@@ -246,7 +245,7 @@ export class Take {
   }
 
   /**
-   * The one place the Duration goes into part 1 (see webm-duration.ts): part
+   * The one place the Duration goes into part 1 (see @sortie/webm, packages/webm/src/duration.ts): part
    * 1 with it written, to send (again; a re-sent part number replaces the
    * stored one), or null when there is nothing to send: part 1 was sealed
    * already, or its bytes are not a WebM head the writer knows (the file then

@@ -8,7 +8,7 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setWebmDuration } from '../../src/webm-duration.js';
+import { setWebmDuration } from '@sortie/webm';
 import { runRecording, download, launch, mintToken, openPage, startService, USER, type TestService } from './harness.js';
 import type { RunResult } from './page-entry.js';
 

@@ -5,7 +5,7 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setWebmDuration } from '../../src/webm-duration.js';
+import { setWebmDuration } from '@sortie/webm';
 import { runRecording, download, downloadUrl, launch, mintToken, openPage, probe, startService, USER, type TestService } from './harness.js';
 import type { RunOptions, RunResult } from './page-entry.js';
 

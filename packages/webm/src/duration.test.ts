@@ -3,10 +3,10 @@ import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { encodeSize, readElement, readWebmDuration, setWebmDuration } from './webm-duration.js';
+import { encodeSize, readElement, readWebmDuration, setWebmDuration } from './duration.js';
 
-/** Two seconds recorded by Chromium's MediaRecorder (test/fixtures/record-fixture.ts). */
-const fixture = new Uint8Array(readFileSync(new URL('../test/fixtures/chromium-vp9.webm', import.meta.url)));
+/** Two seconds recorded by Chromium's MediaRecorder (packages/recorder/test/fixtures/record-fixture.ts). */
+const fixture = new Uint8Array(readFileSync(new URL('../../recorder/test/fixtures/chromium-vp9.webm', import.meta.url)));
 
 function ffprobeDuration(bytes: Uint8Array): string {
   const dir = mkdtempSync(join(tmpdir(), 'webm-duration-'));

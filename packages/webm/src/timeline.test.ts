@@ -3,10 +3,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { WebmTimeline } from './webm-timeline.js';
+import { WebmTimeline } from './timeline.js';
 
-/** Two seconds recorded by Chromium's MediaRecorder (test/fixtures/record-fixture.ts). */
-const fixture = new Uint8Array(readFileSync(new URL('../test/fixtures/chromium-vp9.webm', import.meta.url)));
+/** Two seconds recorded by Chromium's MediaRecorder (packages/recorder/test/fixtures/record-fixture.ts). */
+const fixture = new Uint8Array(readFileSync(new URL('../../recorder/test/fixtures/chromium-vp9.webm', import.meta.url)));
 
 /** ffprobe's packet times (ms) of the first video stream. */
 function packetTimesMs(bytes: Uint8Array): number[] {
