@@ -129,7 +129,7 @@ export class ApiClient {
     }
   }
 
-  createRecording(body: CreateRecordingBody, signal?: AbortSignal): Promise<Recording> {
+  createRecording(body: CreateRecordingBody, signal?: AbortSignal): Promise<Recording & { endUrl?: string }> {
     // Not retried blindly: a lost response would leave a second, orphan recording. One retry-safe attempt.
     return this.request('POST', '/api/recordings', { body, signal, retry: false });
   }

@@ -27,8 +27,17 @@ export interface RecorderOptions {
   frameRate?: number;
   /** Encoder bitrate. Default 2_500_000 (2.5 Mbit/s: sharp for UI, about 19 MB a minute at most). */
   videoBitsPerSecond?: number;
-  /** MediaRecorder timeslice: how often a chunk is handed over, in ms. Default 1000. */
+  /** MediaRecorder timeslice: how often a chunk is handed over, in ms. Default 1000; at most maxLagMs/2. */
   timesliceMs?: number;
+  /**
+   * The most recorded media, in ms, held only in this tab (plus one upload
+   * in flight). Default 2000. Where parts may be any size (the local
+   * backend) a part is sent once it holds `partSizeBytes` or once its oldest
+   * byte is this old, whichever comes first. On S3 parts are at least 5 MiB
+   * and go by size only (the tail objects of docs/bounded-loss.md are not
+   * built yet), so more can be held there. See the README, "What is at risk".
+   */
+  maxLagMs?: number;
   /**
    * Wished part size in bytes. Default 1 MiB. Raised to the service's
    * `minPartSizeBytes` (5 MiB on S3) and as needed to fit `maxParts`.
@@ -56,7 +65,7 @@ export interface RecorderOptions {
 }
 
 /** The options that take a value from `defaults`. */
-type Defaulted = 'mimeTypes' | 'frameRate' | 'videoBitsPerSecond' | 'timesliceMs' | 'partSizeBytes' | 'concurrency' | 'maxSizeBytes' | 'maxUnsentBytes';
+type Defaulted = 'mimeTypes' | 'frameRate' | 'videoBitsPerSecond' | 'timesliceMs' | 'maxLagMs' | 'partSizeBytes' | 'concurrency' | 'maxSizeBytes' | 'maxUnsentBytes';
 
 export type ResolvedRecorderOptions = Omit<RecorderOptions, Defaulted> & Required<Pick<RecorderOptions, Defaulted>>;
 
@@ -74,6 +83,12 @@ export const defaults: Readonly<Required<Pick<RecorderOptions, Defaulted>>> = Ob
   videoBitsPerSecond: 2_500_000,
   /** A chunk a second: little is lost if the tab dies, few small parts. */
   timesliceMs: 1000,
+  /**
+   * 2 s held only in the tab at most (local backend): a closed or crashed tab
+   * loses about that much; a part every 2 s at low bitrates is two requests
+   * (URL + PUT), one request a second.
+   */
+  maxLagMs: 2000,
   /** 1 MiB: few requests, little held in memory (raised to the service's minimum and to fit maxParts). */
   partSizeBytes: DEFAULT_PART_SIZE_BYTES,
   /** Part PUTs in flight at once. */

@@ -6,11 +6,11 @@ const blob = (n: number) => new Blob([new Uint8Array(n)]);
 
 describe('planParts', () => {
   it('keeps the wished size where the service allows any size (local)', () => {
-    expect(planParts({ minPartSizeBytes: 0, maxParts: 10_000, maxSizeBytes: 500 * MiB }, MiB)).toEqual({ partSizeBytes: MiB, firstPartSizeBytes: 1 });
+    expect(planParts({ minPartSizeBytes: 0, maxParts: 10_000, maxSizeBytes: 500 * MiB }, MiB)).toMatchObject({ partSizeBytes: MiB, firstPartSizeBytes: 1, timeCommits: true });
   });
 
   it("raises parts to S3's 5 MiB minimum, part 1 included", () => {
-    expect(planParts({ minPartSizeBytes: 5 * MiB, maxParts: 10_000, maxSizeBytes: 500 * MiB }, MiB)).toEqual({ partSizeBytes: 5 * MiB, firstPartSizeBytes: 5 * MiB });
+    expect(planParts({ minPartSizeBytes: 5 * MiB, maxParts: 10_000, maxSizeBytes: 500 * MiB }, MiB)).toMatchObject({ partSizeBytes: 5 * MiB, firstPartSizeBytes: 5 * MiB, timeCommits: false });
   });
 
   it('grows the part size so that the largest allowed recording fits in maxParts', () => {
@@ -59,7 +59,7 @@ describe('planParts at the boundary', () => {
 
   it('with maxParts = 1, part 1 holds the whole recording', () => {
     const rules = { minPartSizeBytes: 0, maxParts: 1, maxSizeBytes: 300 };
-    expect(planParts(rules, 1)).toEqual({ partSizeBytes: 300, firstPartSizeBytes: 300 });
+    expect(planParts(rules, 1)).toMatchObject({ partSizeBytes: 300, firstPartSizeBytes: 300, timeCommits: false });
     expect(worstCaseParts(rules, 1)).toBe(1);
   });
 
@@ -108,5 +108,56 @@ describe('PartGatherer', () => {
     expect(parts.length).toBeGreaterThan(2);
     for (const p of parts) expect(p.data.size).toBeGreaterThanOrEqual(5 * MiB);
     expect(last).not.toBeNull();
+  });
+});
+
+describe('PartGatherer: parts closed by time (maxLagMs)', () => {
+  it('closes what is buffered early where parts may be any size, never on S3', () => {
+    const local = new PartGatherer(planParts({ minPartSizeBytes: 0, maxParts: 10_000, maxSizeBytes: 500 * MiB }, MiB, 64 * 1024));
+    expect(local.closeEarly()).toBeNull(); // nothing buffered
+    expect(local.push(blob(300))).toBeNull();
+    expect(local.closeEarly()).toMatchObject({ partNumber: 1 });
+    expect(local.push(blob(10))).toBeNull();
+    expect(local.closeEarly()!.data.size).toBe(10);
+    const s3 = new PartGatherer(planParts({ minPartSizeBytes: 5 * MiB, maxParts: 10_000, maxSizeBytes: 500 * MiB }, MiB));
+    s3.push(blob(300));
+    expect(s3.canCloseEarly()).toBe(false);
+    expect(s3.closeEarly()).toBeNull();
+    expect(s3.bufferedBytes).toBe(300);
+  });
+
+  // Adversary: close early after every chunk it is allowed to, with chunks of 1 byte, up to the size limit.
+  function greedyEarlyParts(rules: { minPartSizeBytes: number; maxParts: number; maxSizeBytes: number }, wish: number, chunk: number): number {
+    const g = new PartGatherer(planParts(rules, wish));
+    let parts = 0;
+    for (let sent = 0; sent + chunk <= rules.maxSizeBytes; sent += chunk) {
+      if (g.push(blob(chunk))) parts++;
+      if (g.closeEarly()) parts++;
+    }
+    return parts + (g.flush() ? 1 : 0);
+  }
+
+  it('never lets parts closed by time push a recording of the size limit past maxParts (every small case)', () => {
+    for (let maxParts = 1; maxParts <= 8; maxParts++) {
+      for (let maxSizeBytes = 1; maxSizeBytes <= 60; maxSizeBytes++) {
+        for (const wish of [1, 4, 16]) {
+          for (const chunk of [1, 3]) {
+            const rules = { minPartSizeBytes: 0, maxParts, maxSizeBytes };
+            expect(greedyEarlyParts(rules, wish, chunk), JSON.stringify({ ...rules, wish, chunk })).toBeLessThanOrEqual(maxParts);
+          }
+        }
+      }
+    }
+  });
+
+  it('still closes early while the part count has room (the limit is not hit by a normal recording)', () => {
+    const g = new PartGatherer(planParts({ minPartSizeBytes: 0, maxParts: 10_000, maxSizeBytes: 500 * MiB }, MiB));
+    let parts = 0;
+    for (let i = 0; i < 5000; i++) {
+      if (g.push(blob(10_000))) parts++; // part 1 closes by size at once (no head asked for here)
+      if (g.closeEarly()) parts++;
+    }
+    expect(parts).toBe(5000);
+    expect(g.bufferedBytes).toBe(0);
   });
 });

@@ -21,6 +21,15 @@ export interface PartPlan {
    * 64 KiB locally for WebM, 5 MiB on S3.
    */
   firstPartSizeBytes: number;
+  /**
+   * Parts may also close by time (Take's maxLagMs): only where a part may be
+   * any size (the local backend, `minPartSizeBytes` 0). On S3 a part under
+   * 5 MiB is refused unless it is the last, so there parts close by size only.
+   */
+  timeCommits?: boolean;
+  /** The service's rules, kept so that parts closed by time never cost a part the size limit needs. */
+  maxParts?: number;
+  maxSizeBytes?: number;
 }
 
 /** Default wish for the part size: few enough requests, little held in memory. */
@@ -48,7 +57,8 @@ export function planParts(rules: PartRules, wishBytes = DEFAULT_PART_SIZE_BYTES,
   const fit = single ? rules.maxSizeBytes : Math.ceil(rules.maxSizeBytes / (rules.maxParts - 1));
   const partSizeBytes = Math.max(1, Math.floor(wishBytes), rules.minPartSizeBytes, fit);
   const firstPartSizeBytes = Math.max(1, rules.minPartSizeBytes, Math.floor(headBytes), single ? rules.maxSizeBytes : 0);
-  return { partSizeBytes, firstPartSizeBytes };
+  const timeCommits = rules.minPartSizeBytes <= 1 && !single;
+  return { partSizeBytes, firstPartSizeBytes, timeCommits, maxParts: rules.maxParts, maxSizeBytes: rules.maxSizeBytes };
 }
 
 export interface Part {
@@ -60,6 +70,8 @@ export class PartGatherer {
   private chunks: Blob[] = [];
   private buffered = 0;
   private next = 1;
+  /** Bytes in parts closed so far. */
+  private closedBytes = 0;
 
   constructor(
     readonly plan: PartPlan,
@@ -90,7 +102,30 @@ export class PartGatherer {
     return this.buffered > 0 ? this.close() : null;
   }
 
+  /**
+   * May what is buffered close now as a part smaller than the plan's size
+   * (closing by time)? Only where parts may be any size, and only while the
+   * part count allows it: after closing part k early, the rest of the size
+   * limit must still fit in maxParts with parts of `partSizeBytes` (at most
+   * floor(left / size) full parts plus one last). Every early close is
+   * checked so, and every close by size uses up a full part of the limit,
+   * so the recording can still reach its size limit in maxParts parts.
+   */
+  canCloseEarly(): boolean {
+    const plan = this.plan;
+    if (!plan.timeCommits || this.buffered === 0) return false;
+    if (plan.maxParts === undefined || plan.maxSizeBytes === undefined) return true;
+    const left = Math.max(0, plan.maxSizeBytes - this.closedBytes - this.buffered);
+    return this.next + Math.floor(left / plan.partSizeBytes) + 1 <= plan.maxParts;
+  }
+
+  /** Closes what is buffered as a part before it reaches the plan's size (by time), when canCloseEarly(); else null. */
+  closeEarly(): Part | null {
+    return this.canCloseEarly() ? this.close() : null;
+  }
+
   private close(): Part {
+    this.closedBytes += this.buffered;
     const part = { partNumber: this.next++, data: new Blob(this.chunks, { type: this.type }) };
     this.chunks = [];
     this.buffered = 0;

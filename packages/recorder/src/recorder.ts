@@ -16,6 +16,7 @@
 import { ApiClient } from './api.js';
 import { RecorderError } from './errors.js';
 import { Emitter, type Listener } from './events.js';
+import { pageHideAction, sendEndBeacon, visibilityAction, type PageExitAction } from './page-exit.js';
 import { DEFAULT_MIME_TYPES, resolveOptions, type RecorderOptions, type ResolvedRecorderOptions } from './options.js';
 import { canStart, canTransition, isCapturing, type RecorderState } from './state.js';
 import { Take } from './take.js';
@@ -112,6 +113,8 @@ class CanvasRecorder implements Recorder {
   private configPromise: Promise<RecordingConfig> | null = null;
   /** The recording under way, or the last one; replaced whole by each start(). */
   private take: Take | null = null;
+  /** Removes the pagehide/visibilitychange listeners of the recording under way. */
+  private detachPageExit: (() => void) | null = null;
 
   constructor(opts: RecorderOptions) {
     this.opts = resolveOptions(opts);
@@ -155,6 +158,10 @@ class CanvasRecorder implements Recorder {
     if (previous === next) return;
     if (!canTransition(previous, next)) throw new RecorderError('invalid_state', `Cannot go from ${previous} to ${next}.`);
     this.currentState = next;
+    if (next === 'ready' || next === 'failed' || next === 'idle') {
+      this.detachPageExit?.();
+      this.detachPageExit = null;
+    }
     this.events.emit('statechange', { state: next, previous, recording: this.recording });
   }
 
@@ -184,8 +191,11 @@ class CanvasRecorder implements Recorder {
       if (!config.enabled) throw new RecorderError('disabled', 'Video recording is disabled on this service.');
       const stream = take.captureStream();
       take.plan(config, type);
-      take.rec = await this.api.createRecording({ sessionId: this.opts.sessionId, mimeType: type }, signal);
+      const { endUrl, ...created } = await this.api.createRecording({ sessionId: this.opts.sessionId, mimeType: type }, signal);
+      take.rec = created;
+      take.endUrl = endUrl ?? null;
       take.type = type;
+      this.attachPageExit(take);
       take.openUploader({
         onProgress: () => this.emitProgress(),
         onFatal: (err) => {
@@ -212,7 +222,7 @@ class CanvasRecorder implements Recorder {
         media.addEventListener('start', () => resolve(), { once: true });
         media.addEventListener('error', (e) => reject(captureError(e)), { once: true });
         try {
-          media.start(this.opts.timesliceMs);
+          media.start(take.timesliceMs());
         } catch (err) {
           reject(err);
         }
@@ -230,6 +240,30 @@ class CanvasRecorder implements Recorder {
       this.failWith(e);
       throw e;
     }
+  }
+
+  /** Listens for the page going away while this recording is open (page-exit.ts says what each case does). */
+  private attachPageExit(take: Take): void {
+    this.detachPageExit?.();
+    this.detachPageExit = null;
+    if (typeof window === 'undefined' || typeof document === 'undefined') return;
+    const act = (action: PageExitAction) => {
+      if (this.take !== take || action === 'none') return;
+      // The buffered chunks become a part now (best effort: its URL request may not outlive the page).
+      take.closeByTime();
+      if (action === 'end' && take.endUrl) {
+        sendEndBeacon(take.endUrl);
+        take.endUrl = null; // once
+      }
+    };
+    const onPageHide = (e: PageTransitionEvent) => act(pageHideAction(e.persisted, this.currentState, take.endUrl !== null));
+    const onVisibility = () => act(visibilityAction(document.visibilityState === 'hidden', this.currentState));
+    window.addEventListener('pagehide', onPageHide);
+    document.addEventListener('visibilitychange', onVisibility);
+    this.detachPageExit = () => {
+      window.removeEventListener('pagehide', onPageHide);
+      document.removeEventListener('visibilitychange', onVisibility);
+    };
   }
 
   private onChunk(take: Take, data: Blob): void {

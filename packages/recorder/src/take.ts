@@ -94,6 +94,19 @@ export class Take {
   /** Part 1 has its Duration (or will never get one): nothing more to send for it. */
   private firstPartFinal = false;
 
+  // Closing parts by time (maxLagMs; docs/bounded-loss.md): what is buffered in `gatherer` is held only in
+  // this tab, so it becomes a part once its oldest byte is maxLagMs old, whatever its size.
+  /** The end URL the service handed out at create (CreatedRecording.endUrl): POSTed by a beacon on pagehide. */
+  endUrl: string | null = null;
+  /** Page-clock time of the previous chunk's handover (or of start): the chunk after it holds what was recorded since. */
+  private lastHandoverAt = 0;
+  /** Fires when the oldest buffered byte reaches maxLagMs: asks MediaRecorder for what it holds, then closes the part. */
+  private lagTimer: ReturnType<typeof setTimeout> | null = null;
+  /** Closes the part anyway if the chunk asked for by requestData() does not come (paused, or nothing encoded). */
+  private lagFallback: ReturnType<typeof setTimeout> | null = null;
+  /** The buffered bytes are due: the next chunk closes the part. */
+  private lagDue = false;
+
   constructor(
     private readonly api: ApiClient,
     private readonly opts: ResolvedRecorderOptions,
@@ -127,6 +140,15 @@ export class Take {
     this.timeline = webm ? new WebmTimeline() : null;
   }
 
+  /**
+   * MediaRecorder's timeslice for this recording: the caller's, at most
+   * maxLagMs/2, so chunks come often enough for a part to close by time
+   * about when its oldest byte is maxLagMs old.
+   */
+  timesliceMs(): number {
+    return Math.max(1, Math.min(this.opts.timesliceMs, Math.floor(this.opts.maxLagMs / 2)));
+  }
+
   /** The uploader of this recording's parts (once the server's recording exists). */
   openUploader(hooks: { onProgress: () => void; onFatal: (err: RecorderError) => void }): Uploader {
     this.uploader = new Uploader({
@@ -145,6 +167,7 @@ export class Take {
 
   markStarted(): void {
     this.startedAt = performance.now();
+    this.lastHandoverAt = this.startedAt;
   }
   markPaused(): void {
     this.pausedAt = performance.now();
@@ -182,16 +205,89 @@ export class Take {
     if (before >= HEAD_BYTES) this.recentChunks.push(data.size);
     if (this.recentChunks.length > 4) this.recentChunks.shift();
     this.keptUntilMs = this.elapsedMs();
+    const wasEmpty = this.gatherer.bufferedBytes === 0;
+    const handover = performance.now();
     const part = this.gatherer.push(data);
     this.follow(data, part?.partNumber ?? null);
     if (part) {
       this.partEndMs.set(part.partNumber, this.keptUntilMs);
       this.send(part);
+      this.clearLag();
+    } else if (this.lagDue) {
+      this.closeByTime();
+    } else if (wasEmpty) {
+      // This chunk holds what was recorded since the previous handover: its oldest byte is that old.
+      this.armLag(this.lastHandoverAt);
     }
+    this.lastHandoverAt = handover;
     // Stop while one more chunk half again as large as the recent ones still fits: the last chunk, which
     // comes after stop(), covers at most one timeslice. Should it not fit, it is dropped (see above) and
     // the file ends at the previous chunk.
     return this.recordedBytes + 1.5 * Math.max(0, ...this.recentChunks) > this.limitBytes ? 'kept-full' : 'kept';
+  }
+
+  /** Arms the lag timer for buffered bytes whose oldest was recorded at `since` (page clock). */
+  private armLag(since: number): void {
+    if (this.lagTimer !== null || !this.gatherer?.plan.timeCommits || !Number.isFinite(this.opts.maxLagMs)) return;
+    const delay = Math.max(0, since + this.opts.maxLagMs - performance.now());
+    this.lagTimer = setTimeout(() => {
+      this.lagTimer = null;
+      if (this.aborted || !this.gatherer || this.gatherer.bufferedBytes === 0) return;
+      this.lagDue = true;
+      const media = this.media;
+      if (media && media.state !== 'inactive') {
+        // What MediaRecorder holds comes as a chunk at once; keep() then closes the part with it, so
+        // the part ends where the recording is now rather than up to a timeslice earlier.
+        try {
+          media.requestData();
+        } catch {
+          // Stopping: the last chunk comes anyway.
+        }
+        this.lagFallback = setTimeout(() => {
+          this.lagFallback = null;
+          if (this.lagDue) this.closeByTime();
+        }, 250);
+      } else {
+        this.closeByTime();
+      }
+    }, delay);
+  }
+
+  private clearLag(): void {
+    if (this.lagTimer !== null) clearTimeout(this.lagTimer);
+    if (this.lagFallback !== null) clearTimeout(this.lagFallback);
+    this.lagTimer = this.lagFallback = null;
+    this.lagDue = false;
+  }
+
+  /**
+   * Closes what is buffered as a part now, below the part size (by time, or
+   * on pagehide / the page going hidden). Not while part 1 may still lack
+   * the file's head: part 1 closes early only once a block was read (the
+   * EBML header, Info and Tracks come before the first block), so the
+   * Duration can still be written into it. Returns whether a part went.
+   */
+  closeByTime(): boolean {
+    const gatherer = this.gatherer;
+    if (!gatherer || !this.uploader || this.aborted || gatherer.bufferedBytes === 0) {
+      this.clearLag();
+      return false;
+    }
+    if (gatherer.partCount === 0 && this.timeline && this.timeline.endMs === null) return false; // lagDue stays: the next chunk tries again
+    const part = gatherer.closeEarly();
+    if (!part) return false;
+    this.clearLag();
+    this.partEndMs.set(part.partNumber, this.keptUntilMs);
+    const timeline = this.timeline;
+    if (timeline) {
+      // After the chunks already queued for the timeline: the media end of this part.
+      this.timelineRead = this.timelineRead.then(() => {
+        const end = timeline.endMs;
+        if (end !== null) this.partMediaEndMs.set(part.partNumber, end);
+      });
+    }
+    this.send(part);
+    return true;
   }
 
   private send(part: Part): void {
@@ -233,6 +329,7 @@ export class Take {
    * upload). The recording's duration.
    */
   async sendLastPart(): Promise<number> {
+    this.clearLag();
     const last = this.gatherer!.flush();
     const durationMs = await this.durationMs();
     if (last) {
@@ -314,6 +411,7 @@ export class Take {
 
   /** Abort or failure: requests stop, parts in flight are cancelled (those stored stay on the service), capture ends. */
   tearDown(): void {
+    this.clearLag();
     this.controller.abort();
     this.uploader?.cancel();
     if (this.media && this.media.state !== 'inactive') {

@@ -37,6 +37,19 @@ export interface UploaderOptions {
   onRetry?: (err: unknown, partNumber: number, attempt: number) => void;
 }
 
+/**
+ * The most a browser lets keepalive requests carry in flight at once (the
+ * Fetch standard's 64 KiB). A PUT this small goes with `keepalive`, so it is
+ * not cancelled when the page unloads: a part in flight when the tab closes
+ * still lands.
+ */
+export const KEEPALIVE_BODY_LIMIT = 64 * 1024;
+
+/** Whether a body of `size` bytes may go with keepalive while `inFlight` keepalive bytes are still under way. */
+export function fitsKeepalive(size: number, inFlight: number): boolean {
+  return size > 0 && size + inFlight <= KEEPALIVE_BODY_LIMIT;
+}
+
 /** A URL this close to its expiry is not used: a slow PUT would outlive it. */
 const EXPIRY_MARGIN_MS = 30_000;
 
@@ -56,6 +69,8 @@ export class Uploader {
   /** The last transient failure, reported as the cause when the memory cap is hit. */
   private lastTransient: unknown = null;
   private waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
+  /** Body bytes of keepalive PUTs under way (the browser refuses more than KEEPALIVE_BODY_LIMIT). */
+  private keepaliveBytes = 0;
 
   constructor(opts: UploaderOptions) {
     this.opts = opts;
@@ -198,7 +213,17 @@ export class Uploader {
     );
   }
 
-  private put(target: PartTarget, part: Part, signal: AbortSignal): Promise<Response> {
-    return send(this.opts.api.fetch, target.url, { method: target.method || 'PUT', headers: target.headers, body: part.data, signal });
+  private async put(target: PartTarget, part: Part, signal: AbortSignal): Promise<Response> {
+    const init: RequestInit = { method: target.method || 'PUT', headers: target.headers, body: part.data, signal };
+    const size = part.data.size;
+    if (!fitsKeepalive(size, this.keepaliveBytes)) return send(this.opts.api.fetch, target.url, init);
+    this.keepaliveBytes += size;
+    // The budget is counted here; should the browser still refuse (keepalive requests of other code on
+    // the page share it), the failure is a network error and the part's retry loop sends it again.
+    try {
+      return await send(this.opts.api.fetch, target.url, { ...init, keepalive: true });
+    } finally {
+      this.keepaliveBytes -= size;
+    }
   }
 }

@@ -44,7 +44,8 @@ function quietLogger(): Logger {
   return { info: () => {}, warn: print('warn'), error: print('error'), child: () => quietLogger() };
 }
 
-export async function startService(env: Record<string, string> = {}): Promise<TestService> {
+/** `clock`: the service's time (the sweeper's abandon window is measured by it); default the system's. */
+export async function startService(env: Record<string, string> = {}, opts: { clock?: { now(): Date } } = {}): Promise<TestService> {
   const storage = await mkdtemp(join(tmpdir(), 'sortie-recorder-'));
   const config = loadConfig({
     SORTIE_VIDEO_RECORDING_ENABLED: 'true',
@@ -53,7 +54,7 @@ export async function startService(env: Record<string, string> = {}): Promise<Te
     SORTIE_AUTH_JWT_SECRET: JWT_SECRET,
     ...env,
   });
-  const service = await buildService(config, { jobs: false, logger: quietLogger() });
+  const service = await buildService(config, { jobs: false, logger: quietLogger(), ...(opts.clock ? { clock: opts.clock } : {}) });
   const { port } = await service.listen(0, '127.0.0.1');
   return {
     baseUrl: `http://127.0.0.1:${port}`,

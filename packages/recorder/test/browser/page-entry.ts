@@ -154,3 +154,50 @@ async function runRecording(o: RunOptions) {
 export type RunResult = Awaited<ReturnType<typeof runRecording>>;
 
 Object.assign(window, { runRecording });
+
+/** A quiet desktop: a still scene with one small change a second (a clock's digits), so the encoder makes few bytes. */
+function quietCanvas(width = 320, height = 240): HTMLCanvasElement {
+  const canvas = document.createElement('canvas');
+  canvas.width = width;
+  canvas.height = height;
+  document.body.appendChild(canvas);
+  const ctx = canvas.getContext('2d')!;
+  const t0 = performance.now();
+  const draw = () => {
+    ctx.fillStyle = '#dde';
+    ctx.fillRect(0, 0, width, height);
+    ctx.fillStyle = '#223';
+    ctx.font = '20px monospace';
+    ctx.fillText(`${Math.floor((performance.now() - t0) / 1000)} s`, 10, 30);
+  };
+  draw();
+  setInterval(draw, 1000);
+  return canvas;
+}
+
+export interface StartOptions {
+  sessionId: string;
+  scene: 'animated' | 'quiet';
+  recorder?: Partial<Sortie.RecorderOptions>;
+}
+
+/**
+ * Starts a recording and leaves it running (the test then closes the tab or
+ * kills the browser); returns the recording's id. What was recorded and
+ * sent so far is kept on `window.recordingLog` for the test to read.
+ */
+async function startOnly(o: StartOptions): Promise<{ id: string; mimeType: string | null }> {
+  const canvas = o.scene === 'quiet' ? quietCanvas() : animatedCanvas();
+  const w = window as unknown as { testToken(): Promise<string>; recordingLog: { recordedBytes: number; uploadedBytes: number } };
+  w.recordingLog = { recordedBytes: 0, uploadedBytes: 0 };
+  const recorder = Sortie.createRecorder({ source: canvas, sessionId: o.sessionId, getToken: () => w.testToken(), ...o.recorder });
+  recorder.on('progress', (p) => {
+    w.recordingLog.recordedBytes = p.recordedBytes;
+    w.recordingLog.uploadedBytes = p.uploadedBytes;
+  });
+  const rec = await recorder.start();
+  return { id: rec.id, mimeType: recorder.mimeType };
+}
+
+Object.assign(window, { quietCanvas, startOnly });
+
