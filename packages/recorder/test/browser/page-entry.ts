@@ -201,3 +201,56 @@ async function startOnly(o: StartOptions): Promise<{ id: string; mimeType: strin
 
 Object.assign(window, { quietCanvas, startOnly });
 
+
+export interface LagOptions {
+  sessionId: string;
+  seconds: number;
+  width: number;
+  height: number;
+  noise: number;
+  recorder?: Partial<Sortie.RecorderOptions>;
+}
+
+/**
+ * For bench/lag.ts: records the animated canvas through a fetch that logs
+ * every request, then stops normally. Returns the page-clock times of each
+ * chunk and each part PUT, for the bench to work out how long recorded bytes
+ * were held only in the browser.
+ */
+async function measureLag(o: LagOptions) {
+  const canvas = animatedCanvas(o.width, o.height, o.noise);
+  const w = window as unknown as { testToken(): Promise<string> };
+  const requests: { at: number; method: string; path: string }[] = [];
+  const puts: { part: number; size: number; start: number; end: number; ok: boolean }[] = [];
+  const partOfUrl = new Map<string, number>();
+  const logged: typeof fetch = async (input, init) => {
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    const method = (init?.method ?? 'GET').toUpperCase();
+    const start = performance.now();
+    requests.push({ at: start, method, path: new URL(url).pathname });
+    const res = await fetch(input, init);
+    if (method === 'POST' && /\/parts$/.test(new URL(url).pathname)) {
+      const target = (await res.clone().json()) as { url: string };
+      partOfUrl.set(target.url, (JSON.parse(String(init?.body)) as { partNumber: number }).partNumber);
+    }
+    if (method === 'PUT') puts.push({ part: partOfUrl.get(url) ?? -1, size: (init?.body as Blob).size, start, end: performance.now(), ok: res.ok });
+    return res;
+  };
+  const chunks: { at: number; size: number }[] = [];
+  const recorder = Sortie.createRecorder({ source: canvas, sessionId: o.sessionId, getToken: () => w.testToken(), fetch: logged, ...o.recorder });
+  let startedAt = 0;
+  recorder.on('statechange', ({ state }) => {
+    if (state === 'recording') startedAt = performance.now();
+  });
+  recorder.on('chunk', ({ data }) => chunks.push({ at: performance.now(), size: data.size }));
+  const t0 = performance.now();
+  await recorder.start();
+  await new Promise((r) => setTimeout(r, o.seconds * 1000));
+  const stoppedAt = performance.now();
+  const rec = await recorder.stop();
+  return { t0, startedAt, stoppedAt, endedAt: performance.now(), chunks, puts, requests, sizeBytes: rec.sizeBytes, durationMs: rec.durationMs, mimeType: recorder.mimeType };
+}
+
+export type LagResult = Awaited<ReturnType<typeof measureLag>>;
+
+Object.assign(window, { measureLag });

@@ -1,0 +1,103 @@
+/**
+ * Time at risk (docs/bounded-loss.md): how long recorded media is held only
+ * in the browser, and what it costs, at three bitrates, on the local backend.
+ * Real Chromium records a canvas with the SDK (default maxLagMs 2000) against
+ * the real service on loopback for SECONDS seconds each, then stops normally.
+ * Figures only, no assertions.
+ *
+ *   pnpm bench:lag            (LAG_SECONDS=60 for longer runs)
+ *
+ * At each moment t (sampled every 10 ms from the start of capture to stop()):
+ * - "browser only": t minus the time the oldest byte not yet handed to a part
+ *   PUT was recorded. A chunk holds what was recorded since the chunk before
+ *   it (or since capture began); bytes not handed over yet are in
+ *   MediaRecorder, recorded since the last chunk.
+ * - "not stored": the same for the oldest byte whose part is not stored yet
+ *   (the bound of the promise: maxLagMs plus one upload in flight).
+ * Requests per minute count every request of the recording (config, create,
+ * part URLs, PUTs, stop, complete) over the time from start() to stop()'s
+ * end; bytes uploaded ÷ recorded counts every PUT body (part 1 is sent again
+ * with its Duration at stop) over the stored file's size.
+ */
+import { launch, mintToken, openPage, startService, USER } from '../test/browser/harness.js';
+import type { LagOptions, LagResult } from '../test/browser/page-entry.js';
+
+const SECONDS = Number(process.env.LAG_SECONDS ?? 30);
+const CASES: { name: string; opts: Omit<LagOptions, 'sessionId' | 'seconds'> }[] = [
+  { name: '~50 kbit/s', opts: { width: 320, height: 240, noise: 0, recorder: { videoBitsPerSecond: 50_000 } } },
+  { name: '~1 Mbit/s', opts: { width: 640, height: 480, noise: 0.002, recorder: { videoBitsPerSecond: 1_000_000 } } },
+  { name: '~8 Mbit/s', opts: { width: 640, height: 480, noise: 0.2, recorder: { videoBitsPerSecond: 8_000_000 } } },
+];
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+/** Ages (ms) of the oldest byte past `prefixBytes(t)`, sampled over capture. */
+function ages(r: LagResult, prefixBytes: (t: number) => number): number[] {
+  // Byte offset where each chunk starts, and when what it holds began to be recorded.
+  const starts: { offset: number; end: number; since: number }[] = [];
+  let offset = 0;
+  let since = r.startedAt;
+  for (const c of r.chunks) {
+    starts.push({ offset, end: offset + c.size, since });
+    offset += c.size;
+    since = c.at;
+  }
+  const out: number[] = [];
+  for (let t = r.startedAt; t <= r.stoppedAt; t += 10) {
+    const have = prefixBytes(t);
+    // Chunks handed over by t; the oldest byte past `have` is in the first of them that ends past it, else in MediaRecorder.
+    let oldest = r.chunks.length ? r.chunks.filter((c) => c.at <= t).reduce((_, c) => c.at, r.startedAt) : r.startedAt;
+    for (let i = 0; i < r.chunks.length && r.chunks[i]!.at <= t; i++) {
+      if (starts[i]!.end > have) {
+        oldest = starts[i]!.since;
+        break;
+      }
+    }
+    out.push(t - oldest);
+  }
+  return out.sort((a, b) => a - b);
+}
+
+/** Bytes of the longest run of parts 1..k whose first PUT began (or ended OK) by t. */
+function prefixOf(r: LagResult, t: number, stored: boolean): number {
+  const first = new Map<number, { size: number; start: number; end: number; ok: boolean }>();
+  for (const p of r.puts) if (!first.has(p.part)) first.set(p.part, p);
+  let bytes = 0;
+  for (let n = 1; ; n++) {
+    const p = first.get(n);
+    if (!p || (stored ? !(p.ok && p.end <= t) : p.start > t)) return bytes;
+    bytes += p.size;
+  }
+}
+
+const svc = await startService();
+const browser = await launch();
+try {
+  console.log(`local backend, maxLagMs 2000 (default), ${SECONDS} s per case, Chromium ${browser.version()}\n`);
+  console.log('case         bitrate      at risk, browser only   at risk, not stored     req/min  req/rec  uploaded÷recorded  parts');
+  console.log('                          max       p95           max       p95');
+  for (const c of CASES) {
+    const page = await openPage(browser, svc.baseUrl);
+    await page.exposeFunction('testToken', () => mintToken(USER, 3600));
+    const o: LagOptions = { sessionId: `bench-lag-${c.name}`, seconds: SECONDS, ...c.opts };
+    const r = (await page.evaluate((x) => (window as unknown as { measureLag(o: unknown): Promise<unknown> }).measureLag(x), o as unknown)) as LagResult;
+    await page.close();
+    const browserOnly = ages(r, (t) => prefixOf(r, t, false));
+    const notStored = ages(r, (t) => prefixOf(r, t, true));
+    const kbps = (r.sizeBytes * 8) / (r.durationMs ?? SECONDS * 1000);
+    const minutes = (r.endedAt - r.t0) / 60_000;
+    const uploaded = r.puts.reduce((n, p) => n + p.size, 0);
+    const parts = new Set(r.puts.map((p) => p.part)).size;
+    const f = (ms: number) => `${(ms / 1000).toFixed(2)} s`.padEnd(10);
+    console.log(
+      `${c.name.padEnd(13)}${`${kbps.toFixed(0)} kbit/s`.padEnd(13)}${f(browserOnly.at(-1)!)}${f(percentile(browserOnly, 95))}    ${f(notStored.at(-1)!)}${f(percentile(notStored, 95))}    ` +
+        `${(r.requests.length / minutes).toFixed(1).padEnd(9)}${String(r.requests.length).padEnd(9)}${(uploaded / r.sizeBytes).toFixed(3).padEnd(19)}${parts}`,
+    );
+  }
+  console.log('\nS3: not measured (the tail objects of docs/bounded-loss.md are not built; parts there are ≥ 5 MiB and go by size only).');
+} finally {
+  await browser.close();
+  await svc.close();
+}
