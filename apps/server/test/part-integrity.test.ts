@@ -257,6 +257,43 @@ describe('parallel PUTs of one part', () => {
   });
 });
 
+describe('complete on the local disk', () => {
+  it('copies no byte: the finished recording is the parts’ own files, and ranges read across their boundaries', async () => {
+    const base = useShared();
+    const id = await create(base);
+    const parts = [randomBytes(70_000), randomBytes(1), randomBytes(50_000), randomBytes(33_333)];
+    const etags: string[] = [];
+    for (const [i, b] of parts.entries()) {
+      const r = await put(await urlOf(base, id, i + 1, b.length), b);
+      expect(r.status).toBe(200);
+      etags.push(r.headers.get('etag')!);
+    }
+    const dir = path.join(t!.storagePath, '.parts', `${id}.webm`);
+    const inodes = new Map<number, number>();
+    for (const f of await readdir(dir)) inodes.set(Number(f.slice(0, 6)), (await stat(path.join(dir, f))).ino);
+    expect((await complete(base, id, etags)).status).toBe(200);
+    // The finished folder holds the very same files (hard links), and the parts' folder is gone.
+    const finished = path.join(t!.storagePath, `${id}.webm.d`);
+    for (let i = 1; i <= parts.length; i++) expect((await stat(path.join(finished, String(i).padStart(6, '0')))).ino).toBe(inodes.get(i));
+    expect(await readdir(dir).catch(() => 'gone')).toBe('gone');
+    const whole = Buffer.concat(parts);
+    expect((await download(base, id)).equals(whole)).toBe(true);
+    // Ranges that start, end and straddle part boundaries, a one-byte part, and suffixes.
+    const ranges: [string, number, number][] = [
+      ['bytes=69999-70001', 69_999, 70_001],
+      ['bytes=70000-70000', 70_000, 70_000],
+      ['bytes=0-120000', 0, 120_000],
+      ['bytes=70001-', 70_001, whole.length - 1],
+      ['bytes=-40000', whole.length - 40_000, whole.length - 1],
+    ];
+    for (const [header, from, to] of ranges) {
+      const r = await api(base, 'GET', `/api/recordings/${id}/download`, undefined, { ...t!.auth.user, range: header });
+      expect(r.status, header).toBe(206);
+      expect(Buffer.from(await r.arrayBuffer()).equals(whole.subarray(from, to + 1)), header).toBe(true);
+    }
+  });
+});
+
 describe('the sweeper', () => {
   it('finalizes from the version the database names, whatever else is in the folder (a crash between store and commit)', async () => {
     const clock = fakeClock();

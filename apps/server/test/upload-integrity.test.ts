@@ -82,7 +82,7 @@ describe('upload integrity', () => {
     await putCutOff(url3, parts[2]!);
     // The server notices the hang-up asynchronously: wait (bounded) until its temp file is gone.
     const tmpFiles = async () => (await readdir(`${t.storagePath}/.parts/${id}.webm`)).filter((n) => n.endsWith('.tmp'));
-    for (let i = 0; i < 100 && (await tmpFiles()).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 600 && (await tmpFiles()).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
     expect(await tmpFiles()).toEqual([]);
     const stored = await t.storage.listParts({ key: `${id}.webm`, uploadId: null });
     expect(stored.map((p) => p.partNumber)).toEqual([1, 2, 4]);

@@ -85,7 +85,7 @@ export interface RecordingStorage {
    */
   presignDownload(args: { key: string; filename: string; mimeType: string; expiresInSeconds: number }): Promise<string | null>;
 
-  /** Removes a finished object. Idempotent. */
+  /** Removes a finished object (not the parts of an unfinished upload: abortUpload does). Idempotent. */
   delete(key: string): Promise<void>;
 
   /** Throws when the backend cannot be reached (readiness). */
