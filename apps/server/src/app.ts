@@ -83,6 +83,7 @@ export function createApp(deps: AppDeps): App {
     perUser: config.perUser,
     uploads: config.uploads,
     minFreeBytes: config.minFreeBytes,
+    logger: logger.child({ component: 'recordings' }),
   });
   const audit = new AuditService(database.db, clock);
   // HS256 bearer tokens: the configured secret, or in demo mode (which config.ts refuses beside a secret or a

@@ -14,6 +14,7 @@ import type { Db } from '../db/client.js';
 import { recordingParts, recordings, type EndedBy, type RecordingRow, type RecordingStatus } from '../db/schema.js';
 import { DomainError, badRequest, conflict, notFound, tooLarge } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
+import { createLogger, type Logger } from '../lib/logger.js';
 import { BodyTimeoutError, createBodyWatchdog } from '../uploads/body-watchdog.js';
 import { UploadGate } from '../uploads/gate.js';
 import {
@@ -29,6 +30,7 @@ import {
   type StoredPart,
 } from '../storage/types.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
+import { isWebm, repairWebm } from './repair.js';
 
 /** The recording resource is the contract's (docs/API.md "4. The recording resource"): toResource is checked against it. */
 import type { Recording } from '@sortie/contract';
@@ -82,6 +84,8 @@ export interface RecordingsServiceOptions {
   uploads?: { maxConcurrent: number; maxConcurrentPerUser: number; maxConcurrentPerPart?: number; idleTimeoutMs: number; minBytesPerSecond: number };
   /** SORTIE_RECORDING_MIN_FREE_MB in bytes: a part that would leave less free disk is refused (507). Default 0. */
   minFreeBytes?: number;
+  /** Where the repair of a recording finalized without its client logs (repair.ts). Default: stdout. */
+  logger?: Logger;
 }
 
 /** Seconds a client is told to wait before sending a part again to a full disk. */
@@ -99,9 +103,11 @@ export class RecordingsService {
   private readonly uploads: NonNullable<RecordingsServiceOptions['uploads']>;
   /** Shared by every copy made with withDb: the caps are per process. */
   readonly gate: UploadGate;
+  private readonly logger: Logger;
 
   constructor(opts: RecordingsServiceOptions, gate?: UploadGate) {
     this.opts = opts;
+    this.logger = opts.logger ?? createLogger({ service: 'sortie-recording', component: 'recordings' });
     this.db = opts.db;
     this.storage = opts.storage;
     this.clock = opts.clock;
@@ -451,7 +457,7 @@ export class RecordingsService {
 
   /** Shared by complete and the sweeper: validate, assemble, mark ready. */
   async finalize(row: RecordingRow, durationMs: number | null, partsIn: { partNumber: number; etag: string }[], endedBy: EndedBy): Promise<Recording> {
-    const parts = [...partsIn].sort((a, b) => a.partNumber - b.partNumber);
+    let parts = [...partsIn].sort((a, b) => a.partNumber - b.partNumber);
     if (parts.length === 0) throw badRequest('parts must list at least one part.');
     parts.forEach((p, i) => {
       if (p.partNumber !== i + 1) throw badRequest(`parts must be numbered 1..${parts.length} with no gap or repeat; part ${i + 1} is missing or repeated.`);
@@ -478,6 +484,14 @@ export class RecordingsService {
       total += size;
     });
     if (total > this.maxSizeBytes) throw tooLarge(`The parts add up to ${total} bytes, over the limit of ${this.maxSizeBytes} bytes.`);
+    // Finalized without its client (a beacon, the sweeper): an incomplete trailing block is cut and the
+    // Duration written, where the parts pass through the service (repair.ts; S3 is joined as it is).
+    const receiver = this.storage.receiver;
+    if (endedBy !== 'stop' && receiver && isWebm(row)) {
+      const repaired = await repairWebm({ db: this.db, clock: this.clock, receiver, logger: this.logger, row, parts });
+      parts = repaired.parts;
+      durationMs ??= repaired.durationMs;
+    }
     let result;
     try {
       result = await this.storage.completeUpload({ key: row.storageKey, uploadId: row.uploadId, parts });
