@@ -64,6 +64,7 @@ describe('racing requests', () => {
         expect(failed.status).toBe(200);
         expect(completed.status).toBe(409);
         expect(existsSync(object)).toBe(false);
+        expect(existsSync(`${object}.d`)).toBe(false);
       }
       expect(existsSync(path.join(t.storagePath, '.parts', `${id}.webm`))).toBe(false);
     }

@@ -245,7 +245,8 @@ describe('routes', () => {
   it('answers 500 internal when storage lost a file, and never logs the token in its URL', async () => {
     const done = await ready(randomBytes(50));
     const { url } = (await (await t.json('POST', `/api/recordings/${done.id}/download-url`, undefined, t.auth.user)).json()) as { url: string };
-    await rm(path.join(t.storagePath, `${done.id}.webm`));
+    // The finished recording's files (a folder of the parts' links and their manifest) are gone.
+    await rm(path.join(t.storagePath, `${done.id}.webm.d`), { recursive: true });
     const res = await t.app.request(url);
     await expectError(res, 500, 'internal');
     const tokenInUrl = url.split('/').pop()!;
