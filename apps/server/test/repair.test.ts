@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebmScanner, setWebmDuration } from '@sortie/webm';
-import { createRecording, download, uploadPart } from './admin-fixtures.js';
+import { download, uploadPart } from './admin-fixtures.js';
 import { fakeClock, testApp, type TestApp } from './helpers.js';
 
 const fixturePath = new URL('../../../packages/recorder/test/fixtures/chromium-vp9.webm', import.meta.url);
