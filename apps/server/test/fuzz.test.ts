@@ -164,6 +164,7 @@ describe('fuzz: malformed requests on loopback', () => {
   let open: Made;
   let partToken: string;
   let fileToken: string;
+  let endToken: string;
   let tokens: string[];
 
   beforeAll(async () => {
@@ -172,6 +173,8 @@ describe('fuzz: malformed requests on loopback', () => {
     open = await makeRecording(t, 'recording', { who: 'user', sessionId: 'fuzz-open' });
     const part = await t.json('POST', `/api/recordings/${open.id}/parts`, { partNumber: 2, sizeBytes: 10 }, t.auth.user);
     partToken = new URL(((await part.json()) as { url: string }).url).pathname.split('/').pop()!;
+    const created = await t.json('POST', '/api/recordings', { sessionId: 'fuzz-end', mimeType: 'video/webm' }, t.auth.user);
+    endToken = new URL(((await created.json()) as { endUrl: string }).endUrl).pathname.split('/').pop()!;
     const dl = await t.json('POST', `/api/recordings/${ready.id}/download-url`, undefined, t.auth.user);
     fileToken = new URL(((await dl.json()) as { url: string }).url).pathname.split('/').pop()!;
     const now = Math.floor(Date.now() / 1000);
@@ -253,6 +256,7 @@ describe('fuzz: malformed requests on loopback', () => {
     { method: 'PUT', path: (r) => `/api/uploads/${r.chance(0.5) ? partToken : r.pick([...tokens, fileToken, partToken.slice(0, -2)])}` },
     { method: 'GET', path: (r) => `/api/files/${r.chance(0.5) ? fileToken : r.pick([...tokens, partToken, fileToken.slice(0, -2) + 'AA'])}` },
     { method: 'HEAD', path: (r) => `/api/files/${r.chance(0.5) ? fileToken : r.pick(tokens)}` },
+    { method: 'POST', path: (r) => `/api/ends/${r.chance(0.3) ? endToken : r.pick([...tokens, fileToken, partToken, endToken.slice(0, -2)])}` },
     { method: 'GET', path: (r) => `/api/admin/recordings${query(r)}` },
     { method: 'GET', path: () => '/api/admin/settings' },
     { method: 'PUT', path: () => '/api/admin/settings', body: { autoRecord: false } },
