@@ -34,6 +34,8 @@ test('a recording made in the session is ready, plays, seeks, downloads and dele
   await openAdmin(admin, 'admin', 'recordings');
   const row = recordingRow(admin, id);
   await expect(row.locator('[data-col="status"]')).toHaveText('Ready');
+  // Stopped with the record button: the admin list says how it ended (Recording.endedBy 'stop').
+  await expect(row.locator('[data-col="ended-by"]')).toHaveText('Stopped');
   await expect(row).toContainText('Demo User');
   await expect(row).toContainText(sessionId);
 

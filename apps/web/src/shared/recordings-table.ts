@@ -29,6 +29,24 @@ const STATUS_LABEL: Record<Recording['status'], string> = {
   failed: 'Failed',
 };
 
+/**
+ * How the recording ended (Recording.endedBy; docs/bounded-loss.md): stopped
+ * in the page, ended by the page's beacon when its tab closed, finalized by
+ * the sweeper after the abandon window, or failed. Empty while it is open.
+ */
+const ENDED_BY_LABEL: Record<NonNullable<Recording['endedBy']>, { label: string; title: string }> = {
+  stop: { label: 'Stopped', title: 'Stopped in the page: everything recorded was uploaded.' },
+  beacon: { label: 'Tab closed', title: 'The tab closed or navigated away: what had reached the service was kept (the last ~2 s may be missing).' },
+  abandoned: { label: 'Abandoned', title: 'The browser stopped answering (crash, killed, network lost): finalized after the abandon window with what had reached the service.' },
+  failed: { label: 'Failed', title: 'Failed by the client, or nothing usable was stored.' },
+};
+
+function endedByCell(endedBy: Recording['endedBy']): string | HTMLElement {
+  if (!endedBy) return '';
+  const e = ENDED_BY_LABEL[endedBy];
+  return e ? h('span', { title: e.title }, e.label) : endedBy;
+}
+
 export function statusPill(status: Recording['status'], title?: string | null): HTMLElement {
   return h('span', { class: `pill pill-${status}`, title: title ?? null }, STATUS_LABEL[status] ?? status);
 }
@@ -49,6 +67,7 @@ export function recordingsTable(items: Recording[], opts: TableOptions): HTMLEle
     h('th', { scope: 'col', class: 'num' }, 'Duration'),
     h('th', { scope: 'col', class: 'num' }, 'Size'),
     h('th', { scope: 'col' }, 'Status'),
+    opts.admin ? h('th', { scope: 'col' }, 'Ended by') : null,
     h('th', { scope: 'col', class: 'actions' }, h('span', { class: 'sr-only' }, 'Actions')),
   );
   const body = h('tbody', {}, ...items.map((rec) => row(rec, opts)));
@@ -99,6 +118,7 @@ function row(rec: Recording, opts: TableOptions): HTMLTableRowElement {
     h('td', { class: 'num', 'data-col': 'duration' }, formatDuration(rec.durationMs)),
     h('td', { class: 'num', 'data-col': 'size' }, formatBytes(rec.sizeBytes)),
     h('td', { 'data-col': 'status' }, statusPill(rec.status, rec.failureReason)),
+    opts.admin ? h('td', { 'data-col': 'ended-by', 'data-ended-by': rec.endedBy ?? '' }, endedByCell(rec.endedBy)) : null,
     h(
       'td',
       { class: 'actions' },
