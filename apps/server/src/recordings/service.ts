@@ -633,7 +633,9 @@ export class RecordingsService {
    * a complete joined the parts but did not get to record it). Both are idempotent.
    */
   private async discardStorage(row: RecordingRow): Promise<void> {
-    if (row.status !== 'ready') await this.storage.abortUpload({ key: row.storageKey, uploadId: row.uploadId });
+    // A ready recording's parts were removed when it became ready, unless a crash came between
+    // (a receiver's part folder then lingers): removing them again is cheap and idempotent.
+    if (row.status !== 'ready' || this.storage.receiver) await this.storage.abortUpload({ key: row.storageKey, uploadId: row.status === 'ready' ? null : row.uploadId });
     await this.storage.delete(row.storageKey);
   }
 }
