@@ -282,7 +282,7 @@ describe('access matrix: every route × none, owner, other user, admin', () => {
     }
   });
 
-  it('signed-URL routes take the URL as the credential: the same answer whoever calls, 401 for a bad token', async () => {
+  it('signed-URL routes (files, ends, uploads) take the URL as the credential: the same answer whoever calls, 401 for a bad token', async () => {
     const rec = await makeRecording(t, 'ready', { who: 'user', sessionId: 'matrix-files' });
     const { url } = (await (await t.json('POST', `/api/recordings/${rec.id}/download-url`, undefined, t.auth.user)).json()) as { url: string };
     if (url.includes('/api/files/')) {
@@ -290,6 +290,10 @@ describe('access matrix: every route × none, owner, other user, admin', () => {
       await matrix('GET /api/files/:token', { none: 200, other: 200, admin: 200, user: 200 }, (w) => t.app.request(p, { headers: as(w) }));
       await matrix('GET /api/files/<bad>', { none: 401, other: 401, admin: 401, user: 401 }, (w) => t.app.request(`${p}x`, { headers: as(w) }));
     }
+    const ending = await t.json('POST', '/api/recordings', { sessionId: 'matrix-end', mimeType: 'video/webm' }, t.auth.user);
+    const endPath = new URL(((await ending.json()) as { endUrl: string }).endUrl).pathname;
+    await matrix('POST /api/ends/<bad>', { none: 401, other: 401, admin: 401, user: 401 }, (w) => t.app.request(`${endPath}x`, { method: 'POST', headers: as(w) }));
+    await matrix('POST /api/ends/:token', { none: 202, other: 202, admin: 202, user: 202 }, (w) => t.app.request(endPath, { method: 'POST', headers: as(w) }));
     const open = await createRecording(t, 'user', 'matrix-upload');
     const part = (await (await t.json('POST', `/api/recordings/${open.id}/parts`, { partNumber: 1, sizeBytes: 3 }, t.auth.user)).json()) as { url: string };
     if (part.url.includes('/api/uploads/')) {
