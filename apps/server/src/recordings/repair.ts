@@ -34,6 +34,12 @@ import { normalizeEtag, type PartReceiver, type StoredPart } from '../storage/ty
 
 /** Bytes read after Info to write the Duration: room for a Void after it to absorb the 11 bytes. */
 const HEAD_SLACK_BYTES = 4096;
+/**
+ * The head is held in memory to be patched: MediaRecorder's Info ends within
+ * the first 100 bytes. A file whose Info ends later than this is not patched
+ * (it is still cut), so a crafted head can never make the service buffer much.
+ */
+const MAX_HEAD_BYTES = 1024 * 1024;
 
 export interface RepairArgs {
   db: Db;
@@ -139,7 +145,7 @@ export async function repairWebm(args: RepairArgs): Promise<RepairResult> {
   const part1Length = lastKept === 0 && lastKeptLength !== null ? lastKeptLength : bounds[0]!.end;
   let head: Uint8Array | null = null;
   let headLength = 0;
-  if (durationMs !== null && (!scan.info.hasDuration || cutAt !== null) && scan.info.end <= part1Length) {
+  if (durationMs !== null && (!scan.info.hasDuration || cutAt !== null) && scan.info.end <= part1Length && scan.info.end <= MAX_HEAD_BYTES) {
     headLength = Math.min(part1Length, scan.info.end + HEAD_SLACK_BYTES);
     try {
       head = setWebmDuration(await readRange(receiver, key, first, 0, headLength), durationMs);
