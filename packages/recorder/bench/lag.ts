@@ -26,7 +26,7 @@ const SECONDS = Number(process.env.LAG_SECONDS ?? 30);
 const CASES: { name: string; opts: Omit<LagOptions, 'sessionId' | 'seconds'> }[] = [
   { name: '~50 kbit/s', opts: { width: 320, height: 240, noise: 0, recorder: { videoBitsPerSecond: 50_000 } } },
   { name: '~1 Mbit/s', opts: { width: 640, height: 480, noise: 0.002, recorder: { videoBitsPerSecond: 1_000_000 } } },
-  { name: '~8 Mbit/s', opts: { width: 640, height: 480, noise: 0.2, recorder: { videoBitsPerSecond: 8_000_000 } } },
+  { name: '~8 Mbit/s', opts: { width: 960, height: 540, noise: 0.5, recorder: { videoBitsPerSecond: 8_000_000 } } },
 ];
 
 function percentile(sorted: number[], p: number): number {
@@ -72,6 +72,7 @@ function prefixOf(r: LagResult, t: number, stored: boolean): number {
   }
 }
 
+const requestsByKind = new Map<string, number>();
 const svc = await startService();
 const browser = await launch();
 try {
@@ -90,12 +91,20 @@ try {
     const minutes = (r.endedAt - r.t0) / 60_000;
     const uploaded = r.puts.reduce((n, p) => n + p.size, 0);
     const parts = new Set(r.puts.map((p) => p.part)).size;
+    requestsByKind.clear();
+    for (const q of r.requests) {
+      const kind = `${q.method} ${q.path.replace(/\/api\/uploads\/.*/, '/api/uploads/<part URL>').replace(/[0-9a-f-]{36}/, ':id')}`;
+      requestsByKind.set(kind, (requestsByKind.get(kind) ?? 0) + 1);
+    }
     const f = (ms: number) => `${(ms / 1000).toFixed(2)} s`.padEnd(10);
     console.log(
       `${c.name.padEnd(13)}${`${kbps.toFixed(0)} kbit/s`.padEnd(13)}${f(browserOnly.at(-1)!)}${f(percentile(browserOnly, 95))}    ${f(notStored.at(-1)!)}${f(percentile(notStored, 95))}    ` +
         `${(r.requests.length / minutes).toFixed(1).padEnd(9)}${String(r.requests.length).padEnd(9)}${(uploaded / r.sizeBytes).toFixed(3).padEnd(19)}${parts}`,
     );
   }
+  // A normal stop: what each request of one recording was (the last case's shape holds for all).
+  console.log(`\nrequests of one recording stopped normally (${SECONDS} s, the last case):`);
+  for (const [what, n] of requestsByKind) console.log(`  ${String(n).padStart(4)}  ${what}`);
   console.log('\nS3: not measured (the tail objects of docs/bounded-loss.md are not built; parts there are ≥ 5 MiB and go by size only).');
 } finally {
   await browser.close();

@@ -172,3 +172,63 @@ describe('ApiClient tokens', () => {
     await expect(api.config()).rejects.toMatchObject({ code: 'disabled' });
   });
 });
+
+describe('Uploader: keepalive PUTs (a part in flight outlives its page)', () => {
+  function keepaliveHarness(failKeepaliveOnce: boolean) {
+    const puts: { part: number; keepalive: boolean }[] = [];
+    let failed = false;
+    const api = new ApiClient({
+      baseUrl: 'https://api.test',
+      getToken: () => 't',
+      retry: { baseDelayMs: 1, maxDelayMs: 2 },
+      fetch: (async (input: string | URL, init: RequestInit = {}) => {
+        const url = new URL(String(input));
+        if (url.pathname.endsWith('/parts')) {
+          const { partNumber } = JSON.parse(String(init.body)) as { partNumber: number };
+          return Response.json({ partNumber, url: `https://store.test/p/${partNumber}`, method: 'PUT', headers: {}, expiresAt: new Date(Date.now() + 600_000).toISOString() });
+        }
+        const part = Number(url.pathname.split('/').pop());
+        puts.push({ part, keepalive: init.keepalive === true });
+        if (failKeepaliveOnce && init.keepalive && !failed) {
+          failed = true;
+          throw new TypeError('Failed to fetch'); // what a browser says when it refuses a keepalive request
+        }
+        return new Response(null, { status: 200, headers: { ETag: `"e${part}"` } });
+      }) as typeof fetch,
+    });
+    return { api, puts };
+  }
+
+  it('sends a part of 64 KiB or less with keepalive, a larger one without', async () => {
+    const { api, puts } = keepaliveHarness(false);
+    const up = new Uploader({ api, recordingId: 'r', concurrency: 1 });
+    up.enqueue({ partNumber: 1, data: new Blob([new Uint8Array(65_536)]) });
+    up.enqueue({ partNumber: 2, data: new Blob([new Uint8Array(65_537)]) });
+    await up.finish();
+    expect(puts).toEqual([
+      { part: 1, keepalive: true },
+      { part: 2, keepalive: false },
+    ]);
+  });
+
+  it('keeps the keepalive bodies in flight within 64 KiB together', async () => {
+    const { api, puts } = keepaliveHarness(false);
+    const up = new Uploader({ api, recordingId: 'r', concurrency: 3 });
+    for (let n = 1; n <= 3; n++) up.enqueue({ partNumber: n, data: new Blob([new Uint8Array(30_000)]) });
+    await up.finish();
+    // Parts 1 and 2 (60 000 bytes) fit together; part 3 would pass 65 536 while they are in flight.
+    expect(puts.filter((p) => p.keepalive).length).toBe(2);
+    expect(puts.find((p) => p.part === 3)?.keepalive).toBe(false);
+  });
+
+  it('retries a part whose keepalive PUT was refused without keepalive', async () => {
+    const { api, puts } = keepaliveHarness(true);
+    const up = new Uploader({ api, recordingId: 'r' });
+    up.enqueue({ partNumber: 1, data: new Blob([new Uint8Array(100)]) });
+    expect(await up.finish()).toEqual([{ partNumber: 1, etag: '"e1"' }]);
+    expect(puts).toEqual([
+      { part: 1, keepalive: true },
+      { part: 1, keepalive: false },
+    ]);
+  });
+});

@@ -71,6 +71,8 @@ export class Uploader {
   private waiters: { resolve: () => void; reject: (e: unknown) => void }[] = [];
   /** Body bytes of keepalive PUTs under way (the browser refuses more than KEEPALIVE_BODY_LIMIT). */
   private keepaliveBytes = 0;
+  /** Parts whose keepalive PUT failed: their retries go without keepalive (a browser or server that refuses it must not stall them). */
+  private readonly keepaliveRefused = new Set<number>();
 
   constructor(opts: UploaderOptions) {
     this.opts = opts;
@@ -216,12 +218,16 @@ export class Uploader {
   private async put(target: PartTarget, part: Part, signal: AbortSignal): Promise<Response> {
     const init: RequestInit = { method: target.method || 'PUT', headers: target.headers, body: part.data, signal };
     const size = part.data.size;
-    if (!fitsKeepalive(size, this.keepaliveBytes)) return send(this.opts.api.fetch, target.url, init);
+    if (this.keepaliveRefused.has(part.partNumber) || !fitsKeepalive(size, this.keepaliveBytes)) return send(this.opts.api.fetch, target.url, init);
     this.keepaliveBytes += size;
     // The budget is counted here; should the browser still refuse (keepalive requests of other code on
-    // the page share it), the failure is a network error and the part's retry loop sends it again.
+    // the page share the budget; a cross-origin keepalive needing a preflight), the failure is a network
+    // error, and the part's retry loop sends it again, then without keepalive.
     try {
       return await send(this.opts.api.fetch, target.url, { ...init, keepalive: true });
+    } catch (err) {
+      this.keepaliveRefused.add(part.partNumber);
+      throw err;
     } finally {
       this.keepaliveBytes -= size;
     }
