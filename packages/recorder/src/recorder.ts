@@ -249,12 +249,13 @@ class CanvasRecorder implements Recorder {
     if (typeof window === 'undefined' || typeof document === 'undefined') return;
     const act = (action: PageExitAction) => {
       if (this.take !== take || action === 'none') return;
-      // The buffered chunks become a part now (best effort: its URL request may not outlive the page).
-      take.closeByTime();
+      // The beacon first: the least work between pagehide and the one request that must leave.
       if (action === 'end' && take.endUrl) {
         sendEndBeacon(take.endUrl);
         take.endUrl = null; // once
       }
+      // The buffered chunks become a part now (best effort: its URL request may not outlive the page).
+      take.closeByTime();
     };
     const onPageHide = (e: PageTransitionEvent) => act(pageHideAction(e.persisted, this.currentState, take.endUrl !== null));
     const onVisibility = () => act(visibilityAction(document.visibilityState === 'hidden', this.currentState));

@@ -120,10 +120,13 @@ describe.each(['animated', 'quiet'] as const)('the tab is closed mid-recording (
     const page = await openPage(browser, svc.baseUrl);
     const { id } = await startIn(page, { sessionId: `sess-close-${scene}`, scene });
     await page.waitForTimeout(n * 1000);
+    const gone = new Promise<number>((resolve) => page.once('close', () => resolve(Date.now())));
     closedAt = Date.now();
     // Closing the tab as a user would: Chromium runs pagehide, whose beacon ends the recording.
     await page.close({ runBeforeUnload: true });
     rec = await waitSettled(id, 30_000);
+    const goneAt = await Promise.race([gone, new Promise<null>((r) => setTimeout(() => r(null), 1000))]);
+    console.info(`${scene}: the page was ${goneAt === null ? 'NOT closed' : `closed ${goneAt - closedAt} ms after close()`}`);
     settledAfterMs = Date.now() - closedAt;
   }, 120_000);
 
