@@ -4,7 +4,9 @@ export default defineConfig({
   test: {
     projects: [
       {
-        test: { name: 'unit', include: ['src/**/*.test.ts'], environment: 'node' },
+        // Some unit tests walk every small case exhaustively (part-gatherer's maxParts bound): a few
+        // seconds quiet, several times that beside other work. A bound on a run, not a speed assertion.
+        test: { name: 'unit', include: ['src/**/*.test.ts'], environment: 'node', testTimeout: 60_000 },
       },
       {
         // Real Chromium against the real service: one file at a time on a 2-core machine.
