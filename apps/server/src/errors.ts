@@ -39,12 +39,6 @@ export class DomainError extends Error {
   }
 }
 
-/**
- * The name the routes used before errors became domain errors; the same class.
- * (Kept so that code reading `ApiError` keeps compiling; new code says DomainError.)
- */
-export const ApiError = DomainError;
-export type ApiError = DomainError;
 
 const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   invalid_request: 400,

@@ -8,7 +8,7 @@ import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Identity } from '../auth/identity.js';
 import type { AuthEnv } from '../auth/middleware.js';
-import { ApiError, DomainError, badRequest, notFound } from '../errors.js';
+import { DomainError, badRequest, notFound } from '../errors.js';
 import { parseRange } from '../lib/range.js';
 import { signToken, verifyToken } from '../lib/signed-token.js';
 import { validate } from '../lib/validate.js';
@@ -45,7 +45,7 @@ export const DOWNLOAD_URL_TTL_SECONDS = 60 * 60;
 const jsonLimit = bodyLimit({
   maxSize: 2 * 1024 * 1024,
   onError: () => {
-    throw new ApiError('payload_too_large', 'The JSON body is over 2 MiB.');
+    throw new DomainError('payload_too_large', 'The JSON body is over 2 MiB.');
   },
 });
 
@@ -110,7 +110,7 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
   /** The ready recording `user` may download, and the backend's own URL for it (S3) or null. */
   async function readyForDownload(user: Identity, id: string): Promise<{ row: RecordingRow; presigned: string | null }> {
     const row = await service.getRow(user, id, true);
-    if (row.status !== 'ready') throw new ApiError('conflict', `Recording is ${row.status}; only a ready recording can be downloaded.`);
+    if (row.status !== 'ready') throw new DomainError('conflict', `Recording is ${row.status}; only a ready recording can be downloaded.`);
     const presigned = await service.storage.presignDownload({
       key: row.storageKey,
       filename: downloadFilename(row),
@@ -163,11 +163,11 @@ export function transferRoutes(deps: RecordingRoutesDeps) {
     const receiver = service.storage.receiver;
     if (!receiver) throw notFound('No such route.');
     const claims = await receiver.verifyPartUrl(c.req.param('token'));
-    if (!claims) throw new ApiError('unauthorized', 'This upload URL is invalid or has expired; request a new one.');
+    if (!claims) throw new DomainError('unauthorized', 'This upload URL is invalid or has expired; request a new one.');
     const declared = c.req.header('content-length');
     if (declared !== undefined) {
       const n = Number(declared);
-      if (n > claims.sizeBytes) throw new ApiError('payload_too_large', `The body is longer than the ${claims.sizeBytes} bytes this URL was issued for.`);
+      if (n > claims.sizeBytes) throw new DomainError('payload_too_large', `The body is longer than the ${claims.sizeBytes} bytes this URL was issued for.`);
       if (n < claims.sizeBytes) throw badRequest(`This URL takes exactly ${claims.sizeBytes} bytes; the body has ${n}.`);
     }
     // The Node request itself is the fastest stream of the body; app.request() in tests has only the web stream.
@@ -197,7 +197,7 @@ export function transferRoutes(deps: RecordingRoutesDeps) {
    */
   app.post('/ends/:token', async (c) => {
     const claims = await verifyToken(deps.signingKey, c.req.param('token'), 'end');
-    if (!claims) throw new ApiError('unauthorized', 'This end URL is invalid or has expired.');
+    if (!claims) throw new DomainError('unauthorized', 'This end URL is invalid or has expired.');
     const row = await service.rowById(claims.rid);
     if (!row) throw notFound();
     if (await service.requestEnd(row.id)) deps.onEndRequested?.(row.id);
@@ -206,7 +206,7 @@ export function transferRoutes(deps: RecordingRoutesDeps) {
 
   app.on(['GET', 'HEAD'], '/files/:token', async (c) => {
     const claims = await verifyToken(deps.signingKey, c.req.param('token'), 'file');
-    if (!claims) throw new ApiError('unauthorized', 'This download URL is invalid or has expired; request a new one.');
+    if (!claims) throw new DomainError('unauthorized', 'This download URL is invalid or has expired; request a new one.');
     const row = await service.rowById(claims.rid);
     if (!row) throw notFound();
     return serveFile(c, service, row);
@@ -223,7 +223,7 @@ export function isContinuation(header: string | undefined, size: number): boolea
 
 /** Streams a ready recording with Range support (206 / 416), never buffering it. */
 async function serveFile(c: Context, service: RecordingsService, row: RecordingRow): Promise<Response> {
-  if (row.status !== 'ready') throw new ApiError('conflict', `Recording is ${row.status}; only a ready recording can be downloaded.`);
+  if (row.status !== 'ready') throw new DomainError('conflict', `Recording is ${row.status}; only a ready recording can be downloaded.`);
   const size = row.sizeBytes;
   const headers: Record<string, string> = {
     'Content-Type': row.mimeType.split(';')[0]!,
