@@ -47,10 +47,17 @@ await check('the session page is served at /', async () => {
   if (r.status !== 200 || !html.includes('<html')) throw new Error(`status ${r.status}`);
 });
 await check('demo mode and recording are on', async () => {
-  const { token } = await (await fetch(`${base}/api/demo/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"as":"user"}' })).json();
+  const { token } = await (
+    await fetch(`${base}/api/demo/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"as":"user"}',
+    })
+  ).json();
   const r = await fetch(`${base}/api/recordings/config`, { headers: { authorization: `Bearer ${token}` } });
   const cfg = await r.json();
-  if (r.status !== 200 || cfg.enabled !== true || cfg.backend !== 'local') throw new Error(`status ${r.status}: ${JSON.stringify(cfg)}`);
+  if (r.status !== 200 || cfg.enabled !== true || cfg.backend !== 'local')
+    throw new Error(`status ${r.status}: ${JSON.stringify(cfg)}`);
 });
 
 process.kill(-child.pid, 'SIGTERM');

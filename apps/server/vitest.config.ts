@@ -6,8 +6,18 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     projects: [
-      { extends: true, test: { name: 'pglite', env: { SORTIE_TEST_DB: 'pglite' }, include: ['src/**/*.test.ts', 'test/**/*.test.ts'] } },
-      { extends: true, test: { name: 'postgres', env: { SORTIE_TEST_DB: 'postgres' }, include: ['src/**/*.test.ts', 'test/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: { name: 'pglite', env: { SORTIE_TEST_DB: 'pglite' }, include: ['src/**/*.test.ts', 'test/**/*.test.ts'] },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'postgres',
+          env: { SORTIE_TEST_DB: 'postgres' },
+          include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+        },
+      },
       // The route suites once more on the S3 backend (loopback S3 server, test/s3-server.ts).
       // Unit suites under src/ and the test/s3-*.test.ts files already choose their backend.
       // recordings-routes, upload-integrity, cors-public-url and races test the local backend's own PUT route (its
@@ -20,7 +30,16 @@ export default defineConfig({
           name: 'postgres-s3',
           env: { SORTIE_TEST_DB: 'postgres', SORTIE_TEST_STORAGE: 's3' },
           include: ['test/**/*.test.ts'],
-          exclude: [...configDefaults.exclude, 'test/s3-*.test.ts', 'test/recordings-routes.test.ts', 'test/upload-integrity.test.ts', 'test/cors-public-url.test.ts', 'test/races.test.ts', 'test/part-integrity.test.ts', 'test/repair.test.ts'],
+          exclude: [
+            ...configDefaults.exclude,
+            'test/s3-*.test.ts',
+            'test/recordings-routes.test.ts',
+            'test/upload-integrity.test.ts',
+            'test/cors-public-url.test.ts',
+            'test/races.test.ts',
+            'test/part-integrity.test.ts',
+            'test/repair.test.ts',
+          ],
         },
       },
     ],

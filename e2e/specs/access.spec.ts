@@ -2,7 +2,11 @@
 import { demoToken, expect, openAdmin, openSession, test } from '../fixtures/service.ts';
 import { recordingIdOfSession, startRecording, stopRecordingAt } from '../fixtures/browser.ts';
 
-test("each user sees only their own recordings, in the page and through the API", async ({ browser, request, baseURL }, testInfo) => {
+test('each user sees only their own recordings, in the page and through the API', async ({
+  browser,
+  request,
+  baseURL,
+}, testInfo) => {
   // Two people, two browser contexts: nothing shared but the service.
   const ada = await (await browser.newContext()).newPage();
   const bob = await (await browser.newContext()).newPage();
@@ -43,7 +47,9 @@ test("each user sees only their own recordings, in the page and through the API"
   }
   // Ada's recording survived Bob's attempt to delete it.
   const adaToken = await demoToken(baseURL!, 'user');
-  expect((await request.get(`/api/recordings/${adaId}`, { headers: { Authorization: `Bearer ${adaToken}` } })).status()).toBe(200);
+  expect(
+    (await request.get(`/api/recordings/${adaId}`, { headers: { Authorization: `Bearer ${adaToken}` } })).status(),
+  ).toBe(200);
 });
 
 test('a non-admin gets no admin panel', async ({ page, request, baseURL }) => {
@@ -62,7 +68,11 @@ test('a non-admin gets no admin panel', async ({ page, request, baseURL }) => {
     ['PUT', '/api/admin/settings'],
     ['POST', '/api/admin/retention/run'],
   ] as const) {
-    const res = await request.fetch(path, { method, headers: { Authorization: `Bearer ${token}` }, data: method === 'PUT' ? { autoRecord: true } : undefined });
+    const res = await request.fetch(path, {
+      method,
+      headers: { Authorization: `Bearer ${token}` },
+      data: method === 'PUT' ? { autoRecord: true } : undefined,
+    });
     expect(res.status(), `${method} ${path}`).toBe(403);
     expect((await res.json()).error.code).toBe('forbidden');
   }

@@ -3,9 +3,18 @@
  * starts recording on its own → the user stops it → it is ready.
  */
 import { expect, openAdmin, openSession, test } from '../fixtures/service.ts';
-import { buttonStatus, recordButton, recordingIdOfSession, recordingRow, watchButtonStatus } from '../fixtures/browser.ts';
+import {
+  buttonStatus,
+  recordButton,
+  recordingIdOfSession,
+  recordingRow,
+  watchButtonStatus,
+} from '../fixtures/browser.ts';
 
-test('auto-record switched on in Settings records the next session until the user stops it', async ({ page, context }, testInfo) => {
+test('auto-record switched on in Settings records the next session until the user stops it', async ({
+  page,
+  context,
+}, testInfo) => {
   // Control: with auto-record off, a running session does not record.
   await openSession(page, 'user', `e2e-${testInfo.project.name}-before`);
   await expect(page.locator('#session-state')).toHaveText('Running');

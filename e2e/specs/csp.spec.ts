@@ -22,7 +22,10 @@ async function watchViolations(page: Page): Promise<() => Promise<string[]>> {
   return async () => [...console, ...(await page.evaluate(() => (window as unknown as { __csp: string[] }).__csp))];
 }
 
-test('the session page and the admin panel run under the CSP: record, list, play, download, no violation', async ({ page, context }, testInfo) => {
+test('the session page and the admin panel run under the CSP: record, list, play, download, no violation', async ({
+  page,
+  context,
+}, testInfo) => {
   const violations = await watchViolations(page);
   const sessionId = `e2e-${testInfo.project.name}-csp`;
   const res = await page.goto(`/?as=user&session=${encodeURIComponent(sessionId)}`);
@@ -34,7 +37,9 @@ test('the session page and the admin panel run under the CSP: record, list, play
   const id = await recordingIdOfSession(page, sessionId);
   await expect(recordingRow(page.locator('#my-recordings'), id).locator('[data-col="status"]')).toHaveText('Ready');
   // The record button's shadow root is styled (its inline <style> was not blocked).
-  const radius = await page.locator('sortie-record-button').evaluate((el) => getComputedStyle(el.shadowRoot!.querySelector('button')!).borderTopLeftRadius);
+  const radius = await page
+    .locator('sortie-record-button')
+    .evaluate((el) => getComputedStyle(el.shadowRoot!.querySelector('button')!).borderTopLeftRadius);
   expect(radius).toBe('999px');
   expect(await violations()).toEqual([]);
 
@@ -45,10 +50,15 @@ test('the session page and the admin panel run under the CSP: record, list, play
   await expect(row.locator('[data-col="status"]')).toHaveText('Ready');
   await row.getByRole('button', { name: 'Play' }).click();
   expect(await playerDuration(admin)).toBeGreaterThan(1);
-  await expect.poll(() => admin.locator('dialog video').evaluate((v: HTMLVideoElement) => v.currentTime)).toBeGreaterThan(0.2);
+  await expect
+    .poll(() => admin.locator('dialog video').evaluate((v: HTMLVideoElement) => v.currentTime))
+    .toBeGreaterThan(0.2);
   await admin.getByRole('button', { name: 'Close player' }).click();
   // A download still happens: the file's own CSP (sandbox) does not stop an attachment.
-  const [download] = await Promise.all([admin.waitForEvent('download'), row.getByRole('button', { name: 'Download' }).click()]);
+  const [download] = await Promise.all([
+    admin.waitForEvent('download'),
+    row.getByRole('button', { name: 'Download' }).click(),
+  ]);
   expect(await download.failure()).toBeNull();
   expect(download.suggestedFilename()).toMatch(/\.webm$/);
   expect(await adminViolations()).toEqual([]);

@@ -7,9 +7,21 @@
  */
 import { keyFor } from '../../apps/server/src/storage/types.ts';
 import { expect, openAdmin, openSession, test } from '../fixtures/service.ts';
-import { ffprobe, playerDuration, recordFor, recordingIdOfSession, recordingRow, seekPlayer, watchButtonStatus } from '../fixtures/browser.ts';
+import {
+  ffprobe,
+  playerDuration,
+  recordFor,
+  recordingIdOfSession,
+  recordingRow,
+  seekPlayer,
+  watchButtonStatus,
+} from '../fixtures/browser.ts';
 
-test('a recording made in the session is ready, plays, seeks, downloads and deletes', async ({ page, context, service }, testInfo) => {
+test('a recording made in the session is ready, plays, seeks, downloads and deletes', async ({
+  page,
+  context,
+  service,
+}, testInfo) => {
   const sessionId = `e2e-${testInfo.project.name}-record`;
   await openSession(page, 'user', sessionId);
   const statuses = await watchButtonStatus(page);
@@ -44,7 +56,10 @@ test('a recording made in the session is ready, plays, seeks, downloads and dele
   await expect(row).toContainText(sessionId);
 
   // Downloads as a file ffprobe reads: WebM that knows its duration, every frame decodable.
-  const [download] = await Promise.all([admin.waitForEvent('download'), row.getByRole('button', { name: 'Download' }).click()]);
+  const [download] = await Promise.all([
+    admin.waitForEvent('download'),
+    row.getByRole('button', { name: 'Download' }).click(),
+  ]);
   const file = testInfo.outputPath('download.webm');
   await download.saveAs(file);
   const probe = ffprobe(file);
@@ -54,7 +69,10 @@ test('a recording made in the session is ready, plays, seeks, downloads and dele
   expect(probe.durationSeconds, 'duration in the file (ffprobe)').not.toBeNull();
   expect(probe.durationSeconds!).toBeGreaterThan(2.5);
   // The list, the row and the file agree on how long it is.
-  expect(Math.abs(listedSeconds - probe.durationSeconds!), `listed ${listedSeconds} s, ffprobe ${probe.durationSeconds} s`).toBeLessThanOrEqual(1);
+  expect(
+    Math.abs(listedSeconds - probe.durationSeconds!),
+    `listed ${listedSeconds} s, ffprobe ${probe.durationSeconds} s`,
+  ).toBeLessThanOrEqual(1);
   const stored = await service.service.recordings.rowById(id);
   expect(Math.abs(stored!.durationMs! / 1000 - probe.durationSeconds!)).toBeLessThan(0.5);
 
@@ -62,8 +80,13 @@ test('a recording made in the session is ready, plays, seeks, downloads and dele
   await row.getByRole('button', { name: 'Play' }).click();
   const duration = await playerDuration(admin);
   expect(Number.isFinite(duration), `video.duration is ${duration}`).toBe(true);
-  expect(Math.abs(duration - probe.durationSeconds!), `player ${duration} s, ffprobe ${probe.durationSeconds} s`).toBeLessThan(0.5);
-  await expect.poll(() => admin.locator('dialog video').evaluate((v: HTMLVideoElement) => v.currentTime)).toBeGreaterThan(0.2);
+  expect(
+    Math.abs(duration - probe.durationSeconds!),
+    `player ${duration} s, ffprobe ${probe.durationSeconds} s`,
+  ).toBeLessThan(0.5);
+  await expect
+    .poll(() => admin.locator('dialog video').evaluate((v: HTMLVideoElement) => v.currentTime))
+    .toBeGreaterThan(0.2);
   const landed = await seekPlayer(admin, duration * 0.6);
   expect(Math.abs(landed - duration * 0.6)).toBeLessThan(0.5);
   await admin.getByRole('button', { name: 'Close player' }).click();

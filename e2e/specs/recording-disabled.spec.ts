@@ -36,7 +36,11 @@ test('every recording and admin route answers 404', async ({ request, baseURL })
     ['POST', '/api/admin/retention/run', admin],
   ];
   for (const [method, path, token] of calls) {
-    const res = await request.fetch(path, { method, headers: { Authorization: `Bearer ${token}` }, data: method === 'GET' ? undefined : {} });
+    const res = await request.fetch(path, {
+      method,
+      headers: { Authorization: `Bearer ${token}` },
+      data: method === 'GET' ? undefined : {},
+    });
     expect(res.status(), `${method} ${path}`).toBe(404);
     expect((await res.json()).error.code, `${method} ${path}`).toBe('not_found');
   }

@@ -46,7 +46,9 @@ test('screenshots of the session page and both admin tabs', async ({ browser }, 
   await save(admin, project, 'admin-recordings');
 
   await admin.getByRole('tab', { name: 'Settings' }).click();
-  await expect(admin.locator('[data-config="backend"] .config-value')).toHaveText(project === 's3' ? 'S3' : 'Local disk');
+  await expect(admin.locator('[data-config="backend"] .config-value')).toHaveText(
+    project === 's3' ? 'S3' : 'Local disk',
+  );
   await expect(admin.locator('[data-config="max-size"] .config-value')).toHaveText('500 MB');
   await expect(admin.locator('[data-config="retention"] .config-value')).toHaveText('30 days');
   await expect(admin.getByRole('button', { name: 'Run cleanup now' })).toBeVisible();

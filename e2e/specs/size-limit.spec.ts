@@ -1,12 +1,23 @@
 /** Must show 5: with a 1 MB size limit, a long recording stops itself and is ready within the limit. */
 import { demoToken, expect, openSession, test } from '../fixtures/service.ts';
-import { buttonStatus, ffprobe, recordButton, recordingIdOfSession, recordingRow, watchButtonStatus } from '../fixtures/browser.ts';
+import {
+  buttonStatus,
+  ffprobe,
+  recordButton,
+  recordingIdOfSession,
+  recordingRow,
+  watchButtonStatus,
+} from '../fixtures/browser.ts';
 
 test.use({ serviceEnv: { SORTIE_RECORDING_MAX_SIZE_MB: '1' } });
 
 const LIMIT = 1024 * 1024;
 
-test('a recording that reaches the 1 MiB limit stops by itself and is ready under it', async ({ page, request, baseURL }, testInfo) => {
+test('a recording that reaches the 1 MiB limit stops by itself and is ready under it', async ({
+  page,
+  request,
+  baseURL,
+}, testInfo) => {
   const sessionId = `e2e-${testInfo.project.name}-limit`;
   await openSession(page, 'user', sessionId);
   await expect(page.locator('.session-facts')).toContainText('limit 1.0 MB');

@@ -51,30 +51,55 @@ async function main() {
   const clock = { now: () => new Date() };
   const signingKey = await new SettingsService(database.db, clock).signingKey();
   const storage = await createStorage(config, { signingKey });
-  const { app } = createApp({ config, database, storage, clock, logger: createLogger({ service: 'bench' }, () => {}), signingKey });
+  const { app } = createApp({
+    config,
+    database,
+    storage,
+    clock,
+    logger: createLogger({ service: 'bench' }, () => {}),
+    signingKey,
+  });
   const now = Math.floor(Date.now() / 1000);
   const auth = { authorization: `Bearer ${await sign({ sub: 'bench', exp: now + 3600 }, SECRET, 'HS256')}` };
   const json = (method: string, p: string, body?: unknown) =>
-    app.request(p, { method, headers: { ...auth, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    app.request(p, {
+      method,
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
 
-  console.log(`bench:complete — ${TOTAL_MIB} MiB on the local backend, PostgreSQL metadata; load average ${(await import('node:os')).loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `bench:complete — ${TOTAL_MIB} MiB on the local backend, PostgreSQL metadata; load average ${(
+      await import('node:os')
+    )
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   try {
     for (const partMib of [1, 64]) {
       const count = Math.max(1, Math.floor(TOTAL_MIB / partMib));
-      const created = (await (await json('POST', '/api/recordings', { sessionId: `bench-${partMib}`, mimeType: 'video/webm' })).json()) as { id: string };
+      const created = (await (
+        await json('POST', '/api/recordings', { sessionId: `bench-${partMib}`, mimeType: 'video/webm' })
+      ).json()) as { id: string };
       const sent = createHash('md5');
       const parts: { partNumber: number; etag: string }[] = [];
       for (let n = 1; n <= count; n++) {
         const bytes = randomBytes(partMib * MiB);
         sent.update(bytes);
-        const target = (await (await json('POST', `/api/recordings/${created.id}/parts`, { partNumber: n, sizeBytes: bytes.length })).json()) as { url: string };
+        const target = (await (
+          await json('POST', `/api/recordings/${created.id}/parts`, { partNumber: n, sizeBytes: bytes.length })
+        ).json()) as { url: string };
         const put = await app.request(new URL(target.url).pathname, { method: 'PUT', body: bytes });
         if (put.status !== 200) throw new Error(`part ${n}: ${put.status} ${await put.text()}`);
         parts.push({ partNumber: n, etag: put.headers.get('etag')! });
       }
       // Baseline: copying the same part files into one, as a join by copy must at least.
       const partsDir = path.join(dir, 'recordings', '.parts', `${created.id}.webm`);
-      const files = (await readdir(partsDir)).filter((f) => !f.endsWith('.tmp')).sort().map((f) => path.join(partsDir, f));
+      const files = (await readdir(partsDir))
+        .filter((f) => !f.endsWith('.tmp'))
+        .sort()
+        .map((f) => path.join(partsDir, f));
       const catOut = path.join(dir, 'cat.out');
       const c0 = process.hrtime.bigint();
       execFileSync('sh', ['-c', 'cat "$@" > "$0" && sync "$0"', catOut, ...files]);

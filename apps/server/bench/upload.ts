@@ -33,7 +33,10 @@ const block = randomBytes(MiB);
 function start(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
     // Plain node (not the tsx wrapper) so that child.pid is the server itself.
-    const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, args, {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let buf = '';
     child.stdout!.on('data', (d: Buffer) => {
       buf += d.toString();
@@ -47,7 +50,10 @@ function start(args: string[], env: Record<string, string>): Promise<{ child: Ch
 /** PUTs `mib` MiB of the same random block, streamed, never held whole. */
 function putStream(url: string, mib: number): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'PUT', headers: { 'content-length': mib * MiB, 'content-type': 'application/octet-stream' } });
+    const req = http.request(url, {
+      method: 'PUT',
+      headers: { 'content-length': mib * MiB, 'content-type': 'application/octet-stream' },
+    });
     req.on('response', (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
@@ -65,10 +71,18 @@ function putStream(url: string, mib: number): Promise<number> {
   });
 }
 
-async function json(method: string, url: string, token: string | null, body?: unknown): Promise<Record<string, string>> {
+async function json(
+  method: string,
+  url: string,
+  token: string | null,
+  body?: unknown,
+): Promise<Record<string, string>> {
   const r = await fetch(url, {
     method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
     body: body ? JSON.stringify(body) : undefined,
   });
   if (!r.ok) throw new Error(`${method} ${url} → ${r.status} ${await r.text()}`);
@@ -123,10 +137,16 @@ async function main() {
     for (const name of await readdir(dir)) if (name.startsWith('bare-')) await rm(path.join(dir, name));
 
     // The service: create, then for each part ask /parts and PUT to the URL it gives.
-    const rec = await json('POST', `${api}/api/recordings`, token, { sessionId: `bench-${round}`, mimeType: 'video/webm' });
+    const rec = await json('POST', `${api}/api/recordings`, token, {
+      sessionId: `bench-${round}`,
+      mimeType: 'video/webm',
+    });
     t0 = performance.now();
     for (let p = 1; p <= parts; p++) {
-      const target = await json('POST', `${api}/api/recordings/${rec.id}/parts`, token, { partNumber: p, sizeBytes: PART_MIB * MiB });
+      const target = await json('POST', `${api}/api/recordings/${rec.id}/parts`, token, {
+        partNumber: p,
+        sizeBytes: PART_MIB * MiB,
+      });
       const status = await putStream(target.url!, PART_MIB);
       if (status !== 200) throw new Error(`part ${p} answered ${status}`);
     }
@@ -141,7 +161,9 @@ async function main() {
 
   const best = (xs: number[]) => Math.max(...xs);
   const f = (x: number) => x.toFixed(0);
-  console.log(`upload ${parts * PART_MIB} MiB as ${parts} parts of ${PART_MIB} MiB, ${ROUNDS} rounds, loopback, metadata in ${databaseUrl ? 'PostgreSQL' : 'PGlite'}`);
+  console.log(
+    `upload ${parts * PART_MIB} MiB as ${parts} parts of ${PART_MIB} MiB, ${ROUNDS} rounds, loopback, metadata in ${databaseUrl ? 'PostgreSQL' : 'PGlite'}`,
+  );
   console.log(`bare node:http pipe : ${results.bare.map(f).join(', ')} MiB/s (best ${f(best(results.bare))})`);
   console.log(`sortie local PUT    : ${results.service.map(f).join(', ')} MiB/s (best ${f(best(results.service))})`);
   console.log(`ratio (best/best)   : ${(best(results.service) / best(results.bare)).toFixed(2)}`);

@@ -11,7 +11,9 @@ const server = fileURLToPath(new URL('..', import.meta.url));
 const dist = path.join(server, 'dist');
 const out = path.join(dist, 'webm');
 const tsc = path.join(server, 'node_modules', '.bin', 'tsc');
-execFileSync(tsc, ['-p', path.join(server, '../../packages/webm/tsconfig.build.json'), '--outDir', out], { stdio: 'inherit' });
+execFileSync(tsc, ['-p', path.join(server, '../../packages/webm/tsconfig.build.json'), '--outDir', out], {
+  stdio: 'inherit',
+});
 
 let rewritten = 0;
 function walk(dir) {
@@ -23,7 +25,10 @@ function walk(dir) {
       const text = readFileSync(file, 'utf8');
       let rel = path.relative(path.dirname(file), path.join(out, 'index.js')).split(path.sep).join('/');
       if (!rel.startsWith('.')) rel = `./${rel}`;
-      const next = text.replace(/(from\s*|import\s*\(\s*)(['"])@sortie\/webm\2/g, (_, lead, q) => `${lead}${q}${rel}${q}`);
+      const next = text.replace(
+        /(from\s*|import\s*\(\s*)(['"])@sortie\/webm\2/g,
+        (_, lead, q) => `${lead}${q}${rel}${q}`,
+      );
       if (next !== text) {
         writeFileSync(file, next);
         rewritten++;

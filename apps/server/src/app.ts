@@ -106,7 +106,11 @@ export function createApp(deps: AppDeps): App {
       // Whichever caller ran it: the hourly timer or an admin's run-now.
       onDeleted: (n) => metrics.retentionDeleted(n),
     }),
-    sweeper: new Sweeper({ ...jobDeps, logger: logger.child({ job: 'sweeper' }), abandonedAfterMinutes: config.abandonedAfterMinutes }),
+    sweeper: new Sweeper({
+      ...jobDeps,
+      logger: logger.child({ job: 'sweeper' }),
+      abandonedAfterMinutes: config.abandonedAfterMinutes,
+    }),
   };
   app.use('*', observeRequests({ metrics, logger }));
   app.use('*', drain.middleware);
@@ -162,9 +166,19 @@ export function createApp(deps: AppDeps): App {
       publicUrl: config.publicUrl,
       // The audit trail of administrators acting on other people's recordings.
       onForeignDelete: (user: Identity, row: RecordingRow) =>
-        audit.record({ actor: user, action: 'recording.delete', recordingId: row.id, details: { userId: row.userId, sessionId: row.sessionId } }),
+        audit.record({
+          actor: user,
+          action: 'recording.delete',
+          recordingId: row.id,
+          details: { userId: row.userId, sessionId: row.sessionId },
+        }),
       onForeignRead: (user: Identity, row: RecordingRow, how: 'download' | 'download_url') =>
-        audit.record({ actor: user, action: how === 'download' ? 'recording.download' : 'recording.download_url', recordingId: row.id, details: { userId: row.userId, sessionId: row.sessionId } }),
+        audit.record({
+          actor: user,
+          action: how === 'download' ? 'recording.download' : 'recording.download_url',
+          recordingId: row.id,
+          details: { userId: row.userId, sessionId: row.sessionId },
+        }),
       onEndRequested: (id: string) => jobs.sweeper.settleSoon(id),
     };
     // One verifier for every bearer route, so the JWKS cache is shared.
@@ -192,10 +206,17 @@ export function createApp(deps: AppDeps): App {
     if (isClientAbort(err)) {
       // The client closed the connection while its body was being read: no one will read this answer, and it
       // is no fault of ours (it was logged as an unhandled error and counted as a 500 before).
-      logger.info('request body cut off by the client', { route: routePath(c) || 'unmatched', requestId: c.get('requestId' as never) });
+      logger.info('request body cut off by the client', {
+        route: routePath(c) || 'unmatched',
+        requestId: c.get('requestId' as never),
+      });
       return c.json(errorBody('invalid_request', 'The request body was cut off before its end.'), 400);
     }
-    logger.error('unhandled error', { err: err instanceof Error ? err.stack : String(err), route: routePath(c) || 'unmatched', requestId: c.get('requestId' as never) });
+    logger.error('unhandled error', {
+      err: err instanceof Error ? err.stack : String(err),
+      route: routePath(c) || 'unmatched',
+      requestId: c.get('requestId' as never),
+    });
     return c.json(errorBody('internal', 'Something went wrong on our side; it has been logged.'), 500);
   });
 

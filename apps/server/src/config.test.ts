@@ -7,7 +7,7 @@ import { ConfigError, loadConfig } from './config.js';
 const SECRET = 'x'.repeat(32);
 
 describe('loadConfig', () => {
-  it('has the admin guide\'s defaults', () => {
+  it("has the admin guide's defaults", () => {
     const c = loadConfig({ SORTIE_AUTH_JWT_SECRET: SECRET });
     expect(c.recordingEnabled).toBe(false);
     expect(c.storageBackend).toBe('local');
@@ -25,8 +25,15 @@ describe('loadConfig', () => {
   });
 
   it('accepts true/false/1/0 in any case for bools', () => {
-    for (const [v, want] of [['TRUE', true], ['1', true], ['False', false], ['0', false]] as const) {
-      expect(loadConfig({ SORTIE_AUTH_JWT_SECRET: SECRET, SORTIE_VIDEO_RECORDING_ENABLED: v }).recordingEnabled).toBe(want);
+    for (const [v, want] of [
+      ['TRUE', true],
+      ['1', true],
+      ['False', false],
+      ['0', false],
+    ] as const) {
+      expect(loadConfig({ SORTIE_AUTH_JWT_SECRET: SECRET, SORTIE_VIDEO_RECORDING_ENABLED: v }).recordingEnabled).toBe(
+        want,
+      );
     }
   });
 
@@ -76,18 +83,29 @@ describe('the service process with a bad configuration', () => {
   const tsx = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
   const cases: [string, Record<string, string>][] = [
     ['SORTIE_RECORDING_MAX_SIZE_MB', { SORTIE_AUTH_JWT_SECRET: SECRET, SORTIE_RECORDING_MAX_SIZE_MB: 'abc' }],
-    ['SORTIE_RECORDING_STORAGE_BACKEND', { SORTIE_AUTH_JWT_SECRET: SECRET, SORTIE_RECORDING_STORAGE_BACKEND: 'dropbox' }],
+    [
+      'SORTIE_RECORDING_STORAGE_BACKEND',
+      { SORTIE_AUTH_JWT_SECRET: SECRET, SORTIE_RECORDING_STORAGE_BACKEND: 'dropbox' },
+    ],
     ['SORTIE_RECORDING_S3_BUCKET', { SORTIE_AUTH_JWT_SECRET: SECRET, SORTIE_RECORDING_STORAGE_BACKEND: 's3' }],
     ['SORTIE_AUTH_JWT_SECRET', {}],
   ];
   it.each(cases)('stops with one line naming %s and exit code 1', async (variable, env) => {
-    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SORTIE_') && k !== 'DATABASE_URL'));
-    const result = await promisify(execFile)(tsx, [entry], { env: { ...clean, PORT: '0', ...env }, timeout: 20_000 }).then(
+    const clean = Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => !k.startsWith('SORTIE_') && k !== 'DATABASE_URL'),
+    );
+    const result = await promisify(execFile)(tsx, [entry], {
+      env: { ...clean, PORT: '0', ...env },
+      timeout: 20_000,
+    }).then(
       () => ({ code: 0, stderr: '', stdout: '' }),
       (err: { code: number; stderr: string; stdout: string }) => err,
     );
     expect(result.code).toBe(1);
-    const lines = result.stderr.trim().split('\n').filter((l) => !l.includes('Unknown user config'));
+    const lines = result.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => !l.includes('Unknown user config'));
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(new RegExp(`^sortie: invalid configuration: ${variable}: `));
     expect(result.stderr).not.toMatch(/\bat .*\.ts:\d+/);

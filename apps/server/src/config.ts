@@ -144,10 +144,16 @@ export function loadConfig(env: Env = process.env): Config {
   // Demo mode mints admin tokens for anyone who asks. Beside a real identity provider that would be a way in to a
   // real deployment, so the two never mix: a demo instance accepts only its own tokens (signed with its own key).
   if (demo && jwtSecret) {
-    throw new ConfigError('SORTIE_AUTH_JWT_SECRET', 'must not be set with SORTIE_DEMO=true (demo mode accepts only its own demo tokens)');
+    throw new ConfigError(
+      'SORTIE_AUTH_JWT_SECRET',
+      'must not be set with SORTIE_DEMO=true (demo mode accepts only its own demo tokens)',
+    );
   }
   if (demo && jwksUrl) {
-    throw new ConfigError('SORTIE_AUTH_JWKS_URL', 'must not be set with SORTIE_DEMO=true (demo mode accepts only its own demo tokens)');
+    throw new ConfigError(
+      'SORTIE_AUTH_JWKS_URL',
+      'must not be set with SORTIE_DEMO=true (demo mode accepts only its own demo tokens)',
+    );
   }
   if (!demo && !jwtSecret && !jwksUrl) {
     throw new ConfigError(
@@ -160,7 +166,10 @@ export function loadConfig(env: Env = process.env): Config {
   // Without it the upload and download URLs are built from the request's Host header, which any client sets.
   // Fine on a laptop; in production the origin is pinned (see docs/admin.md, "Public URL").
   if (production && recordingEnabled && !publicUrl) {
-    throw new ConfigError('SORTIE_PUBLIC_URL', 'required when NODE_ENV is production and recording is enabled (the origin browsers use, e.g. https://rec.example.com)');
+    throw new ConfigError(
+      'SORTIE_PUBLIC_URL',
+      'required when NODE_ENV is production and recording is enabled (the origin browsers use, e.g. https://rec.example.com)',
+    );
   }
   const corsOrigins = (str(env, 'SORTIE_CORS_ORIGINS') ?? '')
     .split(',')
@@ -174,7 +183,11 @@ export function loadConfig(env: Env = process.env): Config {
     } catch {
       ok = false;
     }
-    if (!ok) throw new ConfigError('SORTIE_CORS_ORIGINS', `expected comma-separated origins like https://app.example.com, got "${o}"`);
+    if (!ok)
+      throw new ConfigError(
+        'SORTIE_CORS_ORIGINS',
+        `expected comma-separated origins like https://app.example.com, got "${o}"`,
+      );
   }
 
   return {

@@ -39,7 +39,6 @@ export class DomainError extends Error {
   }
 }
 
-
 const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   invalid_request: 400,
   unauthorized: 401,

@@ -39,7 +39,11 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     stopping = true;
     // close() shuts the listener before its first await, so once this line is out no new connection gets in.
     const closing = service.close({ deadlineMs: SHUTDOWN_DEADLINE_MS });
-    service.logger.info('shutting down', { signal, inFlight: service.drain.inFlight, deadlineMs: SHUTDOWN_DEADLINE_MS });
+    service.logger.info('shutting down', {
+      signal,
+      inFlight: service.drain.inFlight,
+      deadlineMs: SHUTDOWN_DEADLINE_MS,
+    });
     closing.then(
       () => {
         service.logger.info('stopped');

@@ -71,7 +71,9 @@ export async function buildService(
 
   // Background jobs (sweeper, retention) on unref'd timers; stopped in close() before the database closes.
   const scheduler: Scheduler | null =
-    config.recordingEnabled && opts.jobs !== false ? startJobs({ ...built.jobs, logger: logger.child({ component: 'jobs' }) }) : null;
+    config.recordingEnabled && opts.jobs !== false
+      ? startJobs({ ...built.jobs, logger: logger.child({ component: 'jobs' }) })
+      : null;
 
   let server: ServerType | null = null;
   return {
@@ -81,7 +83,9 @@ export async function buildService(
     logger,
     listen(port = config.port, host = config.host) {
       return new Promise((resolve) => {
-        server = serve({ fetch: built.app.fetch, port, hostname: host }, (info: AddressInfo) => resolve({ port: info.port, server: server! }));
+        server = serve({ fetch: built.app.fetch, port, hostname: host }, (info: AddressInfo) =>
+          resolve({ port: info.port, server: server! }),
+        );
       });
     },
     async close({ deadlineMs = SHUTDOWN_DEADLINE_MS } = {}) {
@@ -112,7 +116,10 @@ async function closeServer(server: ServerType, deadlineMs: number, drain: Drain,
   const outcome = await Promise.race([closed.then(() => 'closed' as const), deadline]);
   clearTimeout(timer);
   if (outcome === 'deadline') {
-    logger.warn('shutdown deadline passed; cutting the requests still in flight', { deadlineMs, inFlight: drain.inFlight });
+    logger.warn('shutdown deadline passed; cutting the requests still in flight', {
+      deadlineMs,
+      inFlight: drain.inFlight,
+    });
     http.closeAllConnections();
     await closed;
   }

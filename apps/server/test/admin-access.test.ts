@@ -45,10 +45,18 @@ describe('admin routes: access matrix', () => {
   }
 
   it('a bad or expired token is 401 on an admin route, even with the admin role', async () => {
-    await expectError(await t.json('GET', '/api/admin/settings', undefined, { authorization: 'Bearer not.a.jwt' }), 401, 'unauthorized');
+    await expectError(
+      await t.json('GET', '/api/admin/settings', undefined, { authorization: 'Bearer not.a.jwt' }),
+      401,
+      'unauthorized',
+    );
     const { token } = await import('./helpers.js');
     const expired = await token({ sub: 'admin-1', role: 'admin' }, { expiresIn: -60 });
-    await expectError(await t.json('GET', '/api/admin/settings', undefined, { authorization: `Bearer ${expired}` }), 401, 'unauthorized');
+    await expectError(
+      await t.json('GET', '/api/admin/settings', undefined, { authorization: `Bearer ${expired}` }),
+      401,
+      'unauthorized',
+    );
   });
 
   it('roles: ["admin"] counts as admin too', async () => {
@@ -86,7 +94,9 @@ describe("someone else's recording: download and delete", () => {
   });
 
   it("a non-admin's 404 for someone else's recording is the same as for a missing one", async () => {
-    const missing = await t.app.request('/api/recordings/00000000-0000-4000-8000-000000000000/download', { headers: t.auth.other });
+    const missing = await t.app.request('/api/recordings/00000000-0000-4000-8000-000000000000/download', {
+      headers: t.auth.other,
+    });
     const foreign = await t.app.request(`/api/recordings/${rec.id}/download`, { headers: t.auth.other });
     expect(foreign.status).toBe(missing.status);
     expect(await foreign.json()).toEqual(await missing.json());
@@ -112,11 +122,24 @@ describe("someone else's recording: download and delete", () => {
 
     const res = await t.json('GET', `/api/admin/audit?limit=200`, undefined, t.auth.admin);
     expect(res.status).toBe(200);
-    const { items } = (await res.json()) as { items: { action: string; actorId: string; actorName: string; recordingId: string; at: string; details: Record<string, unknown> }[] };
+    const { items } = (await res.json()) as {
+      items: {
+        action: string;
+        actorId: string;
+        actorName: string;
+        recordingId: string;
+        at: string;
+        details: Record<string, unknown>;
+      }[];
+    };
     const forRec = items.filter((i) => i.recordingId === rec.id).map((i) => i.action);
     expect(forRec.sort()).toEqual(['recording.download', 'recording.download_url']);
     const del = items.find((i) => i.action === 'recording.delete');
-    expect(del).toMatchObject({ actorId: 'admin-1', actorName: 'Root Admin', details: { userId: 'u-1', sessionId: 'to-delete' } });
+    expect(del).toMatchObject({
+      actorId: 'admin-1',
+      actorName: 'Root Admin',
+      details: { userId: 'u-1', sessionId: 'to-delete' },
+    });
     expect(Number.isNaN(Date.parse(del!.at))).toBe(false);
     expect(items.some((i) => i.recordingId === own.id)).toBe(false);
   });
@@ -135,8 +158,14 @@ describe('GET /api/admin/recordings', () => {
       clock.advance(1000);
       return makeRecording(...args);
     };
-    mine = [await make(fresh, 'ready', { who: 'user', sessionId: 's-a' }), await make(fresh, 'recording', { who: 'user', sessionId: 's-b' })];
-    theirs = [await make(fresh, 'failed', { who: 'other', sessionId: 's-a' }), await make(fresh, 'ready', { who: 'other', sessionId: 's-c' })];
+    mine = [
+      await make(fresh, 'ready', { who: 'user', sessionId: 's-a' }),
+      await make(fresh, 'recording', { who: 'user', sessionId: 's-b' }),
+    ];
+    theirs = [
+      await make(fresh, 'failed', { who: 'other', sessionId: 's-a' }),
+      await make(fresh, 'ready', { who: 'other', sessionId: 's-c' }),
+    ];
   });
   let t2: TestApp;
   afterAll(async () => {
@@ -146,7 +175,10 @@ describe('GET /api/admin/recordings', () => {
   const list = async (query: string) => {
     const res = await t2.json('GET', `/api/admin/recordings${query}`, undefined, t2.auth.admin);
     expect(res.status).toBe(200);
-    return (await res.json()) as { items: { id: string; userId: string; sessionId: string; status: string }[]; nextCursor: string | null };
+    return (await res.json()) as {
+      items: { id: string; userId: string; sessionId: string; status: string }[];
+      nextCursor: string | null;
+    };
   };
 
   it("lists every user's recordings, newest first", async () => {
@@ -179,7 +211,11 @@ describe('GET /api/admin/recordings', () => {
 
   it('bad filters and cursors are 400 invalid_request', async () => {
     for (const q of ['?status=deleted', '?limit=0', '?limit=201', '?cursor=garbage']) {
-      await expectError(await t2.json('GET', `/api/admin/recordings${q}`, undefined, t2.auth.admin), 400, 'invalid_request');
+      await expectError(
+        await t2.json('GET', `/api/admin/recordings${q}`, undefined, t2.auth.admin),
+        400,
+        'invalid_request',
+      );
     }
   });
 });
@@ -188,7 +224,8 @@ describe('recording disabled', () => {
   it('every admin route answers 404, even to an admin', async () => {
     const off = await testApp({ env: { SORTIE_VIDEO_RECORDING_ENABLED: 'false' } });
     try {
-      for (const r of ADMIN_ROUTES) await expectError(await off.json(r.method, r.path, r.body, off.auth.admin), 404, 'not_found');
+      for (const r of ADMIN_ROUTES)
+        await expectError(await off.json(r.method, r.path, r.body, off.auth.admin), 404, 'not_found');
     } finally {
       await off.close();
     }
@@ -205,7 +242,12 @@ describe('access matrix: every route × none, owner, other user, admin', () => {
   const ORDER: Cell[] = ['none', 'other', 'admin', 'user'];
   const as = (who: Cell) => (who === 'none' ? {} : t.auth[who]);
 
-  async function matrix(name: string, expected: Record<Cell, number>, send: (who: Cell) => Response | Promise<Response>, order: Cell[] = ORDER) {
+  async function matrix(
+    name: string,
+    expected: Record<Cell, number>,
+    send: (who: Cell) => Response | Promise<Response>,
+    order: Cell[] = ORDER,
+  ) {
     const got: Partial<Record<Cell, number>> = {};
     for (const who of order) {
       const res = await send(who);
@@ -216,8 +258,12 @@ describe('access matrix: every route × none, owner, other user, admin', () => {
   }
 
   it('service-wide recording routes: 401 without a token, open to every signed-in caller', async () => {
-    await matrix('GET /api/recordings/config', { none: 401, other: 200, admin: 200, user: 200 }, (w) => t.json('GET', '/api/recordings/config', undefined, as(w)));
-    await matrix('GET /api/recordings', { none: 401, other: 200, admin: 200, user: 200 }, (w) => t.json('GET', '/api/recordings', undefined, as(w)));
+    await matrix('GET /api/recordings/config', { none: 401, other: 200, admin: 200, user: 200 }, (w) =>
+      t.json('GET', '/api/recordings/config', undefined, as(w)),
+    );
+    await matrix('GET /api/recordings', { none: 401, other: 200, admin: 200, user: 200 }, (w) =>
+      t.json('GET', '/api/recordings', undefined, as(w)),
+    );
     await matrix('POST /api/recordings', { none: 401, other: 201, admin: 201, user: 201 }, (w) =>
       t.json('POST', '/api/recordings', { sessionId: `matrix-${w}`, mimeType: 'video/webm' }, as(w)),
     );
@@ -228,8 +274,10 @@ describe('access matrix: every route × none, owner, other user, admin', () => {
     const base = `/api/recordings/${rec.id}`;
     const expected = { none: 401, other: 404, admin: 200, user: 200 };
     await matrix('GET /:id', expected, (w) => t.json('GET', base, undefined, as(w)));
-    await matrix('GET /:id/download', { ...expected, admin: TEST_STORAGE === 's3' ? 302 : 200, user: TEST_STORAGE === 's3' ? 302 : 200 }, (w) =>
-      t.app.request(`${base}/download`, { headers: as(w) }),
+    await matrix(
+      'GET /:id/download',
+      { ...expected, admin: TEST_STORAGE === 's3' ? 302 : 200, user: TEST_STORAGE === 's3' ? 302 : 200 },
+      (w) => t.app.request(`${base}/download`, { headers: as(w) }),
     );
     await matrix('POST /:id/download-url', expected, (w) => t.json('POST', `${base}/download-url`, undefined, as(w)));
   });
@@ -237,7 +285,9 @@ describe('access matrix: every route × none, owner, other user, admin', () => {
   it('writing to a recording: the owner only; others and admins 404, and nothing changes', async () => {
     const expected = { none: 401, other: 404, admin: 404, user: 200 };
     const open = await createRecording(t, 'user', 'matrix-write');
-    await matrix('POST /:id/parts', expected, (w) => t.json('POST', `/api/recordings/${open.id}/parts`, { partNumber: 1, sizeBytes: 3 }, as(w)));
+    await matrix('POST /:id/parts', expected, (w) =>
+      t.json('POST', `/api/recordings/${open.id}/parts`, { partNumber: 1, sizeBytes: 3 }, as(w)),
+    );
     const bytes = Buffer.from('abc');
     const etag = await uploadPart(t, open.id, 1, bytes);
     const status = async (id: string) => (await t.service.recordings.rowById(id))?.status;
@@ -248,7 +298,12 @@ describe('access matrix: every route × none, owner, other user, admin', () => {
       return res;
     });
     await matrix('POST /:id/complete', expected, async (w) => {
-      const res = await t.json('POST', `/api/recordings/${open.id}/complete`, { durationMs: 1, parts: [{ partNumber: 1, etag }] }, as(w));
+      const res = await t.json(
+        'POST',
+        `/api/recordings/${open.id}/complete`,
+        { durationMs: 1, parts: [{ partNumber: 1, etag }] },
+        as(w),
+      );
       if (w !== 'user') expect(await status(open.id)).toBe('uploading');
       return res;
     });
@@ -278,28 +333,51 @@ describe('access matrix: every route × none, owner, other user, admin', () => {
 
   it('admin routes: 401, 403 for the owner and for another user, 200 for an admin', async () => {
     for (const r of ADMIN_ROUTES) {
-      await matrix(`${r.method} ${r.path}`, { none: 401, other: 403, admin: r.ok, user: 403 }, (w) => t.json(r.method, r.path, r.body, as(w)));
+      await matrix(`${r.method} ${r.path}`, { none: 401, other: 403, admin: r.ok, user: 403 }, (w) =>
+        t.json(r.method, r.path, r.body, as(w)),
+      );
     }
   });
 
   it('signed-URL routes (files, ends, uploads) take the URL as the credential: the same answer whoever calls, 401 for a bad token', async () => {
     const rec = await makeRecording(t, 'ready', { who: 'user', sessionId: 'matrix-files' });
-    const { url } = (await (await t.json('POST', `/api/recordings/${rec.id}/download-url`, undefined, t.auth.user)).json()) as { url: string };
+    const { url } = (await (
+      await t.json('POST', `/api/recordings/${rec.id}/download-url`, undefined, t.auth.user)
+    ).json()) as { url: string };
     if (url.includes('/api/files/')) {
       const p = new URL(url).pathname;
-      await matrix('GET /api/files/:token', { none: 200, other: 200, admin: 200, user: 200 }, (w) => t.app.request(p, { headers: as(w) }));
-      await matrix('GET /api/files/<bad>', { none: 401, other: 401, admin: 401, user: 401 }, (w) => t.app.request(`${p}x`, { headers: as(w) }));
+      await matrix('GET /api/files/:token', { none: 200, other: 200, admin: 200, user: 200 }, (w) =>
+        t.app.request(p, { headers: as(w) }),
+      );
+      await matrix('GET /api/files/<bad>', { none: 401, other: 401, admin: 401, user: 401 }, (w) =>
+        t.app.request(`${p}x`, { headers: as(w) }),
+      );
     }
-    const ending = await t.json('POST', '/api/recordings', { sessionId: 'matrix-end', mimeType: 'video/webm' }, t.auth.user);
+    const ending = await t.json(
+      'POST',
+      '/api/recordings',
+      { sessionId: 'matrix-end', mimeType: 'video/webm' },
+      t.auth.user,
+    );
     const endPath = new URL(((await ending.json()) as { endUrl: string }).endUrl).pathname;
-    await matrix('POST /api/ends/<bad>', { none: 401, other: 401, admin: 401, user: 401 }, (w) => t.app.request(`${endPath}x`, { method: 'POST', headers: as(w) }));
-    await matrix('POST /api/ends/:token', { none: 202, other: 202, admin: 202, user: 202 }, (w) => t.app.request(endPath, { method: 'POST', headers: as(w) }));
+    await matrix('POST /api/ends/<bad>', { none: 401, other: 401, admin: 401, user: 401 }, (w) =>
+      t.app.request(`${endPath}x`, { method: 'POST', headers: as(w) }),
+    );
+    await matrix('POST /api/ends/:token', { none: 202, other: 202, admin: 202, user: 202 }, (w) =>
+      t.app.request(endPath, { method: 'POST', headers: as(w) }),
+    );
     const open = await createRecording(t, 'user', 'matrix-upload');
-    const part = (await (await t.json('POST', `/api/recordings/${open.id}/parts`, { partNumber: 1, sizeBytes: 3 }, t.auth.user)).json()) as { url: string };
+    const part = (await (
+      await t.json('POST', `/api/recordings/${open.id}/parts`, { partNumber: 1, sizeBytes: 3 }, t.auth.user)
+    ).json()) as { url: string };
     if (part.url.includes('/api/uploads/')) {
       const p = new URL(part.url).pathname;
-      await matrix('PUT /api/uploads/<bad>', { none: 401, other: 401, admin: 401, user: 401 }, (w) => t.app.request(`${p}x`, { method: 'PUT', headers: as(w), body: 'abc' }));
-      await matrix('PUT /api/uploads/:token', { none: 200, other: 200, admin: 200, user: 200 }, (w) => t.app.request(p, { method: 'PUT', headers: as(w), body: 'abc' }));
+      await matrix('PUT /api/uploads/<bad>', { none: 401, other: 401, admin: 401, user: 401 }, (w) =>
+        t.app.request(`${p}x`, { method: 'PUT', headers: as(w), body: 'abc' }),
+      );
+      await matrix('PUT /api/uploads/:token', { none: 200, other: 200, admin: 200, user: 200 }, (w) =>
+        t.app.request(p, { method: 'PUT', headers: as(w), body: 'abc' }),
+      );
     }
   });
 });

@@ -22,8 +22,19 @@ export async function createRecording(t: TestApp, who: Who = 'user', sessionId =
 }
 
 /** Requests part `n` and PUTs `bytes` to the URL; returns the ETag. */
-export async function uploadPart(t: TestApp, id: string, n: number, bytes: Uint8Array, who: Who = 'user'): Promise<string> {
-  const r = await t.json('POST', `/api/recordings/${id}/parts`, { partNumber: n, sizeBytes: bytes.length }, t.auth[who]);
+export async function uploadPart(
+  t: TestApp,
+  id: string,
+  n: number,
+  bytes: Uint8Array,
+  who: Who = 'user',
+): Promise<string> {
+  const r = await t.json(
+    'POST',
+    `/api/recordings/${id}/parts`,
+    { partNumber: n, sizeBytes: bytes.length },
+    t.auth[who],
+  );
   expect(r.status).toBe(200);
   const { url, headers } = (await r.json()) as { url: string; headers: Record<string, string> };
   // Local URLs point at the service, S3 ones at the bucket.
@@ -47,14 +58,17 @@ export async function makeRecording(
   const sizes = opts.partSizes ?? [3000];
   const chunks = sizes.map((n) => randomBytes(n));
   const parts: { partNumber: number; etag: string }[] = [];
-  for (const [i, chunk] of chunks.entries()) parts.push({ partNumber: i + 1, etag: await uploadPart(t, id, i + 1, chunk, who) });
+  for (const [i, chunk] of chunks.entries())
+    parts.push({ partNumber: i + 1, etag: await uploadPart(t, id, i + 1, chunk, who) });
   const bytes = Buffer.concat(chunks);
-  if (status === 'uploading') expect((await t.json('POST', `/api/recordings/${id}/stop`, undefined, t.auth[who])).status).toBe(200);
+  if (status === 'uploading')
+    expect((await t.json('POST', `/api/recordings/${id}/stop`, undefined, t.auth[who])).status).toBe(200);
   if (status === 'ready') {
     const r = await t.json('POST', `/api/recordings/${id}/complete`, { durationMs: 1000, parts }, t.auth[who]);
     expect(r.status).toBe(200);
   }
-  if (status === 'failed') expect((await t.json('POST', `/api/recordings/${id}/fail`, { reason: 'test' }, t.auth[who])).status).toBe(200);
+  if (status === 'failed')
+    expect((await t.json('POST', `/api/recordings/${id}/fail`, { reason: 'test' }, t.auth[who])).status).toBe(200);
   const row = await t.service.recordings.rowById(id);
   expect(row?.status).toBe(status);
   return { id, status, storageKey: row!.storageKey, bytes };

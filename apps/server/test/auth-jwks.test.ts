@@ -13,7 +13,10 @@ import { bearerAuth, type AuthEnv } from '../src/auth/middleware.js';
 import { DomainError, httpStatus } from '../src/errors.js';
 import { testApp, token, type TestApp } from './helpers.js';
 
-function rsaKey(kid: string): { priv: JsonWebKey & { kid: string; alg: string }; pub: JsonWebKey & { kid: string; alg: string; use: string } } {
+function rsaKey(kid: string): {
+  priv: JsonWebKey & { kid: string; alg: string };
+  pub: JsonWebKey & { kid: string; alg: string; use: string };
+} {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const jwk = (k: KeyObject) => k.export({ format: 'jwk' }) as JsonWebKey;
   return { priv: { ...jwk(privateKey), kid, alg: 'RS256' }, pub: { ...jwk(publicKey), kid, alg: 'RS256', use: 'sig' } };
@@ -55,7 +58,11 @@ describe('JWKS (RS256) identity', () => {
   });
 
   it('refuses a token signed by another key under the same kid, an expired one, and an HS256 one (401)', async () => {
-    for (const tok of [rs256({ sub: 'idp-user' }, stranger.priv), rs256({ sub: 'idp-user' }, idp.priv, -60), token({ sub: 'idp-user' })]) {
+    for (const tok of [
+      rs256({ sub: 'idp-user' }, stranger.priv),
+      rs256({ sub: 'idp-user' }, idp.priv, -60),
+      token({ sub: 'idp-user' }),
+    ]) {
       const r = await t.json('GET', '/api/recordings', undefined, await bearer(tok));
       expect(r.status).toBe(401);
       expect(((await r.json()) as { error: { code: string } }).error.code).toBe('unauthorized');
@@ -63,11 +70,26 @@ describe('JWKS (RS256) identity', () => {
   });
 
   it('takes administrators from roles: [..., "admin"] as well as role: "admin"', async () => {
-    const viaRoles = await t.json('GET', '/api/admin/settings', undefined, await bearer(rs256({ sub: 'a-1', roles: ['viewer', 'admin'] })));
+    const viaRoles = await t.json(
+      'GET',
+      '/api/admin/settings',
+      undefined,
+      await bearer(rs256({ sub: 'a-1', roles: ['viewer', 'admin'] })),
+    );
     expect(viaRoles.status).toBe(200);
-    const viaRole = await t.json('GET', '/api/admin/settings', undefined, await bearer(rs256({ sub: 'a-2', role: 'admin' })));
+    const viaRole = await t.json(
+      'GET',
+      '/api/admin/settings',
+      undefined,
+      await bearer(rs256({ sub: 'a-2', role: 'admin' })),
+    );
     expect(viaRole.status).toBe(200);
-    const plain = await t.json('GET', '/api/admin/settings', undefined, await bearer(rs256({ sub: 'u-9', roles: ['viewer'] })));
+    const plain = await t.json(
+      'GET',
+      '/api/admin/settings',
+      undefined,
+      await bearer(rs256({ sub: 'u-9', roles: ['viewer'] })),
+    );
     expect(plain.status).toBe(403);
   });
 
@@ -92,7 +114,10 @@ describe('JWKS endpoint that is slow, down or hanging', () => {
       state.fetches++;
       if (state.mode === 'hang') return; // accepted, read, never answered
       if (state.mode === 'error') return void res.writeHead(500).end('down');
-      setTimeout(() => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: state.keys })), state.delayMs);
+      setTimeout(
+        () => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: state.keys })),
+        state.delayMs,
+      );
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`;
@@ -126,7 +151,9 @@ describe('JWKS endpoint that is slow, down or hanging', () => {
     const app = await testApp({ env: { SORTIE_AUTH_JWT_SECRET: '', SORTIE_AUTH_JWKS_URL: s.url } });
     try {
       const headers = await bearer(rs256({ sub: 'idp-user' }));
-      const answers = await Promise.all(Array.from({ length: 20 }, () => app.json('GET', '/api/recordings', undefined, headers)));
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, () => app.json('GET', '/api/recordings', undefined, headers)),
+      );
       expect(answers.map((r) => r.status)).toEqual(Array(20).fill(200));
       expect(s.state.fetches).toBe(1);
     } finally {
@@ -144,7 +171,9 @@ describe('JWKS endpoint that is slow, down or hanging', () => {
       const headers = await bearer(rs256({ sub: 'idp-user' }));
       const started = Date.now();
       // Several at once: they share the one fetch and its one timeout.
-      const answers = await Promise.all(Array.from({ length: 5 }, () => app.json('GET', '/api/recordings', undefined, headers)));
+      const answers = await Promise.all(
+        Array.from({ length: 5 }, () => app.json('GET', '/api/recordings', undefined, headers)),
+      );
       const elapsed = Date.now() - started;
       for (const r of answers) {
         expect(r.status).toBe(503);
@@ -221,12 +250,16 @@ describe('JWKS endpoint that is slow, down or hanging', () => {
       // The provider rotates: a new key under a new kid. The first token signed with it makes the cache look again.
       const rotated = rsaKey('idp-key-2');
       s.state.keys = [idp.pub, rotated.pub];
-      const answers = await Promise.all(Array.from({ length: 10 }, () => rs256({ sub: 'idp-user' }, rotated.priv).then(send)));
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, () => rs256({ sub: 'idp-user' }, rotated.priv).then(send)),
+      );
       expect(answers.map((r) => r.status)).toEqual(Array(10).fill(200));
       expect(s.state.fetches).toBe(2);
       // Forged kids: refused (401), and no fetch each: the last attempt was within the interval.
       const forger = rsaKey('made-up-kid');
-      const forged = await Promise.all(Array.from({ length: 10 }, () => rs256({ sub: 'idp-user' }, forger.priv).then(send)));
+      const forged = await Promise.all(
+        Array.from({ length: 10 }, () => rs256({ sub: 'idp-user' }, forger.priv).then(send)),
+      );
       expect(forged.map((r) => r.status)).toEqual(Array(10).fill(401));
       expect(s.state.fetches).toBe(2);
     } finally {

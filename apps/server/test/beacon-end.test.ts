@@ -28,7 +28,12 @@ interface Rec {
 }
 
 async function create(headers = t.auth.user): Promise<Rec & { endUrl: string }> {
-  const r = await t.json('POST', '/api/recordings', { sessionId: 'beacon', mimeType: 'video/webm;codecs=vp9' }, headers);
+  const r = await t.json(
+    'POST',
+    '/api/recordings',
+    { sessionId: 'beacon', mimeType: 'video/webm;codecs=vp9' },
+    headers,
+  );
   expect(r.status).toBe(201);
   return (await r.json()) as Rec & { endUrl: string };
 }
@@ -58,7 +63,11 @@ async function waitForStatus(id: string, status: string, timeoutMs = 30_000): Pr
 
 /** POSTs to an end URL the way navigator.sendBeacon does: a text body, no Authorization. */
 async function beacon(endUrl: string): Promise<Response> {
-  return t.send(new URL(endUrl).pathname, { method: 'POST', headers: { 'content-type': 'text/plain;charset=UTF-8' }, body: 'end' });
+  return t.send(new URL(endUrl).pathname, {
+    method: 'POST',
+    headers: { 'content-type': 'text/plain;charset=UTF-8' },
+    body: 'end',
+  });
 }
 
 describe('ending a recording by beacon', () => {
@@ -79,7 +88,10 @@ describe('ending a recording by beacon', () => {
     const ready = await waitForStatus(rec.id, 'ready');
     expect(ready).toMatchObject({ sizeBytes: 4000, endedBy: 'beacon' });
     const dl = await t.json('GET', `/api/recordings/${rec.id}/download`, undefined, t.auth.user);
-    const got = dl.status === 302 ? Buffer.from(await (await fetch(dl.headers.get('location')!)).arrayBuffer()) : Buffer.from(await dl.arrayBuffer());
+    const got =
+      dl.status === 302
+        ? Buffer.from(await (await fetch(dl.headers.get('location')!)).arrayBuffer())
+        : Buffer.from(await dl.arrayBuffer());
     expect(got.equals(bytes)).toBe(true);
   });
 
@@ -92,7 +104,12 @@ describe('ending a recording by beacon', () => {
     expect((await beacon(rec.endUrl)).status).toBe(202);
     // The last part lands within the quiet time: it is part of the recording.
     await new Promise((r) => setTimeout(r, BEACON_QUIET_MS / 4));
-    const late = await t.json('POST', `/api/recordings/${rec.id}/parts`, { partNumber: 2, sizeBytes: last.length }, t.auth.user);
+    const late = await t.json(
+      'POST',
+      `/api/recordings/${rec.id}/parts`,
+      { partNumber: 2, sizeBytes: last.length },
+      t.auth.user,
+    );
     expect(late.status).toBe(200);
     const { url, headers } = (await late.json()) as { url: string; headers: Record<string, string> };
     expect((await t.send(url, { method: 'PUT', headers, body: last })).status).toBe(200);
@@ -110,7 +127,12 @@ describe('ending a recording by beacon', () => {
   it('is harmless twice, and after the client completed the recording itself', async () => {
     const rec = await create();
     const etag = await sendPart(rec.id, 1, randomBytes(100));
-    const done = await t.json('POST', `/api/recordings/${rec.id}/complete`, { durationMs: 1000, parts: [{ partNumber: 1, etag }] }, t.auth.user);
+    const done = await t.json(
+      'POST',
+      `/api/recordings/${rec.id}/complete`,
+      { durationMs: 1000, parts: [{ partNumber: 1, etag }] },
+      t.auth.user,
+    );
     expect(done.status).toBe(200);
     expect(((await done.json()) as Rec).endedBy).toBe('stop');
     expect((await beacon(rec.endUrl)).status).toBe(202);
@@ -122,7 +144,12 @@ describe('ending a recording by beacon', () => {
     const rec = await create();
     const etag = await sendPart(rec.id, 1, randomBytes(100));
     expect((await beacon(rec.endUrl)).status).toBe(202);
-    const done = await t.json('POST', `/api/recordings/${rec.id}/complete`, { durationMs: 1000, parts: [{ partNumber: 1, etag }] }, t.auth.user);
+    const done = await t.json(
+      'POST',
+      `/api/recordings/${rec.id}/complete`,
+      { durationMs: 1000, parts: [{ partNumber: 1, etag }] },
+      t.auth.user,
+    );
     expect(done.status).toBe(200);
     expect(await done.json()).toMatchObject({ status: 'ready', sizeBytes: 100 });
   });
@@ -134,7 +161,12 @@ describe('ending a recording by beacon', () => {
     const tampered = token.slice(0, -2) + (token.endsWith('AA') ? 'BB' : 'AA');
     expect((await t.send(`/api/ends/${tampered}`, { method: 'POST', body: 'x' })).status).toBe(401);
     const etag = await sendPart(rec.id, 1, randomBytes(100));
-    await t.json('POST', `/api/recordings/${rec.id}/complete`, { durationMs: 1, parts: [{ partNumber: 1, etag }] }, t.auth.user);
+    await t.json(
+      'POST',
+      `/api/recordings/${rec.id}/complete`,
+      { durationMs: 1, parts: [{ partNumber: 1, etag }] },
+      t.auth.user,
+    );
     const dl = await t.json('POST', `/api/recordings/${rec.id}/download-url`, undefined, t.auth.user);
     const fileUrl = ((await dl.json()) as { url: string }).url;
     if (fileUrl.includes('/api/files/')) {

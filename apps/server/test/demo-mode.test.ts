@@ -19,18 +19,26 @@ function configError(env: Record<string, string>): ConfigError {
 }
 
 describe('configuration', () => {
-  it.each(['production', 'PRODUCTION', 'Production', 'prod', 'PROD', ' production '])('refuses SORTIE_DEMO=true with NODE_ENV=%j', (nodeEnv) => {
-    expect(configError({ SORTIE_DEMO: 'true', NODE_ENV: nodeEnv }).variable).toBe('SORTIE_DEMO');
-  });
+  it.each(['production', 'PRODUCTION', 'Production', 'prod', 'PROD', ' production '])(
+    'refuses SORTIE_DEMO=true with NODE_ENV=%j',
+    (nodeEnv) => {
+      expect(configError({ SORTIE_DEMO: 'true', NODE_ENV: nodeEnv }).variable).toBe('SORTIE_DEMO');
+    },
+  );
 
   it('still starts demo mode under development, test, staging or no NODE_ENV', () => {
-    for (const NODE_ENV of ['development', 'test', 'staging', 'productionish']) expect(loadConfig({ SORTIE_DEMO: 'true', NODE_ENV }).demo).toBe(true);
+    for (const NODE_ENV of ['development', 'test', 'staging', 'productionish'])
+      expect(loadConfig({ SORTIE_DEMO: 'true', NODE_ENV }).demo).toBe(true);
     expect(loadConfig({ SORTIE_DEMO: 'true' }).demo).toBe(true);
   });
 
   it('refuses demo mode beside a real secret or a JWKS, naming the variable', () => {
-    expect(configError({ SORTIE_DEMO: 'true', SORTIE_AUTH_JWT_SECRET: TEST_SECRET }).variable).toBe('SORTIE_AUTH_JWT_SECRET');
-    expect(configError({ SORTIE_DEMO: 'true', SORTIE_AUTH_JWKS_URL: 'https://idp.example.com/jwks.json' }).variable).toBe('SORTIE_AUTH_JWKS_URL');
+    expect(configError({ SORTIE_DEMO: 'true', SORTIE_AUTH_JWT_SECRET: TEST_SECRET }).variable).toBe(
+      'SORTIE_AUTH_JWT_SECRET',
+    );
+    expect(
+      configError({ SORTIE_DEMO: 'true', SORTIE_AUTH_JWKS_URL: 'https://idp.example.com/jwks.json' }).variable,
+    ).toBe('SORTIE_AUTH_JWKS_URL');
   });
 });
 

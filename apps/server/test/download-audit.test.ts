@@ -21,7 +21,12 @@ afterAll(async () => {
 });
 
 async function downloadsAudited(): Promise<number> {
-  const res = await t.json('GET', `/api/admin/audit?action=recording.download&recordingId=${rec.id}&limit=200`, undefined, t.auth.admin);
+  const res = await t.json(
+    'GET',
+    `/api/admin/audit?action=recording.download&recordingId=${rec.id}&limit=200`,
+    undefined,
+    t.auth.admin,
+  );
   expect(res.status).toBe(200);
   return ((await res.json()) as { items: unknown[] }).items.length;
 }
@@ -35,7 +40,19 @@ async function adminGet(range: string | null): Promise<number> {
 }
 
 describe('GET /download by an admin: the audit decides from the parsed range', () => {
-  const AUDITED = [null, 'bytes=0-', 'bytes=0-99', 'bytes=-100000000', 'bytes=-3000', 'bytes=1-0', 'bytes=0-1,5-9', 'bytes=100-199,0-9', 'bytes= 1-', 'bytes=1-2, 3-4', 'items=1-2'];
+  const AUDITED = [
+    null,
+    'bytes=0-',
+    'bytes=0-99',
+    'bytes=-100000000',
+    'bytes=-3000',
+    'bytes=1-0',
+    'bytes=0-1,5-9',
+    'bytes=100-199,0-9',
+    'bytes= 1-',
+    'bytes=1-2, 3-4',
+    'items=1-2',
+  ];
   for (const range of AUDITED) {
     it(`Range ${range === null ? '(none)' : JSON.stringify(range)} is audited as a download`, async () => {
       const before = await downloadsAudited();
@@ -55,7 +72,9 @@ describe('GET /download by an admin: the audit decides from the parsed range', (
   it("the owner's own downloads are never audited, whatever the range", async () => {
     const before = await downloadsAudited();
     for (const range of [undefined, 'bytes=-100000000', 'bytes=1-0']) {
-      const res = await t.app.request(`/api/recordings/${rec.id}/download`, { headers: { ...t.auth.user, ...(range ? { range } : {}) } });
+      const res = await t.app.request(`/api/recordings/${rec.id}/download`, {
+        headers: { ...t.auth.user, ...(range ? { range } : {}) },
+      });
       await res.body?.cancel();
     }
     expect(await downloadsAudited()).toBe(before);
@@ -77,7 +96,12 @@ describe('GET /download by an admin: the audit decides from the parsed range', (
 describe('GET /api/files/:token (a signed download URL)', () => {
   it('is audited once, when an admin is issued the URL; fetching it does not add entries', async () => {
     const countUrl = async () => {
-      const res = await t.json('GET', `/api/admin/audit?action=recording.download_url&recordingId=${rec.id}`, undefined, t.auth.admin);
+      const res = await t.json(
+        'GET',
+        `/api/admin/audit?action=recording.download_url&recordingId=${rec.id}`,
+        undefined,
+        t.auth.admin,
+      );
       return ((await res.json()) as { items: unknown[] }).items.length;
     };
     const before = await countUrl();

@@ -76,7 +76,26 @@ const ODD_STRINGS = [
   'admin',
 ] as const;
 
-const ODD_NUMBERS = [0, -1, 1, 2, 1.5, -0, 2 ** 31, 2 ** 31 - 1, 2 ** 32, 2 ** 53, 2 ** 53 + 2, Number.MAX_SAFE_INTEGER, 1e21, 1e308, -1e308, 5e-324, 10_000, 10_001] as const;
+const ODD_NUMBERS = [
+  0,
+  -1,
+  1,
+  2,
+  1.5,
+  -0,
+  2 ** 31,
+  2 ** 31 - 1,
+  2 ** 32,
+  2 ** 53,
+  2 ** 53 + 2,
+  Number.MAX_SAFE_INTEGER,
+  1e21,
+  1e308,
+  -1e308,
+  5e-324,
+  10_000,
+  10_001,
+] as const;
 
 function oddValue(r: Rng, depth = 0): unknown {
   switch (r.int(depth > 2 ? 4 : 7)) {
@@ -91,7 +110,12 @@ function oddValue(r: Rng, depth = 0): unknown {
     case 4:
       return Array.from({ length: r.int(4) }, () => oddValue(r, depth + 1));
     case 5:
-      return Object.fromEntries(Array.from({ length: r.int(4) }, () => [r.pick(['a', 'partNumber', 'etag', '__proto__', 'constructor', '']), oddValue(r, depth + 1)]));
+      return Object.fromEntries(
+        Array.from({ length: r.int(4) }, () => [
+          r.pick(['a', 'partNumber', 'etag', '__proto__', 'constructor', '']),
+          oddValue(r, depth + 1),
+        ]),
+      );
     default:
       return r.pick([[], {}, [[[[[[]]]]]], { parts: [] }]);
   }
@@ -101,13 +125,32 @@ function oddValue(r: Rng, depth = 0): unknown {
 function oddBody(r: Rng, good: Record<string, unknown>): string | undefined {
   const roll = r.int(10);
   if (roll === 0) return undefined;
-  if (roll === 1) return r.pick(['{', '{"a":', '[', '"', 'nul', '{"sessionId":"a"', '\u0000', '{}}', '{"a":1,}', 'true', '[]', '1', '""', '\ud800']);
+  if (roll === 1)
+    return r.pick([
+      '{',
+      '{"a":',
+      '[',
+      '"',
+      'nul',
+      '{"sessionId":"a"',
+      '\u0000',
+      '{}}',
+      '{"a":1,}',
+      'true',
+      '[]',
+      '1',
+      '""',
+      '\ud800',
+    ]);
   if (roll === 2) return JSON.stringify(oddValue(r));
   if (roll === 3) return '['.repeat(5000) + ']'.repeat(5000);
   const body: Record<string, unknown> = structuredClone(good);
   const keys = Object.keys(body);
   for (let i = 0; i < 1 + r.int(3); i++) {
-    const k = keys.length && r.chance(0.8) ? r.pick(keys) : r.pick(['extra', 'sizeBytes', 'partNumber', 'reason', 'parts', 'as', 'autoRecord']);
+    const k =
+      keys.length && r.chance(0.8)
+        ? r.pick(keys)
+        : r.pick(['extra', 'sizeBytes', 'partNumber', 'reason', 'parts', 'as', 'autoRecord']);
     body[k] = oddValue(r);
   }
   return JSON.stringify(body);
@@ -171,9 +214,19 @@ describe('fuzz: malformed requests on loopback', () => {
     t = await testApp();
     ready = await makeRecording(t, 'ready', { who: 'user', sessionId: 'fuzz-ready' });
     open = await makeRecording(t, 'recording', { who: 'user', sessionId: 'fuzz-open' });
-    const part = await t.json('POST', `/api/recordings/${open.id}/parts`, { partNumber: 2, sizeBytes: 10 }, t.auth.user);
+    const part = await t.json(
+      'POST',
+      `/api/recordings/${open.id}/parts`,
+      { partNumber: 2, sizeBytes: 10 },
+      t.auth.user,
+    );
     partToken = new URL(((await part.json()) as { url: string }).url).pathname.split('/').pop()!;
-    const created = await t.json('POST', '/api/recordings', { sessionId: 'fuzz-end', mimeType: 'video/webm' }, t.auth.user);
+    const created = await t.json(
+      'POST',
+      '/api/recordings',
+      { sessionId: 'fuzz-end', mimeType: 'video/webm' },
+      t.auth.user,
+    );
     endToken = new URL(((await created.json()) as { endUrl: string }).endUrl).pathname.split('/').pop()!;
     const dl = await t.json('POST', `/api/recordings/${ready.id}/download-url`, undefined, t.auth.user);
     fileToken = new URL(((await dl.json()) as { url: string }).url).pathname.split('/').pop()!;
@@ -231,7 +284,14 @@ describe('fuzz: malformed requests on loopback', () => {
     if (r.chance(0.3)) return '';
     const keys = ['limit', 'cursor', 'status', 'sessionId', 'userId', 'action', 'recordingId', 'actorId', 'x'];
     const parts = Array.from({ length: 1 + r.int(3) }, () => {
-      const v = r.chance(0.3) ? String(r.pick(ODD_NUMBERS)) : r.pick([...ODD_STRINGS, Buffer.from(`${r.pick(['+275760-09-13T00:00:00.000Z', '2026-01-01T00:00:00.000Z', 'x'])}|${ready.id}`).toString('base64url')]);
+      const v = r.chance(0.3)
+        ? String(r.pick(ODD_NUMBERS))
+        : r.pick([
+            ...ODD_STRINGS,
+            Buffer.from(
+              `${r.pick(['+275760-09-13T00:00:00.000Z', '2026-01-01T00:00:00.000Z', 'x'])}|${ready.id}`,
+            ).toString('base64url'),
+          ]);
       return `${r.pick(keys)}=${encode(v)}`;
     });
     return `?${parts.join('&')}`;
@@ -248,21 +308,51 @@ describe('fuzz: malformed requests on loopback', () => {
     { method: 'GET', path: (r) => `/api/recordings/${id(r)}` },
     { method: 'POST', path: (r) => `/api/recordings/${id(r)}/parts`, body: { partNumber: 1, sizeBytes: 3 } },
     { method: 'POST', path: (r) => `/api/recordings/${id(r)}/stop` },
-    { method: 'POST', path: (r) => `/api/recordings/${id(r)}/complete`, body: { durationMs: 1, parts: [{ partNumber: 1, etag: '"x"' }] } },
+    {
+      method: 'POST',
+      path: (r) => `/api/recordings/${id(r)}/complete`,
+      body: { durationMs: 1, parts: [{ partNumber: 1, etag: '"x"' }] },
+    },
     { method: 'POST', path: (r) => `/api/recordings/${id(r)}/fail`, body: { reason: 'r' } },
     { method: 'GET', path: (r) => `/api/recordings/${id(r)}/download` },
     { method: 'POST', path: (r) => `/api/recordings/${id(r)}/download-url` },
     { method: 'DELETE', path: (r) => `/api/recordings/${r.chance(0.9) ? r.pick(ODD_IDS) : id(r)}` },
-    { method: 'PUT', path: (r) => `/api/uploads/${r.chance(0.5) ? partToken : r.pick([...tokens, fileToken, partToken.slice(0, -2)])}` },
-    { method: 'GET', path: (r) => `/api/files/${r.chance(0.5) ? fileToken : r.pick([...tokens, partToken, fileToken.slice(0, -2) + 'AA'])}` },
+    {
+      method: 'PUT',
+      path: (r) => `/api/uploads/${r.chance(0.5) ? partToken : r.pick([...tokens, fileToken, partToken.slice(0, -2)])}`,
+    },
+    {
+      method: 'GET',
+      path: (r) =>
+        `/api/files/${r.chance(0.5) ? fileToken : r.pick([...tokens, partToken, fileToken.slice(0, -2) + 'AA'])}`,
+    },
     { method: 'HEAD', path: (r) => `/api/files/${r.chance(0.5) ? fileToken : r.pick(tokens)}` },
-    { method: 'POST', path: (r) => `/api/ends/${r.chance(0.3) ? endToken : r.pick([...tokens, fileToken, partToken, endToken.slice(0, -2)])}` },
+    {
+      method: 'POST',
+      path: (r) =>
+        `/api/ends/${r.chance(0.3) ? endToken : r.pick([...tokens, fileToken, partToken, endToken.slice(0, -2)])}`,
+    },
     { method: 'GET', path: (r) => `/api/admin/recordings${query(r)}` },
     { method: 'GET', path: () => '/api/admin/settings' },
     { method: 'PUT', path: () => '/api/admin/settings', body: { autoRecord: false } },
     { method: 'POST', path: () => '/api/admin/retention/run' },
     { method: 'GET', path: (r) => `/api/admin/audit${query(r)}` },
-    { method: 'GET', path: (r) => r.pick(['/', '/admin', '/index.html', '/../../etc/passwd', '/%2e%2e/%2e%2e/etc/passwd', '/api', '/api/', '/api/recordings/', '//api/recordings', '/API/RECORDINGS']) },
+    {
+      method: 'GET',
+      path: (r) =>
+        r.pick([
+          '/',
+          '/admin',
+          '/index.html',
+          '/../../etc/passwd',
+          '/%2e%2e/%2e%2e/etc/passwd',
+          '/api',
+          '/api/',
+          '/api/recordings/',
+          '//api/recordings',
+          '/API/RECORDINGS',
+        ]),
+    },
     { method: 'PATCH', path: (r) => `/api/recordings/${id(r)}` },
     { method: 'OPTIONS', path: () => '/api/recordings' },
   ];
@@ -272,7 +362,17 @@ describe('fuzz: malformed requests on loopback', () => {
     const headers: Record<string, string> = {};
     const who = r.int(10);
     if (who < 5) headers.authorization = `Bearer ${r.pick(tokens.slice(0, 3))}`;
-    else if (who < 9) headers.authorization = r.chance(0.8) ? `Bearer ${r.pick(tokens)}` : r.pick(['Bearer', 'Bearer ', 'Basic dXNlcjpwYXNz', `bearer   ${tokens[0]}`, `Bearer ${tokens[0]} extra`, 'Bearer é']);
+    else if (who < 9)
+      headers.authorization = r.chance(0.8)
+        ? `Bearer ${r.pick(tokens)}`
+        : r.pick([
+            'Bearer',
+            'Bearer ',
+            'Basic dXNlcjpwYXNz',
+            `bearer   ${tokens[0]}`,
+            `Bearer ${tokens[0]} extra`,
+            'Bearer é',
+          ]);
     if (r.chance(0.3)) headers.range = r.pick(RANGES);
     if (r.chance(0.15)) headers['x-request-id'] = r.pick(['x'.repeat(500), 'é', '', '../../', '\u00ff']);
     if (r.chance(0.1)) headers.origin = r.pick(['https://evil.example.com', 'null', 'http://127.0.0.1']);
@@ -280,14 +380,25 @@ describe('fuzz: malformed requests on loopback', () => {
     let body: string | undefined;
     if (route.body || r.chance(0.2)) body = oddBody(r, route.body ?? {});
     const path = route.path(r);
-    if (route.method === 'PUT' && path.startsWith('/api/uploads/') && r.chance(0.5)) body = 'x'.repeat(r.pick([0, 1, 9, 10, 11, 5000]));
-    if (body !== undefined) headers['content-type'] = r.chance(0.8) ? 'application/json' : r.pick(['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=utf-16', '']);
+    if (route.method === 'PUT' && path.startsWith('/api/uploads/') && r.chance(0.5))
+      body = 'x'.repeat(r.pick([0, 1, 9, 10, 11, 5000]));
+    if (body !== undefined)
+      headers['content-type'] = r.chance(0.8)
+        ? 'application/json'
+        : r.pick([
+            'text/plain',
+            'application/x-www-form-urlencoded',
+            'multipart/form-data; boundary=x',
+            'application/json; charset=utf-16',
+            '',
+          ]);
     const method = route.method;
     return { method, url: base + path, headers, body: method === 'GET' || method === 'HEAD' ? undefined : body };
   }
 
   /** What no error answer may carry: stack frames, SQL, database or validator internals, file paths. */
-  const LEAK = /\bat .+:\d+:\d+|node_modules|\/work\/|\.ts:\d+|\bselect\b.+\bfrom\b|\binsert into\b|syntax error|violates|invalid byte sequence|postgres|pglite|drizzle|ZodError|TypeError|ReferenceError|RangeError|SyntaxError|ECONN|ENOENT|EACCES/i;
+  const LEAK =
+    /\bat .+:\d+:\d+|node_modules|\/work\/|\.ts:\d+|\bselect\b.+\bfrom\b|\binsert into\b|syntax error|violates|invalid byte sequence|postgres|pglite|drizzle|ZodError|TypeError|ReferenceError|RangeError|SyntaxError|ECONN|ENOENT|EACCES/i;
 
   it(`${REQUESTS} seeded malformed requests (seed ${SEED}): no 5xx, no leak, no unhandled error`, async () => {
     const r = prng(SEED);
@@ -299,10 +410,16 @@ describe('fuzz: malformed requests on loopback', () => {
       while (next < planned.length) {
         const i = next++;
         const req = planned[i]!;
-        const res = await fetch(req.url, { method: req.method, headers: req.headers, body: req.body, redirect: 'manual' });
+        const res = await fetch(req.url, {
+          method: req.method,
+          headers: req.headers,
+          body: req.body,
+          redirect: 'manual',
+        });
         const text = await res.text();
         statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
-        const describe = () => `#${i} ${req.method} ${req.url.slice(base.length, base.length + 200)} ${JSON.stringify(req.headers).slice(0, 200)} body=${JSON.stringify(req.body)?.slice(0, 200)} → ${res.status} ${text.slice(0, 300)}`;
+        const describe = () =>
+          `#${i} ${req.method} ${req.url.slice(base.length, base.length + 200)} ${JSON.stringify(req.headers).slice(0, 200)} body=${JSON.stringify(req.body)?.slice(0, 200)} → ${res.status} ${text.slice(0, 300)}`;
         if (res.status >= 500) failures.push(describe());
         else if (res.status >= 400 && LEAK.test(text)) failures.push(`leak: ${describe()}`);
         else if (res.status >= 400 && req.method !== 'HEAD' && text !== '') {
@@ -320,15 +437,18 @@ describe('fuzz: malformed requests on loopback', () => {
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     const unhandled = t.logger.lines.filter((l) => l.level === 'error');
-    if (failures.length || unhandled.length) console.error(`fuzz seed ${SEED}:\n${failures.slice(0, 20).join('\n')}\n${JSON.stringify(unhandled.slice(0, 5))}`);
+    if (failures.length || unhandled.length)
+      console.error(
+        `fuzz seed ${SEED}:\n${failures.slice(0, 20).join('\n')}\n${JSON.stringify(unhandled.slice(0, 5))}`,
+      );
     expect(failures).toEqual([]);
     expect(unhandled).toEqual([]);
     // It did reach past authentication and validation, not only bounce off at the door.
     expect([...statuses.keys()].sort()).toEqual(expect.arrayContaining([200, 400, 401, 404]));
     const health = await fetch(`${base}/healthz`);
     expect(health.status).toBe(200);
-  // Generous: 3000 requests take 10-30 s on a quiet machine and over two minutes beside other heavy work;
-  // a time limit here would test the machine, not the service.
+    // Generous: 3000 requests take 10-30 s on a quiet machine and over two minutes beside other heavy work;
+    // a time limit here would test the machine, not the service.
   }, 600_000);
 
   it('raw requests Node must parse or refuse: never a 5xx, the server keeps serving', async () => {
@@ -359,7 +479,8 @@ describe('fuzz: malformed requests on loopback', () => {
       new Promise<number | null>((resolve) => {
         const socket = net.connect(Number(port), '127.0.0.1');
         let data = '';
-        const done = () => resolve(/^HTTP\/1\.[01] (\d{3})/.exec(data) ? Number(/^HTTP\/1\.[01] (\d{3})/.exec(data)![1]) : null);
+        const done = () =>
+          resolve(/^HTTP\/1\.[01] (\d{3})/.exec(data) ? Number(/^HTTP\/1\.[01] (\d{3})/.exec(data)![1]) : null);
         // A request whose body never ends gets no answer: after a while the client half-closes, as one that
         // gave up would, and the server must cope with that too.
         const giveUp = setTimeout(() => socket.end(), 500);

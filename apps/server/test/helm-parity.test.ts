@@ -61,10 +61,14 @@ function envEntries(tpl: string): EnvEntry[] {
     const next = lines[i + 1]!.trim();
     let entry: EnvEntry;
     let m: RegExpExecArray | null;
-    if ((m = /^value: \{\{ \.Values\.([\w.]+) \| quote \}\}$/.exec(next))) entry = { name: nameMatch[1]!, path: m[1]!, kind: 'value', guard };
-    else if ((m = /^value: \{\{ join "," \.Values\.([\w.]+) \| quote \}\}$/.exec(next))) entry = { name: nameMatch[1]!, path: m[1]!, kind: 'join', guard };
-    else if ((m = /^value: "([^"]*)"$/.exec(next))) entry = { name: nameMatch[1]!, path: null, kind: 'constant', constant: m[1]!, guard };
-    else if ((m = /secretKeyRef:\s+name: \{\{ \.Values\.([\w.]+) \}\}/.exec(body))) entry = { name: nameMatch[1]!, path: m[1]!, kind: 'secret', guard };
+    if ((m = /^value: \{\{ \.Values\.([\w.]+) \| quote \}\}$/.exec(next)))
+      entry = { name: nameMatch[1]!, path: m[1]!, kind: 'value', guard };
+    else if ((m = /^value: \{\{ join "," \.Values\.([\w.]+) \| quote \}\}$/.exec(next)))
+      entry = { name: nameMatch[1]!, path: m[1]!, kind: 'join', guard };
+    else if ((m = /^value: "([^"]*)"$/.exec(next)))
+      entry = { name: nameMatch[1]!, path: null, kind: 'constant', constant: m[1]!, guard };
+    else if ((m = /secretKeyRef:\s+name: \{\{ \.Values\.([\w.]+) \}\}/.exec(body)))
+      entry = { name: nameMatch[1]!, path: m[1]!, kind: 'secret', guard };
     else throw new Error(`_env.tpl: cannot tell where ${nameMatch[1]} comes from: ${next}`);
     entries.push(entry);
   }
@@ -72,7 +76,12 @@ function envEntries(tpl: string): EnvEntry[] {
 }
 
 function at(obj: unknown, path: string): unknown {
-  return path.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' && k in o ? (o as Record<string, unknown>)[k] : undefined), obj);
+  return path
+    .split('.')
+    .reduce<unknown>(
+      (o, k) => (o && typeof o === 'object' && k in o ? (o as Record<string, unknown>)[k] : undefined),
+      obj,
+    );
 }
 const has = (obj: unknown, path: string) => at(obj, path) !== undefined;
 
@@ -187,12 +196,25 @@ describe('Helm chart parity', () => {
   it('renders the values of an S3 install into the configuration they name', () => {
     const v = structuredClone(values);
     Object.assign(v.recording as Values, { enabled: true, storageBackend: 's3', maxSizeMB: 2048, retentionDays: 30 });
-    Object.assign((v.recording as Values).s3 as Values, { bucket: 'rec', region: 'eu-west-1', endpoint: 'http://minio:9000', prefix: 'sortie/' });
-    Object.assign(v, { publicUrl: 'https://rec.example.com', corsOrigins: ['https://a.example.com', 'https://b.example.com'], abandonedAfterMinutes: 45 });
+    Object.assign((v.recording as Values).s3 as Values, {
+      bucket: 'rec',
+      region: 'eu-west-1',
+      endpoint: 'http://minio:9000',
+      prefix: 'sortie/',
+    });
+    Object.assign(v, {
+      publicUrl: 'https://rec.example.com',
+      corsOrigins: ['https://a.example.com', 'https://b.example.com'],
+      abandonedAfterMinutes: 45,
+    });
     Object.assign(v.auth as Values, { jwksUrl: 'https://login.example.com/jwks.json' });
     Object.assign(v.database as Values, { existingSecret: 'db' });
     Object.assign(v.s3Credentials as Values, { existingSecret: 's3' });
-    const env = render(v, { DATABASE_URL: 'postgres://db/sortie', AWS_ACCESS_KEY_ID: 'id', AWS_SECRET_ACCESS_KEY: 'key' });
+    const env = render(v, {
+      DATABASE_URL: 'postgres://db/sortie',
+      AWS_ACCESS_KEY_ID: 'id',
+      AWS_SECRET_ACCESS_KEY: 'key',
+    });
     expect(env.SORTIE_AUTH_JWT_SECRET).toBeUndefined();
     expect(env.AWS_ACCESS_KEY_ID).toBe('id');
     expect(loadConfig(env)).toMatchObject({
@@ -210,7 +232,8 @@ describe('Helm chart parity', () => {
   });
 
   it('gives the Deployment and the migration Job the same environment, probes on /healthz and /readyz, and the image port', () => {
-    for (const t of [deployment, migrationJob]) expect(t).toContain('{{- include "sortie-recording.env" . | nindent 12 }}');
+    for (const t of [deployment, migrationJob])
+      expect(t).toContain('{{- include "sortie-recording.env" . | nindent 12 }}');
     expect(deployment).toMatch(/livenessProbe:\s+httpGet:\s+path: \/healthz/);
     expect(deployment).toMatch(/readinessProbe:\s+httpGet:\s+path: \/readyz/);
     const port = loadConfig({ SORTIE_DEMO: 'true' }).port;
@@ -235,7 +258,9 @@ describe('Helm chart parity', () => {
   it('refuses the local backend on several replicas without a ReadWriteMany volume', () => {
     const helpers = read(`${CHART}/templates/_helpers.tpl`);
     expect(helpers).toMatch(/if and \(eq \$backend "local"\) \(gt \(int \.Values\.replicaCount\) 1\)/);
-    expect(helpers).toMatch(/if not \(has "ReadWriteMany" \.Values\.persistence\.accessModes\)[\s\S]*?fail "the local backend with replicaCount > 1/);
+    expect(helpers).toMatch(
+      /if not \(has "ReadWriteMany" \.Values\.persistence\.accessModes\)[\s\S]*?fail "the local backend with replicaCount > 1/,
+    );
     expect(deployment.startsWith('{{- include "sortie-recording.validate" . -}}')).toBe(true);
     // And the PVC is mounted at the storage path for the local backend.
     expect(deployment).toMatch(/- name: recordings\s+mountPath: \{\{ \.Values\.recording\.storagePath \}\}/);

@@ -58,7 +58,10 @@ export function testConfig(env: Record<string, string> = {}): Config {
   });
 }
 
-export async function token(claims: Record<string, unknown>, opts: { expiresIn?: number; secret?: string } = {}): Promise<string> {
+export async function token(
+  claims: Record<string, unknown>,
+  opts: { expiresIn?: number; secret?: string } = {},
+): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
   return sign({ iat: now, exp: now + (opts.expiresIn ?? 3600), ...claims }, opts.secret ?? TEST_SECRET, 'HS256');
 }
@@ -111,7 +114,9 @@ export async function testApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const clock = opts.clock ?? { now: () => new Date() };
   const logger = memoryLogger();
   const signingKey = await new SettingsService(database.db, clock).signingKey();
-  const storage = opts.makeStorage ? await opts.makeStorage(config, signingKey) : await createStorage(config, { signingKey });
+  const storage = opts.makeStorage
+    ? await opts.makeStorage(config, signingKey)
+    : await createStorage(config, { signingKey });
   const service = createApp({ config, database, storage, clock, logger, signingKey });
   const bearer = async (claims: Record<string, unknown>) => ({ authorization: `Bearer ${await token(claims)}` });
   const auth = {
@@ -171,5 +176,7 @@ export function etagValidates(backend: 'local' | 's3', etag: string, bytes: Uint
   const m = /^"(.*)"$/.exec(etag);
   if (!m) return false;
   if (backend === 's3') return m[1] === createHash('md5').update(bytes).digest('hex');
-  return new RegExp(`^${crc32(bytes).toString(16).padStart(8, '0')}-${bytes.length.toString(16)}-[0-9a-f]{16}$`).test(m[1]!);
+  return new RegExp(`^${crc32(bytes).toString(16).padStart(8, '0')}-${bytes.length.toString(16)}-[0-9a-f]{16}$`).test(
+    m[1]!,
+  );
 }

@@ -49,7 +49,11 @@ afterAll(async () => {
  * Sends `total` bytes of body in 64 KiB chunks, as fast as the socket takes them, until the answer comes.
  * chunked: no Content-Length (the limit must count while reading). Resolves with the status and the bytes sent.
  */
-function sendHuge(pathname: string, total: number, opts: { chunked: boolean; headers?: Record<string, string> }): Promise<{ status: number; sent: number }> {
+function sendHuge(
+  pathname: string,
+  total: number,
+  opts: { chunked: boolean; headers?: Record<string, string> },
+): Promise<{ status: number; sent: number }> {
   return new Promise((resolve, reject) => {
     let sent = 0;
     let answered = false;
@@ -58,7 +62,11 @@ function sendHuge(pathname: string, total: number, opts: { chunked: boolean; hea
       port,
       method: 'POST',
       path: pathname,
-      headers: { 'content-type': 'application/json', ...(opts.chunked ? {} : { 'content-length': String(total) }), ...opts.headers },
+      headers: {
+        'content-type': 'application/json',
+        ...(opts.chunked ? {} : { 'content-length': String(total) }),
+        ...opts.headers,
+      },
     });
     const chunk = Buffer.alloc(64 * 1024, 0x20);
     req.on('response', (res) => {
@@ -99,7 +107,8 @@ describe('JSON body limit on every route that reads one', () => {
   });
 
   it('admin and recording routes refuse a 3 MiB body with 413 payload_too_large', async () => {
-    const tok = ((await (await demo.json('POST', '/api/demo/token', { as: 'admin' })).json()) as { token: string }).token;
+    const tok = ((await (await demo.json('POST', '/api/demo/token', { as: 'admin' })).json()) as { token: string })
+      .token;
     const headers = { authorization: `Bearer ${tok}` };
     const big = JSON.stringify({ autoRecord: true, pad: 'x'.repeat(3 * 1024 * 1024) });
     for (const [method, p] of [
@@ -140,7 +149,9 @@ describe('security headers', () => {
       await own.body?.cancel();
       expect(csp(own)).toMatch(/sandbox/);
       expect(own.headers.get('x-content-type-options')).toBe('nosniff');
-      const { url } = (await (await t.json('POST', `/api/recordings/${rec.id}/download-url`, undefined, t.auth.user)).json()) as { url: string };
+      const { url } = (await (
+        await t.json('POST', `/api/recordings/${rec.id}/download-url`, undefined, t.auth.user)
+      ).json()) as { url: string };
       if (url.includes('/api/files/')) {
         const file = await t.app.request(new URL(url).pathname);
         await file.body?.cancel();
@@ -198,14 +209,23 @@ describe('SORTIE_PUBLIC_URL in production', () => {
   });
 
   it('the Helm chart (NODE_ENV=production) refuses recording.enabled without publicUrl', () => {
-    const helpers = readFileSync(fileURLToPath(new URL('../../../helm/sortie-recording/templates/_helpers.tpl', import.meta.url)), 'utf8');
-    expect(helpers).toMatch(/\{\{- if and \.Values\.recording\.enabled \(not \.Values\.publicUrl\) -\}\}\n\{\{- fail "set publicUrl/);
+    const helpers = readFileSync(
+      fileURLToPath(new URL('../../../helm/sortie-recording/templates/_helpers.tpl', import.meta.url)),
+      'utf8',
+    );
+    expect(helpers).toMatch(
+      /\{\{- if and \.Values\.recording\.enabled \(not \.Values\.publicUrl\) -\}\}\n\{\{- fail "set publicUrl/,
+    );
   });
 
   it('is not required outside production, nor with recording disabled; set, it is used', () => {
     expect(loadConfig({ ...base, NODE_ENV: 'development' }).publicUrl).toBeNull();
-    expect(loadConfig({ ...base, NODE_ENV: 'production', SORTIE_VIDEO_RECORDING_ENABLED: 'false' }).publicUrl).toBeNull();
-    expect(loadConfig({ ...base, NODE_ENV: 'production', SORTIE_PUBLIC_URL: 'https://rec.example.com/' }).publicUrl).toBe('https://rec.example.com');
+    expect(
+      loadConfig({ ...base, NODE_ENV: 'production', SORTIE_VIDEO_RECORDING_ENABLED: 'false' }).publicUrl,
+    ).toBeNull();
+    expect(
+      loadConfig({ ...base, NODE_ENV: 'production', SORTIE_PUBLIC_URL: 'https://rec.example.com/' }).publicUrl,
+    ).toBe('https://rec.example.com');
   });
 });
 
@@ -214,7 +234,9 @@ describe('paths inside the web root', () => {
   const webRoot = path.join(dir, 'dist');
   mkdirSync(webRoot);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const cfg = (over: Partial<{ storageBackend: 'local' | 's3'; storagePath: string; databaseUrl: string | null; dataDir: string }>) => ({
+  const cfg = (
+    over: Partial<{ storageBackend: 'local' | 's3'; storagePath: string; databaseUrl: string | null; dataDir: string }>,
+  ) => ({
     storageBackend: 'local' as const,
     storagePath: path.join(dir, 'recordings'),
     databaseUrl: null,
@@ -253,19 +275,38 @@ describe('paths inside the web root', () => {
   it('the process stops at start with one line naming the variable, exit code 1', async () => {
     const entry = fileURLToPath(new URL('../src/index.ts', import.meta.url));
     const tsx = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
-    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SORTIE_') && k !== 'DATABASE_URL' && k !== 'NODE_ENV'));
-    const env = { ...clean, PORT: '0', SORTIE_AUTH_JWT_SECRET: TEST_SECRET, SORTIE_RECORDING_STORAGE_PATH: path.join(WEB_ROOT, 'rec') };
+    const clean = Object.fromEntries(
+      Object.entries(process.env).filter(([k]) => !k.startsWith('SORTIE_') && k !== 'DATABASE_URL' && k !== 'NODE_ENV'),
+    );
+    const env = {
+      ...clean,
+      PORT: '0',
+      SORTIE_AUTH_JWT_SECRET: TEST_SECRET,
+      SORTIE_RECORDING_STORAGE_PATH: path.join(WEB_ROOT, 'rec'),
+    };
     const result = await promisify(execFile)(tsx, [entry], { env, timeout: 60_000 }).then(
       () => ({ code: 0, stderr: '' }),
       (err: { code: number; stderr: string }) => err,
     );
     expect(result.code).toBe(1);
-    const lines = result.stderr.trim().split('\n').filter((l) => !l.includes('Unknown user config'));
-    expect(lines).toEqual([expect.stringMatching(/^sortie: invalid configuration: SORTIE_RECORDING_STORAGE_PATH: must not be inside the web root/)]);
+    const lines = result.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => !l.includes('Unknown user config'));
+    expect(lines).toEqual([
+      expect.stringMatching(
+        /^sortie: invalid configuration: SORTIE_RECORDING_STORAGE_PATH: must not be inside the web root/,
+      ),
+    ]);
   }, 90_000);
 
   it('buildService refuses to start with the storage path inside the real web root', async () => {
-    const config = loadConfig({ SORTIE_AUTH_JWT_SECRET: TEST_SECRET, SORTIE_RECORDING_STORAGE_PATH: path.join(WEB_ROOT, 'recordings') });
-    await expect(buildService(config, { jobs: false })).rejects.toThrowError(/^SORTIE_RECORDING_STORAGE_PATH: must not be inside the web root/);
+    const config = loadConfig({
+      SORTIE_AUTH_JWT_SECRET: TEST_SECRET,
+      SORTIE_RECORDING_STORAGE_PATH: path.join(WEB_ROOT, 'recordings'),
+    });
+    await expect(buildService(config, { jobs: false })).rejects.toThrowError(
+      /^SORTIE_RECORDING_STORAGE_PATH: must not be inside the web root/,
+    );
   });
 });

@@ -41,19 +41,33 @@ async function openUploads(): Promise<number> {
 describe('a NUL character in input is 400, not a 500 from PostgreSQL', () => {
   it('in sessionId on create, and nothing is left in storage', async () => {
     const before = await openUploads();
-    await expect400(await t.json('POST', '/api/recordings', { sessionId: `a${NUL}b`, mimeType: 'video/webm' }, t.auth.user), 'sessionId');
+    await expect400(
+      await t.json('POST', '/api/recordings', { sessionId: `a${NUL}b`, mimeType: 'video/webm' }, t.auth.user),
+      'sessionId',
+    );
     expect(await openUploads()).toBe(before);
   });
 
-  it("in a fail reason, and the recording stays as it was", async () => {
+  it('in a fail reason, and the recording stays as it was', async () => {
     const rec = await makeRecording(t, 'recording');
-    await expect400(await t.json('POST', `/api/recordings/${rec.id}/fail`, { reason: `x${NUL}` }, t.auth.user), 'reason');
+    await expect400(
+      await t.json('POST', `/api/recordings/${rec.id}/fail`, { reason: `x${NUL}` }, t.auth.user),
+      'reason',
+    );
     expect((await t.service.recordings.rowById(rec.id))?.status).toBe('recording');
   });
 
   it('in an ETag of complete', async () => {
     const rec = await makeRecording(t, 'recording');
-    await expect400(await t.json('POST', `/api/recordings/${rec.id}/complete`, { parts: [{ partNumber: 1, etag: `"${NUL}"` }] }, t.auth.user), 'etag');
+    await expect400(
+      await t.json(
+        'POST',
+        `/api/recordings/${rec.id}/complete`,
+        { parts: [{ partNumber: 1, etag: `"${NUL}"` }] },
+        t.auth.user,
+      ),
+      'etag',
+    );
   });
 
   it('in the list filters of users and admins, and the audit filter', async () => {
@@ -84,10 +98,16 @@ describe('a NUL character in input is 400, not a 500 from PostgreSQL', () => {
 });
 
 describe('cursors', () => {
-  const cursor = (iso: string, id = '00000000-0000-4000-8000-000000000000') => Buffer.from(`${iso}|${id}`).toString('base64url');
+  const cursor = (iso: string, id = '00000000-0000-4000-8000-000000000000') =>
+    Buffer.from(`${iso}|${id}`).toString('base64url');
 
   it('one whose date PostgreSQL cannot take (far future, far past) is 400', async () => {
-    for (const iso of ['+275760-09-13T00:00:00.000Z', '+020000-01-01T00:00:00.000Z', '-000001-01-01T00:00:00.000Z', '0000-01-01T00:00:00.000Z']) {
+    for (const iso of [
+      '+275760-09-13T00:00:00.000Z',
+      '+020000-01-01T00:00:00.000Z',
+      '-000001-01-01T00:00:00.000Z',
+      '0000-01-01T00:00:00.000Z',
+    ]) {
       for (const path of ['/api/recordings', '/api/admin/recordings', '/api/admin/audit']) {
         const res = await t.json('GET', `${path}?cursor=${cursor(iso)}`, undefined, t.auth.admin);
         expect(res.status, `${path} ${iso}`).toBe(400);
@@ -111,10 +131,19 @@ describe('a create the database refuses', () => {
       sql.raw(`create function sortie_test_refuse() returns trigger language plpgsql as $$
         begin if new.session_id = 'refuse-me' then raise exception 'refused by the test'; end if; return new; end $$`),
     );
-    await t.database.db.execute(sql.raw(`create trigger sortie_test_refuse before insert on recordings for each row execute function sortie_test_refuse()`));
+    await t.database.db.execute(
+      sql.raw(
+        `create trigger sortie_test_refuse before insert on recordings for each row execute function sortie_test_refuse()`,
+      ),
+    );
     try {
       const before = await openUploads();
-      const res = await t.json('POST', '/api/recordings', { sessionId: 'refuse-me', mimeType: 'video/webm' }, t.auth.user);
+      const res = await t.json(
+        'POST',
+        '/api/recordings',
+        { sessionId: 'refuse-me', mimeType: 'video/webm' },
+        t.auth.user,
+      );
       expect(res.status).toBe(500);
       const body = JSON.stringify(await res.json());
       expect(body).not.toMatch(/refused by the test|insert|session_id/i);

@@ -16,7 +16,11 @@ const HOUR = 60 * MIN;
 function jobs(retentionEnabled: boolean) {
   const retention = { enabled: retentionEnabled, run: vi.fn(async () => ({ deleted: 0, skipped: false })) };
   const sweeper = { run: vi.fn(async () => ({ finalized: 0, failed: 0, skipped: false })) };
-  return { retention, sweeper, typed: { retention: retention as unknown as RetentionJob, sweeper: sweeper as unknown as Sweeper } };
+  return {
+    retention,
+    sweeper,
+    typed: { retention: retention as unknown as RetentionJob, sweeper: sweeper as unknown as Sweeper },
+  };
 }
 
 beforeEach(() => {
@@ -58,14 +62,18 @@ describe('startJobs', () => {
     const s = startJobs({ ...j.typed, logger });
     await vi.advanceTimersByTimeAsync(2 * MIN);
     expect(j.sweeper.run).toHaveBeenCalledTimes(2);
-    expect(logger.lines).toEqual([expect.objectContaining({ level: 'error', msg: 'sweeper run failed', err: 'database unavailable' })]);
+    expect(logger.lines).toEqual([
+      expect.objectContaining({ level: 'error', msg: 'sweeper run failed', err: 'database unavailable' }),
+    ]);
     await s.stop();
   });
 
   it('does not start a run while the last is still going, and stop() waits for it', async () => {
     const j = jobs(false);
     let finish!: () => void;
-    j.sweeper.run.mockImplementationOnce(() => new Promise((r) => (finish = () => r({ finalized: 0, failed: 0, skipped: false }))));
+    j.sweeper.run.mockImplementationOnce(
+      () => new Promise((r) => (finish = () => r({ finalized: 0, failed: 0, skipped: false }))),
+    );
     const s = startJobs({ ...j.typed, logger: memoryLogger() });
     await vi.advanceTimersByTimeAsync(10 * MIN);
     expect(j.sweeper.run).toHaveBeenCalledTimes(1);

@@ -94,7 +94,6 @@ describe('GET /metrics', () => {
     // A failed PUT is not a received part.
     expect(m.get('sortie_upload_parts_received_total')).toBe(viaService ? 3 : 0);
   });
-
 });
 
 describe('retention deletions', () => {
@@ -110,7 +109,12 @@ describe('retention deletions', () => {
         const p = await r.json('POST', `/api/recordings/${id}/parts`, { partNumber: 1, sizeBytes: 10 }, r.auth.user);
         const { url, headers } = (await p.json()) as { url: string; headers: Record<string, string> };
         const put = await r.send(url, { method: 'PUT', headers, body: randomBytes(10) });
-        const done = await r.json('POST', `/api/recordings/${id}/complete`, { parts: [{ partNumber: 1, etag: put.headers.get('etag') }] }, r.auth.user);
+        const done = await r.json(
+          'POST',
+          `/api/recordings/${id}/complete`,
+          { parts: [{ partNumber: 1, etag: put.headers.get('etag') }] },
+          r.auth.user,
+        );
         expect(done.status).toBe(200);
         ids.push(id);
       }
@@ -128,25 +132,53 @@ describe('retention deletions', () => {
 
 describe('request log', () => {
   it('writes one JSON line per request with request id, method, route pattern, status and duration, never the token', async () => {
-    const created = await t.json('POST', '/api/recordings', { sessionId: 'sess-log', mimeType: 'video/webm' }, t.auth.user);
+    const created = await t.json(
+      'POST',
+      '/api/recordings',
+      { sessionId: 'sess-log', mimeType: 'video/webm' },
+      t.auth.user,
+    );
     const { id } = (await created.json()) as { id: string };
     const r = await t.json('POST', `/api/recordings/${id}/parts`, { partNumber: 1, sizeBytes: 10 }, t.auth.user);
     const { url } = (await r.json()) as { url: string };
     const token = url.split('/').pop()!;
     const dl = await t.json('POST', `/api/recordings/${id}/download-url`, undefined, t.auth.user);
     expect(dl.status).toBe(409); // not ready: still a logged, counted error
-    const logged = await t.app.request(`/api/recordings/${id}`, { headers: { ...t.auth.user, 'x-request-id': 'req-test-42' } });
+    const logged = await t.app.request(`/api/recordings/${id}`, {
+      headers: { ...t.auth.user, 'x-request-id': 'req-test-42' },
+    });
     expect(logged.status).toBe(200);
     const line = t.logger.lines.find((l) => l.requestId === 'req-test-42');
-    expect(line).toMatchObject({ level: 'info', msg: 'request', method: 'GET', route: '/api/recordings/:id', status: 200 });
+    expect(line).toMatchObject({
+      level: 'info',
+      msg: 'request',
+      method: 'GET',
+      route: '/api/recordings/:id',
+      status: 200,
+    });
     expect(typeof line?.durationMs).toBe('number');
     if (viaService) {
-      const put = await t.app.request(url, { method: 'PUT', body: randomBytes(10), headers: { 'x-request-id': 'req-test-43' } });
+      const put = await t.app.request(url, {
+        method: 'PUT',
+        body: randomBytes(10),
+        headers: { 'x-request-id': 'req-test-43' },
+      });
       expect(put.status).toBe(200);
-      expect(t.logger.lines.find((l) => l.requestId === 'req-test-43')).toMatchObject({ method: 'PUT', route: '/api/uploads/:token', status: 200 });
+      expect(t.logger.lines.find((l) => l.requestId === 'req-test-43')).toMatchObject({
+        method: 'PUT',
+        route: '/api/uploads/:token',
+        status: 200,
+      });
       // A header-less download URL carries a token in its path too.
-      await t.json('POST', `/api/recordings/${id}/complete`, { parts: [{ partNumber: 1, etag: put.headers.get('etag') }] }, t.auth.user);
-      const file = (await (await t.json('POST', `/api/recordings/${id}/download-url`, undefined, t.auth.user)).json()) as { url: string };
+      await t.json(
+        'POST',
+        `/api/recordings/${id}/complete`,
+        { parts: [{ partNumber: 1, etag: put.headers.get('etag') }] },
+        t.auth.user,
+      );
+      const file = (await (
+        await t.json('POST', `/api/recordings/${id}/download-url`, undefined, t.auth.user)
+      ).json()) as { url: string };
       expect((await t.app.request(file.url)).status).toBe(200);
       const fileToken = file.url.split('/').pop()!;
       expect(t.logger.lines.some((l) => l.route === '/api/files/:token' && l.status === 200)).toBe(true);

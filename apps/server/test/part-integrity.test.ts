@@ -94,7 +94,13 @@ async function api(base: string, method: string, p: string, body?: unknown, head
 }
 
 async function create(base: string, headers = t!.auth.user): Promise<string> {
-  const r = await api(base, 'POST', '/api/recordings', { sessionId: 'integrity', mimeType: 'video/webm;codecs=vp9' }, headers);
+  const r = await api(
+    base,
+    'POST',
+    '/api/recordings',
+    { sessionId: 'integrity', mimeType: 'video/webm;codecs=vp9' },
+    headers,
+  );
   expect(r.status, await r.clone().text()).toBe(201);
   return ((await r.json()) as { id: string }).id;
 }
@@ -114,7 +120,10 @@ async function put(url: string, bytes: Uint8Array): Promise<Response> {
 }
 
 async function complete(base: string, id: string, etags: string[]): Promise<Response> {
-  return api(base, 'POST', `/api/recordings/${id}/complete`, { durationMs: 1000, parts: etags.map((etag, i) => ({ partNumber: i + 1, etag })) });
+  return api(base, 'POST', `/api/recordings/${id}/complete`, {
+    durationMs: 1000,
+    parts: etags.map((etag, i) => ({ partNumber: i + 1, etag })),
+  });
 }
 
 async function download(base: string, id: string): Promise<Buffer> {
@@ -190,7 +199,9 @@ describe('re-sent parts', () => {
     const bytes = randomBytes(2000);
     // The old body starts, then the part is asked for at another size before it ends.
     const req = http.request(oldUrl, { method: 'PUT', headers: { 'content-length': 2000 } });
-    const answered = new Promise<number>((resolve) => req.on('response', (res) => (res.resume(), resolve(res.statusCode!))));
+    const answered = new Promise<number>((resolve) =>
+      req.on('response', (res) => (res.resume(), resolve(res.statusCode!))),
+    );
     req.write(bytes.subarray(0, 1000));
     await new Promise((r) => setTimeout(r, 200));
     const newUrl = await urlOf(base, id, 1, 10);
@@ -213,7 +224,13 @@ describe('parallel PUTs of one part', () => {
       storage: app.storage,
       clock: { now: () => new Date() },
       maxSizeBytes: app.config.maxSizeBytes,
-      uploads: { maxConcurrent: 64, maxConcurrentPerUser: 64, maxConcurrentPerPart: 8, idleTimeoutMs: 30_000, minBytesPerSecond: 0 },
+      uploads: {
+        maxConcurrent: 64,
+        maxConcurrentPerUser: 64,
+        maxConcurrentPerPart: 8,
+        idleTimeoutMs: 30_000,
+        minBytesPerSecond: 0,
+      },
     });
     const user = { id: 'u-1', name: 'Ada Lovelace', isAdmin: false };
     for (let trial = 0; trial < 10; trial++) {
@@ -221,7 +238,8 @@ describe('parallel PUTs of one part', () => {
       await racing.requestPart(user, rec.id, 1, 64 * 1024, 'http://127.0.0.1');
       const bodies = Array.from({ length: 8 }, () => randomBytes(64 * 1024));
       // Each body arrives in several chunks so that the writes interleave.
-      const chunked = (b: Buffer) => Readable.from([b.subarray(0, 20_000), b.subarray(20_000, 40_000), b.subarray(40_000)]);
+      const chunked = (b: Buffer) =>
+        Readable.from([b.subarray(0, 20_000), b.subarray(20_000, 40_000), b.subarray(40_000)]);
       const results = await Promise.allSettled(bodies.map((b) => racing.acceptPart(rec.id, 1, b.length, chunked(b))));
       const etags = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.etag] : []));
       expect(etags.length).toBe(8);
@@ -230,7 +248,10 @@ describe('parallel PUTs of one part', () => {
       const disk = await onDisk(rec.id);
       expect(disk.files).toHaveLength(1);
       expect(disk.files[0]).toContain(row!.etag!.replace(/"/g, ''));
-      const ready = await racing.complete(user, rec.id, { durationMs: null, parts: [{ partNumber: 1, etag: row!.etag! }] });
+      const ready = await racing.complete(user, rec.id, {
+        durationMs: null,
+        parts: [{ partNumber: 1, etag: row!.etag! }],
+      });
       expect(ready.status).toBe('ready');
       const winner = bodies[etags.indexOf(row!.etag!)]!;
       const got = Buffer.concat(await (await racing.open(await racing.getRow(user, rec.id, false))).toArray());
@@ -274,7 +295,8 @@ describe('complete on the local disk', () => {
     expect((await complete(base, id, etags)).status).toBe(200);
     // The finished folder holds the very same files (hard links), and the parts' folder is gone.
     const finished = path.join(t!.storagePath, `${id}.webm.d`);
-    for (let i = 1; i <= parts.length; i++) expect((await stat(path.join(finished, String(i).padStart(6, '0')))).ino).toBe(inodes.get(i));
+    for (let i = 1; i <= parts.length; i++)
+      expect((await stat(path.join(finished, String(i).padStart(6, '0')))).ino).toBe(inodes.get(i));
     expect(await readdir(dir).catch(() => 'gone')).toBe('gone');
     const whole = Buffer.concat(parts);
     expect((await download(base, id)).equals(whole)).toBe(true);
@@ -313,7 +335,10 @@ describe('the sweeper', () => {
     clock.advance(31 * 60_000);
     const res = await t!.service.jobs.sweeper.run();
     expect(res).toMatchObject({ finalized: 1, failed: 0 });
-    const rec = (await (await api(base, 'GET', `/api/recordings/${id}`)).json()) as { status: string; sizeBytes: number };
+    const rec = (await (await api(base, 'GET', `/api/recordings/${id}`)).json()) as {
+      status: string;
+      sizeBytes: number;
+    };
     expect(rec).toMatchObject({ status: 'ready', sizeBytes: 5000 });
     expect((await download(base, id)).equals(bytes)).toBe(true);
   });
@@ -357,16 +382,25 @@ describe('a full disk', () => {
     // Two requests on one kept-alive connection: the 507, then another on the same socket.
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const send = (u: string, body: Buffer) =>
-      new Promise<{ status: number; retryAfter: string | undefined; reused: boolean; text: string }>((resolve, reject) => {
-        const req = http.request(u, { method: 'PUT', agent, headers: { 'content-length': body.length } }, (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => (text += c));
-          res.on('end', () => resolve({ status: res.statusCode!, retryAfter: res.headers['retry-after'], reused: req.reusedSocket, text }));
-        });
-        req.on('error', reject);
-        req.end(body);
-      });
+      new Promise<{ status: number; retryAfter: string | undefined; reused: boolean; text: string }>(
+        (resolve, reject) => {
+          const req = http.request(u, { method: 'PUT', agent, headers: { 'content-length': body.length } }, (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (c: string) => (text += c));
+            res.on('end', () =>
+              resolve({
+                status: res.statusCode!,
+                retryAfter: res.headers['retry-after'],
+                reused: req.reusedSocket,
+                text,
+              }),
+            );
+          });
+          req.on('error', reject);
+          req.end(body);
+        },
+      );
     const full = await send(url, randomBytes(100_000));
     expect(full.status).toBe(507);
     expect(Number(full.retryAfter)).toBeGreaterThan(0);
@@ -432,7 +466,9 @@ describe('slow and concurrent bodies', () => {
   }
 
   it('ends a body that trickles slower than the minimum rate, and stores nothing of it', async () => {
-    const base = await start({ env: { SORTIE_UPLOAD_IDLE_TIMEOUT_SECONDS: '1', SORTIE_UPLOAD_MIN_BYTES_PER_SECOND: '1000' } });
+    const base = await start({
+      env: { SORTIE_UPLOAD_IDLE_TIMEOUT_SECONDS: '1', SORTIE_UPLOAD_MIN_BYTES_PER_SECOND: '1000' },
+    });
     const id = await create(base);
     const url = await urlOf(base, id, 1, 100_000);
     // A byte every 200 ms: never idle for a second, but 5 bytes per second. Left alone it would take hours.
@@ -471,7 +507,13 @@ describe('slow and concurrent bodies', () => {
     expect(Number(third.headers.get('retry-after'))).toBeGreaterThan(0);
     // Another user is not held up by this one.
     const otherId = await create(base, t!.auth.other);
-    const r = await api(base, 'POST', `/api/recordings/${otherId}/parts`, { partNumber: 1, sizeBytes: 10 }, t!.auth.other);
+    const r = await api(
+      base,
+      'POST',
+      `/api/recordings/${otherId}/parts`,
+      { partNumber: 1, sizeBytes: 10 },
+      t!.auth.other,
+    );
     const otherUrl = ((await r.json()) as { url: string }).url.replace(/^https?:\/\/[^/]+/, base);
     expect((await put(otherUrl, randomBytes(10))).status).toBe(200);
     a.stop();
@@ -486,7 +528,13 @@ describe('slow and concurrent bodies', () => {
     const otherId = await create(base, t!.auth.other);
     const a = trickle(await urlOf(base, id, 1, 10_000), 10_000, 100, 0);
     await waitFor(() => t!.service.recordings.gate.inFlight === 1);
-    const r = await api(base, 'POST', `/api/recordings/${otherId}/parts`, { partNumber: 1, sizeBytes: 10 }, t!.auth.other);
+    const r = await api(
+      base,
+      'POST',
+      `/api/recordings/${otherId}/parts`,
+      { partNumber: 1, sizeBytes: 10 },
+      t!.auth.other,
+    );
     const otherUrl = ((await r.json()) as { url: string }).url.replace(/^https?:\/\/[^/]+/, base);
     const refused = await put(otherUrl, randomBytes(10));
     expect(refused.status).toBe(503);

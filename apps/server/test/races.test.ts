@@ -25,7 +25,12 @@ async function create(): Promise<string> {
 }
 
 async function sendPart(id: string, n: number, bytes: Uint8Array): Promise<string> {
-  const r = await t.json('POST', `/api/recordings/${id}/parts`, { partNumber: n, sizeBytes: bytes.length }, t.auth.user);
+  const r = await t.json(
+    'POST',
+    `/api/recordings/${id}/parts`,
+    { partNumber: n, sizeBytes: bytes.length },
+    t.auth.user,
+  );
   const { url, headers } = (await r.json()) as { url: string; headers: Record<string, string> };
   const put = await t.send(url, { method: 'PUT', headers, body: bytes });
   expect(put.status).toBe(200);
@@ -36,7 +41,11 @@ describe('racing requests', () => {
   it('parallel /parts requests cannot reserve more than the limit together', async () => {
     const id = await create();
     const statuses = await Promise.all(
-      [1, 2, 3, 4].map(async (n) => (await t.json('POST', `/api/recordings/${id}/parts`, { partNumber: n, sizeBytes: 600_000 }, t.auth.user)).status),
+      [1, 2, 3, 4].map(
+        async (n) =>
+          (await t.json('POST', `/api/recordings/${id}/parts`, { partNumber: n, sizeBytes: 600_000 }, t.auth.user))
+            .status,
+      ),
     );
     // 1 MiB holds one part of 600 000 bytes, not two.
     expect(statuses.filter((s) => s === 200)).toHaveLength(1);
@@ -49,7 +58,12 @@ describe('racing requests', () => {
       const bytes = randomBytes(50_000);
       const etag = await sendPart(id, 1, bytes);
       const [completed, failed] = await Promise.all([
-        t.json('POST', `/api/recordings/${id}/complete`, { durationMs: 10, parts: [{ partNumber: 1, etag }] }, t.auth.user),
+        t.json(
+          'POST',
+          `/api/recordings/${id}/complete`,
+          { durationMs: 10, parts: [{ partNumber: 1, etag }] },
+          t.auth.user,
+        ),
         t.json('POST', `/api/recordings/${id}/fail`, { reason: 'racing' }, t.auth.user),
       ]);
       const row = (await t.service.recordings.rowById(id))!;
@@ -75,11 +89,19 @@ describe('racing requests', () => {
     const etag = await sendPart(id, 1, randomBytes(1000));
     const r = await t.json('POST', `/api/recordings/${id}/parts`, { partNumber: 2, sizeBytes: 1000 }, t.auth.user);
     const { url } = (await r.json()) as { url: string };
-    const done = await t.json('POST', `/api/recordings/${id}/complete`, { durationMs: 1, parts: [{ partNumber: 1, etag }] }, t.auth.user);
+    const done = await t.json(
+      'POST',
+      `/api/recordings/${id}/complete`,
+      { durationMs: 1, parts: [{ partNumber: 1, etag }] },
+      t.auth.user,
+    );
     expect(done.status).toBe(200);
     const late = await t.app.request(url, { method: 'PUT', body: randomBytes(1000) });
     expect(late.status).toBe(409);
-    expect(((await (await t.json('GET', `/api/recordings/${id}`, undefined, t.auth.user)).json()) as { sizeBytes: number }).sizeBytes).toBe(1000);
+    expect(
+      ((await (await t.json('GET', `/api/recordings/${id}`, undefined, t.auth.user)).json()) as { sizeBytes: number })
+        .sizeBytes,
+    ).toBe(1000);
     expect(existsSync(path.join(t.storagePath, '.parts', `${id}.webm`))).toBe(false);
   });
 });

@@ -38,7 +38,12 @@ async function sendPart(id: string, partNumber: number, bytes: Uint8Array, heade
 async function ready(bytes: Uint8Array, headers = t.auth.user): Promise<Rec> {
   const rec = await create(headers);
   const etag = await sendPart(rec.id, 1, bytes, headers);
-  const r = await t.json('POST', `/api/recordings/${rec.id}/complete`, { durationMs: 1000, parts: [{ partNumber: 1, etag }] }, headers);
+  const r = await t.json(
+    'POST',
+    `/api/recordings/${rec.id}/complete`,
+    { durationMs: 1000, parts: [{ partNumber: 1, etag }] },
+    headers,
+  );
   expect(r.status).toBe(200);
   return (await r.json()) as Rec;
 }
@@ -79,22 +84,50 @@ describe('identity', () => {
     const now = Math.floor(Date.now() / 1000);
     const noExp = await sign({ sub: 'u-1', iat: now }, TEST_SECRET, 'HS256');
     for (const tok of [wrongSecret, expired, 'not-a-jwt', noSub, noExp]) {
-      await expectError(await t.json('GET', '/api/recordings', undefined, { authorization: `Bearer ${tok}` }), 401, 'unauthorized');
+      await expectError(
+        await t.json('GET', '/api/recordings', undefined, { authorization: `Bearer ${tok}` }),
+        401,
+        'unauthorized',
+      );
     }
-    await expectError(await t.json('GET', '/api/recordings', undefined, { authorization: 'Basic abc' }), 401, 'unauthorized');
+    await expectError(
+      await t.json('GET', '/api/recordings', undefined, { authorization: 'Basic abc' }),
+      401,
+      'unauthorized',
+    );
   });
 
-  it('hides another user\'s recording behind 404 on every owner route, exactly like a missing one', async () => {
+  it("hides another user's recording behind 404 on every owner route, exactly like a missing one", async () => {
     const rec = await create(t.auth.user);
     const missing = '00000000-0000-4000-8000-000000000000';
     for (const id of [rec.id, missing]) {
       await expectError(await t.json('GET', `/api/recordings/${id}`, undefined, t.auth.other), 404, 'not_found');
-      await expectError(await t.json('POST', `/api/recordings/${id}/parts`, { partNumber: 1, sizeBytes: 10 }, t.auth.other), 404, 'not_found');
+      await expectError(
+        await t.json('POST', `/api/recordings/${id}/parts`, { partNumber: 1, sizeBytes: 10 }, t.auth.other),
+        404,
+        'not_found',
+      );
       await expectError(await t.json('POST', `/api/recordings/${id}/stop`, undefined, t.auth.other), 404, 'not_found');
-      await expectError(await t.json('POST', `/api/recordings/${id}/complete`, { parts: [{ partNumber: 1, etag: 'x' }] }, t.auth.other), 404, 'not_found');
-      await expectError(await t.json('POST', `/api/recordings/${id}/fail`, { reason: 'x' }, t.auth.other), 404, 'not_found');
-      await expectError(await t.json('GET', `/api/recordings/${id}/download`, undefined, t.auth.other), 404, 'not_found');
-      await expectError(await t.json('POST', `/api/recordings/${id}/download-url`, undefined, t.auth.other), 404, 'not_found');
+      await expectError(
+        await t.json('POST', `/api/recordings/${id}/complete`, { parts: [{ partNumber: 1, etag: 'x' }] }, t.auth.other),
+        404,
+        'not_found',
+      );
+      await expectError(
+        await t.json('POST', `/api/recordings/${id}/fail`, { reason: 'x' }, t.auth.other),
+        404,
+        'not_found',
+      );
+      await expectError(
+        await t.json('GET', `/api/recordings/${id}/download`, undefined, t.auth.other),
+        404,
+        'not_found',
+      );
+      await expectError(
+        await t.json('POST', `/api/recordings/${id}/download-url`, undefined, t.auth.other),
+        404,
+        'not_found',
+      );
       await expectError(await t.json('DELETE', `/api/recordings/${id}`, undefined, t.auth.other), 404, 'not_found');
     }
     // And the owner's recording is untouched by all of that.
@@ -113,25 +146,73 @@ describe('validation', () => {
 
   it('answers 400 to malformed bodies', async () => {
     await expectError(await t.json('POST', '/api/recordings', '{not json', t.auth.user), 400, 'invalid_request');
-    await expectError(await t.json('POST', '/api/recordings', { sessionId: '' , mimeType: 'video/webm' }, t.auth.user), 400, 'invalid_request');
-    await expectError(await t.json('POST', '/api/recordings', { sessionId: 's', mimeType: 'text/html' }, t.auth.user), 400, 'invalid_request');
-    const rec = await create();
-    for (const body of [{ partNumber: 0, sizeBytes: 1 }, { partNumber: 1.5, sizeBytes: 1 }, { partNumber: 1, sizeBytes: -1 }, { partNumber: 10_001, sizeBytes: 1 }, {}]) {
-      await expectError(await t.json('POST', `/api/recordings/${rec.id}/parts`, body, t.auth.user), 400, 'invalid_request');
-    }
-    await expectError(await t.json('POST', `/api/recordings/${rec.id}/complete`, { parts: [] }, t.auth.user), 400, 'invalid_request');
-    // durationMs beyond the column's 32-bit range is a 400 before anything is joined.
     await expectError(
-      await t.json('POST', `/api/recordings/${rec.id}/complete`, { durationMs: 3e9, parts: [{ partNumber: 1, etag: 'x' }] }, t.auth.user),
+      await t.json('POST', '/api/recordings', { sessionId: '', mimeType: 'video/webm' }, t.auth.user),
       400,
       'invalid_request',
     );
-    await expectError(await t.json('POST', `/api/recordings/${rec.id}/complete`, { parts: [{ partNumber: 2, etag: 'x' }] }, t.auth.user), 400, 'invalid_request');
-    await expectError(await t.json('POST', `/api/recordings/${rec.id}/fail`, { reason: '' }, t.auth.user), 400, 'invalid_request');
+    await expectError(
+      await t.json('POST', '/api/recordings', { sessionId: 's', mimeType: 'text/html' }, t.auth.user),
+      400,
+      'invalid_request',
+    );
+    const rec = await create();
+    for (const body of [
+      { partNumber: 0, sizeBytes: 1 },
+      { partNumber: 1.5, sizeBytes: 1 },
+      { partNumber: 1, sizeBytes: -1 },
+      { partNumber: 10_001, sizeBytes: 1 },
+      {},
+    ]) {
+      await expectError(
+        await t.json('POST', `/api/recordings/${rec.id}/parts`, body, t.auth.user),
+        400,
+        'invalid_request',
+      );
+    }
+    await expectError(
+      await t.json('POST', `/api/recordings/${rec.id}/complete`, { parts: [] }, t.auth.user),
+      400,
+      'invalid_request',
+    );
+    // durationMs beyond the column's 32-bit range is a 400 before anything is joined.
+    await expectError(
+      await t.json(
+        'POST',
+        `/api/recordings/${rec.id}/complete`,
+        { durationMs: 3e9, parts: [{ partNumber: 1, etag: 'x' }] },
+        t.auth.user,
+      ),
+      400,
+      'invalid_request',
+    );
+    await expectError(
+      await t.json(
+        'POST',
+        `/api/recordings/${rec.id}/complete`,
+        { parts: [{ partNumber: 2, etag: 'x' }] },
+        t.auth.user,
+      ),
+      400,
+      'invalid_request',
+    );
+    await expectError(
+      await t.json('POST', `/api/recordings/${rec.id}/fail`, { reason: '' }, t.auth.user),
+      400,
+      'invalid_request',
+    );
     await expectError(await t.json('GET', '/api/recordings?limit=0', undefined, t.auth.user), 400, 'invalid_request');
     await expectError(await t.json('GET', '/api/recordings?limit=201', undefined, t.auth.user), 400, 'invalid_request');
-    await expectError(await t.json('GET', '/api/recordings?status=done', undefined, t.auth.user), 400, 'invalid_request');
-    await expectError(await t.json('GET', '/api/recordings?cursor=bogus', undefined, t.auth.user), 400, 'invalid_request');
+    await expectError(
+      await t.json('GET', '/api/recordings?status=done', undefined, t.auth.user),
+      400,
+      'invalid_request',
+    );
+    await expectError(
+      await t.json('GET', '/api/recordings?cursor=bogus', undefined, t.auth.user),
+      400,
+      'invalid_request',
+    );
   });
 
   it('refuses a forged or expired local upload URL with 401 and stores nothing', async () => {
@@ -162,14 +243,28 @@ describe('routes', () => {
   });
 
   it('POST creates a recording owned by the caller', async () => {
-    const r = await t.json('POST', '/api/recordings', { sessionId: 'sess-42', mimeType: 'video/webm;codecs=vp9' }, t.auth.user);
+    const r = await t.json(
+      'POST',
+      '/api/recordings',
+      { sessionId: 'sess-42', mimeType: 'video/webm;codecs=vp9' },
+      t.auth.user,
+    );
     expect(r.status).toBe(201);
     const rec = (await r.json()) as Record<string, unknown>;
-    expect(rec).toMatchObject({ sessionId: 'sess-42', userId: 'u-1', userName: 'Ada Lovelace', status: 'recording', sizeBytes: 0, durationMs: null, completedAt: null, failureReason: null });
+    expect(rec).toMatchObject({
+      sessionId: 'sess-42',
+      userId: 'u-1',
+      userName: 'Ada Lovelace',
+      status: 'recording',
+      sizeBytes: 0,
+      durationMs: null,
+      completedAt: null,
+      failureReason: null,
+    });
     expect(typeof rec.createdAt).toBe('string');
   });
 
-  it('GET lists only the caller\'s recordings, newest first, with keyset paging and filters', async () => {
+  it("GET lists only the caller's recordings, newest first, with keyset paging and filters", async () => {
     const mine: string[] = [];
     for (let i = 0; i < 5; i++) mine.push((await create(t.auth.user, 'sess-page')).id);
     await create(t.auth.other, 'sess-page');
@@ -177,14 +272,19 @@ describe('routes', () => {
     let cursor: string | null = null;
     do {
       const q: string = `/api/recordings?sessionId=sess-page&limit=2${cursor ? `&cursor=${cursor}` : ''}`;
-      const page = (await (await t.json('GET', q, undefined, t.auth.user)).json()) as { items: Rec[]; nextCursor: string | null };
+      const page = (await (await t.json('GET', q, undefined, t.auth.user)).json()) as {
+        items: Rec[];
+        nextCursor: string | null;
+      };
       expect(page.items.length).toBeLessThanOrEqual(2);
       for (const item of page.items) expect(item.userId).toBe('u-1');
       seen.push(...page.items.map((i) => i.id));
       cursor = page.nextCursor;
     } while (cursor);
     expect(seen).toEqual([...mine].reverse());
-    const failedOnly = (await (await t.json('GET', '/api/recordings?status=failed&sessionId=sess-page', undefined, t.auth.user)).json()) as { items: Rec[] };
+    const failedOnly = (await (
+      await t.json('GET', '/api/recordings?status=failed&sessionId=sess-page', undefined, t.auth.user)
+    ).json()) as { items: Rec[] };
     expect(failedOnly.items).toEqual([]);
   });
 
@@ -205,17 +305,46 @@ describe('routes', () => {
     expect(f.status).toBe(200);
     expect(await f.json()).toMatchObject({ status: 'failed', failureReason: 'camera unplugged', sizeBytes: 0 });
     expect(await t.storage.listParts({ key: `${rec.id}.webm`, uploadId: null })).toEqual([]);
-    await expectError(await t.json('POST', `/api/recordings/${rec.id}/parts`, { partNumber: 2, sizeBytes: 1 }, t.auth.user), 409, 'conflict');
-    await expectError(await t.json('POST', `/api/recordings/${rec.id}/complete`, { parts: [{ partNumber: 1, etag: 'x' }] }, t.auth.user), 409, 'conflict');
-    await expectError(await t.json('GET', `/api/recordings/${rec.id}/download`, undefined, t.auth.user), 409, 'conflict');
-    await expectError(await t.json('POST', `/api/recordings/${rec.id}/download-url`, undefined, t.auth.user), 409, 'conflict');
+    await expectError(
+      await t.json('POST', `/api/recordings/${rec.id}/parts`, { partNumber: 2, sizeBytes: 1 }, t.auth.user),
+      409,
+      'conflict',
+    );
+    await expectError(
+      await t.json(
+        'POST',
+        `/api/recordings/${rec.id}/complete`,
+        { parts: [{ partNumber: 1, etag: 'x' }] },
+        t.auth.user,
+      ),
+      409,
+      'conflict',
+    );
+    await expectError(
+      await t.json('GET', `/api/recordings/${rec.id}/download`, undefined, t.auth.user),
+      409,
+      'conflict',
+    );
+    await expectError(
+      await t.json('POST', `/api/recordings/${rec.id}/download-url`, undefined, t.auth.user),
+      409,
+      'conflict',
+    );
     const done = await ready(randomBytes(10));
-    await expectError(await t.json('POST', `/api/recordings/${done.id}/fail`, { reason: 'x' }, t.auth.user), 409, 'conflict');
+    await expectError(
+      await t.json('POST', `/api/recordings/${done.id}/fail`, { reason: 'x' }, t.auth.user),
+      409,
+      'conflict',
+    );
   });
 
   it('download is 409 while recording, and streams the file once ready', async () => {
     const rec = await create();
-    await expectError(await t.json('GET', `/api/recordings/${rec.id}/download`, undefined, t.auth.user), 409, 'conflict');
+    await expectError(
+      await t.json('GET', `/api/recordings/${rec.id}/download`, undefined, t.auth.user),
+      409,
+      'conflict',
+    );
     const bytes = randomBytes(5000);
     const done = await ready(bytes);
     const dl = await t.app.request(`/api/recordings/${done.id}/download`, { headers: t.auth.user });
@@ -239,12 +368,18 @@ describe('routes', () => {
     expect(part.status).toBe(206);
     expect(Buffer.from(await part.arrayBuffer()).equals(bytes.subarray(100, 200))).toBe(true);
     const at = url.length - 10;
-    await expectError(await t.app.request(url.slice(0, at) + (url[at] === 'A' ? 'B' : 'A') + url.slice(at + 1)), 401, 'unauthorized');
+    await expectError(
+      await t.app.request(url.slice(0, at) + (url[at] === 'A' ? 'B' : 'A') + url.slice(at + 1)),
+      401,
+      'unauthorized',
+    );
   });
 
   it('answers 500 internal when storage lost a file, and never logs the token in its URL', async () => {
     const done = await ready(randomBytes(50));
-    const { url } = (await (await t.json('POST', `/api/recordings/${done.id}/download-url`, undefined, t.auth.user)).json()) as { url: string };
+    const { url } = (await (
+      await t.json('POST', `/api/recordings/${done.id}/download-url`, undefined, t.auth.user)
+    ).json()) as { url: string };
     // The finished recording's files (a folder of the parts' links and their manifest) are gone.
     await rm(path.join(t.storagePath, `${done.id}.webm.d`), { recursive: true });
     const res = await t.app.request(url);
@@ -279,12 +414,31 @@ describe('size limit (1 MiB here)', () => {
     const rec = await create();
     const first = randomBytes(LIMIT - 100);
     const etag = await sendPart(rec.id, 1, first);
-    await expectError(await t.json('POST', `/api/recordings/${rec.id}/parts`, { partNumber: 2, sizeBytes: 101 }, t.auth.user), 413, 'payload_too_large');
-    await expectError(await t.json('POST', `/api/recordings/${rec.id}/parts`, { partNumber: 1, sizeBytes: LIMIT + 1 }, t.auth.user), 413, 'payload_too_large');
+    await expectError(
+      await t.json('POST', `/api/recordings/${rec.id}/parts`, { partNumber: 2, sizeBytes: 101 }, t.auth.user),
+      413,
+      'payload_too_large',
+    );
+    await expectError(
+      await t.json('POST', `/api/recordings/${rec.id}/parts`, { partNumber: 1, sizeBytes: LIMIT + 1 }, t.auth.user),
+      413,
+      'payload_too_large',
+    );
     // Exactly up to the limit is fine.
     const lastBytes = randomBytes(100);
     const etag2 = await sendPart(rec.id, 2, lastBytes);
-    const done = await t.json('POST', `/api/recordings/${rec.id}/complete`, { durationMs: 5, parts: [{ partNumber: 1, etag }, { partNumber: 2, etag: etag2 }] }, t.auth.user);
+    const done = await t.json(
+      'POST',
+      `/api/recordings/${rec.id}/complete`,
+      {
+        durationMs: 5,
+        parts: [
+          { partNumber: 1, etag },
+          { partNumber: 2, etag: etag2 },
+        ],
+      },
+      t.auth.user,
+    );
     expect(done.status).toBe(200);
     expect(((await done.json()) as Rec).sizeBytes).toBe(LIMIT);
   });
@@ -303,7 +457,11 @@ describe('size limit (1 MiB here)', () => {
         c.close();
       },
     });
-    await expectError(await t.app.request(url, { method: 'PUT', body: stream, duplex: 'half' } as RequestInit), 413, 'payload_too_large');
+    await expectError(
+      await t.app.request(url, { method: 'PUT', body: stream, duplex: 'half' } as RequestInit),
+      413,
+      'payload_too_large',
+    );
     expect(await t.storage.listParts({ key: `${rec.id}.webm`, uploadId: null })).toEqual([]);
   });
 
@@ -312,13 +470,20 @@ describe('size limit (1 MiB here)', () => {
     // the first URL is still unexpired, but it no longer matches the reservation.
     const rec = await create();
     const big = randomBytes(LIMIT - 10);
-    const r1 = await t.json('POST', `/api/recordings/${rec.id}/parts`, { partNumber: 1, sizeBytes: big.length }, t.auth.user);
+    const r1 = await t.json(
+      'POST',
+      `/api/recordings/${rec.id}/parts`,
+      { partNumber: 1, sizeBytes: big.length },
+      t.auth.user,
+    );
     const u1 = (await r1.json()) as { url: string };
     await t.json('POST', `/api/recordings/${rec.id}/parts`, { partNumber: 1, sizeBytes: 10 }, t.auth.user);
     await sendPart(rec.id, 2, randomBytes(20));
     await expectError(await t.app.request(u1.url, { method: 'PUT', body: big }), 409, 'conflict');
     const after = (await (await t.json('GET', `/api/recordings/${rec.id}`, undefined, t.auth.user)).json()) as Rec;
     expect(after.sizeBytes).toBe(20);
-    expect((await t.storage.listParts({ key: `${rec.id}.webm`, uploadId: null })).map((p) => p.partNumber)).toEqual([2]);
+    expect((await t.storage.listParts({ key: `${rec.id}.webm`, uploadId: null })).map((p) => p.partNumber)).toEqual([
+      2,
+    ]);
   });
 });

@@ -55,16 +55,27 @@ interface Rec {
 }
 
 async function create(t: TestApp): Promise<Rec> {
-  const r = await t.json('POST', '/api/recordings', { sessionId: 'repair', mimeType: 'video/webm;codecs=vp9' }, t.auth.user);
+  const r = await t.json(
+    'POST',
+    '/api/recordings',
+    { sessionId: 'repair', mimeType: 'video/webm;codecs=vp9' },
+    t.auth.user,
+  );
   expect(r.status).toBe(201);
   return (await r.json()) as Rec;
 }
 
 /** Uploads `bytes` split at `splits` (part 1 from 0, …); returns the part list. */
-async function upload(t: TestApp, id: string, bytes: Buffer, splits: number[]): Promise<{ partNumber: number; etag: string }[]> {
+async function upload(
+  t: TestApp,
+  id: string,
+  bytes: Buffer,
+  splits: number[],
+): Promise<{ partNumber: number; etag: string }[]> {
   const edges = [0, ...splits, bytes.length];
   const parts = [];
-  for (let i = 0; i + 1 < edges.length; i++) parts.push({ partNumber: i + 1, etag: await uploadPart(t, id, i + 1, bytes.subarray(edges[i], edges[i + 1])) });
+  for (let i = 0; i + 1 < edges.length; i++)
+    parts.push({ partNumber: i + 1, etag: await uploadPart(t, id, i + 1, bytes.subarray(edges[i], edges[i + 1])) });
   return parts;
 }
 
@@ -82,9 +93,14 @@ async function downloaded(t: TestApp, id: string): Promise<Buffer> {
 async function judge(bytes: Buffer): Promise<{ probedMs: number; decodeErrors: string }> {
   const file = path.join(dir, `${randomBytes(6).toString('hex')}.webm`);
   await writeFile(file, bytes);
-  const probe = spawnSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file], { encoding: 'utf8' });
+  const probe = spawnSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file], {
+    encoding: 'utf8',
+  });
   const dec = spawnSync('ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-'], { encoding: 'utf8' });
-  return { probedMs: Number(probe.stdout.trim()) * 1000, decodeErrors: `${dec.stdout}${dec.stderr}`.trim() + (dec.status === 0 ? '' : ` (exit ${dec.status})`) };
+  return {
+    probedMs: Number(probe.stdout.trim()) * 1000,
+    decodeErrors: `${dec.stdout}${dec.stderr}`.trim() + (dec.status === 0 ? '' : ` (exit ${dec.status})`),
+  };
 }
 
 /** The checks of "Must show": a duration ffprobe reads, close to the row's; a clean decode. */
@@ -136,7 +152,11 @@ describe('a recording abandoned mid-block, finalized by the sweeper', () => {
     expect(await t.service.jobs.sweeper.run()).toMatchObject({ finalized: 1, failed: 0 });
     expect(await get(t, rec.id)).toMatchObject({ status: 'ready', durationMs: null, sizeBytes: junk.length });
     expect((await downloaded(t, rec.id)).equals(junk)).toBe(true);
-    expect(t.logger.lines.some((l) => l.level === 'warn' && l.recordingId === rec.id && String(l.msg).startsWith('recording not repaired'))).toBe(true);
+    expect(
+      t.logger.lines.some(
+        (l) => l.level === 'warn' && l.recordingId === rec.id && String(l.msg).startsWith('recording not repaired'),
+      ),
+    ).toBe(true);
   });
 });
 
@@ -162,7 +182,11 @@ describe('a recording ended by a beacon, and one completed by its client', () =>
     const rec = await create(t);
     // Part 3 starts exactly where the last complete block ends: it holds nothing whole.
     await upload(t, rec.id, cut, [4000, cutAt]);
-    const r = await t.send(new URL(rec.endUrl).pathname, { method: 'POST', headers: { 'content-type': 'text/plain;charset=UTF-8' }, body: 'end' });
+    const r = await t.send(new URL(rec.endUrl).pathname, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain;charset=UTF-8' },
+      body: 'end',
+    });
     expect(r.status).toBe(202);
     await waitReady(rec.id);
     await expectWhole(t, rec.id, 'beacon');
@@ -181,7 +205,12 @@ describe('a recording ended by a beacon, and one completed by its client', () =>
     const parts = await upload(t, rec.id, cut, [1500, 7000]);
     const done = await t.json('POST', `/api/recordings/${rec.id}/complete`, { durationMs: 1234, parts }, t.auth.user);
     expect(done.status).toBe(200);
-    expect(await get(t, rec.id)).toMatchObject({ status: 'ready', endedBy: 'stop', durationMs: 1234, sizeBytes: cut.length });
+    expect(await get(t, rec.id)).toMatchObject({
+      status: 'ready',
+      endedBy: 'stop',
+      durationMs: 1234,
+      sizeBytes: cut.length,
+    });
     expect((await downloaded(t, rec.id)).equals(cut)).toBe(true);
   });
 });

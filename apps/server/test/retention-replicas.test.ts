@@ -31,8 +31,13 @@ beforeAll(async () => {
   const env = { SORTIE_RECORDING_RETENTION_DAYS: '7' };
   a = await testApp({ database: base, clock, env });
   // The same storage as A: its folder (local) or its bucket prefix (s3).
-  b = await testApp({ database: dbB, clock, env: { ...env, SORTIE_RECORDING_STORAGE_PATH: a.storagePath, SORTIE_RECORDING_S3_PREFIX: a.config.s3.prefix } });
-  for (let i = 0; i < OLD_READY; i++) old.push(await makeRecording(i % 2 ? a : b, 'ready', { who: i % 3 ? 'user' : 'other', sessionId: `old-${i}` }));
+  b = await testApp({
+    database: dbB,
+    clock,
+    env: { ...env, SORTIE_RECORDING_STORAGE_PATH: a.storagePath, SORTIE_RECORDING_S3_PREFIX: a.config.s3.prefix },
+  });
+  for (let i = 0; i < OLD_READY; i++)
+    old.push(await makeRecording(i % 2 ? a : b, 'ready', { who: i % 3 ? 'user' : 'other', sessionId: `old-${i}` }));
   kept.push(await makeRecording(a, 'recording'), await makeRecording(a, 'uploading'), await makeRecording(b, 'failed'));
   clock.advance(5 * DAY);
   kept.push(await makeRecording(a, 'ready'), await makeRecording(b, 'ready'));
@@ -59,7 +64,11 @@ describe('retention on two replicas', () => {
       const reserved = await holder.reserve();
       await reserved`select pg_advisory_lock(${LOCK_IDS.retention.toString()}::bigint)`;
       expect(await runOn(a)).toEqual({ deleted: 0, skipped: true });
-      expect(a.logger.lines.filter((l) => l.msg === 'retention run').at(-1)).toMatchObject({ level: 'info', deleted: 0, skipped: true });
+      expect(a.logger.lines.filter((l) => l.msg === 'retention run').at(-1)).toMatchObject({
+        level: 'info',
+        deleted: 0,
+        skipped: true,
+      });
       for (const r of old) expect(await a.service.recordings.rowById(r.id)).not.toBeNull();
       await reserved`select pg_advisory_unlock(${LOCK_IDS.retention.toString()}::bigint)`;
       reserved.release();

@@ -73,7 +73,10 @@ describe('retention 30 days', () => {
       const r = rec[name]!;
       const row = (await t.service.recordings.rowById(r.id))!;
       const parts = await t.storage.listParts({ key: row.storageKey, uploadId: row.uploadId });
-      expect(parts.map((p) => p.sizeBytes), name).toEqual([3000]);
+      expect(
+        parts.map((p) => p.sizeBytes),
+        name,
+      ).toEqual([3000]);
     }
   });
 
@@ -81,7 +84,9 @@ describe('retention 30 days', () => {
     const lines = t.logger.lines.filter((l) => l.msg === 'retention run');
     expect(lines.at(-1)).toMatchObject({ level: 'info', deleted: 3, retentionDays: 30 });
     const res = await t.json('GET', '/api/admin/audit?action=retention.delete', undefined, t.auth.admin);
-    const { items } = (await res.json()) as { items: { recordingId: string; actorId: string | null; actorName: string }[] };
+    const { items } = (await res.json()) as {
+      items: { recordingId: string; actorId: string | null; actorName: string }[];
+    };
     expect(items.map((i) => i.recordingId).sort()).toEqual(gone.map((n) => rec[n]!.id).sort());
     expect(items.every((i) => i.actorId === null && i.actorName === 'retention job')).toBe(true);
     expect(errorLines(t)).toEqual([]);

@@ -27,7 +27,12 @@ afterAll(async () => {
 const md5 = (b: Uint8Array) => `"${createHash('md5').update(b).digest('hex')}"`;
 
 async function newRecording(): Promise<{ id: string; uploadId: string; key: string }> {
-  const r = await t.json('POST', '/api/recordings', { sessionId: 'sess-urls', mimeType: 'video/webm;codecs=vp9' }, t.auth.user);
+  const r = await t.json(
+    'POST',
+    '/api/recordings',
+    { sessionId: 'sess-urls', mimeType: 'video/webm;codecs=vp9' },
+    t.auth.user,
+  );
   expect(r.status).toBe(201);
   const { id } = (await r.json()) as { id: string };
   const row = (await t.service.recordings.rowById(id))!;
@@ -40,7 +45,8 @@ async function partUrl(id: string, partNumber: number, sizeBytes: number) {
   return (await r.json()) as { url: string; headers: Record<string, string>; expiresAt: string; method: string };
 }
 
-const put = (url: string, body: Uint8Array, headers: Record<string, string> = {}) => fetch(url, { method: 'PUT', headers, body });
+const put = (url: string, body: Uint8Array, headers: Record<string, string> = {}) =>
+  fetch(url, { method: 'PUT', headers, body });
 
 describe('presigned part URLs (S3)', () => {
   it('point at the bucket, under the prefix, and are accepted as issued', async () => {
@@ -86,8 +92,20 @@ describe('presigned part URLs (S3)', () => {
     const rec = await newRecording();
     const bytes = randomBytes(500);
     const at = (msAgo: number) =>
-      new S3Storage({ bucket: s3.bucket, region: s3.region, endpoint: s3.endpoint, prefix, clock: { now: () => new Date(Date.now() - msAgo) } });
-    const args = { key: rec.key, uploadId: rec.uploadId, partNumber: 1, sizeBytes: bytes.length, expiresInSeconds: PART_URL_TTL_SECONDS };
+      new S3Storage({
+        bucket: s3.bucket,
+        region: s3.region,
+        endpoint: s3.endpoint,
+        prefix,
+        clock: { now: () => new Date(Date.now() - msAgo) },
+      });
+    const args = {
+      key: rec.key,
+      uploadId: rec.uploadId,
+      partNumber: 1,
+      sizeBytes: bytes.length,
+      expiresInSeconds: PART_URL_TTL_SECONDS,
+    };
     // Signed one minute longer ago than the URL lives.
     const expired = (await at((PART_URL_TTL_SECONDS + 60) * 1000).presignPart(args))!;
     const res = await put(expired.url, bytes, expired.headers);
@@ -105,7 +123,9 @@ describe('presigned part URLs (S3)', () => {
     const names = [...u.searchParams.keys()].map((k) => k.toLowerCase());
     expect(names.filter((k) => k.startsWith('x-amz-checksum') || k === 'x-amz-sdk-checksum-algorithm')).toEqual([]);
     expect(Object.keys(part.headers).filter((h) => h.toLowerCase().startsWith('x-amz-'))).toEqual([]);
-    expect(u.searchParams.get('X-Amz-SignedHeaders')!.split(';')).toEqual(expect.arrayContaining(['content-length', 'host']));
+    expect(u.searchParams.get('X-Amz-SignedHeaders')!.split(';')).toEqual(
+      expect.arrayContaining(['content-length', 'host']),
+    );
     expect(u.searchParams.get('X-Amz-Expires')).toBe(String(PART_URL_TTL_SECONDS));
     expect(Date.parse(part.expiresAt) - Date.now()).toBeGreaterThan((PART_URL_TTL_SECONDS - 60) * 1000);
   });
@@ -113,9 +133,19 @@ describe('presigned part URLs (S3)', () => {
   it('would carry that checksum with the SDK defaults (why the backend turns them off)', async () => {
     // The same presign with a client left at its defaults: this is the URL real S3 rejects.
     const client = new S3Client({ region: s3.region, endpoint: s3.endpoint, forcePathStyle: true });
-    const url = await getSignedUrl(client, new UploadPartCommand({ Bucket: s3.bucket, Key: `${prefix}x.webm`, UploadId: 'u', PartNumber: 1, ContentLength: 10 }), {
-      expiresIn: 60,
-    });
+    const url = await getSignedUrl(
+      client,
+      new UploadPartCommand({
+        Bucket: s3.bucket,
+        Key: `${prefix}x.webm`,
+        UploadId: 'u',
+        PartNumber: 1,
+        ContentLength: 10,
+      }),
+      {
+        expiresIn: 60,
+      },
+    );
     const names = [...new URL(url).searchParams.keys()].map((k) => k.toLowerCase());
     expect(names.some((k) => k.startsWith('x-amz-checksum') || k === 'x-amz-sdk-checksum-algorithm')).toBe(true);
   });
@@ -127,7 +157,12 @@ describe('downloads (S3)', () => {
     const bytes = randomBytes(3000);
     const part = await partUrl(rec.id, 1, bytes.length);
     const etag = (await put(part.url, bytes, part.headers)).headers.get('etag')!;
-    const done = await t.json('POST', `/api/recordings/${rec.id}/complete`, { durationMs: 10, parts: [{ partNumber: 1, etag }] }, t.auth.user);
+    const done = await t.json(
+      'POST',
+      `/api/recordings/${rec.id}/complete`,
+      { durationMs: 10, parts: [{ partNumber: 1, etag }] },
+      t.auth.user,
+    );
     expect(done.status).toBe(200);
     return { id: rec.id, bytes };
   }

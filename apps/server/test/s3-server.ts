@@ -32,7 +32,11 @@ const fromS3rver = createRequire(S3RVER_MAIN);
 /* eslint-disable @typescript-eslint/no-explicit-any -- s3rver ships no types; the few shapes used are typed below. */
 const S3rver = fromS3rver(S3RVER_MAIN) as new (options: Record<string, unknown>) => S3rverInstance;
 const authentication = fromS3rver('./middleware/authentication') as () => KoaMiddleware;
-const S3Error = fromS3rver('./models/error') as new (code: string, message: string, detail?: Record<string, unknown>) => Error;
+const S3Error = fromS3rver('./models/error') as new (
+  code: string,
+  message: string,
+  detail?: Record<string, unknown>,
+) => Error;
 const { XMLParser } = fromS3rver('fast-xml-parser') as { XMLParser: new () => { parse(xml: string): any } };
 
 type KoaMiddleware = (ctx: any, next: () => Promise<void>) => Promise<void>;
@@ -41,7 +45,11 @@ interface S3rverInstance {
   store: {
     getBucket(name: string): Promise<unknown>;
     getResourcePath(bucket: string, key: string | undefined, resource: string): string;
-    putObjectMultipart(bucket: string, uploadId: string, parts: { number: number; etag: string }[]): Promise<{ md5: string; size: number }>;
+    putObjectMultipart(
+      bucket: string,
+      uploadId: string,
+      parts: { number: number; etag: string }[],
+    ): Promise<{ md5: string; size: number }>;
   };
   run(): Promise<{ port: number }>;
   close(): Promise<void>;
@@ -160,15 +168,23 @@ function missingOperations(uploadsDir: (bucket: string) => string): KoaMiddlewar
         ctx.mountPath = '/';
       }
       await auth(ctx, async () => {
-        if (!(await ctx.app.store.getBucket(bucket))) throw new S3Error('NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
+        if (!(await ctx.app.store.getBucket(bucket)))
+          throw new S3Error('NoSuchBucket', 'The specified bucket does not exist', { BucketName: bucket });
         await handler();
       });
     };
     const uploadDir = async () => {
       const dir = path.join(uploadsDir(bucket), uploadId ?? '');
-      const storedKey = uploadId && /^[0-9a-f]+$/.test(uploadId) ? await readFile(path.join(dir, 'key'), 'utf8').catch(() => null) : null;
+      const storedKey =
+        uploadId && /^[0-9a-f]+$/.test(uploadId)
+          ? await readFile(path.join(dir, 'key'), 'utf8').catch(() => null)
+          : null;
       if (storedKey === null || storedKey !== key) {
-        throw new S3Error('NoSuchUpload', 'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.', { UploadId: uploadId ?? '' });
+        throw new S3Error(
+          'NoSuchUpload',
+          'The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed.',
+          { UploadId: uploadId ?? '' },
+        );
       }
       return dir;
     };
@@ -198,7 +214,12 @@ function missingOperations(uploadsDir: (bucket: string) => string): KoaMiddlewar
             UploadId: uploadId,
             MaxParts: 1000,
             IsTruncated: false,
-            Part: parts.map((p) => ({ PartNumber: p.number, ETag: `"${p.md5}"`, Size: p.size, LastModified: p.mtime.toISOString() })),
+            Part: parts.map((p) => ({
+              PartNumber: p.number,
+              ETag: `"${p.md5}"`,
+              Size: p.size,
+              LastModified: p.mtime.toISOString(),
+            })),
           },
         };
       });
@@ -209,7 +230,10 @@ function missingOperations(uploadsDir: (bucket: string) => string): KoaMiddlewar
         await uploadDir();
         const n = Number(q.partNumber);
         if (!Number.isInteger(n) || n < 1 || n > 10_000) {
-          throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', { ArgumentName: 'partNumber', ArgumentValue: q.partNumber ?? '' });
+          throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', {
+            ArgumentName: 'partNumber',
+            ArgumentValue: q.partNumber ?? '',
+          });
         }
         checked = true;
       });
@@ -224,20 +248,43 @@ function missingOperations(uploadsDir: (bucket: string) => string): KoaMiddlewar
           number: Number(p.PartNumber),
           etag: String(p.ETag).replace(/"/g, ''),
         }));
-        if (listed.length === 0) throw new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema.');
+        if (listed.length === 0)
+          throw new S3Error(
+            'MalformedXML',
+            'The XML you provided was not well-formed or did not validate against our published schema.',
+          );
         const stored = new Map((await storedParts(dir)).map((p) => [p.number, p]));
         listed.forEach((p, i) => {
-          if (i > 0 && p.number <= listed[i - 1]!.number) throw new S3Error('InvalidPartOrder', 'The list of parts was not in ascending order. The parts list must be specified in order by part number.');
+          if (i > 0 && p.number <= listed[i - 1]!.number)
+            throw new S3Error(
+              'InvalidPartOrder',
+              'The list of parts was not in ascending order. The parts list must be specified in order by part number.',
+            );
           const s = stored.get(p.number);
           if (!s || s.md5 !== p.etag) {
-            throw new S3Error('InvalidPart', 'One or more of the specified parts could not be found. The part might not have been uploaded, or the specified entity tag might not have matched the part\'s entity tag.', { PartNumber: p.number, ETag: p.etag });
+            throw new S3Error(
+              'InvalidPart',
+              "One or more of the specified parts could not be found. The part might not have been uploaded, or the specified entity tag might not have matched the part's entity tag.",
+              { PartNumber: p.number, ETag: p.etag },
+            );
           }
           if (i < listed.length - 1 && s.size < MIN_PART_BYTES) {
-            throw new S3Error('EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed object size.', { ProposedSize: s.size, MinSizeAllowed: MIN_PART_BYTES, PartNumber: p.number });
+            throw new S3Error(
+              'EntityTooSmall',
+              'Your proposed upload is smaller than the minimum allowed object size.',
+              { ProposedSize: s.size, MinSizeAllowed: MIN_PART_BYTES, PartNumber: p.number },
+            );
           }
         });
         const { md5 } = await ctx.app.store.putObjectMultipart(bucket, uploadId, listed);
-        ctx.body = { CompleteMultipartUploadResult: { Location: ctx.href.split('?')[0], Bucket: bucket, Key: key, ETag: `"${md5}"` } };
+        ctx.body = {
+          CompleteMultipartUploadResult: {
+            Location: ctx.href.split('?')[0],
+            Bucket: bucket,
+            Key: key,
+            ETag: `"${md5}"`,
+          },
+        };
       });
     }
     return next();
@@ -249,7 +296,12 @@ async function storedParts(dir: string): Promise<{ number: number; md5: string; 
   const parts = await Promise.all(
     names.map(async (n) => {
       const st = await stat(path.join(dir, n));
-      return { number: Number(n), md5: (await readFile(path.join(dir, `${n}.md5`), 'utf8')).trim(), size: st.size, mtime: st.mtime };
+      return {
+        number: Number(n),
+        md5: (await readFile(path.join(dir, `${n}.md5`), 'utf8')).trim(),
+        size: st.size,
+        mtime: st.mtime,
+      };
     }),
   );
   return parts.sort((a, b) => a.number - b.number);

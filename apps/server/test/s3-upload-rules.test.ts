@@ -41,12 +41,18 @@ async function sendPart(id: string, partNumber: number, bytes: Buffer): Promise<
   return res.headers.get('etag')!;
 }
 
-const status = async (id: string) => ((await (await t.json('GET', `/api/recordings/${id}`, undefined, t.auth.user)).json()) as { status: string }).status;
+const status = async (id: string) =>
+  ((await (await t.json('GET', `/api/recordings/${id}`, undefined, t.auth.user)).json()) as { status: string }).status;
 
 describe('S3 rules held by the service', () => {
   it('tells the SDK the backend, the 5 MiB part floor and the 10 000 part ceiling', async () => {
     const res = await t.json('GET', '/api/recordings/config', undefined, t.auth.user);
-    expect(await res.json()).toMatchObject({ backend: 's3', minPartSizeBytes: 5 * MiB, maxParts: 10_000, maxSizeBytes: 12 * MiB });
+    expect(await res.json()).toMatchObject({
+      backend: 's3',
+      minPartSizeBytes: 5 * MiB,
+      maxParts: 10_000,
+      maxSizeBytes: 12 * MiB,
+    });
   });
 
   it('refuses with 400, before reaching S3, a complete whose non-last part is under 5 MiB', async () => {
@@ -62,7 +68,10 @@ describe('S3 rules held by the service', () => {
     const res = await t.json('POST', `/api/recordings/${rec.id}/complete`, { durationMs: 5, parts }, t.auth.user);
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({
-      error: { code: 'invalid_request', message: `Part 1 is ${MiB} bytes; every part but the last must be at least ${5 * MiB} bytes.` },
+      error: {
+        code: 'invalid_request',
+        message: `Part 1 is ${MiB} bytes; every part but the last must be at least ${5 * MiB} bytes.`,
+      },
     });
     // No CompleteMultipartUpload (a POST with uploadId) went to the server.
     expect(s3.requests.slice(seen).filter((r) => r.startsWith('POST '))).toEqual([]);
@@ -75,16 +84,30 @@ describe('S3 rules held by the service', () => {
     // the first URL is still valid and signed for 8 MiB, so the bucket holds 8 + 5 MiB > 12 MiB.
     const rec = await newRecording();
     const big = randomBytes(8 * MiB);
-    const r1 = await t.json('POST', `/api/recordings/${rec.id}/parts`, { partNumber: 1, sizeBytes: big.length }, t.auth.user);
+    const r1 = await t.json(
+      'POST',
+      `/api/recordings/${rec.id}/parts`,
+      { partNumber: 1, sizeBytes: big.length },
+      t.auth.user,
+    );
     const first = (await r1.json()) as { url: string; headers: Record<string, string> };
-    expect((await t.json('POST', `/api/recordings/${rec.id}/parts`, { partNumber: 1, sizeBytes: 5 * MiB }, t.auth.user)).status).toBe(200);
+    expect(
+      (await t.json('POST', `/api/recordings/${rec.id}/parts`, { partNumber: 1, sizeBytes: 5 * MiB }, t.auth.user))
+        .status,
+    ).toBe(200);
     const etag2 = await sendPart(rec.id, 2, randomBytes(5 * MiB));
     const put1 = await fetch(first.url, { method: 'PUT', headers: first.headers, body: big });
     expect(put1.status).toBe(200);
     const res = await t.json(
       'POST',
       `/api/recordings/${rec.id}/complete`,
-      { durationMs: 5, parts: [{ partNumber: 1, etag: put1.headers.get('etag') }, { partNumber: 2, etag: etag2 }] },
+      {
+        durationMs: 5,
+        parts: [
+          { partNumber: 1, etag: put1.headers.get('etag') },
+          { partNumber: 2, etag: etag2 },
+        ],
+      },
       t.auth.user,
     );
     expect(res.status).toBe(413);
@@ -97,27 +120,55 @@ describe('S3 rules held by the service', () => {
     const rec = await newRecording();
     const bytes = randomBytes(1234);
     const etag = await sendPart(rec.id, 1, bytes);
-    const res = await t.json('POST', `/api/recordings/${rec.id}/complete`, { durationMs: 5, parts: [{ partNumber: 1, etag }] }, t.auth.user);
+    const res = await t.json(
+      'POST',
+      `/api/recordings/${rec.id}/complete`,
+      { durationMs: 5, parts: [{ partNumber: 1, etag }] },
+      t.auth.user,
+    );
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ status: 'ready', sizeBytes: 1234 });
   });
 
   it('answers 413 to a /parts request that would pass the size limit, alone or with the other parts', async () => {
     const rec = await newRecording();
-    const alone = await t.json('POST', `/api/recordings/${rec.id}/parts`, { partNumber: 1, sizeBytes: 12 * MiB + 1 }, t.auth.user);
+    const alone = await t.json(
+      'POST',
+      `/api/recordings/${rec.id}/parts`,
+      { partNumber: 1, sizeBytes: 12 * MiB + 1 },
+      t.auth.user,
+    );
     expect(alone.status).toBe(413);
     expect(((await alone.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
-    const first = await t.json('POST', `/api/recordings/${rec.id}/parts`, { partNumber: 1, sizeBytes: 6 * MiB }, t.auth.user);
+    const first = await t.json(
+      'POST',
+      `/api/recordings/${rec.id}/parts`,
+      { partNumber: 1, sizeBytes: 6 * MiB },
+      t.auth.user,
+    );
     expect(first.status).toBe(200);
-    const second = await t.json('POST', `/api/recordings/${rec.id}/parts`, { partNumber: 2, sizeBytes: 6 * MiB + 1 }, t.auth.user);
+    const second = await t.json(
+      'POST',
+      `/api/recordings/${rec.id}/parts`,
+      { partNumber: 2, sizeBytes: 6 * MiB + 1 },
+      t.auth.user,
+    );
     expect(second.status).toBe(413);
     // Re-asking for part 1 at the same size is no growth.
-    expect((await t.json('POST', `/api/recordings/${rec.id}/parts`, { partNumber: 1, sizeBytes: 6 * MiB }, t.auth.user)).status).toBe(200);
+    expect(
+      (await t.json('POST', `/api/recordings/${rec.id}/parts`, { partNumber: 1, sizeBytes: 6 * MiB }, t.auth.user))
+        .status,
+    ).toBe(200);
   });
 
   it('refuses a part number over 10 000', async () => {
     const rec = await newRecording();
-    const res = await t.json('POST', `/api/recordings/${rec.id}/parts`, { partNumber: 10_001, sizeBytes: 10 }, t.auth.user);
+    const res = await t.json(
+      'POST',
+      `/api/recordings/${rec.id}/parts`,
+      { partNumber: 10_001, sizeBytes: 10 },
+      t.auth.user,
+    );
     expect(res.status).toBe(400);
   });
 
@@ -126,12 +177,24 @@ describe('S3 rules held by the service', () => {
     const bytes = randomBytes(500);
     const etag = await sendPart(rec.id, 1, bytes);
     expect(etag).toBe(md5(bytes));
-    const wrong = await t.json('POST', `/api/recordings/${rec.id}/complete`, { durationMs: 1, parts: [{ partNumber: 1, etag: md5(randomBytes(500)) }] }, t.auth.user);
+    const wrong = await t.json(
+      'POST',
+      `/api/recordings/${rec.id}/complete`,
+      { durationMs: 1, parts: [{ partNumber: 1, etag: md5(randomBytes(500)) }] },
+      t.auth.user,
+    );
     expect(wrong.status).toBe(400);
     // The service compares with what ListParts says S3 holds, before any CompleteMultipartUpload.
-    expect(((await wrong.json()) as { error: { message: string } }).error.message).toBe('The ETag of part 1 does not match the stored part.');
+    expect(((await wrong.json()) as { error: { message: string } }).error.message).toBe(
+      'The ETag of part 1 does not match the stored part.',
+    );
     expect(await status(rec.id)).toBe('recording');
-    const right = await t.json('POST', `/api/recordings/${rec.id}/complete`, { durationMs: 1, parts: [{ partNumber: 1, etag }] }, t.auth.user);
+    const right = await t.json(
+      'POST',
+      `/api/recordings/${rec.id}/complete`,
+      { durationMs: 1, parts: [{ partNumber: 1, etag }] },
+      t.auth.user,
+    );
     expect(right.status).toBe(200);
   });
 });
@@ -154,7 +217,9 @@ describe('multipart uploads are not left open', () => {
     expect(res.status).toBe(200);
     expect(await s3.openUploads()).not.toContain(rec.uploadId);
     // A part URL issued before the failure can no longer reopen it.
-    expect((await t.json('POST', `/api/recordings/${rec.id}/parts`, { partNumber: 2, sizeBytes: 10 }, t.auth.user)).status).toBe(409);
+    expect(
+      (await t.json('POST', `/api/recordings/${rec.id}/parts`, { partNumber: 2, sizeBytes: 10 }, t.auth.user)).status,
+    ).toBe(409);
   });
 
   it('refuses parts for an aborted upload at the S3 server', async () => {
@@ -171,10 +236,21 @@ describe('multipart uploads are not left open', () => {
   it('completes the upload of a ready recording, and deleting it removes the object', async () => {
     const rec = await newRecording();
     const etag = await sendPart(rec.id, 1, randomBytes(700));
-    expect((await t.json('POST', `/api/recordings/${rec.id}/complete`, { durationMs: 1, parts: [{ partNumber: 1, etag }] }, t.auth.user)).status).toBe(200);
+    expect(
+      (
+        await t.json(
+          'POST',
+          `/api/recordings/${rec.id}/complete`,
+          { durationMs: 1, parts: [{ partNumber: 1, etag }] },
+          t.auth.user,
+        )
+      ).status,
+    ).toBe(200);
     expect(await s3.openUploads()).not.toContain(rec.uploadId);
     expect(await t.storage.stat(rec.key)).toEqual({ sizeBytes: 700 });
-    expect((await t.app.request(`/api/recordings/${rec.id}`, { method: 'DELETE', headers: t.auth.user })).status).toBe(204);
+    expect((await t.app.request(`/api/recordings/${rec.id}`, { method: 'DELETE', headers: t.auth.user })).status).toBe(
+      204,
+    );
     expect(await t.storage.stat(rec.key)).toBeNull();
   });
 });
@@ -184,7 +260,10 @@ describe('readiness and the service-side part route on S3', () => {
     const ok = await t.app.request('/readyz');
     expect(ok.status).toBe(200);
     expect(await ok.json()).toMatchObject({ checks: { storage: 'ok' } });
-    const other = await testApp({ env: { ...s3Env(s3, 'x/'), SORTIE_RECORDING_S3_BUCKET: 'no-such-bucket' }, database: t.database });
+    const other = await testApp({
+      env: { ...s3Env(s3, 'x/'), SORTIE_RECORDING_S3_BUCKET: 'no-such-bucket' },
+      database: t.database,
+    });
     try {
       const res = await other.app.request('/readyz');
       expect(res.status).toBe(503);
@@ -195,7 +274,12 @@ describe('readiness and the service-side part route on S3', () => {
   });
 
   it('never takes part bytes itself: no part receiver, so the service has no PUT route for it', async () => {
-    const storage: RecordingStorage = new S3Storage({ bucket: s3.bucket, region: s3.region, endpoint: s3.endpoint, prefix: 'x/' });
+    const storage: RecordingStorage = new S3Storage({
+      bucket: s3.bucket,
+      region: s3.region,
+      endpoint: s3.endpoint,
+      prefix: 'x/',
+    });
     expect(storage.receiver).toBeUndefined();
   });
 });

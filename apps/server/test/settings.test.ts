@@ -82,7 +82,9 @@ describe('admin settings', () => {
 
   it('each change is in the audit trail: who, from what, to what', async () => {
     const res = await t.json('GET', '/api/admin/audit?action=settings.update', undefined, t.auth.admin);
-    const { items } = (await res.json()) as { items: { actorId: string; details: { autoRecord: { from: boolean; to: boolean } } }[] };
+    const { items } = (await res.json()) as {
+      items: { actorId: string; details: { autoRecord: { from: boolean; to: boolean } } }[];
+    };
     // Newest first: true (last PUT above), false, true.
     expect(items.map((i) => i.details.autoRecord)).toEqual([
       { from: false, to: true },

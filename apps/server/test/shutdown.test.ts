@@ -68,12 +68,18 @@ function startProcess(env: Record<string, string>) {
 
 /** A PUT whose body the test writes chunk by chunk, to hold it in flight. */
 function slowPut(url: string, size: number) {
-  const req = http.request(url, { method: 'PUT', headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) }, agent: false });
+  const req = http.request(url, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+    agent: false,
+  });
   const response = new Promise<{ status: number; etag: string | null; body: string }>((resolve, reject) => {
     req.on('response', (res) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, etag: (res.headers.etag as string | undefined) ?? null, body }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, etag: (res.headers.etag as string | undefined) ?? null, body }),
+      );
     });
     req.on('error', reject);
   });
@@ -115,85 +121,102 @@ function newRequest(port: number): Promise<{ status?: number; error?: string }> 
 }
 
 describe('graceful shutdown', () => {
-  it('on SIGTERM finishes and stores a 50 MiB part in flight, refuses a new request, and exits 0', { timeout: 120_000 }, async () => {
-    const dir = await mkdtemp(path.join(tmpdir(), 'sortie-shutdown-'));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const env: Record<string, string> = {
-      PORT: '0',
-      HOST: '127.0.0.1',
-      SORTIE_VIDEO_RECORDING_ENABLED: 'true',
-      SORTIE_AUTH_JWT_SECRET: TEST_SECRET,
-      SORTIE_DATA_DIR: path.join(dir, 'data'),
-      SORTIE_RECORDING_STORAGE_PATH: path.join(dir, 'recordings'),
-    };
-    if (TEST_DB === 'postgres') {
-      const db = await testDatabase('postgres');
-      cleanups.push(() => db.close());
-      env.DATABASE_URL = db.url!;
-    }
+  it(
+    'on SIGTERM finishes and stores a 50 MiB part in flight, refuses a new request, and exits 0',
+    { timeout: 120_000 },
+    async () => {
+      const dir = await mkdtemp(path.join(tmpdir(), 'sortie-shutdown-'));
+      cleanups.push(() => rm(dir, { recursive: true, force: true }));
+      const env: Record<string, string> = {
+        PORT: '0',
+        HOST: '127.0.0.1',
+        SORTIE_VIDEO_RECORDING_ENABLED: 'true',
+        SORTIE_AUTH_JWT_SECRET: TEST_SECRET,
+        SORTIE_DATA_DIR: path.join(dir, 'data'),
+        SORTIE_RECORDING_STORAGE_PATH: path.join(dir, 'recordings'),
+      };
+      if (TEST_DB === 'postgres') {
+        const db = await testDatabase('postgres');
+        cleanups.push(() => db.close());
+        env.DATABASE_URL = db.url!;
+      }
 
-    const proc = startProcess(env);
-    let child: ChildProcess | null = proc.child;
-    cleanups.push(async () => {
-      if (child && child.exitCode === null) child.kill('SIGKILL');
-    });
-    const { port } = (await proc.waitFor('listening')) as { port: number };
-    const base = `http://127.0.0.1:${port}`;
-    const auth = { authorization: `Bearer ${await token({ sub: 'u-1', name: 'Ada' })}`, 'content-type': 'application/json' };
+      const proc = startProcess(env);
+      let child: ChildProcess | null = proc.child;
+      cleanups.push(async () => {
+        if (child && child.exitCode === null) child.kill('SIGKILL');
+      });
+      const { port } = (await proc.waitFor('listening')) as { port: number };
+      const base = `http://127.0.0.1:${port}`;
+      const auth = {
+        authorization: `Bearer ${await token({ sub: 'u-1', name: 'Ada' })}`,
+        'content-type': 'application/json',
+      };
 
-    const created = await fetch(`${base}/api/recordings`, { method: 'POST', headers: auth, body: JSON.stringify({ sessionId: 's-1', mimeType: 'video/webm' }) });
-    expect(created.status).toBe(201);
-    const { id } = (await created.json()) as { id: string };
-    const partRes = await fetch(`${base}/api/recordings/${id}/parts`, { method: 'POST', headers: auth, body: JSON.stringify({ partNumber: 1, sizeBytes: PART }) });
-    expect(partRes.status).toBe(200);
-    const { url } = (await partRes.json()) as { url: string };
-
-    // 8 MiB in, then SIGTERM while the remaining 42 MiB are still to come.
-    const put = slowPut(url, PART);
-    await put.send(8 * CHUNK, 20);
-    proc.child.kill('SIGTERM');
-    const shuttingDown = await proc.waitFor('shutting down');
-    expect(shuttingDown.inFlight).toBe(1);
-
-    // The listener is closed: a new connection is refused while the upload drains.
-    // Refused at connect, or reset when the kernel had already queued it on the closing
-    // listener (seen on a loaded machine): either way no new request reaches the app.
-    const refused = await newRequest(port);
-    expect(refused.status).toBeUndefined();
-    expect(['ECONNREFUSED', 'ECONNRESET']).toContain(refused.error);
-    expect(proc.child.exitCode).toBeNull();
-
-    await put.send(PART, 20);
-    const answer = await put.response;
-    const md5 = `"${put.hash.digest('hex')}"`;
-    expect(answer.status).toBe(200);
-    // The local ETag: the CRC-32 and length of the bytes sent, and the stored version's nonce.
-    expect(answer.etag).toMatch(new RegExp(`^"${put.crc().toString(16).padStart(8, '0')}-${PART.toString(16)}-[0-9a-f]{16}"$`));
-    const etag = answer.etag!;
-
-    expect(await proc.exited).toBe(0);
-    child = null;
-    expect(proc.lines.some((l) => l.msg === 'stopped')).toBe(true);
-
-    // Stored for good: a new process on the same database and disk completes the recording with that ETag.
-    const again = await buildService(loadConfig(env), { jobs: false, logger: memoryLogger() });
-    try {
-      const done = await again.app.request(`/api/recordings/${id}/complete`, {
+      const created = await fetch(`${base}/api/recordings`, {
         method: 'POST',
         headers: auth,
-        body: JSON.stringify({ durationMs: 5000, parts: [{ partNumber: 1, etag }] }),
+        body: JSON.stringify({ sessionId: 's-1', mimeType: 'video/webm' }),
       });
-      expect(done.status).toBe(200);
-      expect(await done.json()).toMatchObject({ status: 'ready', sizeBytes: PART });
-      const dl = await again.app.request(`/api/recordings/${id}/download`, { headers: auth });
-      expect(dl.status).toBe(200);
-      const h = createHash('md5');
-      for await (const chunk of dl.body as unknown as AsyncIterable<Uint8Array>) h.update(chunk);
-      expect(`"${h.digest('hex')}"`).toBe(md5);
-    } finally {
-      await again.close({ deadlineMs: 0 });
-    }
-  });
+      expect(created.status).toBe(201);
+      const { id } = (await created.json()) as { id: string };
+      const partRes = await fetch(`${base}/api/recordings/${id}/parts`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ partNumber: 1, sizeBytes: PART }),
+      });
+      expect(partRes.status).toBe(200);
+      const { url } = (await partRes.json()) as { url: string };
+
+      // 8 MiB in, then SIGTERM while the remaining 42 MiB are still to come.
+      const put = slowPut(url, PART);
+      await put.send(8 * CHUNK, 20);
+      proc.child.kill('SIGTERM');
+      const shuttingDown = await proc.waitFor('shutting down');
+      expect(shuttingDown.inFlight).toBe(1);
+
+      // The listener is closed: a new connection is refused while the upload drains.
+      // Refused at connect, or reset when the kernel had already queued it on the closing
+      // listener (seen on a loaded machine): either way no new request reaches the app.
+      const refused = await newRequest(port);
+      expect(refused.status).toBeUndefined();
+      expect(['ECONNREFUSED', 'ECONNRESET']).toContain(refused.error);
+      expect(proc.child.exitCode).toBeNull();
+
+      await put.send(PART, 20);
+      const answer = await put.response;
+      const md5 = `"${put.hash.digest('hex')}"`;
+      expect(answer.status).toBe(200);
+      // The local ETag: the CRC-32 and length of the bytes sent, and the stored version's nonce.
+      expect(answer.etag).toMatch(
+        new RegExp(`^"${put.crc().toString(16).padStart(8, '0')}-${PART.toString(16)}-[0-9a-f]{16}"$`),
+      );
+      const etag = answer.etag!;
+
+      expect(await proc.exited).toBe(0);
+      child = null;
+      expect(proc.lines.some((l) => l.msg === 'stopped')).toBe(true);
+
+      // Stored for good: a new process on the same database and disk completes the recording with that ETag.
+      const again = await buildService(loadConfig(env), { jobs: false, logger: memoryLogger() });
+      try {
+        const done = await again.app.request(`/api/recordings/${id}/complete`, {
+          method: 'POST',
+          headers: auth,
+          body: JSON.stringify({ durationMs: 5000, parts: [{ partNumber: 1, etag }] }),
+        });
+        expect(done.status).toBe(200);
+        expect(await done.json()).toMatchObject({ status: 'ready', sizeBytes: PART });
+        const dl = await again.app.request(`/api/recordings/${id}/download`, { headers: auth });
+        expect(dl.status).toBe(200);
+        const h = createHash('md5');
+        for await (const chunk of dl.body as unknown as AsyncIterable<Uint8Array>) h.update(chunk);
+        expect(`"${h.digest('hex')}"`).toBe(md5);
+      } finally {
+        await again.close({ deadlineMs: 0 });
+      }
+    },
+  );
 
   it('answers a request that reaches the app after draining began with 503 service_unavailable', async () => {
     const t = await testApp();

@@ -9,7 +9,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import postgres from 'postgres';
 import { LOCK_IDS } from '../src/jobs/lock.js';
 import { usableParts } from '../src/jobs/sweeper.js';
-import { createRecording, download, errorLines, fullPartSize, makeRecording, uploadPart, type Made } from './admin-fixtures.js';
+import {
+  createRecording,
+  download,
+  errorLines,
+  fullPartSize,
+  makeRecording,
+  uploadPart,
+  type Made,
+} from './admin-fixtures.js';
 import { fakeClock, testApp, testDatabase, type TestApp } from './helpers.js';
 
 const MIN = 60_000;
@@ -64,19 +72,30 @@ describe('sweeper, default 30 minutes', () => {
     failed = await makeRecording(t, 'failed');
 
     noStop = { ...(await createRecording(t)), bytes: Buffer.alloc(0), parts: [] };
-    const s1 = await send(noStop.id, [[1, full], [2, full], [3, 1000]]);
+    const s1 = await send(noStop.id, [
+      [1, full],
+      [2, full],
+      [3, 1000],
+    ]);
     noStop.bytes = Buffer.concat([s1.chunks.get(1)!, s1.chunks.get(2)!, s1.chunks.get(3)!]);
     noStop.parts = s1.parts;
 
     noParts = await createRecording(t);
 
     const c = await createRecording(t);
-    const s2 = await send(c.id, [[2, 700], [1, full]]);
+    const s2 = await send(c.id, [
+      [2, 700],
+      [1, full],
+    ]);
     expect((await t.json('POST', `/api/recordings/${c.id}/stop`, undefined, t.auth.user)).status).toBe(200);
     stopped = { id: c.id, bytes: Buffer.concat([s2.chunks.get(1)!, s2.chunks.get(2)!]) };
 
     const g = await createRecording(t);
-    const s3 = await send(g.id, [[1, full], [2, full], [4, 500]]);
+    const s3 = await send(g.id, [
+      [1, full],
+      [2, full],
+      [4, 500],
+    ]);
     gap = { id: g.id, bytes: Buffer.concat([s3.chunks.get(1)!, s3.chunks.get(2)!]) };
 
     noFirst = await createRecording(t);
@@ -97,7 +116,12 @@ describe('sweeper, default 30 minutes', () => {
   const get = async (id: string) => {
     const res = await t.json('GET', `/api/recordings/${id}`, undefined, t.auth.user);
     expect(res.status).toBe(200);
-    return (await res.json()) as { status: string; sizeBytes: number; durationMs: number | null; failureReason: string | null };
+    return (await res.json()) as {
+      status: string;
+      sizeBytes: number;
+      durationMs: number | null;
+      failureReason: string | null;
+    };
   };
   const bytesOf = async (id: string) => {
     const res = await download(t, id, t.auth.user);
@@ -111,7 +135,12 @@ describe('sweeper, default 30 minutes', () => {
   });
 
   it('a recording whose client vanished mid-recording downloads as exactly the bytes that were sent', async () => {
-    expect(await get(noStop.id)).toMatchObject({ status: 'ready', sizeBytes: noStop.bytes.length, durationMs: null, failureReason: null });
+    expect(await get(noStop.id)).toMatchObject({
+      status: 'ready',
+      sizeBytes: noStop.bytes.length,
+      durationMs: null,
+      failureReason: null,
+    });
     expect((await bytesOf(noStop.id)).equals(noStop.bytes)).toBe(true);
   });
 
@@ -123,7 +152,10 @@ describe('sweeper, default 30 minutes', () => {
   it('after a gap in the part numbers, the parts before it are kept and the dropped ones logged', async () => {
     expect((await bytesOf(gap.id)).equals(gap.bytes)).toBe(true);
     // The sweeper's own line (random bytes also draw the repair's warning that they are not WebM).
-    const warn = t.logger.lines.find((l) => l.recordingId === gap.id && l.level === 'warn' && l.msg === 'abandoned recording finalized without some parts');
+    const warn = t.logger.lines.find(
+      (l) =>
+        l.recordingId === gap.id && l.level === 'warn' && l.msg === 'abandoned recording finalized without some parts',
+    );
     expect(warn).toMatchObject({ droppedParts: [4] });
   });
 
@@ -144,7 +176,12 @@ describe('sweeper, default 30 minutes', () => {
   });
 
   it('a client that comes back and completes gets the ready recording (complete is idempotent)', async () => {
-    const res = await t.json('POST', `/api/recordings/${noStop.id}/complete`, { durationMs: 5000, parts: noStop.parts }, t.auth.user);
+    const res = await t.json(
+      'POST',
+      `/api/recordings/${noStop.id}/complete`,
+      { durationMs: 5000, parts: noStop.parts },
+      t.auth.user,
+    );
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ id: noStop.id, status: 'ready' });
   });
@@ -153,8 +190,18 @@ describe('sweeper, default 30 minutes', () => {
     const res = await t.json('GET', '/api/admin/audit?limit=200', undefined, t.auth.admin);
     const { items } = (await res.json()) as { items: { action: string; recordingId: string; actorName: string }[] };
     const mine = items.filter((i) => i.actorName === 'sweeper');
-    expect(mine.filter((i) => i.action === 'sweeper.finalize').map((i) => i.recordingId).sort()).toEqual([noStop.id, stopped.id, gap.id].sort());
-    expect(mine.filter((i) => i.action === 'sweeper.fail').map((i) => i.recordingId).sort()).toEqual([noParts.id, noFirst.id].sort());
+    expect(
+      mine
+        .filter((i) => i.action === 'sweeper.finalize')
+        .map((i) => i.recordingId)
+        .sort(),
+    ).toEqual([noStop.id, stopped.id, gap.id].sort());
+    expect(
+      mine
+        .filter((i) => i.action === 'sweeper.fail')
+        .map((i) => i.recordingId)
+        .sort(),
+    ).toEqual([noParts.id, noFirst.id].sort());
   });
 
   it('once idle past the limit, the last active one is finalized too; a second sweep finds nothing', async () => {

@@ -10,7 +10,6 @@ afterAll(async () => {
   await t?.close();
 });
 
-
 async function putPart(id: string, partNumber: number, bytes: Uint8Array) {
   const r = await t.json('POST', `/api/recordings/${id}/parts`, { partNumber, sizeBytes: bytes.length }, t.auth.user);
   expect(r.status).toBe(200);
@@ -23,7 +22,12 @@ async function putPart(id: string, partNumber: number, bytes: Uint8Array) {
 
 describe('upload flow', () => {
   it('stores parts sent out of order and downloads them joined in order', async () => {
-    const created = await t.json('POST', '/api/recordings', { sessionId: 'sess-1', mimeType: 'video/webm;codecs=vp9' }, t.auth.user);
+    const created = await t.json(
+      'POST',
+      '/api/recordings',
+      { sessionId: 'sess-1', mimeType: 'video/webm;codecs=vp9' },
+      t.auth.user,
+    );
     expect(created.status).toBe(201);
     const rec = (await created.json()) as { id: string; status: string };
     expect(rec.status).toBe('recording');
@@ -33,7 +37,12 @@ describe('upload flow', () => {
     const etags: string[] = [];
     for (const i of [2, 0, 1]) etags[i] = await putPart(rec.id, i + 1, parts[i]!);
     parts.forEach((p, i) => expect(etagValidates(t.storage.backend, etags[i]!, p), etags[i]).toBe(true));
-    const done = await t.json('POST', `/api/recordings/${rec.id}/complete`, { durationMs: 1234, parts: etags.map((etag, i) => ({ partNumber: i + 1, etag })) }, t.auth.user);
+    const done = await t.json(
+      'POST',
+      `/api/recordings/${rec.id}/complete`,
+      { durationMs: 1234, parts: etags.map((etag, i) => ({ partNumber: i + 1, etag })) },
+      t.auth.user,
+    );
     expect(done.status).toBe(200);
     expect(await done.json()).toMatchObject({ status: 'ready', sizeBytes: 2 * full + 1010, durationMs: 1234 });
     let dl = await t.app.request(`/api/recordings/${rec.id}/download`, { headers: t.auth.user });

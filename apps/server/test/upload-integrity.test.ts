@@ -81,7 +81,8 @@ describe('upload integrity', () => {
     const url3 = await partUrl(id, 3, parts[2]!.length);
     await putCutOff(url3, parts[2]!);
     // The server notices the hang-up asynchronously: wait (bounded) until its temp file is gone.
-    const tmpFiles = async () => (await readdir(`${t.storagePath}/.parts/${id}.webm`)).filter((n) => n.endsWith('.tmp'));
+    const tmpFiles = async () =>
+      (await readdir(`${t.storagePath}/.parts/${id}.webm`)).filter((n) => n.endsWith('.tmp'));
     for (let i = 0; i < 600 && (await tmpFiles()).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
     expect(await tmpFiles()).toEqual([]);
     const stored = await t.storage.listParts({ key: `${id}.webm`, uploadId: null });
@@ -92,7 +93,10 @@ describe('upload integrity', () => {
   });
 
   it('refuses complete with a wrong ETag (400) and changes nothing', async () => {
-    const bad = etags.map((etag, i) => ({ partNumber: i + 1, etag: i === 2 ? '"00000000000000000000000000000000"' : etag }));
+    const bad = etags.map((etag, i) => ({
+      partNumber: i + 1,
+      etag: i === 2 ? '"00000000000000000000000000000000"' : etag,
+    }));
     const r = await api('POST', `/api/recordings/${id}/complete`, { durationMs: 9000, parts: bad });
     expect(r.status).toBe(400);
     expect(((await r.json()) as { error: { code: string } }).error.code).toBe('invalid_request');
@@ -131,7 +135,9 @@ describe('upload integrity', () => {
       expect(r.headers.get('content-range')).toBe(`bytes ${start}-${end}/${whole.length}`);
       expect(Buffer.from(await r.arrayBuffer()).equals(whole.subarray(start, end + 1))).toBe(true);
     }
-    const unsat = await fetch(`${base}/api/recordings/${id}/download`, { headers: { ...t.auth.user, range: `bytes=${whole.length}-` } });
+    const unsat = await fetch(`${base}/api/recordings/${id}/download`, {
+      headers: { ...t.auth.user, range: `bytes=${whole.length}-` },
+    });
     expect(unsat.status).toBe(416);
     expect(unsat.headers.get('content-range')).toBe(`bytes */${whole.length}`);
   });

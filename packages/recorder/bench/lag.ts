@@ -77,13 +77,18 @@ const svc = await startService();
 const browser = await launch();
 try {
   console.log(`local backend, maxLagMs 2000 (default), ${SECONDS} s per case, Chromium ${browser.version()}\n`);
-  console.log('case         bitrate      at risk, browser only   at risk, not stored     req/min  req/rec  uploaded÷recorded  parts');
+  console.log(
+    'case         bitrate      at risk, browser only   at risk, not stored     req/min  req/rec  uploaded÷recorded  parts',
+  );
   console.log('                          max       p95           max       p95');
   for (const c of CASES) {
     const page = await openPage(browser, svc.baseUrl);
     await page.exposeFunction('testToken', () => mintToken(USER, 3600));
     const o: LagOptions = { sessionId: `bench-lag-${c.name}`, seconds: SECONDS, ...c.opts };
-    const r = (await page.evaluate((x) => (window as unknown as { measureLag(o: unknown): Promise<unknown> }).measureLag(x), o as unknown)) as LagResult;
+    const r = (await page.evaluate(
+      (x) => (window as unknown as { measureLag(o: unknown): Promise<unknown> }).measureLag(x),
+      o as unknown,
+    )) as LagResult;
     await page.close();
     const browserOnly = ages(r, (t) => prefixOf(r, t, false));
     const notStored = ages(r, (t) => prefixOf(r, t, true));
@@ -105,7 +110,9 @@ try {
   // A normal stop: what each request of one recording was (the last case's shape holds for all).
   console.log(`\nrequests of one recording stopped normally (${SECONDS} s, the last case):`);
   for (const [what, n] of requestsByKind) console.log(`  ${String(n).padStart(4)}  ${what}`);
-  console.log('\nS3: not measured (the tail objects of docs/bounded-loss.md are not built; parts there are ≥ 5 MiB and go by size only).');
+  console.log(
+    '\nS3: not measured (the tail objects of docs/bounded-loss.md are not built; parts there are ≥ 5 MiB and go by size only).',
+  );
 } finally {
   await browser.close();
   await svc.close();

@@ -20,7 +20,10 @@ const ENTRIES: { name: string; file: string; budget: number }[] = [
 ];
 
 let failed = false;
-const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as Record<string, Record<string, string> | undefined>;
+const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as Record<
+  string,
+  Record<string, string> | undefined
+>;
 for (const field of ['dependencies', 'peerDependencies', 'optionalDependencies']) {
   const deps = Object.keys(pkg[field] ?? {});
   if (deps.length > 0) {

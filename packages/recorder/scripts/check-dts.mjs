@@ -14,7 +14,9 @@ if (files.length === 0) {
 const bad = [];
 for (const f of files) {
   const text = readFileSync(dist + f, 'utf8');
-  for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^;]*?\bfrom\s+['"]([^'"]+)['"]|(?:^|\n)\s*import\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g)) {
+  for (const m of text.matchAll(
+    /(?:^|\n)\s*(?:import|export)\b[^;]*?\bfrom\s+['"]([^'"]+)['"]|(?:^|\n)\s*import\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g,
+  )) {
     const spec = m[1] ?? m[2] ?? m[3];
     if (!spec.startsWith('./')) bad.push(`${f}: ${spec}`);
     // A relative import must name a declaration file the build wrote (a re-export chain of a

@@ -4,14 +4,37 @@
  * token handling, errors and retries as the recorder (api.ts). The wire types
  * are the contract's (@sortie/contract), inlined into this package's .d.ts.
  */
-import type { AdminListQuery, AdminSettings, AdminSettingsUpdate, AuditEntry, AuditQuery, RetentionResult } from '@sortie/contract';
+import type {
+  AdminListQuery,
+  AdminSettings,
+  AdminSettingsUpdate,
+  AuditEntry,
+  AuditQuery,
+  RetentionResult,
+} from '@sortie/contract';
 import { ApiClient } from './api.js';
 import type { RetryOptions } from './retry.js';
 import type { DownloadUrl, Page, Recording, RecordingConfig, TokenSource } from './types.js';
 
 export { RecorderError, type RecorderErrorCode } from './errors.js';
-export type { DownloadUrl, ListQuery, Page, Recording, RecordingConfig, RecordingStatus, TokenSource } from './types.js';
-export type { AdminListQuery, AdminSettings, AdminSettingsUpdate, AuditAction, AuditEntry, AuditQuery, RetentionResult } from '@sortie/contract';
+export type {
+  DownloadUrl,
+  ListQuery,
+  Page,
+  Recording,
+  RecordingConfig,
+  RecordingStatus,
+  TokenSource,
+} from './types.js';
+export type {
+  AdminListQuery,
+  AdminSettings,
+  AdminSettingsUpdate,
+  AuditAction,
+  AuditEntry,
+  AuditQuery,
+  RetentionResult,
+} from '@sortie/contract';
 
 export interface AdminClientOptions {
   /** Origin of the service. Default: the page's origin. */
@@ -48,12 +71,17 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
   const api = new ApiClient(options);
   return {
     config: (signal) => api.config(signal),
-    listRecordings: (query = {}, signal) => api.request('GET', '/api/admin/recordings', { query: { ...query }, signal }),
+    listRecordings: (query = {}, signal) =>
+      api.request('GET', '/api/admin/recordings', { query: { ...query }, signal }),
     getRecording: (id, signal) => api.getRecording(id, signal),
     downloadUrl: (id, signal) => api.downloadUrl(id, signal),
     deleteRecording: (id, signal) => api.deleteRecording(id, signal),
     getSettings: (signal) => api.request('GET', '/api/admin/settings', { signal }),
-    updateSettings: (settings, signal) => api.request('PUT', '/api/admin/settings', { body: { autoRecord: settings.autoRecord } satisfies AdminSettingsUpdate, signal }),
+    updateSettings: (settings, signal) =>
+      api.request('PUT', '/api/admin/settings', {
+        body: { autoRecord: settings.autoRecord } satisfies AdminSettingsUpdate,
+        signal,
+      }),
     // Not retried: a retention run that timed out may have done its work; the caller decides.
     runRetention: (signal) => api.request('POST', '/api/admin/retention/run', { signal, retry: false }),
     listAudit: (query = {}, signal) => api.request('GET', '/api/admin/audit', { query: { ...query }, signal }),

@@ -8,7 +8,17 @@
 import { RecorderError } from './errors.js';
 import { withRetry, type RetryOptions } from './retry.js';
 import type { CreateRecordingBody, PartRequest } from '@sortie/contract';
-import type { CompletedPart, DownloadUrl, ErrorBody, ListQuery, Page, PartTarget, Recording, RecordingConfig, TokenSource } from './types.js';
+import type {
+  CompletedPart,
+  DownloadUrl,
+  ErrorBody,
+  ListQuery,
+  Page,
+  PartTarget,
+  Recording,
+  RecordingConfig,
+  TokenSource,
+} from './types.js';
 
 export interface ApiOptions {
   /** Origin of the service, e.g. `https://rec.example.com`. Default: the page's origin. */
@@ -123,7 +133,10 @@ export class ApiClient {
       return await this.request<RecordingConfig>('GET', '/api/recordings/config', { signal });
     } catch (err) {
       if (err instanceof RecorderError && err.status === 404) {
-        throw new RecorderError('disabled', 'Video recording is disabled on this service.', { status: 404, cause: err });
+        throw new RecorderError('disabled', 'Video recording is disabled on this service.', {
+          status: 404,
+          cause: err,
+        });
       }
       throw err;
     }
@@ -143,15 +156,29 @@ export class ApiClient {
   }
 
   /** `retry` false: one attempt (the uploader retries the whole part itself). */
-  requestPart(id: string, partNumber: number, sizeBytes: number, signal?: AbortSignal, retry = true): Promise<PartTarget> {
-    return this.request('POST', `/api/recordings/${encodeURIComponent(id)}/parts`, { body: { partNumber, sizeBytes } satisfies PartRequest, signal, retry });
+  requestPart(
+    id: string,
+    partNumber: number,
+    sizeBytes: number,
+    signal?: AbortSignal,
+    retry = true,
+  ): Promise<PartTarget> {
+    return this.request('POST', `/api/recordings/${encodeURIComponent(id)}/parts`, {
+      body: { partNumber, sizeBytes } satisfies PartRequest,
+      signal,
+      retry,
+    });
   }
 
   stopRecording(id: string, signal?: AbortSignal): Promise<Recording> {
     return this.request('POST', `/api/recordings/${encodeURIComponent(id)}/stop`, { signal });
   }
 
-  completeRecording(id: string, body: { durationMs: number | null; parts: CompletedPart[] }, signal?: AbortSignal): Promise<Recording> {
+  completeRecording(
+    id: string,
+    body: { durationMs: number | null; parts: CompletedPart[] },
+    signal?: AbortSignal,
+  ): Promise<Recording> {
     return this.request('POST', `/api/recordings/${encodeURIComponent(id)}/complete`, { body, signal });
   }
 

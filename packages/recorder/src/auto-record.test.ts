@@ -15,7 +15,14 @@ function fakeRecorder(autoRecordSetting: boolean) {
     },
     getConfig: async (opts: { fresh?: boolean } = {}) => {
       if (cached === null || opts.fresh) cached = setting.autoRecord;
-      return { enabled: true, autoRecord: cached, maxSizeBytes: 1, backend: 'local' as const, minPartSizeBytes: 0, maxParts: 10_000 };
+      return {
+        enabled: true,
+        autoRecord: cached,
+        maxSizeBytes: 1,
+        backend: 'local' as const,
+        minPartSizeBytes: 0,
+        maxParts: 10_000,
+      };
     },
     start: async () => {
       calls.push('start');
@@ -69,7 +76,10 @@ describe('autoRecord', () => {
   it('stops the recording it started when the session ends, and follows a subscribed session', async () => {
     const f = fakeRecorder(true);
     let listener: (s: string) => void = () => {};
-    const session = { state: 'running', subscribe: (fn: (s: string) => void) => ((listener = fn), () => (listener = () => {})) };
+    const session = {
+      state: 'running',
+      subscribe: (fn: (s: string) => void) => ((listener = fn), () => (listener = () => {})),
+    };
     const auto = autoRecord(f.recorder, session);
     await settle();
     listener('ended');
@@ -98,7 +108,8 @@ describe('autoRecord', () => {
     let finishStart: () => void = () => {};
     const realStart = f.recorder.start.bind(f.recorder);
     // start() resolves only when the test says so; meanwhile the recorder is 'starting'.
-    (f.recorder as { start: () => Promise<unknown> }).start = () => new Promise((resolve) => (finishStart = () => resolve(realStart())));
+    (f.recorder as { start: () => Promise<unknown> }).start = () =>
+      new Promise((resolve) => (finishStart = () => resolve(realStart())));
     const auto = autoRecord(f.recorder, 'running');
     await settle();
     auto.update('ended');

@@ -38,7 +38,11 @@ export interface AutoRecord {
  * time the session starts running, so a change in the admin panel takes
  * effect at the next session without a reload).
  */
-export function autoRecord(recorder: Recorder, session: SessionSource | SessionState, options: AutoRecordOptions = {}): AutoRecord {
+export function autoRecord(
+  recorder: Recorder,
+  session: SessionSource | SessionState,
+  options: AutoRecordOptions = {},
+): AutoRecord {
   const running = options.runningState ?? 'running';
   const stopWhenSessionEnds = options.stopWhenSessionEnds ?? true;
   let state: SessionState = typeof session === 'string' ? session : session.state;

@@ -51,7 +51,8 @@ function formatTime(ms: number): string {
 }
 
 // Importing this module on a server (SSR) must not throw.
-const Base: typeof HTMLElement = typeof HTMLElement !== 'undefined' ? HTMLElement : (class {} as unknown as typeof HTMLElement);
+const Base: typeof HTMLElement =
+  typeof HTMLElement !== 'undefined' ? HTMLElement : (class {} as unknown as typeof HTMLElement);
 
 export class SortieRecordButton extends Base {
   static observedAttributes = ['base-url', 'session-id'];
@@ -64,7 +65,12 @@ export class SortieRecordButton extends Base {
   private sessionStateValue: SessionState | null = null;
   private rec: Recorder | null = null;
   /** What `rec` was made from: when any differs from the current value, the next recording gets a new recorder. */
-  private recInputs: { source: HTMLCanvasElement | MediaStream; sessionId: string; baseUrl: string | undefined; options: SortieRecordButton['recorderOptions'] } | null = null;
+  private recInputs: {
+    source: HTMLCanvasElement | MediaStream;
+    sessionId: string;
+    baseUrl: string | undefined;
+    options: SortieRecordButton['recorderOptions'];
+  } | null = null;
   private auto: AutoRecord | null = null;
   private unsubscribe: (() => void)[] = [];
   private timer: ReturnType<typeof setInterval> | null = null;
@@ -155,7 +161,14 @@ export class SortieRecordButton extends Base {
     const root = this.attachShadow({ mode: 'open' });
     root.innerHTML = `<style>${STYLE}</style><button type="button" part="button"><span class="dot" aria-hidden="true"></span><span class="label">Record</span></button><span class="time" part="time" aria-hidden="true"></span><span class="status" part="status" role="status" aria-live="polite"></span><span class="progress" part="progress" aria-hidden="true"></span><span class="error" part="error" role="alert"></span>`;
     const q = <T extends Element>(s: string) => root.querySelector(s) as T;
-    this.ui = { button: q('button'), label: q('.label'), time: q('.time'), status: q('.status'), progress: q('.progress'), error: q('.error') };
+    this.ui = {
+      button: q('button'),
+      label: q('.label'),
+      time: q('.time'),
+      status: q('.status'),
+      progress: q('.progress'),
+      error: q('.error'),
+    };
     this.ui.button.addEventListener('click', () => void this.toggle());
   }
 
@@ -202,11 +215,22 @@ export class SortieRecordButton extends Base {
     const inputs = { source, sessionId, baseUrl: this.baseUrl(), options: this.recorderOptions };
     if (this.rec) {
       const was = this.recInputs;
-      const same = was !== null && was.source === inputs.source && was.sessionId === inputs.sessionId && was.baseUrl === inputs.baseUrl && was.options === inputs.options;
+      const same =
+        was !== null &&
+        was.source === inputs.source &&
+        was.sessionId === inputs.sessionId &&
+        was.baseUrl === inputs.baseUrl &&
+        was.options === inputs.options;
       if (same || !isSettled(this.rec.state)) return this.rec;
       this.dropRecorder();
     }
-    const recorder = createRecorder({ ...inputs.options, source, sessionId, baseUrl: inputs.baseUrl, getToken: () => this.currentToken() });
+    const recorder = createRecorder({
+      ...inputs.options,
+      source,
+      sessionId,
+      baseUrl: inputs.baseUrl,
+      getToken: () => this.currentToken(),
+    });
     this.recInputs = inputs;
     this.unsubscribe = [
       recorder.on('statechange', ({ state, recording }) => {
@@ -280,7 +304,8 @@ export class SortieRecordButton extends Base {
     this.showError(null);
     try {
       if (recorder.state === 'recording' || recorder.state === 'paused') await recorder.stop();
-      else if (recorder.state === 'idle' || recorder.state === 'ready' || recorder.state === 'failed') await recorder.start();
+      else if (recorder.state === 'idle' || recorder.state === 'ready' || recorder.state === 'failed')
+        await recorder.start();
     } catch {
       // Shown through the recorder's 'error' event.
     }

@@ -32,7 +32,11 @@ export class RecorderError extends Error {
   /** The service's `error.code` (docs/API.md "3. Errors") when it sent one. */
   readonly serverCode: string | undefined;
 
-  constructor(code: RecorderErrorCode, message: string, opts: { status?: number; serverCode?: string; cause?: unknown } = {}) {
+  constructor(
+    code: RecorderErrorCode,
+    message: string,
+    opts: { status?: number; serverCode?: string; cause?: unknown } = {},
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.code = code;
     this.status = opts.status;

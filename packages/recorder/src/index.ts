@@ -4,10 +4,26 @@ export { createRecorder, isSupported, pickMimeType, DEFAULT_MIME_TYPES } from '.
 export type { Recorder, RecorderOptions, RecorderEvents, RecorderProgress } from './recorder.js';
 export type { RecorderState } from './state.js';
 export { RecorderError, isRecorderError, type RecorderErrorCode } from './errors.js';
-export { autoRecord, type AutoRecord, type AutoRecordOptions, type SessionSource, type SessionState } from './auto-record.js';
+export {
+  autoRecord,
+  type AutoRecord,
+  type AutoRecordOptions,
+  type SessionSource,
+  type SessionState,
+} from './auto-record.js';
 export { ApiClient, type ApiOptions } from './api.js';
 export type { RetryOptions } from './retry.js';
-export type { CompletedPart, DownloadUrl, ListQuery, Page, PartTarget, Recording, RecordingConfig, RecordingStatus, TokenSource } from './types.js';
+export type {
+  CompletedPart,
+  DownloadUrl,
+  ListQuery,
+  Page,
+  PartTarget,
+  Recording,
+  RecordingConfig,
+  RecordingStatus,
+  TokenSource,
+} from './types.js';
 
 // Written out rather than re-exported: tsup's d.ts bundler follows @sortie/webm's index but not
 // its re-exports of its own files (the declarations pointed at a './duration.js' dist lacks).

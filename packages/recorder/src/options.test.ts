@@ -8,7 +8,15 @@ describe('options: defaults resolved once', () => {
     const o = resolveOptions(base);
     expect(o).toMatchObject({ ...defaults, sessionId: 's' });
     expect(o.mimeTypes).toBe(DEFAULT_MIME_TYPES);
-    expect(o).toMatchObject({ frameRate: 30, videoBitsPerSecond: 2_500_000, timesliceMs: 1000, partSizeBytes: 1024 * 1024, concurrency: 3, maxSizeBytes: Infinity, maxUnsentBytes: 256 * 1024 * 1024 });
+    expect(o).toMatchObject({
+      frameRate: 30,
+      videoBitsPerSecond: 2_500_000,
+      timesliceMs: 1000,
+      partSizeBytes: 1024 * 1024,
+      concurrency: 3,
+      maxSizeBytes: Infinity,
+      maxUnsentBytes: 256 * 1024 * 1024,
+    });
   });
 
   it('keeps what the caller gave, and treats undefined as left out', () => {

@@ -65,7 +65,16 @@ export interface RecorderOptions {
 }
 
 /** The options that take a value from `defaults`. */
-type Defaulted = 'mimeTypes' | 'frameRate' | 'videoBitsPerSecond' | 'timesliceMs' | 'maxLagMs' | 'partSizeBytes' | 'concurrency' | 'maxSizeBytes' | 'maxUnsentBytes';
+type Defaulted =
+  | 'mimeTypes'
+  | 'frameRate'
+  | 'videoBitsPerSecond'
+  | 'timesliceMs'
+  | 'maxLagMs'
+  | 'partSizeBytes'
+  | 'concurrency'
+  | 'maxSizeBytes'
+  | 'maxUnsentBytes';
 
 export type ResolvedRecorderOptions = Omit<RecorderOptions, Defaulted> & Required<Pick<RecorderOptions, Defaulted>>;
 

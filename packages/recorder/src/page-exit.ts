@@ -31,7 +31,9 @@ export type PageExitAction =
 
 /** States in which the service holds a recording that is not finished yet. */
 function isOpen(state: RecorderState): boolean {
-  return state === 'starting' || state === 'recording' || state === 'paused' || state === 'stopping' || state === 'uploading';
+  return (
+    state === 'starting' || state === 'recording' || state === 'paused' || state === 'stopping' || state === 'uploading'
+  );
 }
 
 /** On `pagehide`: `persisted` is PageTransitionEvent.persisted (going into the back/forward cache). */
@@ -54,7 +56,8 @@ export function visibilityAction(hidden: boolean, state: RecorderState): PageExi
  */
 export function sendEndBeacon(endUrl: string): boolean {
   try {
-    if (typeof navigator !== 'undefined' && typeof navigator.sendBeacon === 'function' && navigator.sendBeacon(endUrl)) return true;
+    if (typeof navigator !== 'undefined' && typeof navigator.sendBeacon === 'function' && navigator.sendBeacon(endUrl))
+      return true;
   } catch {
     // An invalid URL or a refused beacon: try fetch.
   }

@@ -6,11 +6,19 @@ const blob = (n: number) => new Blob([new Uint8Array(n)]);
 
 describe('planParts', () => {
   it('keeps the wished size where the service allows any size (local)', () => {
-    expect(planParts({ minPartSizeBytes: 0, maxParts: 10_000, maxSizeBytes: 500 * MiB }, MiB)).toMatchObject({ partSizeBytes: MiB, firstPartSizeBytes: 1, timeCommits: true });
+    expect(planParts({ minPartSizeBytes: 0, maxParts: 10_000, maxSizeBytes: 500 * MiB }, MiB)).toMatchObject({
+      partSizeBytes: MiB,
+      firstPartSizeBytes: 1,
+      timeCommits: true,
+    });
   });
 
   it("raises parts to S3's 5 MiB minimum, part 1 included", () => {
-    expect(planParts({ minPartSizeBytes: 5 * MiB, maxParts: 10_000, maxSizeBytes: 500 * MiB }, MiB)).toMatchObject({ partSizeBytes: 5 * MiB, firstPartSizeBytes: 5 * MiB, timeCommits: false });
+    expect(planParts({ minPartSizeBytes: 5 * MiB, maxParts: 10_000, maxSizeBytes: 500 * MiB }, MiB)).toMatchObject({
+      partSizeBytes: 5 * MiB,
+      firstPartSizeBytes: 5 * MiB,
+      timeCommits: false,
+    });
   });
 
   it('grows the part size so that the largest allowed recording fits in maxParts', () => {
@@ -33,13 +41,19 @@ describe('planParts: part 1 holds the head', () => {
   });
 
   it("is S3's minimum when that is larger", () => {
-    expect(planParts({ minPartSizeBytes: 5 * MiB, maxParts: 10_000, maxSizeBytes: 500 * MiB }, MiB, 64 * 1024).firstPartSizeBytes).toBe(5 * MiB);
+    expect(
+      planParts({ minPartSizeBytes: 5 * MiB, maxParts: 10_000, maxSizeBytes: 500 * MiB }, MiB, 64 * 1024)
+        .firstPartSizeBytes,
+    ).toBe(5 * MiB);
   });
 });
 
 describe('planParts at the boundary', () => {
   // 1-byte chunks close every part exactly at its target: the most parts a recording of that size can make.
-  function worstCaseParts(rules: { minPartSizeBytes: number; maxParts: number; maxSizeBytes: number }, wish: number): number {
+  function worstCaseParts(
+    rules: { minPartSizeBytes: number; maxParts: number; maxSizeBytes: number },
+    wish: number,
+  ): number {
     const g = new PartGatherer(planParts(rules, wish));
     let parts = 0;
     for (let i = 0; i < rules.maxSizeBytes; i++) if (g.push(blob(1))) parts++;
@@ -83,7 +97,12 @@ describe('PartGatherer', () => {
 
   it('keeps the bytes in order across parts', async () => {
     const g = new PartGatherer({ partSizeBytes: 4, firstPartSizeBytes: 4 });
-    const parts = [g.push(new Blob([Uint8Array.of(1, 2)])), g.push(new Blob([Uint8Array.of(3, 4)])), g.push(new Blob([Uint8Array.of(5)])), g.flush()].filter((p) => p !== null);
+    const parts = [
+      g.push(new Blob([Uint8Array.of(1, 2)])),
+      g.push(new Blob([Uint8Array.of(3, 4)])),
+      g.push(new Blob([Uint8Array.of(5)])),
+      g.flush(),
+    ].filter((p) => p !== null);
     const bytes = await Promise.all(parts.map(async (p) => [...new Uint8Array(await p.data.arrayBuffer())]));
     expect(parts.map((p) => p.partNumber)).toEqual([1, 2]);
     expect(bytes).toEqual([[1, 2, 3, 4], [5]]);
@@ -113,13 +132,17 @@ describe('PartGatherer', () => {
 
 describe('PartGatherer: parts closed by time (maxLagMs)', () => {
   it('closes what is buffered early where parts may be any size, never on S3', () => {
-    const local = new PartGatherer(planParts({ minPartSizeBytes: 0, maxParts: 10_000, maxSizeBytes: 500 * MiB }, MiB, 64 * 1024));
+    const local = new PartGatherer(
+      planParts({ minPartSizeBytes: 0, maxParts: 10_000, maxSizeBytes: 500 * MiB }, MiB, 64 * 1024),
+    );
     expect(local.closeEarly()).toBeNull(); // nothing buffered
     expect(local.push(blob(300))).toBeNull();
     expect(local.closeEarly()).toMatchObject({ partNumber: 1 });
     expect(local.push(blob(10))).toBeNull();
     expect(local.closeEarly()!.data.size).toBe(10);
-    const s3 = new PartGatherer(planParts({ minPartSizeBytes: 5 * MiB, maxParts: 10_000, maxSizeBytes: 500 * MiB }, MiB));
+    const s3 = new PartGatherer(
+      planParts({ minPartSizeBytes: 5 * MiB, maxParts: 10_000, maxSizeBytes: 500 * MiB }, MiB),
+    );
     s3.push(blob(300));
     expect(s3.canCloseEarly()).toBe(false);
     expect(s3.closeEarly()).toBeNull();
@@ -127,7 +150,11 @@ describe('PartGatherer: parts closed by time (maxLagMs)', () => {
   });
 
   // Adversary: close early after every chunk it is allowed to, with chunks of 1 byte, up to the size limit.
-  function greedyEarlyParts(rules: { minPartSizeBytes: number; maxParts: number; maxSizeBytes: number }, wish: number, chunk: number): number {
+  function greedyEarlyParts(
+    rules: { minPartSizeBytes: number; maxParts: number; maxSizeBytes: number },
+    wish: number,
+    chunk: number,
+  ): number {
     const g = new PartGatherer(planParts(rules, wish));
     let parts = 0;
     for (let sent = 0; sent + chunk <= rules.maxSizeBytes; sent += chunk) {
@@ -143,7 +170,9 @@ describe('PartGatherer: parts closed by time (maxLagMs)', () => {
         for (const wish of [1, 4, 16]) {
           for (const chunk of [1, 3]) {
             const rules = { minPartSizeBytes: 0, maxParts, maxSizeBytes };
-            expect(greedyEarlyParts(rules, wish, chunk), JSON.stringify({ ...rules, wish, chunk })).toBeLessThanOrEqual(maxParts);
+            expect(greedyEarlyParts(rules, wish, chunk), JSON.stringify({ ...rules, wish, chunk })).toBeLessThanOrEqual(
+              maxParts,
+            );
           }
         }
       }

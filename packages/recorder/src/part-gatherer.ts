@@ -56,7 +56,12 @@ export function planParts(rules: PartRules, wishBytes = DEFAULT_PART_SIZE_BYTES,
   const single = rules.maxParts <= 1;
   const fit = single ? rules.maxSizeBytes : Math.ceil(rules.maxSizeBytes / (rules.maxParts - 1));
   const partSizeBytes = Math.max(1, Math.floor(wishBytes), rules.minPartSizeBytes, fit);
-  const firstPartSizeBytes = Math.max(1, rules.minPartSizeBytes, Math.floor(headBytes), single ? rules.maxSizeBytes : 0);
+  const firstPartSizeBytes = Math.max(
+    1,
+    rules.minPartSizeBytes,
+    Math.floor(headBytes),
+    single ? rules.maxSizeBytes : 0,
+  );
   const timeCommits = rules.minPartSizeBytes <= 1 && !single;
   return { partSizeBytes, firstPartSizeBytes, timeCommits, maxParts: rules.maxParts, maxSizeBytes: rules.maxSizeBytes };
 }

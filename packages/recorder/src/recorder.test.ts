@@ -70,7 +70,14 @@ interface Script {
 }
 
 function service(script: Script = {}) {
-  const config: RecordingConfig = { enabled: true, autoRecord: false, maxSizeBytes: 100_000, backend: 'local', minPartSizeBytes: 0, maxParts: 10_000 };
+  const config: RecordingConfig = {
+    enabled: true,
+    autoRecord: false,
+    maxSizeBytes: 100_000,
+    backend: 'local',
+    minPartSizeBytes: 0,
+    maxParts: 10_000,
+  };
   const log = {
     config: 0,
     created: 0,
@@ -82,10 +89,24 @@ function service(script: Script = {}) {
     fails: [] as string[],
     completeCalls: 0,
   };
-  const rec = (status: string) => ({ id: `r${log.created}`, sessionId: 's', userId: 'u', userName: null, status, mimeType: 'video/webm', sizeBytes: 0, durationMs: null, createdAt: '', updatedAt: '', completedAt: null, failureReason: null });
+  const rec = (status: string) => ({
+    id: `r${log.created}`,
+    sessionId: 's',
+    userId: 'u',
+    userName: null,
+    status,
+    mimeType: 'video/webm',
+    sizeBytes: 0,
+    durationMs: null,
+    createdAt: '',
+    updatedAt: '',
+    completedAt: null,
+    failureReason: null,
+  });
   const fetchFn = (async (input: string | URL, init: RequestInit = {}) => {
     const url = new URL(String(input));
-    const body = init.body === undefined ? undefined : init.body instanceof Blob ? init.body : JSON.parse(String(init.body));
+    const body =
+      init.body === undefined ? undefined : init.body instanceof Blob ? init.body : JSON.parse(String(init.body));
     const path = url.pathname;
     if (url.host === 'store.test') {
       const n = Number(path.split('/').pop());
@@ -108,7 +129,13 @@ function service(script: Script = {}) {
       log.parts.set(partNumber, attempt);
       const scripted = script.parts?.(partNumber, attempt);
       if (scripted) return scripted;
-      return Response.json({ partNumber, url: `https://store.test/p/${partNumber}`, method: 'PUT', headers: {}, expiresAt: new Date(Date.now() + 600_000).toISOString() });
+      return Response.json({
+        partNumber,
+        url: `https://store.test/p/${partNumber}`,
+        method: 'PUT',
+        headers: {},
+        expiresAt: new Date(Date.now() + 600_000).toISOString(),
+      });
     }
     if (path.endsWith('/stop')) return Response.json(rec('uploading'));
     if (path.endsWith('/complete')) {
@@ -180,7 +207,9 @@ describe('recorder: a network outage loses nothing', () => {
     const rec = await r.stop();
     expect(rec.status).toBe('ready');
     expect(svc.log.puts.get(2)).toBe(31);
-    expect(svc.log.completes).toEqual([expect.objectContaining({ parts: [1, 2, 3, 4].map((n) => ({ partNumber: n, etag: `"e${n}"` })) })]);
+    expect(svc.log.completes).toEqual([
+      expect.objectContaining({ parts: [1, 2, 3, 4].map((n) => ({ partNumber: n, etag: `"e${n}"` })) }),
+    ]);
     expect(seen.errors).toEqual([]);
     expect(r.progress.uploadedBytes).toBe(400);
   });
@@ -209,7 +238,8 @@ describe('recorder: a network outage loses nothing', () => {
 
   it('completes with the stored prefix when a part is refused for good (4xx), and reports the error', async () => {
     const svc = service({
-      put: (n) => (n === 3 ? json(400, 'invalid_request') : new Response(null, { status: 200, headers: { ETag: `"e${n}"` } })),
+      put: (n) =>
+        n === 3 ? json(400, 'invalid_request') : new Response(null, { status: 200, headers: { ETag: `"e${n}"` } }),
     });
     const { r, seen } = recorder(svc);
     await r.start();
@@ -219,8 +249,12 @@ describe('recorder: a network outage loses nothing', () => {
     media().chunk(100);
     await settled(r);
     expect(r.state).toBe('ready');
-    expect(svc.log.completes).toEqual([expect.objectContaining({ parts: [1, 2].map((n) => ({ partNumber: n, etag: `"e${n}"` })) })]);
-    expect(seen.errors).toEqual([expect.objectContaining({ code: 'http', status: 400, serverCode: 'invalid_request' })]);
+    expect(svc.log.completes).toEqual([
+      expect.objectContaining({ parts: [1, 2].map((n) => ({ partNumber: n, etag: `"e${n}"` })) }),
+    ]);
+    expect(seen.errors).toEqual([
+      expect.objectContaining({ code: 'http', status: 400, serverCode: 'invalid_request' }),
+    ]);
   });
 });
 
@@ -237,14 +271,17 @@ describe('recorder: a 413 on a part ends like the size limit', () => {
     expect(r.state).toBe('ready');
     expect(seen.limits).toBe(1);
     expect(seen.errors).toEqual([]);
-    expect(svc.log.completes).toEqual([expect.objectContaining({ parts: [1, 2].map((n) => ({ partNumber: n, etag: `"e${n}"` })) })]);
+    expect(svc.log.completes).toEqual([
+      expect.objectContaining({ parts: [1, 2].map((n) => ({ partNumber: n, etag: `"e${n}"` })) }),
+    ]);
   });
 });
 
 describe('recorder: stop() reports the real cause', () => {
   it('rejects with the upload error, not "aborted", when a part fails during stop and complete fails too', async () => {
     const svc = service({
-      put: (n) => (n === 2 ? json(400, 'invalid_request') : new Response(null, { status: 200, headers: { ETag: `"e${n}"` } })),
+      put: (n) =>
+        n === 2 ? json(400, 'invalid_request') : new Response(null, { status: 200, headers: { ETag: `"e${n}"` } }),
       complete: () => json(409, 'conflict'),
     });
     const { r, seen } = recorder(svc);
@@ -296,7 +333,9 @@ describe('recorder: MediaRecorder ending by itself keeps what it captured', () =
     media().endsByItself();
     await settled(r);
     expect(r.state).toBe('ready');
-    expect(svc.log.completes).toEqual([expect.objectContaining({ parts: [1, 2].map((n) => ({ partNumber: n, etag: `"e${n}"` })) })]);
+    expect(svc.log.completes).toEqual([
+      expect.objectContaining({ parts: [1, 2].map((n) => ({ partNumber: n, etag: `"e${n}"` })) }),
+    ]);
     expect(seen.errors).toEqual([]);
   });
 
@@ -309,9 +348,13 @@ describe('recorder: MediaRecorder ending by itself keeps what it captured', () =
     media().endsByItself(true);
     await settled(r);
     expect(r.state).toBe('ready');
-    expect(svc.log.completes).toEqual([expect.objectContaining({ parts: [1, 2].map((n) => ({ partNumber: n, etag: `"e${n}"` })) })]);
+    expect(svc.log.completes).toEqual([
+      expect.objectContaining({ parts: [1, 2].map((n) => ({ partNumber: n, etag: `"e${n}"` })) }),
+    ]);
     expect(svc.log.fails).toEqual([]);
-    expect(seen.errors).toEqual([expect.objectContaining({ code: 'capture', message: expect.stringMatching(/encoder broke/) })]);
+    expect(seen.errors).toEqual([
+      expect.objectContaining({ code: 'capture', message: expect.stringMatching(/encoder broke/) }),
+    ]);
   });
 });
 
@@ -390,7 +433,9 @@ describe('recorder: each start() is a new recording (one Take per recording)', (
 
   it('starts clean after a recording that ended at the limit with a failed part', async () => {
     let refuse = true;
-    const svc = service({ parts: (n) => (refuse && n === 2 ? json(413, 'payload_too_large') : undefined) as unknown as Reply });
+    const svc = service({
+      parts: (n) => (refuse && n === 2 ? json(413, 'payload_too_large') : undefined) as unknown as Reply,
+    });
     const { r, seen } = recorder(svc);
     await r.start();
     media().chunk(100);
@@ -408,7 +453,9 @@ describe('recorder: each start() is a new recording (one Take per recording)', (
     // Not 'full', no stored prefix, no failure carried over: every chunk of the new recording is kept.
     expect(seen.limits).toBe(1);
     expect(seen.errors).toEqual([]);
-    expect(svc.log.completes.at(-1)).toMatchObject({ parts: [1, 2, 3].map((n) => ({ partNumber: n, etag: `"e${n}"` })) });
+    expect(svc.log.completes.at(-1)).toMatchObject({
+      parts: [1, 2, 3].map((n) => ({ partNumber: n, etag: `"e${n}"` })),
+    });
     expect(r.progress).toMatchObject({ recordedBytes: 300, uploadedBytes: 300 });
   });
 });

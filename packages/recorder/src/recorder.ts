@@ -132,7 +132,11 @@ class CanvasRecorder implements Recorder {
   }
   get progress(): RecorderProgress {
     const take = this.take;
-    return { recordedBytes: take?.recordedBytes ?? 0, uploadedBytes: take?.uploadedBytes ?? 0, durationMs: take?.elapsedMs() ?? 0 };
+    return {
+      recordedBytes: take?.recordedBytes ?? 0,
+      uploadedBytes: take?.uploadedBytes ?? 0,
+      durationMs: take?.elapsedMs() ?? 0,
+    };
   }
 
   on<K extends keyof RecorderEvents>(type: K, fn: Listener<RecorderEvents[K]>): () => void {
@@ -156,7 +160,8 @@ class CanvasRecorder implements Recorder {
   private setState(next: RecorderState): void {
     const previous = this.currentState;
     if (previous === next) return;
-    if (!canTransition(previous, next)) throw new RecorderError('invalid_state', `Cannot go from ${previous} to ${next}.`);
+    if (!canTransition(previous, next))
+      throw new RecorderError('invalid_state', `Cannot go from ${previous} to ${next}.`);
     this.currentState = next;
     if (next === 'ready' || next === 'failed' || next === 'idle') {
       this.detachPageExit?.();
@@ -184,14 +189,20 @@ class CanvasRecorder implements Recorder {
     try {
       const type = pickMimeType(this.opts.mimeTypes);
       if (!type || typeof MediaRecorder === 'undefined') {
-        throw new RecorderError('unsupported', 'This browser cannot record video with MediaRecorder in any of the requested types.');
+        throw new RecorderError(
+          'unsupported',
+          'This browser cannot record video with MediaRecorder in any of the requested types.',
+        );
       }
       // Fresh each time: a long-lived page must see the current switch and limits.
       const config = await this.getConfig({ fresh: true });
       if (!config.enabled) throw new RecorderError('disabled', 'Video recording is disabled on this service.');
       const stream = take.captureStream();
       take.plan(config, type);
-      const { endUrl, ...created } = await this.api.createRecording({ sessionId: this.opts.sessionId, mimeType: type }, signal);
+      const { endUrl, ...created } = await this.api.createRecording(
+        { sessionId: this.opts.sessionId, mimeType: type },
+        signal,
+      );
       take.rec = created;
       take.endUrl = endUrl ?? null;
       take.type = type;
@@ -202,11 +213,18 @@ class CanvasRecorder implements Recorder {
           if (!signal.aborted) this.onUploadFailure(take, err);
         },
       });
-      const media = (take.media = new MediaRecorder(stream, { mimeType: type, videoBitsPerSecond: this.opts.videoBitsPerSecond }));
+      const media = (take.media = new MediaRecorder(stream, {
+        mimeType: type,
+        videoBitsPerSecond: this.opts.videoBitsPerSecond,
+      }));
       media.addEventListener('dataavailable', (e) => this.onChunk(take, e.data));
       const captureError = (e: Event) => {
         const cause = (e as Event & { error?: unknown }).error;
-        return new RecorderError('capture', `MediaRecorder failed: ${cause instanceof Error ? cause.message : 'unknown error'}.`, { cause });
+        return new RecorderError(
+          'capture',
+          `MediaRecorder failed: ${cause instanceof Error ? cause.message : 'unknown error'}.`,
+          { cause },
+        );
       };
       // MediaRecorder stops itself after an error, or when the source's tracks end (a screen share
       // stopped): what it captured is valid, so finish and complete with it instead of discarding it.
@@ -236,7 +254,8 @@ class CanvasRecorder implements Recorder {
     } catch (err) {
       const e = toRecorderError(err);
       if (signal.aborted) throw new RecorderError('aborted', 'start() was aborted.', { cause: err });
-      if (take.rec) void this.api.failRecording(take.rec.id, `The browser could not start recording: ${e.message}`).catch(() => {});
+      if (take.rec)
+        void this.api.failRecording(take.rec.id, `The browser could not start recording: ${e.message}`).catch(() => {});
       this.failWith(e);
       throw e;
     }
@@ -257,7 +276,8 @@ class CanvasRecorder implements Recorder {
       // The buffered chunks become a part now (best effort: its URL request may not outlive the page).
       take.closeByTime();
     };
-    const onPageHide = (e: PageTransitionEvent) => act(pageHideAction(e.persisted, this.currentState, take.endUrl !== null));
+    const onPageHide = (e: PageTransitionEvent) =>
+      act(pageHideAction(e.persisted, this.currentState, take.endUrl !== null));
     const onVisibility = () => act(visibilityAction(document.visibilityState === 'hidden', this.currentState));
     window.addEventListener('pagehide', onPageHide);
     document.addEventListener('visibilitychange', onVisibility);
@@ -307,7 +327,8 @@ class CanvasRecorder implements Recorder {
   }
 
   pause(): void {
-    if (this.currentState !== 'recording') throw new RecorderError('invalid_state', `pause() is not allowed while ${this.currentState}.`);
+    if (this.currentState !== 'recording')
+      throw new RecorderError('invalid_state', `pause() is not allowed while ${this.currentState}.`);
     const take = this.take!;
     take.media!.pause();
     take.markPaused();
@@ -315,7 +336,8 @@ class CanvasRecorder implements Recorder {
   }
 
   resume(): void {
-    if (this.currentState !== 'paused') throw new RecorderError('invalid_state', `resume() is not allowed while ${this.currentState}.`);
+    if (this.currentState !== 'paused')
+      throw new RecorderError('invalid_state', `resume() is not allowed while ${this.currentState}.`);
     const take = this.take!;
     take.media!.resume();
     take.markResumed();
@@ -360,7 +382,9 @@ class CanvasRecorder implements Recorder {
       take.forgetFirstPart();
       if (parts.length === 0) {
         await this.api.failRecording(rec.id, 'Nothing was recorded.', signal).catch(() => {});
-        throw take.uploadFailure ?? new RecorderError('capture', 'Nothing was recorded: MediaRecorder produced no data.');
+        throw (
+          take.uploadFailure ?? new RecorderError('capture', 'Nothing was recorded: MediaRecorder produced no data.')
+        );
       }
       try {
         take.rec = await this.api.completeRecording(rec.id, { durationMs, parts }, signal);

@@ -42,10 +42,14 @@ describe('retry policy', () => {
   it('gives up at once on a 4xx', async () => {
     let calls = 0;
     await expect(
-      withRetry(async () => {
-        calls++;
-        throw http(400);
-      }, {}, { sleep: async () => {} }),
+      withRetry(
+        async () => {
+          calls++;
+          throw http(400);
+        },
+        {},
+        { sleep: async () => {} },
+      ),
     ).rejects.toMatchObject({ status: 400 });
     expect(calls).toBe(1);
   });
@@ -53,19 +57,27 @@ describe('retry policy', () => {
   it('stops after the configured number of attempts with the last error', async () => {
     let calls = 0;
     await expect(
-      withRetry(async () => {
-        calls++;
-        throw new RecorderError('network', `try ${calls}`);
-      }, { attempts: 4 }, { sleep: async () => {} }),
+      withRetry(
+        async () => {
+          calls++;
+          throw new RecorderError('network', `try ${calls}`);
+        },
+        { attempts: 4 },
+        { sleep: async () => {} },
+      ),
     ).rejects.toThrow('try 4');
     expect(calls).toBe(4);
   });
 
   it('stops waiting when aborted', async () => {
     const ac = new AbortController();
-    const p = withRetry(async () => {
-      throw http(500);
-    }, { baseDelayMs: 60_000 }, { signal: ac.signal });
+    const p = withRetry(
+      async () => {
+        throw http(500);
+      },
+      { baseDelayMs: 60_000 },
+      { signal: ac.signal },
+    );
     setTimeout(() => ac.abort(), 10);
     await expect(p).rejects.toMatchObject({ code: 'aborted' });
   });

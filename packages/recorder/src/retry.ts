@@ -67,7 +67,11 @@ export function abortError(): RecorderError {
 }
 
 /** Runs `fn` until it succeeds, fails with a non-retryable error, or attempts run out. */
-export async function withRetry<T>(fn: (attempt: number) => Promise<T>, opts: RetryOptions = {}, ctx: RetryContext = {}): Promise<T> {
+export async function withRetry<T>(
+  fn: (attempt: number) => Promise<T>,
+  opts: RetryOptions = {},
+  ctx: RetryContext = {},
+): Promise<T> {
   const { attempts } = { ...RETRY_DEFAULTS, ...opts };
   const wait = ctx.sleep ?? sleep;
   for (let attempt = 1; ; attempt++) {

@@ -9,7 +9,17 @@ describe('recorder state machine', () => {
   });
 
   it('walks the happy path idle → starting → recording → paused → recording → stopping → uploading → ready', () => {
-    const path: RecorderState[] = ['idle', 'starting', 'recording', 'paused', 'recording', 'stopping', 'uploading', 'ready', 'starting'];
+    const path: RecorderState[] = [
+      'idle',
+      'starting',
+      'recording',
+      'paused',
+      'recording',
+      'stopping',
+      'uploading',
+      'ready',
+      'starting',
+    ];
     for (let i = 1; i < path.length; i++) expect(canTransition(path[i - 1]!, path[i]!)).toBe(true);
   });
 

@@ -8,7 +8,8 @@
  *   any ─(error)─▶ failed          any ─abort─▶ idle          ready/failed ─start─▶ starting
  */
 
-export type RecorderState = 'idle' | 'starting' | 'recording' | 'paused' | 'stopping' | 'uploading' | 'ready' | 'failed';
+export type RecorderState =
+  'idle' | 'starting' | 'recording' | 'paused' | 'stopping' | 'uploading' | 'ready' | 'failed';
 
 export const TRANSITIONS: Readonly<Record<RecorderState, readonly RecorderState[]>> = {
   idle: ['starting'],

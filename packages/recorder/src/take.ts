@@ -126,7 +126,8 @@ export class Take {
     const src = this.opts.source;
     if (typeof MediaStream !== 'undefined' && src instanceof MediaStream) return src;
     const canvas = src as HTMLCanvasElement;
-    if (typeof canvas.captureStream !== 'function') throw new RecorderError('unsupported', 'This browser cannot capture a canvas (no captureStream).');
+    if (typeof canvas.captureStream !== 'function')
+      throw new RecorderError('unsupported', 'This browser cannot capture a canvas (no captureStream).');
     this.ownedStream = canvas.captureStream(this.opts.frameRate);
     return this.ownedStream;
   }
@@ -358,7 +359,10 @@ export class Take {
     if (!patched) return null;
     this.recordedBytes += patched.length - head.length;
     // Blob parts are copied views; a fresh ArrayBuffer keeps TypeScript's BlobPart happy.
-    return { partNumber: 1, data: new Blob([patched.slice().buffer, part.data.slice(HEAD_BYTES)], { type: part.data.type }) };
+    return {
+      partNumber: 1,
+      data: new Blob([patched.slice().buffer, part.data.slice(HEAD_BYTES)], { type: part.data.type }),
+    };
   }
 
   /** Part 1's bytes are no longer needed (completed, or the recording ended). */
@@ -382,7 +386,12 @@ export class Take {
     if (k > 0 && first) {
       const patched = await this.sealFirstPart(durationMs);
       if (patched) {
-        const fixer = new Uploader({ api: this.api, recordingId: this.rec!.id, retry: this.opts.retry, persistent: false });
+        const fixer = new Uploader({
+          api: this.api,
+          recordingId: this.rec!.id,
+          retry: this.opts.retry,
+          persistent: false,
+        });
         fixer.enqueue(patched);
         const fixed = await fixer.finish().catch(() => null);
         if (fixed?.[0]) {

@@ -5,7 +5,10 @@ import { Uploader } from './uploader.js';
 
 type Handler = (url: URL, init: RequestInit) => Promise<Response> | Response;
 
-function harness(putHandler: (part: number, attempt: number, url: URL) => Promise<Response> | Response, partsHandler?: (part: number, attempt: number) => Response | undefined) {
+function harness(
+  putHandler: (part: number, attempt: number, url: URL) => Promise<Response> | Response,
+  partsHandler?: (part: number, attempt: number) => Response | undefined,
+) {
   const calls = { parts: new Map<number, number>(), puts: new Map<number, number>(), tokens: 0 };
   let inFlight = 0;
   let maxInFlight = 0;
@@ -16,7 +19,13 @@ function harness(putHandler: (part: number, attempt: number, url: URL) => Promis
       calls.parts.set(partNumber, n);
       const scripted = partsHandler?.(partNumber, n);
       if (scripted) return scripted;
-      return Response.json({ partNumber, url: `https://store.test/p/${partNumber}?v=${n}&size=${sizeBytes}`, method: 'PUT', headers: {}, expiresAt: new Date(Date.now() + 600_000).toISOString() });
+      return Response.json({
+        partNumber,
+        url: `https://store.test/p/${partNumber}?v=${n}&size=${sizeBytes}`,
+        method: 'PUT',
+        headers: {},
+        expiresAt: new Date(Date.now() + 600_000).toISOString(),
+      });
     }
     const part = Number(url.pathname.split('/').pop());
     const attempt = (calls.puts.get(part) ?? 0) + 1;
@@ -33,7 +42,8 @@ function harness(putHandler: (part: number, attempt: number, url: URL) => Promis
     baseUrl: 'https://api.test',
     getToken: () => `t${++calls.tokens}`,
     retry: { baseDelayMs: 1, maxDelayMs: 2 },
-    fetch: ((input: string | URL, init: RequestInit = {}) => Promise.resolve(handler(new URL(String(input)), init))) as typeof fetch,
+    fetch: ((input: string | URL, init: RequestInit = {}) =>
+      Promise.resolve(handler(new URL(String(input)), init))) as typeof fetch,
   });
   return { api, calls, maxInFlight: () => maxInFlight };
 }
@@ -71,7 +81,9 @@ describe('Uploader', () => {
   });
 
   it('asks /parts for a new URL when the URL answers 401 or 403', async () => {
-    const h = harness((p, _attempt, url) => (url.searchParams.get('v') === '1' ? new Response('', { status: 403 }) : ok(p)));
+    const h = harness((p, _attempt, url) =>
+      url.searchParams.get('v') === '1' ? new Response('', { status: 403 }) : ok(p),
+    );
     const up = new Uploader({ api: h.api, recordingId: 'r1', retry: { baseDelayMs: 1 } });
     up.enqueue(part(1));
     await up.finish();
@@ -80,9 +92,16 @@ describe('Uploader', () => {
   });
 
   it('does not retry a 4xx: the upload fails once, and finish rejects with it', async () => {
-    const h = harness((p) => (p === 2 ? new Response('{"error":{"code":"invalid_request","message":"bad"}}', { status: 400 }) : ok(p)));
+    const h = harness((p) =>
+      p === 2 ? new Response('{"error":{"code":"invalid_request","message":"bad"}}', { status: 400 }) : ok(p),
+    );
     const fatal: unknown[] = [];
-    const up = new Uploader({ api: h.api, recordingId: 'r1', retry: { baseDelayMs: 1 }, onFatal: (e) => fatal.push(e) });
+    const up = new Uploader({
+      api: h.api,
+      recordingId: 'r1',
+      retry: { baseDelayMs: 1 },
+      onFatal: (e) => fatal.push(e),
+    });
     up.enqueue(part(1));
     up.enqueue(part(2));
     await expect(up.finish()).rejects.toMatchObject({ code: 'http', status: 400, serverCode: 'invalid_request' });
@@ -113,7 +132,12 @@ describe('Uploader', () => {
 
   it('has one retry budget: /parts is asked once per attempt, not retried inside each attempt', async () => {
     const h = harness(ok, () => Response.json({ error: { code: 'internal', message: 'down' } }, { status: 503 }));
-    const up = new Uploader({ api: h.api, recordingId: 'r1', persistent: false, retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 1 } });
+    const up = new Uploader({
+      api: h.api,
+      recordingId: 'r1',
+      persistent: false,
+      retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 1 },
+    });
     up.enqueue(part(1));
     await expect(up.finish()).rejects.toMatchObject({ code: 'http', status: 503 });
     expect(h.calls.parts.get(1)).toBe(3);
@@ -122,7 +146,13 @@ describe('Uploader', () => {
   it('fails once the bytes not uploaded would pass maxPendingBytes, keeping the stored prefix', async () => {
     const h = harness((p) => (p === 1 ? ok(p) : Promise.reject(new TypeError('Failed to fetch'))));
     const fatal: unknown[] = [];
-    const up = new Uploader({ api: h.api, recordingId: 'r1', maxPendingBytes: 25, retry: { baseDelayMs: 1, maxDelayMs: 1 }, onFatal: (e) => fatal.push(e) });
+    const up = new Uploader({
+      api: h.api,
+      recordingId: 'r1',
+      maxPendingBytes: 25,
+      retry: { baseDelayMs: 1, maxDelayMs: 1 },
+      onFatal: (e) => fatal.push(e),
+    });
     up.enqueue(part(1));
     await up.finish();
     up.enqueue(part(2));
@@ -152,7 +182,9 @@ describe('ApiClient tokens', () => {
       fetch: (async (_u: string, init: RequestInit) => {
         const auth = (init.headers as Record<string, string>).Authorization!;
         seen.push(auth);
-        return auth === 'Bearer tok1' ? new Response('{"error":{"code":"unauthorized","message":"expired"}}', { status: 401 }) : Response.json({ ok: 1 });
+        return auth === 'Bearer tok1'
+          ? new Response('{"error":{"code":"unauthorized","message":"expired"}}', { status: 401 })
+          : Response.json({ ok: 1 });
       }) as typeof fetch,
     });
     expect(await api.request('GET', '/api/recordings/config')).toEqual({ ok: 1 });
@@ -163,12 +195,21 @@ describe('ApiClient tokens', () => {
   });
 
   it('gives up with code unauthorized when the fresh token is refused too', async () => {
-    const api = new ApiClient({ baseUrl: 'https://api.test', getToken: 'static', fetch: (async () => new Response('', { status: 401 })) as typeof fetch });
+    const api = new ApiClient({
+      baseUrl: 'https://api.test',
+      getToken: 'static',
+      fetch: (async () => new Response('', { status: 401 })) as typeof fetch,
+    });
     await expect(api.request('GET', '/x')).rejects.toMatchObject({ code: 'unauthorized', status: 401 });
   });
 
   it("turns a 404 from /config into code 'disabled'", async () => {
-    const api = new ApiClient({ baseUrl: 'https://api.test', getToken: 't', fetch: (async () => Response.json({ error: { code: 'not_found', message: 'No such route.' } }, { status: 404 })) as typeof fetch });
+    const api = new ApiClient({
+      baseUrl: 'https://api.test',
+      getToken: 't',
+      fetch: (async () =>
+        Response.json({ error: { code: 'not_found', message: 'No such route.' } }, { status: 404 })) as typeof fetch,
+    });
     await expect(api.config()).rejects.toMatchObject({ code: 'disabled' });
   });
 });
@@ -185,7 +226,13 @@ describe('Uploader: keepalive PUTs (a part in flight outlives its page)', () => 
         const url = new URL(String(input));
         if (url.pathname.endsWith('/parts')) {
           const { partNumber } = JSON.parse(String(init.body)) as { partNumber: number };
-          return Response.json({ partNumber, url: `https://store.test/p/${partNumber}`, method: 'PUT', headers: {}, expiresAt: new Date(Date.now() + 600_000).toISOString() });
+          return Response.json({
+            partNumber,
+            url: `https://store.test/p/${partNumber}`,
+            method: 'PUT',
+            headers: {},
+            expiresAt: new Date(Date.now() + 600_000).toISOString(),
+          });
         }
         const part = Number(url.pathname.split('/').pop());
         puts.push({ part, keepalive: init.keepalive === true });

@@ -118,7 +118,11 @@ export class Uploader {
       const cause = this.lastTransient;
       const why = cause instanceof Error ? ` (last failure: ${cause.message})` : '';
       this.fail(
-        new RecorderError('network', `Uploads are not keeping up: more than ${cap} bytes are waiting to be uploaded${why}.`, cause === null ? {} : { cause }),
+        new RecorderError(
+          'network',
+          `Uploads are not keeping up: more than ${cap} bytes are waiting to be uploaded${why}.`,
+          cause === null ? {} : { cause },
+        ),
       );
       return;
     }
@@ -147,7 +151,9 @@ export class Uploader {
       const part = this.queue.shift()!;
       this.running.add(part);
       this.upload(part)
-        .catch((err) => this.fail(err instanceof RecorderError ? err : new RecorderError('network', String(err), { cause: err })))
+        .catch((err) =>
+          this.fail(err instanceof RecorderError ? err : new RecorderError('network', String(err), { cause: err })),
+        )
         .finally(() => {
           // Dropped only once stored (or failed for good): `queue` + `running` is what memory holds.
           this.running.delete(part);
@@ -196,9 +202,13 @@ export class Uploader {
         if (!res.ok) throw await errorFromResponse(res, `PUT part ${part.partNumber}`);
         const etag = res.headers.get('ETag');
         if (!etag) {
-          throw new RecorderError('http', `PUT part ${part.partNumber} answered without an ETag header (a CORS setup that does not expose ETag?).`, {
-            status: res.status,
-          });
+          throw new RecorderError(
+            'http',
+            `PUT part ${part.partNumber} answered without an ETag header (a CORS setup that does not expose ETag?).`,
+            {
+              status: res.status,
+            },
+          );
         }
         this.etags.set(part.partNumber, etag);
         this.sizes.set(part.partNumber, part.data.size);
@@ -218,7 +228,8 @@ export class Uploader {
   private async put(target: PartTarget, part: Part, signal: AbortSignal): Promise<Response> {
     const init: RequestInit = { method: target.method || 'PUT', headers: target.headers, body: part.data, signal };
     const size = part.data.size;
-    if (this.keepaliveRefused.has(part.partNumber) || !fitsKeepalive(size, this.keepaliveBytes)) return send(this.opts.api.fetch, target.url, init);
+    if (this.keepaliveRefused.has(part.partNumber) || !fitsKeepalive(size, this.keepaliveBytes))
+      return send(this.opts.api.fetch, target.url, init);
     this.keepaliveBytes += size;
     // The budget is counted here; should the browser still refuse (keepalive requests of other code on
     // the page share the budget; a cross-origin keepalive needing a preflight), the failure is a network

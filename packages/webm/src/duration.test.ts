@@ -6,21 +6,46 @@ import { describe, expect, it } from 'vitest';
 import { encodeSize, readElement, readWebmDuration, setWebmDuration } from './duration.js';
 
 /** Two seconds recorded by Chromium's MediaRecorder (packages/recorder/test/fixtures/record-fixture.ts). */
-const fixture = new Uint8Array(readFileSync(new URL('../../recorder/test/fixtures/chromium-vp9.webm', import.meta.url)));
+const fixture = new Uint8Array(
+  readFileSync(new URL('../../recorder/test/fixtures/chromium-vp9.webm', import.meta.url)),
+);
 
 function ffprobeDuration(bytes: Uint8Array): string {
   const dir = mkdtempSync(join(tmpdir(), 'webm-duration-'));
   const file = join(dir, 'x.webm');
   writeFileSync(file, bytes);
-  return execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file]).toString().trim();
+  return execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file])
+    .toString()
+    .trim();
 }
 
 const el = (id: number[], data: number[]) => [...id, 0x80 | data.length, ...data];
 
 /** EBML header, Segment of unknown size, then `children`. */
 function synthetic(children: number[]): Uint8Array {
-  const ebml = el([0x1a, 0x45, 0xdf, 0xa3], el([0x42, 0x82], [...'webm'].map((c) => c.charCodeAt(0))));
-  return Uint8Array.from([...ebml, 0x18, 0x53, 0x80, 0x67, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, ...children]);
+  const ebml = el(
+    [0x1a, 0x45, 0xdf, 0xa3],
+    el(
+      [0x42, 0x82],
+      [...'webm'].map((c) => c.charCodeAt(0)),
+    ),
+  );
+  return Uint8Array.from([
+    ...ebml,
+    0x18,
+    0x53,
+    0x80,
+    0x67,
+    0x01,
+    0xff,
+    0xff,
+    0xff,
+    0xff,
+    0xff,
+    0xff,
+    0xff,
+    ...children,
+  ]);
 }
 const INFO = el([0x15, 0x49, 0xa9, 0x66], el([0x2a, 0xd7, 0xb1], [0x0f, 0x42, 0x40]));
 const CLUSTER = el([0x1f, 0x43, 0xb6, 0x75], el([0xe7], [0x00]));
@@ -37,7 +62,9 @@ describe('webm-duration on real Chromium output', () => {
     expect(out.length).toBe(fixture.length + 11);
     expect(readWebmDuration(out)).toBeCloseTo(2012.5, 6);
     // The tail (Tracks, Clusters) is byte-identical, shifted by 11.
-    expect(Buffer.from(out.subarray(out.length - 10_000)).equals(Buffer.from(fixture.subarray(fixture.length - 10_000)))).toBe(true);
+    expect(
+      Buffer.from(out.subarray(out.length - 10_000)).equals(Buffer.from(fixture.subarray(fixture.length - 10_000))),
+    ).toBe(true);
     expect(Number(ffprobeDuration(out))).toBeCloseTo(2.0125, 3);
   });
 
@@ -73,7 +100,11 @@ describe('webm-duration on crafted files', () => {
 
   it('moves SeekHead positions of elements after Info', () => {
     // SeekHead → Seek(SeekID=Cluster, SeekPosition=p) where p is the Cluster's offset in the Segment.
-    const seek = (pos: number) => el([0x11, 0x4d, 0x9b, 0x74], el([0x4d, 0xbb], [...el([0x53, 0xab], [0x1f, 0x43, 0xb6, 0x75]), ...el([0x53, 0xac], [0x00, pos])]));
+    const seek = (pos: number) =>
+      el(
+        [0x11, 0x4d, 0x9b, 0x74],
+        el([0x4d, 0xbb], [...el([0x53, 0xab], [0x1f, 0x43, 0xb6, 0x75]), ...el([0x53, 0xac], [0x00, pos])]),
+      );
     const seekLen = seek(0).length;
     const clusterPos = seekLen + INFO.length;
     const file = synthetic([...seek(clusterPos), ...INFO, ...CLUSTER]);
@@ -90,12 +121,15 @@ describe('webm-duration on crafted files', () => {
     expect([...encodeSize(5, 1)!]).toEqual([0x85]);
     expect([...encodeSize(300, 2)!]).toEqual([0x41, 0x2c]);
     expect(encodeSize(127, 1)).toBeNull(); // all ones means "unknown"
-    expect(readElement(Uint8Array.from([0x1f, 0x43, 0xb6, 0x75, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), 0)!.size).toBeNull();
+    expect(
+      readElement(Uint8Array.from([0x1f, 0x43, 0xb6, 0x75, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), 0)!.size,
+    ).toBeNull();
   });
 });
 
 describe('webm-duration with an odd existing Duration', () => {
-  const infoWith = (duration: number[]) => el([0x15, 0x49, 0xa9, 0x66], [...el([0x2a, 0xd7, 0xb1], [0x0f, 0x42, 0x40]), ...el([0x44, 0x89], duration)]);
+  const infoWith = (duration: number[]) =>
+    el([0x15, 0x49, 0xa9, 0x66], [...el([0x2a, 0xd7, 0xb1], [0x0f, 0x42, 0x40]), ...el([0x44, 0x89], duration)]);
 
   it('reads no duration (and does not throw) from a 0-byte or 2-byte Duration', () => {
     expect(readWebmDuration(synthetic([...infoWith([]), ...CLUSTER]))).toBeNull();

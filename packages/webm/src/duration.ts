@@ -112,7 +112,7 @@ function parseHead(buf: Uint8Array): Head | null {
       const info = { ...el, size: el.size };
       let timecodeScale = DEFAULT_TIMECODE_SCALE;
       let duration: EbmlElement | null = null;
-      for (let p = info.dataStart; p < info.dataStart + info.size; ) {
+      for (let p = info.dataStart; p < info.dataStart + info.size;) {
         const child = readElement(buf, p);
         if (!child || child.size === null) return null;
         if (child.id === ID_TIMECODE_SCALE) timecodeScale = readUint(buf, child.dataStart, child.size);
@@ -120,7 +120,10 @@ function parseHead(buf: Uint8Array): Head | null {
         p = child.dataStart + child.size;
       }
       const next = readElement(buf, info.dataStart + info.size);
-      const voidAfter = next && next.id === ID_VOID && next.size !== null && next.dataStart + next.size <= buf.length ? { ...next, size: next.size } : null;
+      const voidAfter =
+        next && next.id === ID_VOID && next.size !== null && next.dataStart + next.size <= buf.length
+          ? { ...next, size: next.size }
+          : null;
       return { segment, info, timecodeScale, duration, seekHead, voidAfter };
     }
     pos = el.dataStart + el.size;
@@ -206,11 +209,11 @@ export function setWebmDuration(buf: Uint8Array, durationMs: number): Uint8Array
     const infoRel = info.start - seg.dataStart;
     const sh = head.seekHead;
     if (sh.start > info.start) return null;
-    for (let p = sh.dataStart; p < sh.dataStart + sh.size; ) {
+    for (let p = sh.dataStart; p < sh.dataStart + sh.size;) {
       const seek = readElement(out, p);
       if (!seek || seek.size === null) return null;
       if (seek.id === ID_SEEK) {
-        for (let q = seek.dataStart; q < seek.dataStart + seek.size; ) {
+        for (let q = seek.dataStart; q < seek.dataStart + seek.size;) {
           const c = readElement(out, q);
           if (!c || c.size === null) return null;
           if (c.id === ID_SEEK_POSITION) {

@@ -7,7 +7,9 @@ import { WebmScanner, type WebmScanResult } from './scanner.js';
 import { setWebmDuration } from './duration.js';
 
 /** Two seconds recorded by Chromium's MediaRecorder (packages/recorder/test/fixtures/record-fixture.ts). */
-const fixture = new Uint8Array(readFileSync(new URL('../../recorder/test/fixtures/chromium-vp9.webm', import.meta.url)));
+const fixture = new Uint8Array(
+  readFileSync(new URL('../../recorder/test/fixtures/chromium-vp9.webm', import.meta.url)),
+);
 
 const dir = mkdtempSync(join(tmpdir(), 'webm-scanner-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -31,7 +33,17 @@ function decodeErrors(bytes: Uint8Array): string {
 function packets(bytes: Uint8Array): { pts: number; end: number }[] {
   const file = join(dir, 'p.webm');
   writeFileSync(file, bytes);
-  const out = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,duration_time', '-of', 'csv=p=0', file]).toString();
+  const out = execFileSync('ffprobe', [
+    '-v',
+    'error',
+    '-select_streams',
+    'v:0',
+    '-show_entries',
+    'packet=pts_time,duration_time',
+    '-of',
+    'csv=p=0',
+    file,
+  ]).toString();
   return out
     .split('\n')
     .filter(Boolean)
@@ -105,7 +117,13 @@ describe('WebmScanner on the recording cut anywhere', () => {
     // guesses 15 fps from the first frames (100 ms apart here) and its null muxer complains of
     // equal timestamps (seen with and without the Duration written); that is ffmpeg's guess, not
     // the cut, and a real recording cut short by a closed tab is seconds long.
-    const some = [Math.floor(fixture.length * 0.33), Math.floor(fixture.length * 0.5) + 3, Math.floor(fixture.length * 0.71), Math.floor(fixture.length * 0.9), fixture.length - 5];
+    const some = [
+      Math.floor(fixture.length * 0.33),
+      Math.floor(fixture.length * 0.5) + 3,
+      Math.floor(fixture.length * 0.71),
+      Math.floor(fixture.length * 0.9),
+      fixture.length - 5,
+    ];
     for (const at of some) {
       const cut = fixture.subarray(0, at);
       // The cut-off file itself is what a closed tab leaves: ffmpeg complains about it.
@@ -121,7 +139,17 @@ describe('WebmScanner on the recording cut anywhere', () => {
       // With the Duration written, ffprobe reports it (MediaRecorder's own file says N/A).
       const withDuration = setWebmDuration(repaired, r.durationMs!)!;
       expect(decodeErrors(withDuration)).toBe('');
-      const probed = execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', writeTmp(withDuration)]).toString().trim();
+      const probed = execFileSync('ffprobe', [
+        '-v',
+        'error',
+        '-show_entries',
+        'format=duration',
+        '-of',
+        'csv=p=0',
+        writeTmp(withDuration),
+      ])
+        .toString()
+        .trim();
       expect(Number(probed) * 1000).toBeCloseTo(r.durationMs!, 0);
     }
   }, 60_000);

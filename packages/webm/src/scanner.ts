@@ -143,13 +143,17 @@ export class WebmScanner {
     let durationMs: number | null = null;
     if (this.tracks.size > 0) {
       let end = 0;
-      for (const { last, prev } of this.tracks.values()) end = Math.max(end, last + (prev === null ? 0 : Math.max(0, last - prev)));
+      for (const { last, prev } of this.tracks.values())
+        end = Math.max(end, last + (prev === null ? 0 : Math.max(0, last - prev)));
       durationMs = (end * this.scale) / 1e6;
     }
     return {
       ok: !this.failed,
       bytes: this.total,
-      info: this.info && { ...this.info, durationMs: this.durationValue === null ? null : (this.durationValue * this.scale) / 1e6 },
+      info: this.info && {
+        ...this.info,
+        durationMs: this.durationValue === null ? null : (this.durationValue * this.scale) / 1e6,
+      },
       timecodeScale: this.scale,
       cutAt: this.safeEnd,
       blocks: this.blocks,
@@ -342,7 +346,11 @@ export class WebmScanner {
   }
 
   /** A block's track number (a vint) and time (its Cluster's Timecode plus a signed 16-bit offset). */
-  private blockHead(buf: Uint8Array, data: number, size: number): { track: number; time: number; read: number } | 'more' | 'bad' {
+  private blockHead(
+    buf: Uint8Array,
+    data: number,
+    size: number,
+  ): { track: number; time: number; read: number } | 'more' | 'bad' {
     if (data >= buf.length) return 'more';
     const w = vintWidth(buf[data]!);
     if (w === 0 || w + 3 > size) return 'bad';

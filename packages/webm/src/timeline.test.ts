@@ -6,7 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { WebmTimeline } from './timeline.js';
 
 /** Two seconds recorded by Chromium's MediaRecorder (packages/recorder/test/fixtures/record-fixture.ts). */
-const fixture = new Uint8Array(readFileSync(new URL('../../recorder/test/fixtures/chromium-vp9.webm', import.meta.url)));
+const fixture = new Uint8Array(
+  readFileSync(new URL('../../recorder/test/fixtures/chromium-vp9.webm', import.meta.url)),
+);
 
 /** ffprobe's packet times (ms) of the first video stream. */
 function packetTimesMs(bytes: Uint8Array): number[] {
@@ -14,7 +16,17 @@ function packetTimesMs(bytes: Uint8Array): number[] {
   try {
     const file = join(dir, 'x.webm');
     writeFileSync(file, bytes);
-    const out = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time', '-of', 'csv=p=0', file]).toString();
+    const out = execFileSync('ffprobe', [
+      '-v',
+      'error',
+      '-select_streams',
+      'v:0',
+      '-show_entries',
+      'packet=pts_time',
+      '-of',
+      'csv=p=0',
+      file,
+    ]).toString();
     return out
       .split('\n')
       .map((l) => l.replace(/,$/, '').trim())
@@ -48,7 +60,12 @@ describe('WebmTimeline on real Chromium output', () => {
   it('gives the same answer whatever the chunk boundaries, a 1-byte first chunk included', () => {
     // Chromium under load handed over a first chunk of one byte (the EBML ID's first byte).
     expect(follow(fixture, [1]).endMs).toBe(end);
-    expect(follow(fixture, Array.from({ length: fixture.length - 1 }, (_, i) => i + 1)).endMs).toBe(end);
+    expect(
+      follow(
+        fixture,
+        Array.from({ length: fixture.length - 1 }, (_, i) => i + 1),
+      ).endMs,
+    ).toBe(end);
     for (let seed = 1; seed <= 20; seed++) {
       const cuts = new Set<number>();
       let x = seed;
@@ -56,7 +73,13 @@ describe('WebmTimeline on real Chromium output', () => {
         x = (x * 1103515245 + 12345) % 2 ** 31;
         cuts.add(1 + (x % (fixture.length - 1)));
       }
-      expect(follow(fixture, [...cuts].sort((a, b) => a - b)).endMs, `seed ${seed}`).toBe(end);
+      expect(
+        follow(
+          fixture,
+          [...cuts].sort((a, b) => a - b),
+        ).endMs,
+        `seed ${seed}`,
+      ).toBe(end);
     }
   });
 

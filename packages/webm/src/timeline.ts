@@ -62,7 +62,8 @@ export class WebmTimeline {
   get endMs(): number | null {
     if (this.failed || this.tracks.size === 0) return null;
     let end = 0;
-    for (const { last, prev } of this.tracks.values()) end = Math.max(end, last + (prev === null ? 0 : Math.max(0, last - prev)));
+    for (const { last, prev } of this.tracks.values())
+      end = Math.max(end, last + (prev === null ? 0 : Math.max(0, last - prev)));
     return (end * this.scale) / 1e6;
   }
 
@@ -107,7 +108,7 @@ export class WebmTimeline {
         if (data + w + 2 > buf.length) break;
         let track = buf[data]! & (0xff >> w);
         for (let i = 1; i < w; i++) track = track * 256 + buf[data + i]!;
-        const offset = ((buf[data + w]! << 8) | buf[data + w + 1]!) << 16 >> 16;
+        const offset = (((buf[data + w]! << 8) | buf[data + w + 1]!) << 16) >> 16;
         if (this.clusterTime === null) return this.fail();
         this.block(track, this.clusterTime + offset);
       }

@@ -30,7 +30,9 @@ export function adminRoutes(deps: AdminRoutesDeps) {
   });
 
   // retentionDays is read-only (an environment variable); the Settings tab shows it beside autoRecord.
-  app.get('/settings', async (c) => c.json({ ...(await settings.get()), retentionDays: retention.retentionDays } satisfies AdminSettings));
+  app.get('/settings', async (c) =>
+    c.json({ ...(await settings.get()), retentionDays: retention.retentionDays } satisfies AdminSettings),
+  );
 
   app.put('/settings', validate('json', settingsBody), async (c) => {
     const user = c.get('user');
@@ -51,7 +53,9 @@ export function adminRoutes(deps: AdminRoutesDeps) {
     return c.json((skipped ? { deleted, skipped } : { deleted }) satisfies RetentionResult);
   });
 
-  app.get('/audit', validate('query', auditQuery), async (c) => c.json((await audit.list(c.req.valid('query'))) satisfies Page<AuditEntry>));
+  app.get('/audit', validate('query', auditQuery), async (c) =>
+    c.json((await audit.list(c.req.valid('query'))) satisfies Page<AuditEntry>),
+  );
 
   return app;
 }

@@ -43,7 +43,12 @@ export class AuditService {
     return new AuditService(db, this.clock);
   }
 
-  async record(entry: { actor: Actor; action: AuditAction; recordingId?: string | null; details?: Record<string, unknown> }): Promise<void> {
+  async record(entry: {
+    actor: Actor;
+    action: AuditAction;
+    recordingId?: string | null;
+    details?: Record<string, unknown>;
+  }): Promise<void> {
     await this.db.insert(auditLog).values({
       id: randomUUID(),
       at: this.clock.now(),
@@ -55,7 +60,13 @@ export class AuditService {
     });
   }
 
-  async list(filter: { limit: number; cursor?: string; action?: AuditAction; recordingId?: string; actorId?: string }): Promise<AuditPage> {
+  async list(filter: {
+    limit: number;
+    cursor?: string;
+    action?: AuditAction;
+    recordingId?: string;
+    actorId?: string;
+  }): Promise<AuditPage> {
     const where: SQL[] = [];
     if (filter.action !== undefined) where.push(eq(auditLog.action, filter.action));
     if (filter.recordingId !== undefined) where.push(eq(auditLog.recordingId, filter.recordingId));

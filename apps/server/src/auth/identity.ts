@@ -10,7 +10,10 @@ export function identityFromClaims(claims: Record<string, unknown>): Identity | 
   // The sub is stored and queried as PostgreSQL text, which cannot hold NUL: such a token is unusable (401), not a 500.
   if (typeof sub !== 'string' || sub === '' || sub.length > 256 || sub.includes('\u0000')) return null;
   // The name is only shown: one the database could not store is treated like a missing or overlong one.
-  const name = typeof claims.name === 'string' && claims.name.length <= 256 && !claims.name.includes('\u0000') ? claims.name : null;
+  const name =
+    typeof claims.name === 'string' && claims.name.length <= 256 && !claims.name.includes('\u0000')
+      ? claims.name
+      : null;
   const roles = Array.isArray(claims.roles) ? claims.roles : [];
   const isAdmin = claims.role === 'admin' || roles.includes('admin');
   return { id: sub, name, isAdmin };

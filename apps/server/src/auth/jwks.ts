@@ -114,7 +114,10 @@ export class JwksCache {
 
   private async load(): Promise<HonoJsonWebKey[]> {
     // The one signal bounds the whole exchange: connecting, the headers and reading the body.
-    const res = await fetch(this.url, { signal: AbortSignal.timeout(this.timeoutMs), headers: { accept: 'application/json' } });
+    const res = await fetch(this.url, {
+      signal: AbortSignal.timeout(this.timeoutMs),
+      headers: { accept: 'application/json' },
+    });
     if (!res.ok) {
       await res.body?.cancel();
       throw new Error(`JWKS answered ${res.status}`);

@@ -35,9 +35,13 @@ export function bearerAuth(opts: AuthOptions): MiddlewareHandler<AuthEnv> {
     } catch (err) {
       if (!(err instanceof JwksUnavailableError)) throw err;
       // 503, not 401: the token may be valid, and a 401 would send the client off to fetch a new one.
-      throw new DomainError('service_unavailable', "The identity provider's signing keys (SORTIE_AUTH_JWKS_URL) cannot be fetched right now; try again shortly.", {
-        retryAfterSeconds: Math.max(1, Math.ceil(err.retryAfterMs / 1000)),
-      });
+      throw new DomainError(
+        'service_unavailable',
+        "The identity provider's signing keys (SORTIE_AUTH_JWKS_URL) cannot be fetched right now; try again shortly.",
+        {
+          retryAfterSeconds: Math.max(1, Math.ceil(err.retryAfterMs / 1000)),
+        },
+      );
     }
     try {
       return (await verifyWithJwks(token, { keys, allowedAlgorithms: [...ASYMMETRIC] })) as Record<string, unknown>;
@@ -68,12 +72,15 @@ export function bearerAuth(opts: AuthOptions): MiddlewareHandler<AuthEnv> {
     } else if (typeof alg === 'string' && (ASYMMETRIC as readonly string[]).includes(alg) && jwks) {
       claims = await verifyAsymmetric(token, jwtHeader.kid);
     } else {
-      throw unauthorized(`Tokens signed with ${typeof alg === 'string' ? alg.slice(0, 20) : 'this algorithm'} are not accepted here.`);
+      throw unauthorized(
+        `Tokens signed with ${typeof alg === 'string' ? alg.slice(0, 20) : 'this algorithm'} are not accepted here.`,
+      );
     }
     // docs/API.md §2: exp is enforced. The verifiers check it only when present, so require it.
     if (typeof claims.exp !== 'number') throw unauthorized('The bearer token has no expiry (exp).');
     const user = identityFromClaims(claims);
-    if (!user) throw unauthorized('The bearer token has no usable subject (sub): a string of 1 to 256 characters without NUL.');
+    if (!user)
+      throw unauthorized('The bearer token has no usable subject (sub): a string of 1 to 256 characters without NUL.');
     c.set('jwtPayload', claims);
     c.set('user', user);
     await next();

@@ -98,7 +98,10 @@ export const auditLog = pgTable(
     actorName: text('actor_name'),
     action: text('action').notNull(),
     recordingId: uuid('recording_id'),
-    details: jsonb('details').$type<Record<string, unknown>>().notNull().default(sql`'{}'::jsonb`),
+    details: jsonb('details')
+      .$type<Record<string, unknown>>()
+      .notNull()
+      .default(sql`'{}'::jsonb`),
   },
   (t) => [index('audit_log_at_idx').on(t.at.desc().nullsFirst(), t.id.desc().nullsFirst())],
 );

@@ -22,7 +22,9 @@ export type LockResult<T> = { acquired: true; value: T } | { acquired: false };
 
 export async function withJobLock<T>(db: Db, lockId: bigint, fn: (tx: Db) => Promise<T>): Promise<LockResult<T>> {
   return db.transaction(async (tx) => {
-    const res = (await tx.execute(sql`select pg_try_advisory_xact_lock(${lockId.toString()}::bigint) as locked`)) as unknown;
+    const res = (await tx.execute(
+      sql`select pg_try_advisory_xact_lock(${lockId.toString()}::bigint) as locked`,
+    )) as unknown;
     // postgres-js answers an array of rows, PGlite an object with `rows`.
     const rows = (Array.isArray(res) ? res : (res as { rows: unknown[] }).rows) as { locked: boolean }[];
     if (rows[0]?.locked !== true) return { acquired: false } as const;

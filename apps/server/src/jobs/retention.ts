@@ -81,7 +81,12 @@ export class RetentionJob {
       if (batch.value.seen < BATCH) break;
     }
     if (deleted > 0) this.opts.onDeleted?.(deleted);
-    logger.info('retention run', { deleted, retentionDays, cutoff: cutoff.toISOString(), ...(failedIds.length ? { notDeleted: failedIds.length } : {}) });
+    logger.info('retention run', {
+      deleted,
+      retentionDays,
+      cutoff: cutoff.toISOString(),
+      ...(failedIds.length ? { notDeleted: failedIds.length } : {}),
+    });
     return { deleted, skipped: false };
   }
 
@@ -109,14 +114,22 @@ export class RetentionJob {
         await tx.transaction((sp) => this.opts.recordings.withDb(sp as unknown as Db).deleteRow(row));
       } catch (err) {
         failedIds.push(row.id);
-        logger.error('retention could not delete a recording; it is kept for the next run', { recordingId: row.id, err: String(err) });
+        logger.error('retention could not delete a recording; it is kept for the next run', {
+          recordingId: row.id,
+          err: String(err),
+        });
         continue;
       }
       await audit.record({
         actor: RETENTION_ACTOR,
         action: 'retention.delete',
         recordingId: row.id,
-        details: { userId: row.userId, sessionId: row.sessionId, createdAt: row.createdAt.toISOString(), sizeBytes: row.sizeBytes },
+        details: {
+          userId: row.userId,
+          sessionId: row.sessionId,
+          createdAt: row.createdAt.toISOString(),
+          sizeBytes: row.sizeBytes,
+        },
       });
       deleted++;
     }

@@ -32,7 +32,15 @@ export function startJobs(opts: SchedulerOptions): Scheduler {
   const loops = [
     loop('sweeper', () => opts.sweeper.run(), opts.sweepIntervalMs ?? 60_000, opts.sweepIntervalMs ?? 60_000, logger),
     ...(opts.retention.enabled
-      ? [loop('retention', () => opts.retention.run(), opts.firstRetentionDelayMs ?? 60_000, opts.retentionIntervalMs ?? 60 * 60_000, logger)]
+      ? [
+          loop(
+            'retention',
+            () => opts.retention.run(),
+            opts.firstRetentionDelayMs ?? 60_000,
+            opts.retentionIntervalMs ?? 60 * 60_000,
+            logger,
+          ),
+        ]
       : []),
   ];
   return {

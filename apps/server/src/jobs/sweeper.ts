@@ -93,9 +93,13 @@ export class Sweeper {
         const busy = this.opts.recordings.gate.busy(recordingId);
         if (!busy) await this.run();
         const row = await this.opts.recordings.rowById(recordingId);
-        if (row && (row.status === 'recording' || row.status === 'uploading') && tries > 1) this.settleSoon(recordingId, tries - 1);
+        if (row && (row.status === 'recording' || row.status === 'uploading') && tries > 1)
+          this.settleSoon(recordingId, tries - 1);
       } catch (err) {
-        this.opts.logger.error('could not finalize a recording ended by a beacon; the next run will', { recordingId, err: String(err) });
+        this.opts.logger.error('could not finalize a recording ended by a beacon; the next run will', {
+          recordingId,
+          err: String(err),
+        });
       }
     }, BEACON_QUIET_MS + 250);
     timer.unref();
@@ -130,12 +134,16 @@ export class Sweeper {
           await this.settle(db, row, result);
         } catch (err) {
           stuck.push(row.id);
-          this.opts.logger.error('sweeper could not settle an abandoned recording; it will be retried', { recordingId: row.id, err: String(err) });
+          this.opts.logger.error('sweeper could not settle an abandoned recording; it will be retried', {
+            recordingId: row.id,
+            err: String(err),
+          });
         }
       }
       if (batch.value.length < BATCH) break;
     }
-    if (result.finalized || result.failed || stuck.length) logger.info('sweeper run', { ...result, stuck: stuck.length, abandonedAfterMinutes });
+    if (result.finalized || result.failed || stuck.length)
+      logger.info('sweeper run', { ...result, stuck: stuck.length, abandonedAfterMinutes });
     return result;
   }
 
@@ -155,7 +163,11 @@ export class Sweeper {
           or(
             lt(recordings.lastActivityAt, cutoff),
             // Ended by a beacon, and no part has landed for a moment: finalize now.
-            and(isNotNull(recordings.endRequestedAt), lt(recordings.lastActivityAt, quiet), lt(recordings.endRequestedAt, quiet)),
+            and(
+              isNotNull(recordings.endRequestedAt),
+              lt(recordings.lastActivityAt, quiet),
+              lt(recordings.endRequestedAt, quiet),
+            ),
           ),
           stuck.length ? notInArray(recordings.id, stuck) : undefined,
         ),
@@ -167,7 +179,12 @@ export class Sweeper {
       await tx
         .update(recordings)
         .set({ lastActivityAt: this.opts.clock.now() })
-        .where(inArray(recordings.id, rows.map((r) => r.id)));
+        .where(
+          inArray(
+            recordings.id,
+            rows.map((r) => r.id),
+          ),
+        );
     }
     return rows;
   }
@@ -185,7 +202,12 @@ export class Sweeper {
     const idle = { lastActivityAt: row.lastActivityAt.toISOString(), userId: row.userId, sessionId: row.sessionId };
     const fail = async (reason: string) => {
       await service.markFailed(row, reason);
-      await audit.record({ actor: SWEEPER_ACTOR, action: 'sweeper.fail', recordingId: row.id, details: { ...idle, reason } });
+      await audit.record({
+        actor: SWEEPER_ACTOR,
+        action: 'sweeper.fail',
+        recordingId: row.id,
+        details: { ...idle, reason },
+      });
       logger.warn('abandoned recording marked failed', { recordingId: row.id, storedParts: stored.length, reason });
       result.failed++;
     };
@@ -194,8 +216,16 @@ export class Sweeper {
       const joined = await storage.stat(row.storageKey);
       if (joined) {
         const rec = await service.markReady(row, joined.sizeBytes, null, endedBy);
-        await audit.record({ actor: SWEEPER_ACTOR, action: 'sweeper.finalize', recordingId: row.id, details: { ...idle, sizeBytes: rec.sizeBytes, joinedEarlier: true } });
-        logger.info('abandoned recording finalized from an object joined earlier', { recordingId: row.id, sizeBytes: rec.sizeBytes });
+        await audit.record({
+          actor: SWEEPER_ACTOR,
+          action: 'sweeper.finalize',
+          recordingId: row.id,
+          details: { ...idle, sizeBytes: rec.sizeBytes, joinedEarlier: true },
+        });
+        logger.info('abandoned recording finalized from an object joined earlier', {
+          recordingId: row.id,
+          sizeBytes: rec.sizeBytes,
+        });
         result.finalized++;
         return;
       }
@@ -216,7 +246,12 @@ export class Sweeper {
     let lastError = '';
     while (parts.length > 0 && !rec) {
       try {
-        rec = await service.finalize(row, null, parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag })), endedBy);
+        rec = await service.finalize(
+          row,
+          null,
+          parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag })),
+          endedBy,
+        );
       } catch (err) {
         if (!(err instanceof DomainError) || !err.isClientFault) throw err;
         lastError = err.message;
@@ -236,10 +271,26 @@ export class Sweeper {
       actor: SWEEPER_ACTOR,
       action: 'sweeper.finalize',
       recordingId: row.id,
-      details: { ...idle, parts: parts.length, sizeBytes: rec.sizeBytes, ...(dropped.length ? { droppedParts: dropped } : {}) },
+      details: {
+        ...idle,
+        parts: parts.length,
+        sizeBytes: rec.sizeBytes,
+        ...(dropped.length ? { droppedParts: dropped } : {}),
+      },
     });
-    if (dropped.length) logger.warn('abandoned recording finalized without some parts', { recordingId: row.id, parts: parts.length, of: all, droppedParts: dropped });
-    else logger.info('abandoned recording finalized', { recordingId: row.id, parts: parts.length, sizeBytes: rec.sizeBytes });
+    if (dropped.length)
+      logger.warn('abandoned recording finalized without some parts', {
+        recordingId: row.id,
+        parts: parts.length,
+        of: all,
+        droppedParts: dropped,
+      });
+    else
+      logger.info('abandoned recording finalized', {
+        recordingId: row.id,
+        parts: parts.length,
+        sizeBytes: rec.sizeBytes,
+      });
     result.finalized++;
   }
 }

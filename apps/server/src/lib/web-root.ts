@@ -25,11 +25,20 @@ export function isInside(inner: string, outer: string): boolean {
 }
 
 /** Throws a ConfigError naming the variable when local recordings or the embedded database would be served as pages. */
-export function assertOutsideWebRoot(config: Pick<Config, 'storageBackend' | 'storagePath' | 'databaseUrl' | 'dataDir'>, webRoot: string): void {
+export function assertOutsideWebRoot(
+  config: Pick<Config, 'storageBackend' | 'storagePath' | 'databaseUrl' | 'dataDir'>,
+  webRoot: string,
+): void {
   if (config.storageBackend === 'local' && isInside(config.storagePath, webRoot)) {
-    throw new ConfigError('SORTIE_RECORDING_STORAGE_PATH', `must not be inside the web root ${webRoot}, which is served without authentication`);
+    throw new ConfigError(
+      'SORTIE_RECORDING_STORAGE_PATH',
+      `must not be inside the web root ${webRoot}, which is served without authentication`,
+    );
   }
   if (!config.databaseUrl && !config.dataDir.startsWith('memory://') && isInside(config.dataDir, webRoot)) {
-    throw new ConfigError('SORTIE_DATA_DIR', `must not be inside the web root ${webRoot}, which is served without authentication`);
+    throw new ConfigError(
+      'SORTIE_DATA_DIR',
+      `must not be inside the web root ${webRoot}, which is served without authentication`,
+    );
   }
 }

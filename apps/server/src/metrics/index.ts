@@ -84,7 +84,10 @@ export function createMetrics(db: Db): Metrics {
     labelNames: ['status'] as const,
     registers,
     async collect() {
-      const rows = await db.select({ status: recordings.status, n: count() }).from(recordings).groupBy(recordings.status);
+      const rows = await db
+        .select({ status: recordings.status, n: count() })
+        .from(recordings)
+        .groupBy(recordings.status);
       const by = new Map(rows.map((r) => [r.status, Number(r.n)]));
       // Every status is always present (0 when none), so alerts need no absent() dance.
       for (const status of RECORDING_STATUSES) this.set({ status }, by.get(status) ?? 0);

@@ -66,7 +66,11 @@ export function isWebm(row: Pick<RecordingRow, 'mimeType' | 'storageKey'>): bool
 }
 
 /** Scans the parts in order; returns the scan and where each part starts and ends. */
-async function scanParts(receiver: PartReceiver, key: string, parts: RepairArgs['parts']): Promise<{ scan: WebmScanResult; bounds: { start: number; end: number }[] }> {
+async function scanParts(
+  receiver: PartReceiver,
+  key: string,
+  parts: RepairArgs['parts'],
+): Promise<{ scan: WebmScanResult; bounds: { start: number; end: number }[] }> {
   const scanner = new WebmScanner();
   const bounds: { start: number; end: number }[] = [];
   let offset = 0;
@@ -83,18 +87,43 @@ async function scanParts(receiver: PartReceiver, key: string, parts: RepairArgs[
 }
 
 /** Reads bytes [start, end) of one stored part version into memory (only ever a head: a few KiB). */
-async function readRange(receiver: PartReceiver, key: string, p: { partNumber: number; etag: string }, start: number, end: number): Promise<Buffer> {
+async function readRange(
+  receiver: PartReceiver,
+  key: string,
+  p: { partNumber: number; etag: string },
+  start: number,
+  end: number,
+): Promise<Buffer> {
   if (end <= start) return Buffer.alloc(0);
   const chunks: Buffer[] = [];
-  for await (const c of await receiver.readPart({ key, partNumber: p.partNumber, etag: p.etag, range: { start, end: end - 1 } })) chunks.push(c as Buffer);
+  for await (const c of await receiver.readPart({
+    key,
+    partNumber: p.partNumber,
+    etag: p.etag,
+    range: { start, end: end - 1 },
+  }))
+    chunks.push(c as Buffer);
   return Buffer.concat(chunks);
 }
 
 /** A stream of `head`, then bytes [from, to) of a stored part version, read as they are sent. */
-function headThenRest(receiver: PartReceiver, key: string, p: { partNumber: number; etag: string }, head: Uint8Array, from: number, to: number): Readable {
+function headThenRest(
+  receiver: PartReceiver,
+  key: string,
+  p: { partNumber: number; etag: string },
+  head: Uint8Array,
+  from: number,
+  to: number,
+): Readable {
   async function* body() {
     if (head.length > 0) yield Buffer.from(head.buffer, head.byteOffset, head.length);
-    if (to > from) yield* await receiver.readPart({ key, partNumber: p.partNumber, etag: p.etag, range: { start: from, end: to - 1 } });
+    if (to > from)
+      yield* await receiver.readPart({
+        key,
+        partNumber: p.partNumber,
+        etag: p.etag,
+        range: { start: from, end: to - 1 },
+      });
   }
   return Readable.from(body(), { objectMode: false });
 }
@@ -145,7 +174,12 @@ export async function repairWebm(args: RepairArgs): Promise<RepairResult> {
   const part1Length = lastKept === 0 && lastKeptLength !== null ? lastKeptLength : bounds[0]!.end;
   let head: Uint8Array | null = null;
   let headLength = 0;
-  if (durationMs !== null && (!scan.info.hasDuration || cutAt !== null) && scan.info.end <= part1Length && scan.info.end <= MAX_HEAD_BYTES) {
+  if (
+    durationMs !== null &&
+    (!scan.info.hasDuration || cutAt !== null) &&
+    scan.info.end <= part1Length &&
+    scan.info.end <= MAX_HEAD_BYTES
+  ) {
     headLength = Math.min(part1Length, scan.info.end + HEAD_SLACK_BYTES);
     try {
       head = setWebmDuration(await readRange(receiver, key, first, 0, headLength), durationMs);
@@ -153,7 +187,10 @@ export async function repairWebm(args: RepairArgs): Promise<RepairResult> {
       logger.warn('recording repair: could not read the head of part 1', { recordingId: row.id, err: String(err) });
       head = null;
     }
-    if (!head) logger.warn('recording repair: the Duration could not be written into this head; left without one', { recordingId: row.id });
+    if (!head)
+      logger.warn('recording repair: the Duration could not be written into this head; left without one', {
+        recordingId: row.id,
+      });
   }
 
   // New versions: part 1 (Duration, and its cut when the kept bytes end in it), the cut part.
@@ -175,16 +212,23 @@ export async function repairWebm(args: RepairArgs): Promise<RepairResult> {
 
   const written = new Map<number, StoredPart>();
   const discardWritten = async () => {
-    for (const [i, s] of written) await receiver.discardPart({ key, partNumber: args.parts[i]!.partNumber, etag: s.etag }).catch(() => {});
+    for (const [i, s] of written)
+      await receiver.discardPart({ key, partNumber: args.parts[i]!.partNumber, etag: s.etag }).catch(() => {});
   };
   try {
     for (const [i, body] of plans) {
       const p = args.parts[i]!;
-      written.set(i, await receiver.writePart({ key, partNumber: p.partNumber, sizeBytes: sizes.get(i)!, body: body() }));
+      written.set(
+        i,
+        await receiver.writePart({ key, partNumber: p.partNumber, sizeBytes: sizes.get(i)!, body: body() }),
+      );
     }
   } catch (err) {
     await discardWritten();
-    logger.warn('recording not repaired: a repaired part could not be stored; finalized as it is', { recordingId: row.id, err: String(err) });
+    logger.warn('recording not repaired: a repaired part could not be stored; finalized as it is', {
+      recordingId: row.id,
+      err: String(err),
+    });
     return asIs;
   }
 
@@ -197,7 +241,13 @@ export async function repairWebm(args: RepairArgs): Promise<RepairResult> {
       if (!locked || (locked.status !== 'recording' && locked.status !== 'uploading')) return false;
       const current = await tx.select().from(recordingParts).where(eq(recordingParts.recordingId, row.id));
       const byNumber = new Map(current.map((r) => [r.partNumber, r.etag]));
-      if (!args.parts.every((p) => byNumber.get(p.partNumber) != null && normalizeEtag(byNumber.get(p.partNumber)!) === normalizeEtag(p.etag))) return false;
+      if (
+        !args.parts.every(
+          (p) =>
+            byNumber.get(p.partNumber) != null && normalizeEtag(byNumber.get(p.partNumber)!) === normalizeEtag(p.etag),
+        )
+      )
+        return false;
       for (const [i, s] of written) {
         await tx
           .update(recordingParts)
@@ -219,7 +269,10 @@ export async function repairWebm(args: RepairArgs): Promise<RepairResult> {
         .select({ total: sql<string>`coalesce(sum(${recordingParts.storedSize}), 0)` })
         .from(recordingParts)
         .where(eq(recordingParts.recordingId, row.id));
-      await tx.update(recordings).set({ updatedAt: now, sizeBytes: Number(sum?.total ?? 0) }).where(eq(recordings.id, row.id));
+      await tx
+        .update(recordings)
+        .set({ updatedAt: now, sizeBytes: Number(sum?.total ?? 0) })
+        .where(eq(recordings.id, row.id));
       return true;
     })
     .catch(async (err: unknown) => {
@@ -228,15 +281,22 @@ export async function repairWebm(args: RepairArgs): Promise<RepairResult> {
     });
   if (!committed) {
     await discardWritten();
-    logger.warn('recording not repaired: a part changed, or the recording ended, while it was repaired', { recordingId: row.id });
+    logger.warn('recording not repaired: a part changed, or the recording ended, while it was repaired', {
+      recordingId: row.id,
+    });
     return asIs;
   }
   // After the commit, so the database never names a deleted version; a crash here leaves orphan
   // versions, which markReady's abortUpload removes with the parts folder.
-  for (const i of written.keys()) await receiver.discardPart({ key, partNumber: args.parts[i]!.partNumber, etag: args.parts[i]!.etag }).catch(() => {});
+  for (const i of written.keys())
+    await receiver
+      .discardPart({ key, partNumber: args.parts[i]!.partNumber, etag: args.parts[i]!.etag })
+      .catch(() => {});
   for (const p of dropped) await receiver.discardPart({ key, partNumber: p.partNumber, etag: p.etag }).catch(() => {});
 
-  const parts = args.parts.slice(0, lastKept + 1).map((p, i) => (written.has(i) ? { partNumber: p.partNumber, etag: written.get(i)!.etag } : p));
+  const parts = args.parts
+    .slice(0, lastKept + 1)
+    .map((p, i) => (written.has(i) ? { partNumber: p.partNumber, etag: written.get(i)!.etag } : p));
   logger.info('recording repaired', {
     recordingId: row.id,
     bytes: total,

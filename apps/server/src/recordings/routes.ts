@@ -73,7 +73,11 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
   app.post('/', jsonLimit, validate('json', createBody), async (c) => {
     const rec = await service.create(c.get('user'), c.req.valid('json'));
     // A capability to end this recording only, for navigator.sendBeacon (no Authorization header).
-    const token = await signToken(deps.signingKey, { typ: 'end', rid: rec.id }, new Date(clock.now().getTime() + END_URL_TTL_SECONDS * 1000));
+    const token = await signToken(
+      deps.signingKey,
+      { typ: 'end', rid: rec.id },
+      new Date(clock.now().getTime() + END_URL_TTL_SECONDS * 1000),
+    );
     return c.json({ ...rec, endUrl: `${origin(c, deps.publicUrl)}/api/ends/${token}` } satisfies CreatedRecording, 201);
   });
 
@@ -90,8 +94,20 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
     const { id } = c.req.valid('param');
     const { partNumber, sizeBytes } = c.req.valid('json');
     // The backend makes the URL: presigned S3 UploadPart, or a signed URL back to this service.
-    const { target, expiresAt } = await service.requestPart(c.get('user'), id, partNumber, sizeBytes, origin(c, deps.publicUrl));
-    return c.json({ partNumber, url: target.url, method: 'PUT', headers: target.headers, expiresAt: expiresAt.toISOString() } satisfies PartTarget);
+    const { target, expiresAt } = await service.requestPart(
+      c.get('user'),
+      id,
+      partNumber,
+      sizeBytes,
+      origin(c, deps.publicUrl),
+    );
+    return c.json({
+      partNumber,
+      url: target.url,
+      method: 'PUT',
+      headers: target.headers,
+      expiresAt: expiresAt.toISOString(),
+    } satisfies PartTarget);
   });
 
   app.post('/:id/stop', validate('param', idParam), async (c) => {
@@ -100,7 +116,12 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
 
   app.post('/:id/complete', jsonLimit, validate('param', idParam), validate('json', completeBody), async (c) => {
     const body = c.req.valid('json');
-    return c.json(await service.complete(c.get('user'), c.req.valid('param').id, { durationMs: body.durationMs ?? null, parts: body.parts }));
+    return c.json(
+      await service.complete(c.get('user'), c.req.valid('param').id, {
+        durationMs: body.durationMs ?? null,
+        parts: body.parts,
+      }),
+    );
   });
 
   app.post('/:id/fail', jsonLimit, validate('param', idParam), validate('json', failBody), async (c) => {
@@ -108,9 +129,13 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
   });
 
   /** The ready recording `user` may download, and the backend's own URL for it (S3) or null. */
-  async function readyForDownload(user: Identity, id: string): Promise<{ row: RecordingRow; presigned: string | null }> {
+  async function readyForDownload(
+    user: Identity,
+    id: string,
+  ): Promise<{ row: RecordingRow; presigned: string | null }> {
     const row = await service.getRow(user, id, true);
-    if (row.status !== 'ready') throw new DomainError('conflict', `Recording is ${row.status}; only a ready recording can be downloaded.`);
+    if (row.status !== 'ready')
+      throw new DomainError('conflict', `Recording is ${row.status}; only a ready recording can be downloaded.`);
     const presigned = await service.storage.presignDownload({
       key: row.storageKey,
       filename: downloadFilename(row),
@@ -125,7 +150,8 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
     // A player fetching later byte ranges is the same viewing, so a continuation is not audited again. Decided
     // from the range as serveFile will parse it: anything it answers with the whole file or from byte 0 — no
     // Range, a multi-range, an invalid one like bytes=1-0, a suffix covering everything — is a download.
-    if (row.userId !== c.get('user').id && !isContinuation(c.req.header('range'), row.sizeBytes)) await deps.onForeignRead?.(c.get('user'), row, 'download');
+    if (row.userId !== c.get('user').id && !isContinuation(c.req.header('range'), row.sizeBytes))
+      await deps.onForeignRead?.(c.get('user'), row, 'download');
     if (presigned) return c.redirect(presigned, 302);
     return serveFile(c, service, row);
   });
@@ -134,7 +160,9 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
     const { row, presigned } = await readyForDownload(c.get('user'), c.req.valid('param').id);
     const expiresAt = new Date(clock.now().getTime() + DOWNLOAD_URL_TTL_SECONDS * 1000);
     if (row.userId !== c.get('user').id) await deps.onForeignRead?.(c.get('user'), row, 'download_url');
-    const url = presigned ?? `${origin(c, deps.publicUrl)}/api/files/${await signToken(deps.signingKey, { typ: 'file', rid: row.id }, expiresAt)}`;
+    const url =
+      presigned ??
+      `${origin(c, deps.publicUrl)}/api/files/${await signToken(deps.signingKey, { typ: 'file', rid: row.id }, expiresAt)}`;
     return c.json({ url, expiresAt: expiresAt.toISOString() } satisfies DownloadUrl);
   });
 
@@ -167,8 +195,13 @@ export function transferRoutes(deps: RecordingRoutesDeps) {
     const declared = c.req.header('content-length');
     if (declared !== undefined) {
       const n = Number(declared);
-      if (n > claims.sizeBytes) throw new DomainError('payload_too_large', `The body is longer than the ${claims.sizeBytes} bytes this URL was issued for.`);
-      if (n < claims.sizeBytes) throw badRequest(`This URL takes exactly ${claims.sizeBytes} bytes; the body has ${n}.`);
+      if (n > claims.sizeBytes)
+        throw new DomainError(
+          'payload_too_large',
+          `The body is longer than the ${claims.sizeBytes} bytes this URL was issued for.`,
+        );
+      if (n < claims.sizeBytes)
+        throw badRequest(`This URL takes exactly ${claims.sizeBytes} bytes; the body has ${n}.`);
     }
     // The Node request itself is the fastest stream of the body; app.request() in tests has only the web stream.
     const body = c.env?.incoming ?? (c.req.raw.body ? Readable.fromWeb(c.req.raw.body as never) : Readable.from([]));
@@ -206,7 +239,8 @@ export function transferRoutes(deps: RecordingRoutesDeps) {
 
   app.on(['GET', 'HEAD'], '/files/:token', async (c) => {
     const claims = await verifyToken(deps.signingKey, c.req.param('token'), 'file');
-    if (!claims) throw new DomainError('unauthorized', 'This download URL is invalid or has expired; request a new one.');
+    if (!claims)
+      throw new DomainError('unauthorized', 'This download URL is invalid or has expired; request a new one.');
     const row = await service.rowById(claims.rid);
     if (!row) throw notFound();
     return serveFile(c, service, row);
@@ -223,7 +257,8 @@ export function isContinuation(header: string | undefined, size: number): boolea
 
 /** Streams a ready recording with Range support (206 / 416), never buffering it. */
 async function serveFile(c: Context, service: RecordingsService, row: RecordingRow): Promise<Response> {
-  if (row.status !== 'ready') throw new DomainError('conflict', `Recording is ${row.status}; only a ready recording can be downloaded.`);
+  if (row.status !== 'ready')
+    throw new DomainError('conflict', `Recording is ${row.status}; only a ready recording can be downloaded.`);
   const size = row.sizeBytes;
   const headers: Record<string, string> = {
     'Content-Type': row.mimeType.split(';')[0]!,
@@ -233,10 +268,13 @@ async function serveFile(c: Context, service: RecordingsService, row: RecordingR
   };
   const range = parseRange(c.req.header('range'), size);
   if (range.kind === 'unsatisfiable') {
-    return new Response(JSON.stringify({ error: { code: 'invalid_request', message: 'The requested range is outside the file.' } }), {
-      status: 416,
-      headers: { 'Content-Range': `bytes */${size}`, 'Content-Type': 'application/json' },
-    });
+    return new Response(
+      JSON.stringify({ error: { code: 'invalid_request', message: 'The requested range is outside the file.' } }),
+      {
+        status: 416,
+        headers: { 'Content-Range': `bytes */${size}`, 'Content-Type': 'application/json' },
+      },
+    );
   }
   const isHead = c.req.method === 'HEAD';
   if (range.kind === 'range') {

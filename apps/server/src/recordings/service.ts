@@ -81,7 +81,13 @@ export interface RecordingsServiceOptions {
   /** Per-user caps (SORTIE_RECORDING_MAX_OPEN_PER_USER, SORTIE_RECORDING_MAX_RESERVED_MB_PER_USER). Default: none. */
   perUser?: { maxOpenRecordings: number; maxReservedBytes: number };
   /** Limits on bodies received through the service (SORTIE_UPLOAD_*). Default: 256 / 8 at once, 30 s idle, 1 KiB/s. */
-  uploads?: { maxConcurrent: number; maxConcurrentPerUser: number; maxConcurrentPerPart?: number; idleTimeoutMs: number; minBytesPerSecond: number };
+  uploads?: {
+    maxConcurrent: number;
+    maxConcurrentPerUser: number;
+    maxConcurrentPerPart?: number;
+    idleTimeoutMs: number;
+    minBytesPerSecond: number;
+  };
   /** SORTIE_RECORDING_MIN_FREE_MB in bytes: a part that would leave less free disk is refused (507). Default 0. */
   minFreeBytes?: number;
   /** Where the repair of a recording finalized without its client logs (repair.ts). Default: stdout. */
@@ -112,7 +118,12 @@ export class RecordingsService {
     this.storage = opts.storage;
     this.clock = opts.clock;
     this.maxSizeBytes = opts.maxSizeBytes;
-    this.uploads = opts.uploads ?? { maxConcurrent: 256, maxConcurrentPerUser: 8, idleTimeoutMs: 30_000, minBytesPerSecond: 1024 };
+    this.uploads = opts.uploads ?? {
+      maxConcurrent: 256,
+      maxConcurrentPerUser: 8,
+      idleTimeoutMs: 30_000,
+      minBytesPerSecond: 1024,
+    };
     this.gate = gate ?? new UploadGate(this.uploads);
   }
 
@@ -146,27 +157,31 @@ export class RecordingsService {
             .from(recordings)
             .where(and(eq(recordings.userId, user.id), inArray(recordings.status, OPEN)));
           if (Number(open?.n ?? 0) >= cap) {
-            throw new DomainError('too_many_requests', `You have ${cap} recordings open already, the most allowed; stop or complete one first.`, {
-              retryAfterSeconds: 60,
-            });
+            throw new DomainError(
+              'too_many_requests',
+              `You have ${cap} recordings open already, the most allowed; stop or complete one first.`,
+              {
+                retryAfterSeconds: 60,
+              },
+            );
           }
         }
         const [inserted] = await tx
-        .insert(recordings)
-        .values({
-          id,
-          sessionId: input.sessionId,
-          userId: user.id,
-          userName: user.name,
-          status: 'recording',
-          mimeType: input.mimeType,
-          storageKey: key,
-          uploadId,
-          createdAt: now,
-          updatedAt: now,
-          lastActivityAt: now,
-        })
-        .returning();
+          .insert(recordings)
+          .values({
+            id,
+            sessionId: input.sessionId,
+            userId: user.id,
+            userName: user.name,
+            status: 'recording',
+            mimeType: input.mimeType,
+            storageKey: key,
+            uploadId,
+            createdAt: now,
+            updatedAt: now,
+            lastActivityAt: now,
+          })
+          .returning();
         return inserted;
       });
     } catch (err) {
@@ -186,7 +201,9 @@ export class RecordingsService {
     if (filter.cursor !== undefined) {
       const c = decodeCursor(filter.cursor);
       // Newest first: the next page holds what sorts strictly after (createdAt, id) descending.
-      where.push(or(lt(recordings.createdAt, c.createdAt), and(eq(recordings.createdAt, c.createdAt), lt(recordings.id, c.id)))!);
+      where.push(
+        or(lt(recordings.createdAt, c.createdAt), and(eq(recordings.createdAt, c.createdAt), lt(recordings.id, c.id)))!,
+      );
     }
     const rows = await this.db
       .select()
@@ -237,7 +254,9 @@ export class RecordingsService {
     if (receiver) {
       const free = await receiver.freeBytes();
       if (free - sizeBytes < (this.opts.minFreeBytes ?? 0)) {
-        throw new DomainError('insufficient_storage', 'The recordings disk is full; send this part again later.', { retryAfterSeconds: DISK_FULL_RETRY_SECONDS });
+        throw new DomainError('insufficient_storage', 'The recordings disk is full; send this part again later.', {
+          retryAfterSeconds: DISK_FULL_RETRY_SECONDS,
+        });
       }
     }
     const now = this.clock.now();
@@ -261,7 +280,9 @@ export class RecordingsService {
         .where(and(eq(recordingParts.recordingId, id), sql`${recordingParts.partNumber} <> ${partNumber}`));
       const total = Number(others?.total ?? 0) + thisPart;
       if (total > this.maxSizeBytes) {
-        throw tooLarge(`This part would take the recording to ${total} bytes, over the limit of ${this.maxSizeBytes} bytes.`);
+        throw tooLarge(
+          `This part would take the recording to ${total} bytes, over the limit of ${this.maxSizeBytes} bytes.`,
+        );
       }
       if (userCap !== undefined) {
         const [all] = await tx
@@ -277,7 +298,9 @@ export class RecordingsService {
           );
         const userTotal = Number(all?.total ?? 0) + thisPart;
         if (userTotal > userCap) {
-          throw tooLarge(`This part would take your open recordings to ${userTotal} bytes, over your limit of ${userCap} bytes; complete one first.`);
+          throw tooLarge(
+            `This part would take your open recordings to ${userTotal} bytes, over your limit of ${userCap} bytes; complete one first.`,
+          );
         }
       }
       await tx
@@ -326,56 +349,81 @@ export class RecordingsService {
     if (!row) throw notFound();
     if (!OPEN.includes(row.status)) throw conflict(`Recording is ${row.status}; it takes no more parts.`);
     if (!(await this.stillIssued(this.db, id, partNumber, sizeBytes))) {
-      throw conflict(`Part ${partNumber} has been requested again since this URL was issued; send it to the newer URL.`);
+      throw conflict(
+        `Part ${partNumber} has been requested again since this URL was issued; send it to the newer URL.`,
+      );
     }
     const release = this.gate.acquire(row.userId, id, partNumber);
     const watchdog = createBodyWatchdog(this.uploads);
     let stored: StoredPart;
     try {
-      stored = await receiver.writePart({ key: row.storageKey, partNumber, sizeBytes, body, signal: watchdog.signal, onData: watchdog.seen });
+      stored = await receiver.writePart({
+        key: row.storageKey,
+        partNumber,
+        sizeBytes,
+        body,
+        signal: watchdog.signal,
+        onData: watchdog.seen,
+      });
     } catch (err) {
-      if (err instanceof PartTooLargeError) throw new DomainError('payload_too_large', `The body is longer than the ${sizeBytes} bytes this URL was issued for.`);
-      if (err instanceof PartIncompleteError) throw badRequest(`The body ended before the ${sizeBytes} bytes this URL was issued for; send the part again.`);
-      if (err instanceof BodyTimeoutError) throw new DomainError('request_timeout', `${err.message} Send the part again.`);
+      if (err instanceof PartTooLargeError)
+        throw new DomainError(
+          'payload_too_large',
+          `The body is longer than the ${sizeBytes} bytes this URL was issued for.`,
+        );
+      if (err instanceof PartIncompleteError)
+        throw badRequest(`The body ended before the ${sizeBytes} bytes this URL was issued for; send the part again.`);
+      if (err instanceof BodyTimeoutError)
+        throw new DomainError('request_timeout', `${err.message} Send the part again.`);
       if (err instanceof InsufficientStorageError) {
-        throw new DomainError('insufficient_storage', 'The recordings disk is full; this part was not stored (its earlier version, if any, is kept). Send it again later.', {
-          retryAfterSeconds: DISK_FULL_RETRY_SECONDS,
-        });
+        throw new DomainError(
+          'insufficient_storage',
+          'The recordings disk is full; this part was not stored (its earlier version, if any, is kept). Send it again later.',
+          {
+            retryAfterSeconds: DISK_FULL_RETRY_SECONDS,
+          },
+        );
       }
       // A complete, fail or delete that ran meanwhile removed the upload under us.
       const now = await this.rowById(id);
-      if (!now || !OPEN.includes(now.status)) throw conflict(`Recording is ${now?.status ?? 'gone'}; it takes no more parts.`);
+      if (!now || !OPEN.includes(now.status))
+        throw conflict(`Recording is ${now?.status ?? 'gone'}; it takes no more parts.`);
       throw err;
     } finally {
       watchdog.stop();
       release();
     }
     const now = this.clock.now();
-    const outcome = await this.db.transaction(async (tx): Promise<{ refused: string } | { superseded: string | null }> => {
-      const [locked] = await tx.select().from(recordings).where(eq(recordings.id, id)).for('update');
-      if (!locked || !OPEN.includes(locked.status)) return { refused: `Recording is ${locked?.status ?? 'gone'}; it takes no more parts.` };
-      const [current] = await tx
-        .select()
-        .from(recordingParts)
-        .where(and(eq(recordingParts.recordingId, id), eq(recordingParts.partNumber, partNumber)));
-      // Asked for again (at another size) while these bytes arrived: the newer URL's bytes are the part.
-      if (!current || current.declaredSize !== sizeBytes) {
-        return { refused: `Part ${partNumber} was requested again while this body arrived; send it to the newer URL.` };
-      }
-      await tx
-        .update(recordingParts)
-        .set({ storedSize: stored.sizeBytes, etag: stored.etag, updatedAt: now })
-        .where(and(eq(recordingParts.recordingId, id), eq(recordingParts.partNumber, partNumber)));
-      const [sum] = await tx
-        .select({ total: sql<string>`coalesce(sum(${recordingParts.storedSize}), 0)` })
-        .from(recordingParts)
-        .where(eq(recordingParts.recordingId, id));
-      await tx
-        .update(recordings)
-        .set({ lastActivityAt: now, updatedAt: now, sizeBytes: Number(sum?.total ?? 0) })
-        .where(eq(recordings.id, id));
-      return { superseded: current.etag };
-    });
+    const outcome = await this.db.transaction(
+      async (tx): Promise<{ refused: string } | { superseded: string | null }> => {
+        const [locked] = await tx.select().from(recordings).where(eq(recordings.id, id)).for('update');
+        if (!locked || !OPEN.includes(locked.status))
+          return { refused: `Recording is ${locked?.status ?? 'gone'}; it takes no more parts.` };
+        const [current] = await tx
+          .select()
+          .from(recordingParts)
+          .where(and(eq(recordingParts.recordingId, id), eq(recordingParts.partNumber, partNumber)));
+        // Asked for again (at another size) while these bytes arrived: the newer URL's bytes are the part.
+        if (!current || current.declaredSize !== sizeBytes) {
+          return {
+            refused: `Part ${partNumber} was requested again while this body arrived; send it to the newer URL.`,
+          };
+        }
+        await tx
+          .update(recordingParts)
+          .set({ storedSize: stored.sizeBytes, etag: stored.etag, updatedAt: now })
+          .where(and(eq(recordingParts.recordingId, id), eq(recordingParts.partNumber, partNumber)));
+        const [sum] = await tx
+          .select({ total: sql<string>`coalesce(sum(${recordingParts.storedSize}), 0)` })
+          .from(recordingParts)
+          .where(eq(recordingParts.recordingId, id));
+        await tx
+          .update(recordings)
+          .set({ lastActivityAt: now, updatedAt: now, sizeBytes: Number(sum?.total ?? 0) })
+          .where(eq(recordings.id, id));
+        return { superseded: current.etag };
+      },
+    );
     if ('refused' in outcome) {
       // These bytes belong to nothing: only this version goes, every other stays as the database says.
       await receiver.discardPart({ key: row.storageKey, partNumber, etag: stored.etag });
@@ -402,7 +450,11 @@ export class RecordingsService {
       .from(recordingParts)
       .where(eq(recordingParts.recordingId, row.id))
       .orderBy(recordingParts.partNumber);
-    return rows.flatMap((r) => (r.etag !== null && r.storedSize !== null ? [{ partNumber: r.partNumber, etag: r.etag, sizeBytes: r.storedSize }] : []));
+    return rows.flatMap((r) =>
+      r.etag !== null && r.storedSize !== null
+        ? [{ partNumber: r.partNumber, etag: r.etag, sizeBytes: r.storedSize }]
+        : [],
+    );
   }
 
   /** Whether the latest URL issued for a part is still for `sizeBytes`. */
@@ -433,7 +485,8 @@ export class RecordingsService {
   async stop(user: Identity, id: string): Promise<Recording> {
     const row = await this.getRow(user, id, false);
     if (row.status === 'uploading') return toResource(row);
-    if (row.status !== 'recording') throw conflict(`Recording is ${row.status}; only a recording in progress can be stopped.`);
+    if (row.status !== 'recording')
+      throw conflict(`Recording is ${row.status}; only a recording in progress can be stopped.`);
     const now = this.clock.now();
     const [updated] = await this.db
       .update(recordings)
@@ -448,7 +501,11 @@ export class RecordingsService {
    * parts and marks the recording ready. Idempotent: a ready recording is
    * answered as it is.
    */
-  async complete(user: Identity, id: string, input: { durationMs: number | null; parts: { partNumber: number; etag: string }[] }): Promise<Recording> {
+  async complete(
+    user: Identity,
+    id: string,
+    input: { durationMs: number | null; parts: { partNumber: number; etag: string }[] },
+  ): Promise<Recording> {
     const row = await this.getRow(user, id, false);
     if (row.status === 'ready') return toResource(row);
     if (row.status === 'failed') throw conflict('Recording has failed; it cannot be completed.');
@@ -456,11 +513,19 @@ export class RecordingsService {
   }
 
   /** Shared by complete and the sweeper: validate, assemble, mark ready. */
-  async finalize(row: RecordingRow, durationMs: number | null, partsIn: { partNumber: number; etag: string }[], endedBy: EndedBy): Promise<Recording> {
+  async finalize(
+    row: RecordingRow,
+    durationMs: number | null,
+    partsIn: { partNumber: number; etag: string }[],
+    endedBy: EndedBy,
+  ): Promise<Recording> {
     let parts = [...partsIn].sort((a, b) => a.partNumber - b.partNumber);
     if (parts.length === 0) throw badRequest('parts must list at least one part.');
     parts.forEach((p, i) => {
-      if (p.partNumber !== i + 1) throw badRequest(`parts must be numbered 1..${parts.length} with no gap or repeat; part ${i + 1} is missing or repeated.`);
+      if (p.partNumber !== i + 1)
+        throw badRequest(
+          `parts must be numbered 1..${parts.length} with no gap or repeat; part ${i + 1} is missing or repeated.`,
+        );
     });
     const stored = await this.db.select().from(recordingParts).where(eq(recordingParts.recordingId, row.id));
     const byNumber = new Map(stored.map((p) => [p.partNumber, p]));
@@ -471,7 +536,8 @@ export class RecordingsService {
     parts.forEach((p, i) => {
       const s = byNumber.get(p.partNumber);
       if (!s) throw badRequest(`Part ${p.partNumber} was never requested.`);
-      const actual = s.etag !== null ? { etag: s.etag, sizeBytes: s.storedSize ?? s.declaredSize } : held?.get(p.partNumber);
+      const actual =
+        s.etag !== null ? { etag: s.etag, sizeBytes: s.storedSize ?? s.declaredSize } : held?.get(p.partNumber);
       if (held && !actual) throw badRequest(`Part ${p.partNumber} has not been received.`);
       if (this.storage.receiver && s.etag === null) throw badRequest(`Part ${p.partNumber} has not been received.`);
       if (actual && normalizeEtag(actual.etag) !== normalizeEtag(p.etag)) {
@@ -479,11 +545,14 @@ export class RecordingsService {
       }
       const size = actual?.sizeBytes ?? s.declaredSize;
       if (i < parts.length - 1 && size < this.storage.minPartSizeBytes) {
-        throw badRequest(`Part ${p.partNumber} is ${size} bytes; every part but the last must be at least ${this.storage.minPartSizeBytes} bytes.`);
+        throw badRequest(
+          `Part ${p.partNumber} is ${size} bytes; every part but the last must be at least ${this.storage.minPartSizeBytes} bytes.`,
+        );
       }
       total += size;
     });
-    if (total > this.maxSizeBytes) throw tooLarge(`The parts add up to ${total} bytes, over the limit of ${this.maxSizeBytes} bytes.`);
+    if (total > this.maxSizeBytes)
+      throw tooLarge(`The parts add up to ${total} bytes, over the limit of ${this.maxSizeBytes} bytes.`);
     // Finalized without its client (a beacon, the sweeper): an incomplete trailing block is cut and the
     // Duration written, where the parts pass through the service (repair.ts; S3 is joined as it is).
     const receiver = this.storage.receiver;
@@ -501,13 +570,18 @@ export class RecordingsService {
       if (!current || !OPEN.includes(current.status)) return this.settleLostRace(row);
       if (err instanceof InvalidPartError) {
         // The part was sent again while joining, and its old version is gone: nothing is lost, the new one is stored.
-        if (this.storage.receiver && !(await this.partsUnchanged(this.db, row.id, parts))) throw partChangedWhileCompleting();
+        if (this.storage.receiver && !(await this.partsUnchanged(this.db, row.id, parts)))
+          throw partChangedWhileCompleting();
         throw badRequest(err.message);
       }
       if (err instanceof InsufficientStorageError) {
-        throw new DomainError('insufficient_storage', 'The recordings disk is too full to assemble this recording; complete it again later. Its parts are kept.', {
-          retryAfterSeconds: DISK_FULL_RETRY_SECONDS,
-        });
+        throw new DomainError(
+          'insufficient_storage',
+          'The recordings disk is too full to assemble this recording; complete it again later. Its parts are kept.',
+          {
+            retryAfterSeconds: DISK_FULL_RETRY_SECONDS,
+          },
+        );
       }
       throw err;
     }
@@ -546,7 +620,15 @@ export class RecordingsService {
       const [updated] = await tx
         .update(recordings)
         // A client's complete after a beacon keeps the beacon's account of how it ended.
-        .set({ status: 'ready', sizeBytes, durationMs, completedAt: now, updatedAt: now, uploadId: null, endedBy: locked.endedBy ?? endedBy })
+        .set({
+          status: 'ready',
+          sizeBytes,
+          durationMs,
+          completedAt: now,
+          updatedAt: now,
+          uploadId: null,
+          endedBy: locked.endedBy ?? endedBy,
+        })
         .where(eq(recordings.id, row.id))
         .returning();
       await tx.delete(recordingParts).where(eq(recordingParts.recordingId, row.id));
@@ -583,7 +665,9 @@ export class RecordingsService {
    */
   private async heldParts(row: RecordingRow): Promise<Map<number, StoredPart> | null> {
     try {
-      return new Map((await this.storage.listParts({ key: row.storageKey, uploadId: row.uploadId })).map((p) => [p.partNumber, p]));
+      return new Map(
+        (await this.storage.listParts({ key: row.storageKey, uploadId: row.uploadId })).map((p) => [p.partNumber, p]),
+      );
     } catch {
       return null;
     }
@@ -635,13 +719,16 @@ export class RecordingsService {
   private async discardStorage(row: RecordingRow): Promise<void> {
     // A ready recording's parts were removed when it became ready, unless a crash came between
     // (a receiver's part folder then lingers): removing them again is cheap and idempotent.
-    if (row.status !== 'ready' || this.storage.receiver) await this.storage.abortUpload({ key: row.storageKey, uploadId: row.status === 'ready' ? null : row.uploadId });
+    if (row.status !== 'ready' || this.storage.receiver)
+      await this.storage.abortUpload({ key: row.storageKey, uploadId: row.status === 'ready' ? null : row.uploadId });
     await this.storage.delete(row.storageKey);
   }
 }
 
 function partChangedWhileCompleting(): DomainError {
-  return conflict('A part was sent again while the recording was being completed; complete it again with the new ETag.');
+  return conflict(
+    'A part was sent again while the recording was being completed; complete it again with the new ETag.',
+  );
 }
 
 /** A download file name: the session and the start time, safe in a header. */

@@ -43,7 +43,12 @@ const backends: Backend[] = [
     name: 's3',
     async make() {
       const server = await sharedS3Server();
-      return new S3Storage({ bucket: server.bucket, region: server.region, endpoint: server.endpoint, prefix: `contract-${randomUUID()}/` });
+      return new S3Storage({
+        bucket: server.bucket,
+        region: server.region,
+        endpoint: server.endpoint,
+        prefix: `contract-${randomUUID()}/`,
+      });
     },
   },
 ];
@@ -56,7 +61,10 @@ const md5 = (b: Uint8Array) => createHash('md5').update(b).digest('hex');
  */
 function expectValidates(backend: Backend['name'], etag: string, bytes: Buffer): void {
   if (backend === 's3') expect(normalizeEtag(etag)).toBe(md5(bytes));
-  else expect(normalizeEtag(etag).startsWith(`${crc32(bytes).toString(16).padStart(8, '0')}-${bytes.length.toString(16)}-`)).toBe(true);
+  else
+    expect(
+      normalizeEtag(etag).startsWith(`${crc32(bytes).toString(16).padStart(8, '0')}-${bytes.length.toString(16)}-`),
+    ).toBe(true);
 }
 
 async function readAll(stream: Readable): Promise<Buffer> {
@@ -77,9 +85,20 @@ describe.each(backends)('storage contract: $name', (backend) => {
   }
 
   /** Sends one part the way a client would; answers the ETag the PUT returned. */
-  async function sendPart(u: { key: string; uploadId: string | null }, partNumber: number, bytes: Buffer): Promise<string> {
+  async function sendPart(
+    u: { key: string; uploadId: string | null },
+    partNumber: number,
+    bytes: Buffer,
+  ): Promise<string> {
     const recordingId = u.key.split('.')[0]!;
-    const target = await storage.presignPart({ ...u, recordingId, partNumber, sizeBytes: bytes.length, expiresInSeconds: 60, origin: 'http://127.0.0.1:9' });
+    const target = await storage.presignPart({
+      ...u,
+      recordingId,
+      partNumber,
+      sizeBytes: bytes.length,
+      expiresInSeconds: 60,
+      origin: 'http://127.0.0.1:9',
+    });
     if (!storage.receiver) {
       const res = await fetch(target.url, { method: 'PUT', headers: target.headers, body: bytes });
       expect(res.status, await res.clone().text()).toBe(200);
@@ -89,11 +108,23 @@ describe.each(backends)('storage contract: $name', (backend) => {
     expect(target.url.startsWith('http://127.0.0.1:9/api/uploads/')).toBe(true);
     const claims = await storage.receiver.verifyPartUrl(target.url.split('/').pop()!);
     expect(claims).toEqual({ recordingId, partNumber, sizeBytes: bytes.length });
-    return (await storage.receiver.writePart({ key: u.key, partNumber, sizeBytes: bytes.length, body: Readable.from([bytes]) })).etag;
+    return (
+      await storage.receiver.writePart({
+        key: u.key,
+        partNumber,
+        sizeBytes: bytes.length,
+        body: Readable.from([bytes]),
+      })
+    ).etag;
   }
 
   /** Sends a part again; where the service keeps the versions (a receiver), it discards the one replaced, as acceptPart does. */
-  async function resendPart(u: { key: string; uploadId: string | null }, partNumber: number, bytes: Buffer, old: string): Promise<string> {
+  async function resendPart(
+    u: { key: string; uploadId: string | null },
+    partNumber: number,
+    bytes: Buffer,
+    old: string,
+  ): Promise<string> {
     const etag = await sendPart(u, partNumber, bytes);
     await storage.receiver?.discardPart({ key: u.key, partNumber, etag: old });
     return etag;
@@ -144,7 +175,9 @@ describe.each(backends)('storage contract: $name', (backend) => {
     const oldEtag = await sendPart(u, 1, first);
     const newEtag = await resendPart(u, 1, second, oldEtag);
     expect(normalizeEtag(newEtag)).not.toBe(normalizeEtag(oldEtag));
-    await expect(storage.completeUpload({ ...u, parts: [{ partNumber: 1, etag: oldEtag }] })).rejects.toBeInstanceOf(InvalidPartError);
+    await expect(storage.completeUpload({ ...u, parts: [{ partNumber: 1, etag: oldEtag }] })).rejects.toBeInstanceOf(
+      InvalidPartError,
+    );
     await storage.completeUpload({ ...u, parts: [{ partNumber: 1, etag: newEtag }] });
     expect((await readAll(await storage.read(u.key))).equals(second)).toBe(true);
   });
@@ -153,7 +186,9 @@ describe.each(backends)('storage contract: $name', (backend) => {
     const u = await newUpload();
     const bytes = randomBytes(200);
     const etag = await sendPart(u, 1, bytes);
-    await expect(storage.completeUpload({ ...u, parts: [{ partNumber: 1, etag: `"${'0'.repeat(32)}"` }] })).rejects.toBeInstanceOf(InvalidPartError);
+    await expect(
+      storage.completeUpload({ ...u, parts: [{ partNumber: 1, etag: `"${'0'.repeat(32)}"` }] }),
+    ).rejects.toBeInstanceOf(InvalidPartError);
     expect(await storage.stat(u.key)).toBeNull();
     await storage.completeUpload({ ...u, parts: [{ partNumber: 1, etag }] });
     expect(await storage.stat(u.key)).toEqual({ sizeBytes: 200 });
@@ -163,7 +198,13 @@ describe.each(backends)('storage contract: $name', (backend) => {
     const u = await newUpload();
     const etag = await sendPart(u, 1, randomBytes(full()));
     await expect(
-      storage.completeUpload({ ...u, parts: [{ partNumber: 1, etag }, { partNumber: 2, etag: `"${'1'.repeat(32)}"` }] }),
+      storage.completeUpload({
+        ...u,
+        parts: [
+          { partNumber: 1, etag },
+          { partNumber: 2, etag: `"${'1'.repeat(32)}"` },
+        ],
+      }),
     ).rejects.toBeInstanceOf(InvalidPartError);
   });
 
@@ -225,7 +266,12 @@ describe.each(backends)('storage contract: $name', (backend) => {
     const bytes = randomBytes(2048);
     const etag = await sendPart(u, 1, bytes);
     await storage.completeUpload({ ...u, parts: [{ partNumber: 1, etag }] });
-    const url = await storage.presignDownload({ key: u.key, filename: 'recording-s-1.webm', mimeType: 'video/webm;codecs=vp9', expiresInSeconds: 60 });
+    const url = await storage.presignDownload({
+      key: u.key,
+      filename: 'recording-s-1.webm',
+      mimeType: 'video/webm;codecs=vp9',
+      expiresInSeconds: 60,
+    });
     if (backend.name === 'local') {
       expect(url).toBeNull();
       return;

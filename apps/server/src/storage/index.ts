@@ -10,7 +10,11 @@ export async function createStorage(config: Config, opts: { signingKey: string }
     // loadConfig refuses the s3 backend without a bucket, so bucket is set here.
     return new S3Storage({ ...config.s3, bucket: config.s3.bucket! });
   }
-  const local = new LocalStorage({ root: config.storagePath, signingKey: opts.signingKey, minFreeBytes: config.minFreeBytes });
+  const local = new LocalStorage({
+    root: config.storagePath,
+    signingKey: opts.signingKey,
+    minFreeBytes: config.minFreeBytes,
+  });
   await local.init();
   return local;
 }

@@ -24,7 +24,14 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Clock } from '../lib/clock.js';
-import { InvalidPartError, StorageError, type ByteRange, type PartTarget, type RecordingStorage, type StoredPart } from './types.js';
+import {
+  InvalidPartError,
+  StorageError,
+  type ByteRange,
+  type PartTarget,
+  type RecordingStorage,
+  type StoredPart,
+} from './types.js';
 
 const KEY_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.(webm|mp4)$/;
 
@@ -56,7 +63,10 @@ function s3Code(err: unknown): string | null {
 }
 
 function isNotFound(err: unknown): boolean {
-  return err instanceof S3ServiceException && (err.$metadata.httpStatusCode === 404 || err.name === 'NotFound' || err.name === 'NoSuchKey');
+  return (
+    err instanceof S3ServiceException &&
+    (err.$metadata.httpStatusCode === 404 || err.name === 'NotFound' || err.name === 'NoSuchKey')
+  );
 }
 
 export class S3Storage implements RecordingStorage {
@@ -97,13 +107,23 @@ export class S3Storage implements RecordingStorage {
 
   async createUpload(key: string, mimeType: string): Promise<string> {
     const out = await this.client.send(
-      new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.objectKey(key), ContentType: mimeType.split(';')[0]! }),
+      new CreateMultipartUploadCommand({
+        Bucket: this.bucket,
+        Key: this.objectKey(key),
+        ContentType: mimeType.split(';')[0]!,
+      }),
     );
     if (!out.UploadId) throw new StorageError('S3 created a multipart upload without an UploadId');
     return out.UploadId;
   }
 
-  async presignPart(args: { key: string; uploadId: string | null; partNumber: number; sizeBytes: number; expiresInSeconds: number }): Promise<PartTarget> {
+  async presignPart(args: {
+    key: string;
+    uploadId: string | null;
+    partNumber: number;
+    sizeBytes: number;
+    expiresInSeconds: number;
+  }): Promise<PartTarget> {
     const command = new UploadPartCommand({
       Bucket: this.bucket,
       Key: this.objectKey(args.key),
@@ -112,12 +132,19 @@ export class S3Storage implements RecordingStorage {
       // Signed into the URL: S3 refuses a body of any other length.
       ContentLength: args.sizeBytes,
     });
-    const url = await getSignedUrl(this.client, command, { expiresIn: args.expiresInSeconds, signingDate: this.clock.now() });
+    const url = await getSignedUrl(this.client, command, {
+      expiresIn: args.expiresInSeconds,
+      signingDate: this.clock.now(),
+    });
     // Nothing else to send: the browser sets Content-Length from the body itself.
     return { url, headers: {} };
   }
 
-  async completeUpload(args: { key: string; uploadId: string | null; parts: { partNumber: number; etag: string }[] }): Promise<{ sizeBytes: number }> {
+  async completeUpload(args: {
+    key: string;
+    uploadId: string | null;
+    parts: { partNumber: number; etag: string }[];
+  }): Promise<{ sizeBytes: number }> {
     const Key = this.objectKey(args.key);
     try {
       await this.client.send(
@@ -135,7 +162,8 @@ export class S3Storage implements RecordingStorage {
         const done = await this.stat(args.key);
         if (done) return done;
       }
-      if (code && BAD_PART_LIST.has(code)) throw new InvalidPartError(`S3 refused the part list (${code}): ${(err as Error).message}`, { cause: err });
+      if (code && BAD_PART_LIST.has(code))
+        throw new InvalidPartError(`S3 refused the part list (${code}): ${(err as Error).message}`, { cause: err });
       throw err;
     }
     const done = await this.stat(args.key);
@@ -146,7 +174,13 @@ export class S3Storage implements RecordingStorage {
   async abortUpload(args: { key: string; uploadId: string | null }): Promise<void> {
     if (!args.uploadId) return;
     try {
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.objectKey(args.key), UploadId: args.uploadId }));
+      await this.client.send(
+        new AbortMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: this.objectKey(args.key),
+          UploadId: args.uploadId,
+        }),
+      );
     } catch (err) {
       if (s3Code(err) === 'NoSuchUpload') return;
       throw err;
@@ -160,10 +194,16 @@ export class S3Storage implements RecordingStorage {
     try {
       for (;;) {
         const out = await this.client.send(
-          new ListPartsCommand({ Bucket: this.bucket, Key: this.objectKey(args.key), UploadId: args.uploadId, PartNumberMarker: marker }),
+          new ListPartsCommand({
+            Bucket: this.bucket,
+            Key: this.objectKey(args.key),
+            UploadId: args.uploadId,
+            PartNumberMarker: marker,
+          }),
         );
         for (const p of out.Parts ?? []) {
-          if (p.PartNumber !== undefined && p.ETag) parts.push({ partNumber: p.PartNumber, etag: p.ETag, sizeBytes: p.Size ?? 0 });
+          if (p.PartNumber !== undefined && p.ETag)
+            parts.push({ partNumber: p.PartNumber, etag: p.ETag, sizeBytes: p.Size ?? 0 });
         }
         if (!out.IsTruncated || !out.NextPartNumberMarker) break;
         marker = out.NextPartNumberMarker;
@@ -187,14 +227,23 @@ export class S3Storage implements RecordingStorage {
 
   async read(key: string, range?: ByteRange): Promise<Readable> {
     const out = await this.client.send(
-      new GetObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key), ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) }),
+      new GetObjectCommand({
+        Bucket: this.bucket,
+        Key: this.objectKey(key),
+        ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
+      }),
     );
     // In Node the body is the HTTP response stream itself: nothing is buffered.
     if (!out.Body) throw new StorageError('S3 answered GetObject without a body');
     return out.Body as Readable;
   }
 
-  async presignDownload(args: { key: string; filename: string; mimeType: string; expiresInSeconds: number }): Promise<string> {
+  async presignDownload(args: {
+    key: string;
+    filename: string;
+    mimeType: string;
+    expiresInSeconds: number;
+  }): Promise<string> {
     const command = new GetObjectCommand({
       Bucket: this.bucket,
       Key: this.objectKey(args.key),
@@ -210,6 +259,8 @@ export class S3Storage implements RecordingStorage {
   }
 
   async check(): Promise<void> {
-    await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), { abortSignal: AbortSignal.timeout(this.checkTimeoutMs) });
+    await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), {
+      abortSignal: AbortSignal.timeout(this.checkTimeoutMs),
+    });
   }
 }

@@ -64,7 +64,11 @@ export interface RecordingStorage {
    * sorted; the service has checked it. Throws InvalidPartError when a part
    * or its ETag is not what storage holds.
    */
-  completeUpload(args: { key: string; uploadId: string | null; parts: { partNumber: number; etag: string }[] }): Promise<{ sizeBytes: number }>;
+  completeUpload(args: {
+    key: string;
+    uploadId: string | null;
+    parts: { partNumber: number; etag: string }[];
+  }): Promise<{ sizeBytes: number }>;
 
   /** Discards an unfinished upload and every part of it. Idempotent. */
   abortUpload(args: { key: string; uploadId: string | null }): Promise<void>;
@@ -83,7 +87,12 @@ export interface RecordingStorage {
    * GET with a Content-Disposition filename), or null when the service serves
    * it itself.
    */
-  presignDownload(args: { key: string; filename: string; mimeType: string; expiresInSeconds: number }): Promise<string | null>;
+  presignDownload(args: {
+    key: string;
+    filename: string;
+    mimeType: string;
+    expiresInSeconds: number;
+  }): Promise<string | null>;
 
   /** Removes a finished object (not the parts of an unfinished upload: abortUpload does). Idempotent. */
   delete(key: string): Promise<void>;

@@ -27,7 +27,11 @@ export interface BodyWatchdogOptions {
  * listening to the body itself: a 'data' listener would start the body flowing
  * before its reader is attached.)
  */
-export function createBodyWatchdog(opts: BodyWatchdogOptions): { signal: AbortSignal; seen(bytes: number): void; stop(): void } {
+export function createBodyWatchdog(opts: BodyWatchdogOptions): {
+  signal: AbortSignal;
+  seen(bytes: number): void;
+  stop(): void;
+} {
   const ac = new AbortController();
   const startedAt = Date.now();
   let lastByteAt = startedAt;
@@ -36,7 +40,10 @@ export function createBodyWatchdog(opts: BodyWatchdogOptions): { signal: AbortSi
   // The timer is re-armed only when it fires, not per chunk: a busy upload costs nothing here.
   const arm = () => {
     const idleDeadline = lastByteAt + opts.idleTimeoutMs;
-    const rateDeadline = opts.minBytesPerSecond > 0 ? startedAt + opts.idleTimeoutMs + (received / opts.minBytesPerSecond) * 1000 : Infinity;
+    const rateDeadline =
+      opts.minBytesPerSecond > 0
+        ? startedAt + opts.idleTimeoutMs + (received / opts.minBytesPerSecond) * 1000
+        : Infinity;
     const wait = Math.min(idleDeadline, rateDeadline) - Date.now();
     if (wait > 0) {
       timer = setTimeout(arm, wait);

@@ -46,18 +46,30 @@ export class UploadGate {
   acquire(userId: string, recordingId: string, partNumber: number): () => void {
     const part = `${recordingId}/${partNumber}`;
     if (this.total >= this.opts.maxConcurrent) {
-      throw new DomainError('service_unavailable', `The service is receiving ${this.total} parts already; send this one again shortly.`, { retryAfterSeconds: 2 });
+      throw new DomainError(
+        'service_unavailable',
+        `The service is receiving ${this.total} parts already; send this one again shortly.`,
+        { retryAfterSeconds: 2 },
+      );
     }
     if ((this.byUser.get(userId) ?? 0) >= this.opts.maxConcurrentPerUser) {
-      throw new DomainError('too_many_requests', `You are sending ${this.opts.maxConcurrentPerUser} parts at once already; send this one when one of them is done.`, {
-        retryAfterSeconds: 1,
-      });
+      throw new DomainError(
+        'too_many_requests',
+        `You are sending ${this.opts.maxConcurrentPerUser} parts at once already; send this one when one of them is done.`,
+        {
+          retryAfterSeconds: 1,
+        },
+      );
     }
     const perPart = this.opts.maxConcurrentPerPart ?? MAX_CONCURRENT_PER_PART;
     if ((this.byPart.get(part) ?? 0) >= perPart) {
-      throw new DomainError('too_many_requests', `Part ${partNumber} is being received ${perPart} times already; send it again once those end.`, {
-        retryAfterSeconds: 1,
-      });
+      throw new DomainError(
+        'too_many_requests',
+        `Part ${partNumber} is being received ${perPart} times already; send it again once those end.`,
+        {
+          retryAfterSeconds: 1,
+        },
+      );
     }
     this.total++;
     this.byUser.set(userId, (this.byUser.get(userId) ?? 0) + 1);

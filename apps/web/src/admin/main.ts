@@ -24,7 +24,17 @@ async function main(): Promise<void> {
     replace(
       root,
       topBar('admin', null),
-      h('main', { class: 'page' }, err instanceof NoTokenError ? notice('warn', 'Not signed in', 'Open the admin panel from Sortie, which passes your sign-in token (#token=… or window.SORTIE_TOKEN).') : errorState(err, () => location.reload())),
+      h(
+        'main',
+        { class: 'page' },
+        err instanceof NoTokenError
+          ? notice(
+              'warn',
+              'Not signed in',
+              'Open the admin panel from Sortie, which passes your sign-in token (#token=… or window.SORTIE_TOKEN).',
+            )
+          : errorState(err, () => location.reload()),
+      ),
     );
     return;
   }
@@ -38,23 +48,52 @@ async function main(): Promise<void> {
   } catch (err) {
     const status = statusOf(err);
     if (status === 403) {
-      replace(content, notice('warn', 'Administrators only', `${session.name} is not an administrator, so the admin panel is not available. Ask an administrator for access.`));
+      replace(
+        content,
+        notice(
+          'warn',
+          'Administrators only',
+          `${session.name} is not an administrator, so the admin panel is not available. Ask an administrator for access.`,
+        ),
+      );
     } else if (status === 404) {
-      replace(content, notice('info', 'Recording is not enabled', 'This deployment does not record sessions (SORTIE_VIDEO_RECORDING_ENABLED is off), so there is nothing to manage here.'));
+      replace(
+        content,
+        notice(
+          'info',
+          'Recording is not enabled',
+          'This deployment does not record sessions (SORTIE_VIDEO_RECORDING_ENABLED is off), so there is nothing to manage here.',
+        ),
+      );
     } else if (status === 401) {
-      replace(content, notice('warn', 'Signed out', 'Your sign-in has expired. Open the admin panel from Sortie again.'));
+      replace(
+        content,
+        notice('warn', 'Signed out', 'Your sign-in has expired. Open the admin panel from Sortie again.'),
+      );
     } else {
-      replace(content, errorState(err, () => location.reload()));
+      replace(
+        content,
+        errorState(err, () => location.reload()),
+      );
     }
     return;
   }
 
   const tabs = { recordings: recordingsTab(api), settings: settingsTab(api) };
   const buttons = (Object.keys(tabs) as TabName[]).map((name) =>
-    h('button', { role: 'tab', type: 'button', id: `tab-btn-${name}`, 'aria-controls': `tab-${name}`, onclick: () => show(name) }, name === 'recordings' ? 'Recordings' : 'Settings'),
+    h(
+      'button',
+      { role: 'tab', type: 'button', id: `tab-btn-${name}`, 'aria-controls': `tab-${name}`, onclick: () => show(name) },
+      name === 'recordings' ? 'Recordings' : 'Settings',
+    ),
   );
   const panel = h('div', { class: 'tab-panel' });
-  replace(content, h('div', { class: 'page-head' }, h('h1', {}, 'Recording administration')), h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Admin sections' }, ...buttons), panel);
+  replace(
+    content,
+    h('div', { class: 'page-head' }, h('h1', {}, 'Recording administration')),
+    h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Admin sections' }, ...buttons),
+    panel,
+  );
 
   function show(name: TabName): void {
     for (const b of buttons) b.setAttribute('aria-selected', String(b.id === `tab-btn-${name}`));

@@ -12,12 +12,19 @@ const PAGE_SIZE = 25;
 
 export function recordingsTab(api: AdminApi): { element: HTMLElement; refresh(): Promise<void> } {
   const userInput = h('input', { type: 'search', name: 'userId', placeholder: 'User id', autocomplete: 'off' });
-  const sessionInput = h('input', { type: 'search', name: 'sessionId', placeholder: 'Session id', autocomplete: 'off' });
+  const sessionInput = h('input', {
+    type: 'search',
+    name: 'sessionId',
+    placeholder: 'Session id',
+    autocomplete: 'off',
+  });
   const statusSelect = h(
     'select',
     { name: 'status' },
     h('option', { value: '' }, 'Any status'),
-    ...(['ready', 'recording', 'uploading', 'failed'] as const).map((s) => h('option', { value: s }, s[0]!.toUpperCase() + s.slice(1))),
+    ...(['ready', 'recording', 'uploading', 'failed'] as const).map((s) =>
+      h('option', { value: s }, s[0]!.toUpperCase() + s.slice(1)),
+    ),
   );
   const body = h('div', { class: 'card-body' }, loading('Loading recordings…'));
   const pager = h('div', { class: 'pager', hidden: true });
@@ -52,7 +59,13 @@ export function recordingsTab(api: AdminApi): { element: HTMLElement; refresh():
     ),
   );
   statusSelect.addEventListener('change', () => void refresh());
-  const element = h('section', { class: 'card', id: 'tab-recordings', role: 'tabpanel', 'aria-labelledby': 'tab-btn-recordings' }, filters, body, pager);
+  const element = h(
+    'section',
+    { class: 'card', id: 'tab-recordings', role: 'tabpanel', 'aria-labelledby': 'tab-btn-recordings' },
+    filters,
+    body,
+    pager,
+  );
 
   let items: Recording[] = [];
   let generation = 0;
@@ -74,7 +87,12 @@ export function recordingsTab(api: AdminApi): { element: HTMLElement; refresh():
           : empty('No recordings yet', 'Recordings from every user appear here as soon as they start.'),
     );
     pager.hidden = !nextCursor;
-    replace(pager, nextCursor ? h('button', { class: 'btn', type: 'button', onclick: () => void more(nextCursor) }, 'Load more') : null);
+    replace(
+      pager,
+      nextCursor
+        ? h('button', { class: 'btn', type: 'button', onclick: () => void more(nextCursor) }, 'Load more')
+        : null,
+    );
   };
 
   async function refresh(): Promise<void> {
@@ -88,7 +106,11 @@ export function recordingsTab(api: AdminApi): { element: HTMLElement; refresh():
       items = page.items;
       render(page.nextCursor, Boolean(q.userId || q.sessionId || q.status));
     } catch (err) {
-      if (gen === generation) replace(body, errorState(err, () => void refresh()));
+      if (gen === generation)
+        replace(
+          body,
+          errorState(err, () => void refresh()),
+        );
     }
   }
 
@@ -101,7 +123,10 @@ export function recordingsTab(api: AdminApi): { element: HTMLElement; refresh():
       items = [...items, ...page.items];
       render(page.nextCursor, Boolean(q.userId || q.sessionId || q.status));
     } catch (err) {
-      replace(pager, errorState(err, () => void more(cursor)));
+      replace(
+        pager,
+        errorState(err, () => void more(cursor)),
+      );
     }
   }
 

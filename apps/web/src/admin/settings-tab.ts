@@ -10,7 +10,11 @@ import { errorState, loading, toast } from '../shared/layout.js';
 import type { AdminApi, AdminSettings } from './admin-api.js';
 
 export function settingsTab(api: AdminApi): { element: HTMLElement; refresh(): Promise<void> } {
-  const element = h('section', { class: 'settings-stack', id: 'tab-settings', role: 'tabpanel', 'aria-labelledby': 'tab-btn-settings' }, loading('Loading settings…'));
+  const element = h(
+    'section',
+    { class: 'settings-stack', id: 'tab-settings', role: 'tabpanel', 'aria-labelledby': 'tab-btn-settings' },
+    loading('Loading settings…'),
+  );
 
   async function refresh(): Promise<void> {
     replace(element, loading('Loading settings…'));
@@ -18,14 +22,19 @@ export function settingsTab(api: AdminApi): { element: HTMLElement; refresh(): P
       const [settings, config] = await Promise.all([api.getSettings(), api.config()]);
       replace(element, autoRecordCard(api, settings), configCard(api, settings, config));
     } catch (err) {
-      replace(element, errorState(err, () => void refresh()));
+      replace(
+        element,
+        errorState(err, () => void refresh()),
+      );
     }
   }
   return { element, refresh };
 }
 
 function lastChange(s: AdminSettings): string {
-  return s.updatedAt ? `Last changed ${formatDate(s.updatedAt)}${s.updatedBy ? ` by ${s.updatedBy}` : ''}.` : 'Never changed: the default (off) applies.';
+  return s.updatedAt
+    ? `Last changed ${formatDate(s.updatedAt)}${s.updatedBy ? ` by ${s.updatedBy}` : ''}.`
+    : 'Never changed: the default (off) applies.';
 }
 
 function autoRecordCard(api: AdminApi, initial: AdminSettings): HTMLElement {
@@ -60,7 +69,11 @@ function autoRecordCard(api: AdminApi, initial: AdminSettings): HTMLElement {
         'div',
         { class: 'setting-text' },
         h('label', { for: 'auto-record', class: 'setting-label' }, h('strong', {}, 'Auto-record every session')),
-        h('p', { class: 'muted' }, 'Recording starts as soon as a session enters the running state. Users can still stop it. Takes effect immediately, no restart needed.'),
+        h(
+          'p',
+          { class: 'muted' },
+          'Recording starts as soon as a session enters the running state. Users can still stop it. Takes effect immediately, no restart needed.',
+        ),
         meta,
       ),
       h('label', { class: 'switch' }, input, h('span', { class: 'switch-track', 'aria-hidden': 'true' }), stateLabel),
@@ -76,7 +89,9 @@ function configCard(api: AdminApi, settings: AdminSettings, config: RecordingCon
     runButton.disabled = true;
     try {
       const { deleted } = await api.runRetention();
-      toast(deleted === 1 ? 'Retention cleanup deleted 1 recording.' : `Retention cleanup deleted ${deleted} recordings.`);
+      toast(
+        deleted === 1 ? 'Retention cleanup deleted 1 recording.' : `Retention cleanup deleted ${deleted} recordings.`,
+      );
     } catch (err) {
       toast(`Retention cleanup failed: ${(err as Error).message}`, 'error');
     } finally {
@@ -84,17 +99,38 @@ function configCard(api: AdminApi, settings: AdminSettings, config: RecordingCon
     }
   });
   const item = (id: string, label: string, value: string, note: string, extra?: HTMLElement) =>
-    h('div', { class: 'config-item', 'data-config': id }, h('dt', {}, label), h('dd', {}, h('span', { class: 'config-value' }, value), h('div', { class: 'muted' }, note), extra ?? null));
+    h(
+      'div',
+      { class: 'config-item', 'data-config': id },
+      h('dt', {}, label),
+      h('dd', {}, h('span', { class: 'config-value' }, value), h('div', { class: 'muted' }, note), extra ?? null),
+    );
   return h(
     'section',
     { class: 'card', 'aria-labelledby': 'config-title' },
-    h('div', { class: 'card-head' }, h('h2', { id: 'config-title' }, 'Effective configuration'), h('span', { class: 'muted small' }, 'Set by environment variables at start; read-only here.')),
+    h(
+      'div',
+      { class: 'card-head' },
+      h('h2', { id: 'config-title' }, 'Effective configuration'),
+      h('span', { class: 'muted small' }, 'Set by environment variables at start; read-only here.'),
+    ),
     h(
       'dl',
       { class: 'config-grid' },
-      item('backend', 'Storage backend', config.backend === 's3' ? 'S3' : 'Local disk', 'SORTIE_RECORDING_STORAGE_BACKEND'),
+      item(
+        'backend',
+        'Storage backend',
+        config.backend === 's3' ? 'S3' : 'Local disk',
+        'SORTIE_RECORDING_STORAGE_BACKEND',
+      ),
       item('max-size', 'Size limit', formatBytes(config.maxSizeBytes), 'SORTIE_RECORDING_MAX_SIZE_MB, per recording'),
-      item('retention', 'Retention', retention, 'SORTIE_RECORDING_RETENTION_DAYS, ready recordings only', days ? runButton : undefined),
+      item(
+        'retention',
+        'Retention',
+        retention,
+        'SORTIE_RECORDING_RETENTION_DAYS, ready recordings only',
+        days ? runButton : undefined,
+      ),
     ),
   );
 }

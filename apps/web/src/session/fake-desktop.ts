@@ -56,7 +56,15 @@ function drawBackground(ctx: CanvasRenderingContext2D) {
   ctx.fillRect(0, 0, W, H);
 }
 
-function windowFrame(ctx: CanvasRenderingContext2D, x: number, y: number, w: number, h: number, title: string, body: string) {
+function windowFrame(
+  ctx: CanvasRenderingContext2D,
+  x: number,
+  y: number,
+  w: number,
+  h: number,
+  title: string,
+  body: string,
+) {
   ctx.fillStyle = 'rgba(0,0,0,0.35)';
   ctx.fillRect(x + 6, y + 8, w, h);
   ctx.fillStyle = '#e8ebf2';

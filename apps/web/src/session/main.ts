@@ -28,7 +28,11 @@ async function main(): Promise<void> {
   try {
     session = await signIn('user');
   } catch (err) {
-    replace(root, topBar('session', null), h('main', { class: 'page' }, err instanceof NoTokenError ? noToken() : errorState(err, () => location.reload())));
+    replace(
+      root,
+      topBar('session', null),
+      h('main', { class: 'page' }, err instanceof NoTokenError ? noToken() : errorState(err, () => location.reload())),
+    );
     return;
   }
   const api = userApi(() => session.getToken());
@@ -39,7 +43,10 @@ async function main(): Promise<void> {
   try {
     config = await api.config();
   } catch (err) {
-    replace(content, errorState(err, () => location.reload()));
+    replace(
+      content,
+      errorState(err, () => location.reload()),
+    );
     return;
   }
 
@@ -57,13 +64,28 @@ async function main(): Promise<void> {
   const sessionCard = h(
     'section',
     { class: 'card session-card', 'aria-labelledby': 'session-title' },
-    h('div', { class: 'card-head' }, h('h1', { id: 'session-title' }, 'Session ', h('span', { class: 'mono', id: 'session-id' }, id)), statePill, h('div', { class: 'topbar-spacer' }), toolbar),
+    h(
+      'div',
+      { class: 'card-head' },
+      h('h1', { id: 'session-title' }, 'Session ', h('span', { class: 'mono', id: 'session-id' }, id)),
+      statePill,
+      h('div', { class: 'topbar-spacer' }),
+      toolbar,
+    ),
     h('div', { class: 'desktop-frame' }, canvas),
   );
 
   if (!config) {
     // Recording is off on this deployment: the session works, with no recording controls at all.
-    replace(content, sessionCard, notice('info', 'Recording is not enabled', 'This deployment does not record sessions (SORTIE_VIDEO_RECORDING_ENABLED is off).'));
+    replace(
+      content,
+      sessionCard,
+      notice(
+        'info',
+        'Recording is not enabled',
+        'This deployment does not record sessions (SORTIE_VIDEO_RECORDING_ENABLED is off).',
+      ),
+    );
     lifecycle.start();
     return;
   }

@@ -24,7 +24,14 @@ export function myRecordings(api: UserApi): MyRecordings {
   const element = h(
     'section',
     { class: 'card', id: 'my-recordings', 'aria-labelledby': 'my-recordings-title' },
-    h('div', { class: 'card-head' }, h('h2', { id: 'my-recordings-title' }, 'My recordings'), count, h('div', { class: 'topbar-spacer' }), h('button', { class: 'btn btn-small', type: 'button', onclick: () => void refresh() }, 'Refresh')),
+    h(
+      'div',
+      { class: 'card-head' },
+      h('h2', { id: 'my-recordings-title' }, 'My recordings'),
+      count,
+      h('div', { class: 'topbar-spacer' }),
+      h('button', { class: 'btn btn-small', type: 'button', onclick: () => void refresh() }, 'Refresh'),
+    ),
     body,
   );
 
@@ -46,12 +53,18 @@ export function myRecordings(api: UserApi): MyRecordings {
           body,
           items.length
             ? recordingsTable(items, { admin: false, actions: api, onChanged: () => void refresh() })
-            : empty('No recordings yet', 'Press Record above: the recording uploads while it records and shows up here.'),
+            : empty(
+                'No recordings yet',
+                'Press Record above: the recording uploads while it records and shows up here.',
+              ),
         );
       }
     } catch (err) {
       last = '';
-      replace(body, errorState(err, () => void refresh()));
+      replace(
+        body,
+        errorState(err, () => void refresh()),
+      );
     }
     const open = items.some((r) => r.status === 'recording' || r.status === 'uploading');
     timer = setTimeout(() => void refresh(), open ? OPEN_POLL_MS : IDLE_POLL_MS);

@@ -4,7 +4,14 @@
  * for the admin routes); only the demo sign-in, which is not part of the
  * product API, is a plain fetch here.
  */
-import { ApiClient, RecorderError, type Page, type Recording, type RecordingConfig, type RecordingStatus } from '@sortie/recorder';
+import {
+  ApiClient,
+  RecorderError,
+  type Page,
+  type Recording,
+  type RecordingConfig,
+  type RecordingStatus,
+} from '@sortie/recorder';
 
 export type { Recording, RecordingConfig, RecordingStatus };
 export type RecordingsPage = Page<Recording>;
@@ -54,7 +61,8 @@ export function userApi(getToken: () => Promise<string>) {
         throw err;
       }
     },
-    list: (query: { sessionId?: string; status?: RecordingStatus; limit?: number; cursor?: string } = {}) => client.listRecordings(query),
+    list: (query: { sessionId?: string; status?: RecordingStatus; limit?: number; cursor?: string } = {}) =>
+      client.listRecordings(query),
     downloadUrl: (id: string) => client.downloadUrl(id),
     remove: (id: string) => client.deleteRecording(id),
   };

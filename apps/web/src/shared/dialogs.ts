@@ -4,7 +4,12 @@ import type { Recording } from './api.js';
 import { formatBytes, formatDate, formatDuration } from './format.js';
 
 /** Resolves true when the user confirms. */
-export function confirmDialog(opts: { title: string; body: string; confirm: string; danger?: boolean }): Promise<boolean> {
+export function confirmDialog(opts: {
+  title: string;
+  body: string;
+  confirm: string;
+  danger?: boolean;
+}): Promise<boolean> {
   return new Promise((resolve) => {
     const dialog = h(
       'dialog',
@@ -18,7 +23,11 @@ export function confirmDialog(opts: { title: string; body: string; confirm: stri
           'div',
           { class: 'dialog-actions' },
           h('button', { class: 'btn', value: 'cancel', type: 'submit' }, 'Cancel'),
-          h('button', { class: opts.danger ? 'btn btn-danger' : 'btn btn-primary', value: 'confirm', type: 'submit' }, opts.confirm),
+          h(
+            'button',
+            { class: opts.danger ? 'btn btn-danger' : 'btn btn-primary', value: 'confirm', type: 'submit' },
+            opts.confirm,
+          ),
         ),
       ),
     );
@@ -33,7 +42,14 @@ export function confirmDialog(opts: { title: string; body: string; confirm: stri
 
 /** Plays a recording from a header-less URL; the <video> seeks through HTTP ranges. */
 export function playerDialog(rec: Recording, url: string, onDownload: () => void): void {
-  const video = h('video', { class: 'player-video', controls: true, autoplay: true, preload: 'metadata', src: url, 'data-recording-id': rec.id });
+  const video = h('video', {
+    class: 'player-video',
+    controls: true,
+    autoplay: true,
+    preload: 'metadata',
+    src: url,
+    'data-recording-id': rec.id,
+  });
   video.muted = true; // Recordings of a canvas carry no audio; muted also lets autoplay start.
   const dialog = h(
     'dialog',
@@ -41,11 +57,28 @@ export function playerDialog(rec: Recording, url: string, onDownload: () => void
     h(
       'div',
       { class: 'player-head' },
-      h('div', {}, h('h2', {}, `Session ${rec.sessionId}`), h('p', { class: 'muted' }, `${rec.userName ?? rec.userId} · ${formatDate(rec.createdAt)} · ${formatDuration(rec.durationMs)} · ${formatBytes(rec.sizeBytes)}`)),
-      h('form', { method: 'dialog' }, h('button', { class: 'btn btn-ghost', type: 'submit', 'aria-label': 'Close player' }, '✕')),
+      h(
+        'div',
+        {},
+        h('h2', {}, `Session ${rec.sessionId}`),
+        h(
+          'p',
+          { class: 'muted' },
+          `${rec.userName ?? rec.userId} · ${formatDate(rec.createdAt)} · ${formatDuration(rec.durationMs)} · ${formatBytes(rec.sizeBytes)}`,
+        ),
+      ),
+      h(
+        'form',
+        { method: 'dialog' },
+        h('button', { class: 'btn btn-ghost', type: 'submit', 'aria-label': 'Close player' }, '✕'),
+      ),
     ),
     video,
-    h('div', { class: 'dialog-actions' }, h('button', { class: 'btn', type: 'button', onclick: onDownload }, 'Download')),
+    h(
+      'div',
+      { class: 'dialog-actions' },
+      h('button', { class: 'btn', type: 'button', onclick: onDownload }, 'Download'),
+    ),
   );
   dialog.addEventListener('close', () => {
     video.pause();

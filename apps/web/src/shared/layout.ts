@@ -8,19 +8,53 @@ export function topBar(current: PageName, session: Session | null): HTMLElement 
   const nav = h(
     'nav',
     { class: 'topbar-nav', 'aria-label': 'Pages' },
-    h('a', { href: '/', class: current === 'session' ? 'active' : '', 'aria-current': current === 'session' ? 'page' : null }, 'Session'),
+    h(
+      'a',
+      {
+        href: '/',
+        class: current === 'session' ? 'active' : '',
+        'aria-current': current === 'session' ? 'page' : null,
+      },
+      'Session',
+    ),
     // Display only: a non-admin who types /admin gets the server's refusal.
     session?.isAdmin || current === 'admin'
-      ? h('a', { href: '/admin', class: current === 'admin' ? 'active' : '', 'aria-current': current === 'admin' ? 'page' : null }, 'Admin')
+      ? h(
+          'a',
+          {
+            href: '/admin',
+            class: current === 'admin' ? 'active' : '',
+            'aria-current': current === 'admin' ? 'page' : null,
+          },
+          'Admin',
+        )
       : null,
   );
-  return h('header', { class: 'topbar' }, h('a', { class: 'brand', href: '/' }, h('span', { class: 'brand-mark', 'aria-hidden': 'true' }), 'Sortie', h('span', { class: 'brand-sub' }, 'Recording')), nav, h('div', { class: 'topbar-spacer' }), identity(session));
+  return h(
+    'header',
+    { class: 'topbar' },
+    h(
+      'a',
+      { class: 'brand', href: '/' },
+      h('span', { class: 'brand-mark', 'aria-hidden': 'true' }),
+      'Sortie',
+      h('span', { class: 'brand-sub' }, 'Recording'),
+    ),
+    nav,
+    h('div', { class: 'topbar-spacer' }),
+    identity(session),
+  );
 }
 
 function identity(session: Session | null): HTMLElement | null {
   if (!session) return null;
   if (!session.demo) {
-    return h('div', { class: 'identity' }, h('span', { class: 'avatar', 'aria-hidden': 'true' }, initials(session.name)), h('span', {}, session.name));
+    return h(
+      'div',
+      { class: 'identity' },
+      h('span', { class: 'avatar', 'aria-hidden': 'true' }, initials(session.name)),
+      h('span', {}, session.name),
+    );
   }
   const select = h(
     'select',
@@ -32,9 +66,21 @@ function identity(session: Session | null): HTMLElement | null {
         location.reload();
       },
     },
-    ...session.demo.users.map((u) => h('option', { value: u.as, selected: u.as === session.demo!.as }, `${u.name}${u.role === 'admin' ? ' (admin)' : ''}`)),
+    ...session.demo.users.map((u) =>
+      h(
+        'option',
+        { value: u.as, selected: u.as === session.demo!.as },
+        `${u.name}${u.role === 'admin' ? ' (admin)' : ''}`,
+      ),
+    ),
   );
-  return h('label', { class: 'identity demo' }, h('span', { class: 'badge' }, 'Demo'), h('span', { class: 'muted' }, 'Acting as'), select);
+  return h(
+    'label',
+    { class: 'identity demo' },
+    h('span', { class: 'badge' }, 'Demo'),
+    h('span', { class: 'muted' }, 'Acting as'),
+    select,
+  );
 }
 
 function initials(name: string): string {
@@ -47,11 +93,21 @@ function initials(name: string): string {
 }
 
 export function loading(label = 'Loading…'): HTMLElement {
-  return h('div', { class: 'state state-loading', role: 'status' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), label);
+  return h(
+    'div',
+    { class: 'state state-loading', role: 'status' },
+    h('span', { class: 'spinner', 'aria-hidden': 'true' }),
+    label,
+  );
 }
 
 export function empty(title: string, detail?: string): HTMLElement {
-  return h('div', { class: 'state state-empty' }, h('p', { class: 'state-title' }, title), detail ? h('p', { class: 'muted' }, detail) : null);
+  return h(
+    'div',
+    { class: 'state state-empty' },
+    h('p', { class: 'state-title' }, title),
+    detail ? h('p', { class: 'muted' }, detail) : null,
+  );
 }
 
 export function errorState(err: unknown, retry?: () => void): HTMLElement {
@@ -66,7 +122,12 @@ export function errorState(err: unknown, retry?: () => void): HTMLElement {
 
 /** A full-page message in place of the page's content (no access, feature off, no token). */
 export function notice(kind: 'info' | 'warn', title: string, detail: string): HTMLElement {
-  return h('section', { class: `notice notice-${kind}`, role: kind === 'warn' ? 'alert' : 'status' }, h('h2', {}, title), h('p', {}, detail));
+  return h(
+    'section',
+    { class: `notice notice-${kind}`, role: kind === 'warn' ? 'alert' : 'status' },
+    h('h2', {}, title),
+    h('p', {}, detail),
+  );
 }
 
 let toastHost: HTMLElement | null = null;

@@ -36,8 +36,15 @@ const STATUS_LABEL: Record<Recording['status'], string> = {
  */
 const ENDED_BY_LABEL: Record<NonNullable<Recording['endedBy']>, { label: string; title: string }> = {
   stop: { label: 'Stopped', title: 'Stopped in the page: everything recorded was uploaded.' },
-  beacon: { label: 'Tab closed', title: 'The tab closed or navigated away: what had reached the service was kept (the last ~2 s may be missing).' },
-  abandoned: { label: 'Abandoned', title: 'The browser stopped answering (crash, killed, network lost): finalized after the abandon window with what had reached the service.' },
+  beacon: {
+    label: 'Tab closed',
+    title: 'The tab closed or navigated away: what had reached the service was kept (the last ~2 s may be missing).',
+  },
+  abandoned: {
+    label: 'Abandoned',
+    title:
+      'The browser stopped answering (crash, killed, network lost): finalized after the abandon window with what had reached the service.',
+  },
   failed: { label: 'Failed', title: 'Failed by the client, or nothing usable was stored.' },
 };
 
@@ -113,16 +120,30 @@ function row(rec: Recording, opts: TableOptions): HTMLTableRowElement {
     { 'data-recording-id': rec.id, 'data-status': rec.status },
     opts.admin ? h('td', { class: 'mono', title: rec.id }, shortId(rec.id)) : null,
     h('td', { class: 'mono' }, rec.sessionId),
-    opts.admin ? h('td', {}, rec.userName ?? rec.userId, rec.userName ? h('div', { class: 'muted small' }, rec.userId) : null) : null,
+    opts.admin
+      ? h('td', {}, rec.userName ?? rec.userId, rec.userName ? h('div', { class: 'muted small' }, rec.userId) : null)
+      : null,
     h('td', {}, formatDate(rec.createdAt)),
     h('td', { class: 'num', 'data-col': 'duration' }, formatDuration(rec.durationMs)),
     h('td', { class: 'num', 'data-col': 'size' }, formatBytes(rec.sizeBytes)),
     h('td', { 'data-col': 'status' }, statusPill(rec.status, rec.failureReason)),
-    opts.admin ? h('td', { 'data-col': 'ended-by', 'data-ended-by': rec.endedBy ?? '' }, endedByCell(rec.endedBy)) : null,
+    opts.admin
+      ? h('td', { 'data-col': 'ended-by', 'data-ended-by': rec.endedBy ?? '' }, endedByCell(rec.endedBy))
+      : null,
     h(
       'td',
       { class: 'actions' },
-      h('button', { class: 'btn btn-small', type: 'button', disabled: !ready, title: ready ? null : 'Available once the recording is ready', onclick: play }, 'Play'),
+      h(
+        'button',
+        {
+          class: 'btn btn-small',
+          type: 'button',
+          disabled: !ready,
+          title: ready ? null : 'Available once the recording is ready',
+          onclick: play,
+        },
+        'Play',
+      ),
       h('button', { class: 'btn btn-small', type: 'button', disabled: !ready, onclick: download }, 'Download'),
       h('button', { class: 'btn btn-small btn-danger-ghost', type: 'button', onclick: remove }, 'Delete'),
     ),

@@ -25,7 +25,11 @@ async function pageWithButton(baseUrl: string): Promise<Page> {
   const page = await openPage(browser, baseUrl);
   await page.exposeFunction('testToken', () => mintToken(USER, 600));
   await page.evaluate((base) => {
-    const w = window as unknown as { animatedCanvas(): HTMLCanvasElement; testToken(): Promise<string>; log: unknown[] };
+    const w = window as unknown as {
+      animatedCanvas(): HTMLCanvasElement;
+      testToken(): Promise<string>;
+      log: unknown[];
+    };
     w.log = [];
     const el = document.createElement('sortie-record-button');
     el.setAttribute('base-url', base);
@@ -33,7 +37,8 @@ async function pageWithButton(baseUrl: string): Promise<Page> {
     el.recorderOptions = { timesliceMs: 500 };
     el.source = w.animatedCanvas();
     el.getToken = () => w.testToken();
-    for (const t of ['sortie-statechange', 'sortie-ready', 'sortie-error']) el.addEventListener(t, (e) => w.log.push([t, (e as CustomEvent).detail]));
+    for (const t of ['sortie-statechange', 'sortie-ready', 'sortie-error'])
+      el.addEventListener(t, (e) => w.log.push([t, (e as CustomEvent).detail]));
     document.body.appendChild(el);
   }, baseUrl);
   return page;
@@ -53,18 +58,28 @@ async function autoRecordOn(baseUrl: string): Promise<void> {
 /** The session ids of the recordings the button reported ready, in order. */
 const readySessions = (page: Page) =>
   page.evaluate(() =>
-    (window as unknown as { log: [string, { recording?: { sessionId: string } }][] }).log.filter(([t]) => t === 'sortie-ready').map(([, d]) => d.recording!.sessionId),
+    (window as unknown as { log: [string, { recording?: { sessionId: string } }][] }).log
+      .filter(([t]) => t === 'sortie-ready')
+      .map(([, d]) => d.recording!.sessionId),
   );
 
 /** Presses Stop and waits until the button has reported `count` ready recordings. */
 async function stopAndWaitReady(page: Page, count: number): Promise<void> {
   await page.getByRole('button', { name: 'Stop recording' }).click();
-  await page.waitForFunction((n) => (window as unknown as { log: [string][] }).log.filter(([t]) => t === 'sortie-ready').length >= n, count, { timeout: 30_000 });
+  await page.waitForFunction(
+    (n) => (window as unknown as { log: [string][] }).log.filter(([t]) => t === 'sortie-ready').length >= n,
+    count,
+    { timeout: 30_000 },
+  );
 }
 
 const shadowText = (page: Page, sel: string) => page.locator(`sortie-record-button ${sel}`).textContent();
 const states = (page: Page) =>
-  page.evaluate(() => (window as unknown as { log: [string, { state?: string }][] }).log.filter(([t]) => t === 'sortie-statechange').map(([, d]) => d.state));
+  page.evaluate(() =>
+    (window as unknown as { log: [string, { state?: string }][] }).log
+      .filter(([t]) => t === 'sortie-statechange')
+      .map(([, d]) => d.state),
+  );
 
 describe('<sortie-record-button>', () => {
   it('records and saves from the keyboard, showing elapsed time and upload state', async () => {
@@ -77,7 +92,11 @@ describe('<sortie-record-button>', () => {
       w.seen = { status: [], progress: [] };
       for (const name of ['status', 'progress']) {
         const node = root.querySelector(`.${name}`)!;
-        new MutationObserver(() => w.seen[name]!.push(node.textContent ?? '')).observe(node, { childList: true, subtree: true, characterData: true });
+        new MutationObserver(() => w.seen[name]!.push(node.textContent ?? '')).observe(node, {
+          childList: true,
+          subtree: true,
+          characterData: true,
+        });
       }
     });
     await button.focus();
@@ -90,7 +109,11 @@ describe('<sortie-record-button>', () => {
     expect(await shadowText(page, '.time')).toMatch(/^00:0[2-3]$/);
     await page.keyboard.press('Enter');
     await page.getByRole('status').filter({ hasText: 'Saved' }).waitFor({ timeout: 30_000 });
-    const ready = await page.evaluate(() => (window as unknown as { log: [string, { recording?: { status: string; sizeBytes: number } }][] }).log.find(([t]) => t === 'sortie-ready'));
+    const ready = await page.evaluate(() =>
+      (window as unknown as { log: [string, { recording?: { status: string; sizeBytes: number } }][] }).log.find(
+        ([t]) => t === 'sortie-ready',
+      ),
+    );
     expect(ready?.[1].recording).toMatchObject({ status: 'ready' });
     expect(ready![1].recording!.sizeBytes).toBeGreaterThan(0);
     expect(await states(page)).toEqual(['starting', 'recording', 'stopping', 'uploading', 'ready']);
@@ -144,10 +167,15 @@ describe('<sortie-record-button> property and attribute order', () => {
     const page = await openPage(browser, svc.baseUrl);
     await page.exposeFunction('testToken', () => mintToken(USER, 600));
     await page.evaluate((base) => {
-      const w = window as unknown as { animatedCanvas(): HTMLCanvasElement; testToken(): Promise<string>; log: unknown[] };
+      const w = window as unknown as {
+        animatedCanvas(): HTMLCanvasElement;
+        testToken(): Promise<string>;
+        log: unknown[];
+      };
       w.log = [];
       const el = document.createElement('sortie-record-button');
-      for (const t of ['sortie-statechange', 'sortie-ready', 'sortie-error']) el.addEventListener(t, (e) => w.log.push([t, (e as CustomEvent).detail]));
+      for (const t of ['sortie-statechange', 'sortie-ready', 'sortie-error'])
+        el.addEventListener(t, (e) => w.log.push([t, (e as CustomEvent).detail]));
       document.body.appendChild(el);
       // The session says it runs before the button has anything to record with.
       el.sessionState = 'running';
@@ -180,7 +208,9 @@ describe('<sortie-record-button> property and attribute order', () => {
     const page = await pageWithButton(svc.baseUrl);
     await page.getByRole('button', { name: 'Start recording' }).click();
     await page.getByRole('button', { name: 'Stop recording' }).waitFor();
-    await page.evaluate(() => document.querySelector('sortie-record-button')!.setAttribute('session-id', 'sess-changed'));
+    await page.evaluate(() =>
+      document.querySelector('sortie-record-button')!.setAttribute('session-id', 'sess-changed'),
+    );
     await page.waitForTimeout(800);
     await stopAndWaitReady(page, 1);
     await page.getByRole('button', { name: 'Start recording' }).click();
@@ -196,7 +226,11 @@ describe('<sortie-record-button> property and attribute order', () => {
     // The recorder is made with a token the service refuses …
     await page.evaluate(() => (document.querySelector('sortie-record-button')!.getToken = () => 'not-a-valid-token'));
     await page.getByRole('button', { name: 'Start recording' }).click();
-    await page.waitForFunction(() => (window as unknown as { log: [string, { error?: { code?: string } }][] }).log.some(([t, d]) => t === 'sortie-error' && d.error?.code === 'unauthorized'));
+    await page.waitForFunction(() =>
+      (window as unknown as { log: [string, { error?: { code?: string } }][] }).log.some(
+        ([t, d]) => t === 'sortie-error' && d.error?.code === 'unauthorized',
+      ),
+    );
     // … then the host assigns a working one, and the next press records with it.
     await page.evaluate(() => {
       const w = window as unknown as { testToken(): Promise<string> };

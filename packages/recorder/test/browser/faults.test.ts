@@ -7,7 +7,17 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setWebmDuration } from '@sortie/webm';
-import { runRecording, download, launch, mintToken, openPage, probe, startService, USER, type TestService } from './harness.js';
+import {
+  runRecording,
+  download,
+  launch,
+  mintToken,
+  openPage,
+  probe,
+  startService,
+  USER,
+  type TestService,
+} from './harness.js';
 import type { RunOptions, RunResult } from './page-entry.js';
 
 let svc: TestService;
@@ -25,7 +35,11 @@ beforeAll(async () => {
     const n = ++seen.puts;
     if (n === 2 || n === 6) {
       seen.served500++;
-      return route.fulfill({ status: 500, contentType: 'application/json', body: '{"error":{"code":"internal","message":"injected"}}' });
+      return route.fulfill({
+        status: 500,
+        contentType: 'application/json',
+        body: '{"error":{"code":"internal","message":"injected"}}',
+      });
     }
     if (n === 4) {
       seen.dropped++;
@@ -33,7 +47,11 @@ beforeAll(async () => {
     }
     if (n === 8) {
       seen.refusedUrl++;
-      return route.fulfill({ status: 401, contentType: 'application/json', body: '{"error":{"code":"unauthorized","message":"injected: URL expired"}}' });
+      return route.fulfill({
+        status: 401,
+        contentType: 'application/json',
+        body: '{"error":{"code":"unauthorized","message":"injected: URL expired"}}',
+      });
     }
     return route.continue();
   });

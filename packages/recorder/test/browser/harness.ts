@@ -40,12 +40,16 @@ type Logger = NonNullable<NonNullable<Parameters<typeof buildService>[1]>['logge
 
 /** The service's request log would drown the test output: keep warnings and errors only. */
 function quietLogger(): Logger {
-  const print = (level: string) => (msg: string, fields?: Record<string, unknown>) => console.error(`[service ${level}] ${msg}`, fields ?? '');
+  const print = (level: string) => (msg: string, fields?: Record<string, unknown>) =>
+    console.error(`[service ${level}] ${msg}`, fields ?? '');
   return { info: () => {}, warn: print('warn'), error: print('error'), child: () => quietLogger() };
 }
 
 /** `clock`: the service's time (the sweeper's abandon window is measured by it); default the system's. */
-export async function startService(env: Record<string, string> = {}, opts: { clock?: { now(): Date } } = {}): Promise<TestService> {
+export async function startService(
+  env: Record<string, string> = {},
+  opts: { clock?: { now(): Date } } = {},
+): Promise<TestService> {
   const storage = await mkdtemp(join(tmpdir(), 'sortie-recorder-'));
   const config = loadConfig({
     SORTIE_VIDEO_RECORDING_ENABLED: 'true',
@@ -54,7 +58,11 @@ export async function startService(env: Record<string, string> = {}, opts: { clo
     SORTIE_AUTH_JWT_SECRET: JWT_SECRET,
     ...env,
   });
-  const service = await buildService(config, { jobs: false, logger: quietLogger(), ...(opts.clock ? { clock: opts.clock } : {}) });
+  const service = await buildService(config, {
+    jobs: false,
+    logger: quietLogger(),
+    ...(opts.clock ? { clock: opts.clock } : {}),
+  });
   const { port } = await service.listen(0, '127.0.0.1');
   return {
     baseUrl: `http://127.0.0.1:${port}`,
@@ -99,7 +107,10 @@ export async function openPage(browser: Browser, baseUrl: string): Promise<Page>
   const page = await browser.newPage();
   const script = await pageScript();
   await page.route(`${baseUrl}/__test__/`, (route) =>
-    route.fulfill({ contentType: 'text/html', body: `<!doctype html><html><body><script>${script.replace(/<\/script/gi, '<\\/script')}</script></body></html>` }),
+    route.fulfill({
+      contentType: 'text/html',
+      body: `<!doctype html><html><body><script>${script.replace(/<\/script/gi, '<\\/script')}</script></body></html>`,
+    }),
   );
   page.on('pageerror', (err) => console.error('[page error]', err));
   await page.goto(`${baseUrl}/__test__/`);
@@ -108,19 +119,38 @@ export async function openPage(browser: Browser, baseUrl: string): Promise<Page>
 
 /** Fetches the stored file through the API as the demo user. */
 export async function download(baseUrl: string, id: string): Promise<Buffer> {
-  const res = await fetch(`${baseUrl}/api/recordings/${id}/download`, { headers: { Authorization: `Bearer ${mintToken(USER, 600)}` } });
+  const res = await fetch(`${baseUrl}/api/recordings/${id}/download`, {
+    headers: { Authorization: `Bearer ${mintToken(USER, 600)}` },
+  });
   if (!res.ok) throw new Error(`download answered ${res.status}: ${await res.text()}`);
   return Buffer.from(await res.arrayBuffer());
 }
 
 /** ffprobe's view of a file: the container's duration, where the last video packet ends, and every packet's time (seconds). */
-export function probe(bytes: Uint8Array): { formatDuration: number; lastPacketEnd: number; packets: number; times: number[] } {
+export function probe(bytes: Uint8Array): {
+  formatDuration: number;
+  lastPacketEnd: number;
+  packets: number;
+  times: number[];
+} {
   const dir = mkdtempSync(join(tmpdir(), 'sortie-probe-'));
   const file = join(dir, 'recording.webm');
   try {
     writeFileSync(file, bytes);
-    const format = execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file]).toString().trim();
-    const packets = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time,duration_time', '-of', 'csv=p=0', file])
+    const format = execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file])
+      .toString()
+      .trim();
+    const packets = execFileSync('ffprobe', [
+      '-v',
+      'error',
+      '-select_streams',
+      'v:0',
+      '-show_entries',
+      'packet=pts_time,duration_time',
+      '-of',
+      'csv=p=0',
+      file,
+    ])
       .toString()
       .trim()
       .split('\n')
@@ -134,7 +164,10 @@ export function probe(bytes: Uint8Array): { formatDuration: number; lastPacketEn
 }
 
 export async function downloadUrl(baseUrl: string, id: string): Promise<string> {
-  const res = await fetch(`${baseUrl}/api/recordings/${id}/download-url`, { method: 'POST', headers: { Authorization: `Bearer ${mintToken(USER, 600)}` } });
+  const res = await fetch(`${baseUrl}/api/recordings/${id}/download-url`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${mintToken(USER, 600)}` },
+  });
   if (!res.ok) throw new Error(`download-url answered ${res.status}`);
   return ((await res.json()) as { url: string }).url;
 }

@@ -6,7 +6,17 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setWebmDuration } from '@sortie/webm';
-import { runRecording, download, launch, mintToken, openPage, probe, startService, USER, type TestService } from './harness.js';
+import {
+  runRecording,
+  download,
+  launch,
+  mintToken,
+  openPage,
+  probe,
+  startService,
+  USER,
+  type TestService,
+} from './harness.js';
 import type { RunOptions, RunResult } from './page-entry.js';
 
 const LIMIT = 1024 * 1024;

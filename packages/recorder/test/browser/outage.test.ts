@@ -9,7 +9,16 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setWebmDuration } from '@sortie/webm';
-import { runRecording, download, launch, mintToken, openPage, startService, USER, type TestService } from './harness.js';
+import {
+  runRecording,
+  download,
+  launch,
+  mintToken,
+  openPage,
+  startService,
+  USER,
+  type TestService,
+} from './harness.js';
 import type { RunResult } from './page-entry.js';
 
 const OUTAGE_MS = 12_000;

@@ -57,14 +57,20 @@ async function probeVideo(url: string): Promise<{ duration: number; seekedTo: nu
   document.body.appendChild(video);
   await new Promise<void>((resolve, reject) => {
     video.addEventListener('loadedmetadata', () => resolve(), { once: true });
-    video.addEventListener('error', () => reject(new Error(`video error ${video.error?.code}: ${video.error?.message}`)), { once: true });
+    video.addEventListener(
+      'error',
+      () => reject(new Error(`video error ${video.error?.code}: ${video.error?.message}`)),
+      { once: true },
+    );
     video.src = url;
   });
   const duration = video.duration;
   const target = Number.isFinite(duration) ? duration / 2 : 1;
   await new Promise<void>((resolve, reject) => {
     video.addEventListener('seeked', () => resolve(), { once: true });
-    video.addEventListener('error', () => reject(new Error(`video error while seeking: ${video.error?.message}`)), { once: true });
+    video.addEventListener('error', () => reject(new Error(`video error while seeking: ${video.error?.message}`)), {
+      once: true,
+    });
     video.currentTime = target;
   });
   return { duration, seekedTo: video.currentTime, target };
@@ -95,7 +101,12 @@ async function runRecording(o: RunOptions) {
   const errors: { code: string; message: string; status?: number | undefined }[] = [];
   let limit: { recordedBytes: number; maxSizeBytes: number } | null = null;
   const w = window as unknown as { testToken(): Promise<string> };
-  const recorder = Sortie.createRecorder({ source: canvas, sessionId: o.sessionId, getToken: () => w.testToken(), ...o.recorder });
+  const recorder = Sortie.createRecorder({
+    source: canvas,
+    sessionId: o.sessionId,
+    getToken: () => w.testToken(),
+    ...o.recorder,
+  });
   recorder.on('chunk', ({ data }) => chunks.push(data));
   recorder.on('progress', (p) => progress.push(p));
   recorder.on('statechange', ({ state }) => states.push(state));
@@ -120,7 +131,10 @@ async function runRecording(o: RunOptions) {
       recording = await recorder.stop();
     } else {
       recording = await new Promise<Sortie.Recording>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('the recorder did not stop by itself')), (o.maxSeconds ?? 30) * 1000);
+        const timer = setTimeout(
+          () => reject(new Error('the recorder did not stop by itself')),
+          (o.maxSeconds ?? 30) * 1000,
+        );
         recorder.on('statechange', ({ state, recording: rec }) => {
           if (state === 'ready' && rec) {
             clearTimeout(timer);
@@ -188,9 +202,17 @@ export interface StartOptions {
  */
 async function startOnly(o: StartOptions): Promise<{ id: string; mimeType: string | null }> {
   const canvas = o.scene === 'quiet' ? quietCanvas() : animatedCanvas();
-  const w = window as unknown as { testToken(): Promise<string>; recordingLog: { recordedBytes: number; uploadedBytes: number } };
+  const w = window as unknown as {
+    testToken(): Promise<string>;
+    recordingLog: { recordedBytes: number; uploadedBytes: number };
+  };
   w.recordingLog = { recordedBytes: 0, uploadedBytes: 0 };
-  const recorder = Sortie.createRecorder({ source: canvas, sessionId: o.sessionId, getToken: () => w.testToken(), ...o.recorder });
+  const recorder = Sortie.createRecorder({
+    source: canvas,
+    sessionId: o.sessionId,
+    getToken: () => w.testToken(),
+    ...o.recorder,
+  });
   recorder.on('progress', (p) => {
     w.recordingLog.recordedBytes = p.recordedBytes;
     w.recordingLog.uploadedBytes = p.uploadedBytes;
@@ -200,7 +222,6 @@ async function startOnly(o: StartOptions): Promise<{ id: string; mimeType: strin
 }
 
 Object.assign(window, { quietCanvas, startOnly });
-
 
 export interface LagOptions {
   sessionId: string;
@@ -233,11 +254,24 @@ async function measureLag(o: LagOptions) {
       const target = (await res.clone().json()) as { url: string };
       partOfUrl.set(target.url, (JSON.parse(String(init?.body)) as { partNumber: number }).partNumber);
     }
-    if (method === 'PUT') puts.push({ part: partOfUrl.get(url) ?? -1, size: (init?.body as Blob).size, start, end: performance.now(), ok: res.ok });
+    if (method === 'PUT')
+      puts.push({
+        part: partOfUrl.get(url) ?? -1,
+        size: (init?.body as Blob).size,
+        start,
+        end: performance.now(),
+        ok: res.ok,
+      });
     return res;
   };
   const chunks: { at: number; size: number }[] = [];
-  const recorder = Sortie.createRecorder({ source: canvas, sessionId: o.sessionId, getToken: () => w.testToken(), fetch: logged, ...o.recorder });
+  const recorder = Sortie.createRecorder({
+    source: canvas,
+    sessionId: o.sessionId,
+    getToken: () => w.testToken(),
+    fetch: logged,
+    ...o.recorder,
+  });
   let startedAt = 0;
   recorder.on('statechange', ({ state }) => {
     if (state === 'recording') startedAt = performance.now();
@@ -248,7 +282,18 @@ async function measureLag(o: LagOptions) {
   await new Promise((r) => setTimeout(r, o.seconds * 1000));
   const stoppedAt = performance.now();
   const rec = await recorder.stop();
-  return { t0, startedAt, stoppedAt, endedAt: performance.now(), chunks, puts, requests, sizeBytes: rec.sizeBytes, durationMs: rec.durationMs, mimeType: recorder.mimeType };
+  return {
+    t0,
+    startedAt,
+    stoppedAt,
+    endedAt: performance.now(),
+    chunks,
+    puts,
+    requests,
+    sizeBytes: rec.sizeBytes,
+    durationMs: rec.durationMs,
+    mimeType: recorder.mimeType,
+  };
 }
 
 export type LagResult = Awaited<ReturnType<typeof measureLag>>;

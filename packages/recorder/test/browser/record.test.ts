@@ -6,7 +6,18 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setWebmDuration } from '@sortie/webm';
-import { runRecording, download, downloadUrl, launch, mintToken, openPage, probe, startService, USER, type TestService } from './harness.js';
+import {
+  runRecording,
+  download,
+  downloadUrl,
+  launch,
+  mintToken,
+  openPage,
+  probe,
+  startService,
+  USER,
+  type TestService,
+} from './harness.js';
 import type { RunOptions, RunResult } from './page-entry.js';
 
 let svc: TestService;
@@ -30,7 +41,11 @@ describe('recording a canvas in Chromium', () => {
   let stored: Buffer;
 
   beforeAll(async () => {
-    const opts: RunOptions = { sessionId: 'sess-browser-1', seconds: 4, recorder: { timesliceMs: 500, partSizeBytes: 64 * 1024 } };
+    const opts: RunOptions = {
+      sessionId: 'sess-browser-1',
+      seconds: 4,
+      recorder: { timesliceMs: 500, partSizeBytes: 64 * 1024 },
+    };
     result = await runRecording(page, opts);
     if (result.recording) stored = await download(svc.baseUrl, result.recording.id);
   });
@@ -54,7 +69,11 @@ describe('recording a canvas in Chromium', () => {
   });
 
   it('reports progress ending with every recorded byte uploaded', () => {
-    expect(result.lastProgress).toMatchObject({ recordedBytes: stored.length, uploadedBytes: stored.length, durationMs: result.recording!.durationMs });
+    expect(result.lastProgress).toMatchObject({
+      recordedBytes: stored.length,
+      uploadedBytes: stored.length,
+      durationMs: result.recording!.durationMs,
+    });
   });
 
   it('has a duration ffprobe reads within 0.5 s of the recording, matching the last frame', () => {
@@ -62,7 +81,9 @@ describe('recording a canvas in Chromium', () => {
     expect(seconds).toBeGreaterThan(3.5);
     expect(seconds).toBeLessThan(5);
     const p = probe(stored);
-    console.info(`recorded ${seconds} s, ${stored.length} bytes in ${result.chunkCount} chunks; ffprobe: duration ${p.formatDuration} s, last frame ends ${p.lastPacketEnd} s, ${p.packets} packets`);
+    console.info(
+      `recorded ${seconds} s, ${stored.length} bytes in ${result.chunkCount} chunks; ffprobe: duration ${p.formatDuration} s, last frame ends ${p.lastPacketEnd} s, ${p.packets} packets`,
+    );
     expect(p.packets).toBeGreaterThan(60);
     expect(Math.abs(p.formatDuration - seconds)).toBeLessThan(0.5);
     // Not only the header we wrote: the frames themselves end where the header says.
@@ -71,7 +92,15 @@ describe('recording a canvas in Chromium', () => {
 
   it('plays in a <video> with a finite duration and seeks to the middle', async () => {
     const url = await downloadUrl(svc.baseUrl, result.recording!.id);
-    const v = await page.evaluate((u) => (window as unknown as { probeVideo(u: string): Promise<{ duration: number; seekedTo: number; target: number }> }).probeVideo(u), url);
+    const v = await page.evaluate(
+      (u) =>
+        (
+          window as unknown as {
+            probeVideo(u: string): Promise<{ duration: number; seekedTo: number; target: number }>;
+          }
+        ).probeVideo(u),
+      url,
+    );
     expect(Number.isFinite(v.duration)).toBe(true);
     expect(Math.abs(v.duration - result.recording!.durationMs! / 1000)).toBeLessThan(0.5);
     expect(Math.abs(v.seekedTo - v.duration / 2)).toBeLessThan(0.25);
@@ -80,13 +109,20 @@ describe('recording a canvas in Chromium', () => {
 
 describe('pausing', () => {
   it('leaves the paused time out of the duration, and the file agrees', async () => {
-    const result = await runRecording(page, { sessionId: 'sess-pause', seconds: 3, pauseSeconds: 2, recorder: { timesliceMs: 500 } });
+    const result = await runRecording(page, {
+      sessionId: 'sess-pause',
+      seconds: 3,
+      pauseSeconds: 2,
+      recorder: { timesliceMs: 500 },
+    });
     expect(result.failure).toBeNull();
     expect(result.states).toEqual(['starting', 'recording', 'paused', 'recording', 'stopping', 'uploading', 'ready']);
     const seconds = result.recording!.durationMs! / 1000;
     expect(Math.abs(seconds - 3)).toBeLessThan(0.5);
     const p = probe(await download(svc.baseUrl, result.recording!.id));
-    console.info(`paused recording: ${seconds} s recorded; ffprobe duration ${p.formatDuration} s, last frame ends ${p.lastPacketEnd} s`);
+    console.info(
+      `paused recording: ${seconds} s recorded; ffprobe duration ${p.formatDuration} s, last frame ends ${p.lastPacketEnd} s`,
+    );
     expect(Math.abs(p.formatDuration - seconds)).toBeLessThan(0.5);
     expect(Math.abs(p.lastPacketEnd - seconds)).toBeLessThan(0.5);
   });

@@ -17,7 +17,18 @@ import { join } from 'node:path';
 import { chromium, type Browser, type BrowserServer, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Recording } from '../../src/types.js';
-import { CHROMIUM_ARGS, download, downloadUrl, launch, mintToken, openPage, probe, startService, USER, type TestService } from './harness.js';
+import {
+  CHROMIUM_ARGS,
+  download,
+  downloadUrl,
+  launch,
+  mintToken,
+  openPage,
+  probe,
+  startService,
+  USER,
+  type TestService,
+} from './harness.js';
 import type { StartOptions } from './page-entry.js';
 
 const SEED = Number(process.env.SORTIE_TEST_SEED ?? Date.now() % 1_000_000);
@@ -54,7 +65,9 @@ afterAll(async () => {
 });
 
 async function getRecording(id: string): Promise<Recording> {
-  const res = await fetch(`${svc.baseUrl}/api/recordings/${id}`, { headers: { Authorization: `Bearer ${mintToken(USER, 600)}` } });
+  const res = await fetch(`${svc.baseUrl}/api/recordings/${id}`, {
+    headers: { Authorization: `Bearer ${mintToken(USER, 600)}` },
+  });
   if (!res.ok) throw new Error(`GET recording answered ${res.status}`);
   return (await res.json()) as Recording;
 }
@@ -71,7 +84,13 @@ async function waitSettled(id: string, withinMs: number): Promise<Recording> {
 
 async function startIn(page: Page, o: StartOptions): Promise<{ id: string; mimeType: string | null }> {
   await page.exposeFunction('testToken', () => mintToken(USER, 3600));
-  return page.evaluate((opts) => (window as unknown as { startOnly(o: unknown): Promise<{ id: string; mimeType: string | null }> }).startOnly(opts), o as unknown);
+  return page.evaluate(
+    (opts) =>
+      (window as unknown as { startOnly(o: unknown): Promise<{ id: string; mimeType: string | null }> }).startOnly(
+        opts,
+      ),
+    o as unknown,
+  );
 }
 
 /** `ffmpeg -v error -i file -f null -`: everything it prints on stdout and stderr (nothing for a file that decodes cleanly). */
@@ -96,7 +115,15 @@ async function checkWhole(rec: Recording, n: number, label: string): Promise<voi
   const viewer = await openPage(browser, svc.baseUrl);
   const url = await downloadUrl(svc.baseUrl, rec.id);
   const v = await viewer
-    .evaluate((u) => (window as unknown as { probeVideo(u: string): Promise<{ duration: number; seekedTo: number; target: number }> }).probeVideo(u), url)
+    .evaluate(
+      (u) =>
+        (
+          window as unknown as {
+            probeVideo(u: string): Promise<{ duration: number; seekedTo: number; target: number }>;
+          }
+        ).probeVideo(u),
+      url,
+    )
     .finally(() => viewer.close());
   console.info(
     `${label}: N = ${n} s; ${bytes.length} bytes stored; ffprobe duration ${p.formatDuration} s (last frame ends ${p.lastPacketEnd.toFixed(3)} s); ` +
@@ -130,7 +157,9 @@ describe.each(['animated', 'quiet'] as const)('the tab is closed mid-recording (
     await page.close({ runBeforeUnload: true });
     rec = await waitSettled(id, 30_000);
     const goneAt = await Promise.race([gone, new Promise<null>((r) => setTimeout(() => r(null), 1000))]);
-    console.info(`${scene}: the page was ${goneAt === null ? 'NOT closed' : `closed ${goneAt - closedAt} ms after close()`}`);
+    console.info(
+      `${scene}: the page was ${goneAt === null ? 'NOT closed' : `closed ${goneAt - closedAt} ms after close()`}`,
+    );
     settledAfterMs = Date.now() - closedAt;
   }, 120_000);
 
@@ -151,7 +180,11 @@ describe('the browser is SIGKILLed mid-recording (animated canvas, local backend
   let rec: Recording;
 
   beforeAll(async () => {
-    const server: BrowserServer = await chromium.launchServer({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, headless: true });
+    const server: BrowserServer = await chromium.launchServer({
+      executablePath: '/usr/bin/chromium',
+      args: CHROMIUM_ARGS,
+      headless: true,
+    });
     const doomed = await chromium.connect(server.wsEndpoint());
     const page = await openPage(doomed, svc.baseUrl);
     const { id } = await startIn(page, { sessionId: 'sess-kill', scene: 'animated' });
