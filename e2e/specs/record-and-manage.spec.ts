@@ -65,7 +65,9 @@ test('a recording made in the session is ready, plays, seeks, downloads and dele
   const probe = ffprobe(file);
   expect(probe.formatName).toContain('webm');
   expect(probe.video?.codec).toMatch(/^(vp8|vp9|av1|h264)$/);
-  expect(probe.video!.frames).toBeGreaterThan(30);
+  // Real video, not one keyframe: the canvas redraws at the page's frame rate, which a loaded machine lowers
+  // (25 frames in 3 s were seen), so the count is a floor, not 30 fps.
+  expect(probe.video!.frames).toBeGreaterThanOrEqual(10);
   expect(probe.durationSeconds, 'duration in the file (ffprobe)').not.toBeNull();
   expect(probe.durationSeconds!).toBeGreaterThan(2.5);
   // The list, the row and the file agree on how long it is.
