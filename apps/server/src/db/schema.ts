@@ -51,6 +51,8 @@ export const recordings = pgTable(
     endedBy: text('ended_by').$type<EndedBy>(),
     /** When a beacon said the recording is over; it is finalized from what is stored shortly after. */
     endRequestedAt: ts('end_requested_at'),
+    /** Offset of the recording's first thumbnail, its poster in the lists; null when it has none. */
+    posterOffsetMs: integer('poster_offset_ms'),
   },
   // `DESC NULLS FIRST` is PostgreSQL's own order for `ORDER BY … DESC`: an index in
   // another null order is not used for the lists' sort (seen with EXPLAIN ANALYZE: a
@@ -77,6 +79,46 @@ export const recordingParts = pgTable(
     updatedAt: ts('updated_at').notNull(),
   },
   (t) => [primaryKey({ columns: [t.recordingId, t.partNumber] })],
+);
+
+/** Who put a marker: the host page (`recorder.mark`) or the SDK itself (lifecycle: started, stopped, …). */
+export const MARKER_SOURCES = ['app', 'sdk'] as const;
+export type MarkerSource = (typeof MARKER_SOURCES)[number];
+
+/** Points in a recording's timeline (docs/API.md "Markers"); they go when the recording goes. */
+export const recordingMarkers = pgTable(
+  'recording_markers',
+  {
+    id: uuid('id').primaryKey(),
+    recordingId: uuid('recording_id')
+      .notNull()
+      .references(() => recordings.id, { onDelete: 'cascade' }),
+    /** Milliseconds from the start of the recording. */
+    offsetMs: integer('offset_ms').notNull(),
+    source: text('source').$type<MarkerSource>().notNull(),
+    label: text('label').notNull(),
+    /** The host page's own details, as sent (size-capped by the route). */
+    data: jsonb('data').$type<unknown>(),
+    createdAt: ts('created_at').notNull(),
+  },
+  (t) => [index('recording_markers_recording_offset_idx').on(t.recordingId, t.offsetMs)],
+);
+
+/**
+ * Small JPEGs of a recording every N seconds (the SDK's thumbnails). The bytes
+ * are in storage beside the recording (thumbnailKeyFor); this row is the index.
+ */
+export const recordingThumbnails = pgTable(
+  'recording_thumbnails',
+  {
+    recordingId: uuid('recording_id')
+      .notNull()
+      .references(() => recordings.id, { onDelete: 'cascade' }),
+    offsetMs: integer('offset_ms').notNull(),
+    sizeBytes: integer('size_bytes').notNull(),
+    createdAt: ts('created_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.recordingId, t.offsetMs] })],
 );
 
 /** A single row (id = 1): settings that administrators change at run time. */
@@ -108,3 +150,5 @@ export const auditLog = pgTable(
 
 export type RecordingRow = typeof recordings.$inferSelect;
 export type PartRow = typeof recordingParts.$inferSelect;
+export type MarkerRow = typeof recordingMarkers.$inferSelect;
+export type ThumbnailRow = typeof recordingThumbnails.$inferSelect;
