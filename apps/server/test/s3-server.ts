@@ -17,7 +17,9 @@
  *   - UploadPart to an unknown or aborted upload: s3rver recreates it; S3
  *     answers NoSuchUpload.
  * Everything else (CreateMultipartUpload, UploadPart, GetObject with Range and
- * response-content-disposition, HeadObject, DeleteObject) is s3rver's own.
+ * response-content-disposition, HeadObject, DeleteObject, PutObject, and the
+ * bucket-level ListObjectsV2 and DeleteObjects with the HeadBucket signature fix)
+ * is s3rver's own.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
@@ -194,6 +196,13 @@ function missingOperations(uploadsDir: (bucket: string) => string): KoaMiddlewar
         ctx.body = '';
         ctx.status = 200;
       });
+    }
+    if (key === undefined && rest === '/') {
+      // Every other bucket-level request (ListObjectsV2, DeleteObjects: a recording's thumbnails) is s3rver's own,
+      // with the same "/bucket/" fix to its signature check as `signed` applies.
+      ctx.state.vhost = true;
+      ctx.mountPath = '/';
+      return next();
     }
     if (key === undefined || uploadId === undefined) return next();
 

@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { and, desc, eq, inArray, isNull, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm';
 import type { Identity } from '../auth/identity.js';
 import type { Db } from '../db/client.js';
 import { recordingParts, recordings, type EndedBy, type RecordingRow, type RecordingStatus } from '../db/schema.js';
@@ -29,7 +29,7 @@ import {
   type RecordingStorage,
   type StoredPart,
 } from '../storage/types.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import { decodeListCursor, encodeListCursor, type ListKey, type ListOrder, type ListSort } from './cursor.js';
 import { isWebm, repairWebm } from './repair.js';
 
 /** The recording resource is the contract's (docs/API.md "4. The recording resource"): toResource is checked against it. */
@@ -58,13 +58,48 @@ export interface ListFilter {
   userId?: string;
   sessionId?: string;
   status?: RecordingStatus;
+  /** createdAt ≥ from. */
+  from?: Date;
+  /** createdAt < to. */
+  to?: Date;
+  /** Default created, newest first. */
+  sort?: ListSort;
+  order?: ListOrder;
   limit: number;
   cursor?: string;
+  /** 'true': count the matches too (up to LIST_COUNT_CAP). */
+  count?: 'true' | 'false';
 }
 
 export interface Page {
   items: Recording[];
   nextCursor: string | null;
+  /** With count=true: how many recordings match, at most LIST_COUNT_CAP. */
+  count?: number;
+  /** With count=true: more than `count` match (shown as "1000+"). */
+  countIsLowerBound?: boolean;
+}
+
+/**
+ * Counting stops here: an exact count of a large filter reads every matching row, while counting up to a cap reads
+ * at most this many index entries, whatever the table's size. Past it the answer is a lower bound ("1000+").
+ */
+export const LIST_COUNT_CAP = 1000;
+
+/**
+ * The sort key of each sort, as SQL. A duration is null until known: -1 puts those after every known duration
+ * newest-first (and first oldest-first) and keeps the key a plain number the cursor can carry. Each key has an
+ * index on (key DESC, id DESC) in schema.ts, read forwards for desc and backwards for asc.
+ */
+const SORT_KEY: Record<ListSort, SQL> = {
+  created: sql`${recordings.createdAt}`,
+  duration: sql`coalesce(${recordings.durationMs}, -1)`,
+  size: sql`${recordings.sizeBytes}`,
+};
+
+function sortKeyOf(r: RecordingRow, sort: ListSort): ListKey {
+  if (sort === 'created') return r.createdAt;
+  return sort === 'size' ? r.sizeBytes : (r.durationMs ?? -1);
 }
 
 /** Lifetime of the URLs a client PUTs parts to. */
@@ -194,29 +229,60 @@ export class RecordingsService {
   }
 
   async list(filter: ListFilter): Promise<Page> {
+    const sort = filter.sort ?? 'created';
+    const order = filter.order ?? 'desc';
+    if (filter.from && filter.to && filter.from > filter.to) {
+      throw badRequest(`from (${filter.from.toISOString()}) must not be after to (${filter.to.toISOString()}).`);
+    }
     const where: SQL[] = [];
     if (filter.userId !== undefined) where.push(eq(recordings.userId, filter.userId));
     if (filter.sessionId !== undefined) where.push(eq(recordings.sessionId, filter.sessionId));
     if (filter.status !== undefined) where.push(eq(recordings.status, filter.status));
+    if (filter.from !== undefined) where.push(gte(recordings.createdAt, filter.from));
+    if (filter.to !== undefined) where.push(lt(recordings.createdAt, filter.to));
+    const matches = where.length ? and(...where) : undefined;
+    const key = SORT_KEY[sort];
+    const page = [...where];
     if (filter.cursor !== undefined) {
-      const c = decodeCursor(filter.cursor);
-      // Newest first: the next page holds what sorts strictly after (createdAt, id) descending.
-      where.push(
-        or(lt(recordings.createdAt, c.createdAt), and(eq(recordings.createdAt, c.createdAt), lt(recordings.id, c.id)))!,
+      const c = decodeListCursor(filter.cursor, sort, order);
+      const k = c.key instanceof Date ? sql`${c.key.toISOString()}::timestamptz` : sql`${c.key}::bigint`;
+      // The next page holds what sorts strictly after (key, id) in this order: a row comparison, which
+      // PostgreSQL reads as one index range on (key, id).
+      page.push(
+        order === 'desc'
+          ? sql`(${key}, ${recordings.id}) < (${k}, ${c.id}::uuid)`
+          : sql`(${key}, ${recordings.id}) > (${k}, ${c.id}::uuid)`,
       );
     }
+    const dir = order === 'desc' ? desc : asc;
     const rows = await this.db
       .select()
       .from(recordings)
-      .where(where.length ? and(...where) : undefined)
-      .orderBy(desc(recordings.createdAt), desc(recordings.id))
+      .where(page.length ? and(...page) : undefined)
+      .orderBy(dir(key), dir(recordings.id))
       .limit(filter.limit + 1);
     const items = rows.slice(0, filter.limit);
     const last = items[items.length - 1];
-    return {
+    const result: Page = {
       items: items.map(toResource),
-      nextCursor: rows.length > filter.limit && last ? encodeCursor(last.createdAt, last.id) : null,
+      nextCursor:
+        rows.length > filter.limit && last
+          ? encodeListCursor({ sort, order, key: sortKeyOf(last, sort), id: last.id })
+          : null,
     };
+    if (filter.count === 'true') {
+      const capped = this.db
+        .select({ one: sql`1` })
+        .from(recordings)
+        .where(matches)
+        .limit(LIST_COUNT_CAP + 1)
+        .as('capped');
+      const [counted] = await this.db.select({ n: sql<string>`count(*)` }).from(capped);
+      const n = Number(counted?.n ?? 0);
+      result.count = Math.min(n, LIST_COUNT_CAP);
+      result.countIsLowerBound = n > LIST_COUNT_CAP;
+    }
+    return result;
   }
 
   /** The row if `user` may see it: its owner, or any admin when `allowAdmin`. Else 404, as if absent. */
@@ -722,6 +788,8 @@ export class RecordingsService {
     if (row.status !== 'ready' || this.storage.receiver)
       await this.storage.abortUpload({ key: row.storageKey, uploadId: row.status === 'ready' ? null : row.uploadId });
     await this.storage.delete(row.storageKey);
+    // Its thumbnails; the rows that index them (and its markers) go with the recording's row (on delete cascade).
+    await this.storage.deleteAssets(row.storageKey);
   }
 }
 

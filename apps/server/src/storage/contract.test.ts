@@ -282,4 +282,31 @@ describe.each(backends)('storage contract: $name', (backend) => {
     expect(res.headers.get('content-type')).toBe('video/webm');
     expect(Buffer.from(await res.arrayBuffer()).equals(bytes)).toBe(true);
   });
+  it('keeps small files beside a recording, reads them back, and deletes them all at once', async () => {
+    const u = await newUpload();
+    const other = await newUpload();
+    const a = randomBytes(3000);
+    const b = randomBytes(10);
+    await storage.putAsset(u.key, 't-000000000.jpg', a, 'image/jpeg');
+    await storage.putAsset(u.key, 't-000010000.jpg', randomBytes(5), 'image/jpeg');
+    await storage.putAsset(u.key, 't-000010000.jpg', b, 'image/jpeg'); // replaces
+    await storage.putAsset(other.key, 't-000000000.jpg', a, 'image/jpeg');
+    expect((await readAll((await storage.readAsset(u.key, 't-000000000.jpg'))!)).equals(a)).toBe(true);
+    expect((await readAll((await storage.readAsset(u.key, 't-000010000.jpg'))!)).equals(b)).toBe(true);
+    expect(await storage.readAsset(u.key, 't-000020000.jpg')).toBeNull();
+    await storage.deleteAssets(u.key);
+    expect(await storage.readAsset(u.key, 't-000000000.jpg')).toBeNull();
+    expect(await storage.readAsset(u.key, 't-000010000.jpg')).toBeNull();
+    await expect(storage.deleteAssets(u.key)).resolves.toBeUndefined();
+    // Another recording's files are untouched.
+    expect((await readAll((await storage.readAsset(other.key, 't-000000000.jpg'))!)).equals(a)).toBe(true);
+  });
+
+  it('refuses an asset name that could leave the recording', async () => {
+    const u = await newUpload();
+    await expect(storage.putAsset(u.key, '../x.jpg', randomBytes(1), 'image/jpeg')).rejects.toThrow(
+      /invalid asset name/,
+    );
+    await expect(storage.readAsset('../../etc/passwd', 'x.jpg')).rejects.toThrow(/invalid storage key/);
+  });
 });

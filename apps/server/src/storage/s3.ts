@@ -14,10 +14,13 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   ListPartsCommand,
+  PutObjectCommand,
   S3Client,
   S3ServiceException,
   UploadPartCommand,
@@ -25,6 +28,7 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Clock } from '../lib/clock.js';
 import {
+  ASSET_NAME_RE,
   InvalidPartError,
   StorageError,
   type ByteRange,
@@ -256,6 +260,45 @@ export class S3Storage implements RecordingStorage {
   async delete(key: string): Promise<void> {
     // DeleteObject succeeds whether or not the object exists.
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
+  }
+
+  /** `<prefix><key>.assets/<name>`: beside the recording, under a prefix no recording key can have. */
+  private assetKey(key: string, name = ''): string {
+    if (name && !ASSET_NAME_RE.test(name)) throw new StorageError('invalid asset name');
+    return `${this.objectKey(key)}.assets/${name}`;
+  }
+
+  async putAsset(key: string, name: string, bytes: Uint8Array, contentType: string): Promise<void> {
+    await this.client.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: this.assetKey(key, name),
+        Body: bytes,
+        ContentType: contentType,
+      }),
+    );
+  }
+
+  async readAsset(key: string, name: string): Promise<Readable | null> {
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.assetKey(key, name) }));
+      return out.Body as Readable;
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  /** Lists the recording's asset prefix and deletes what it finds, 1000 keys (one S3 request) at a time. */
+  async deleteAssets(key: string): Promise<void> {
+    const Prefix = this.assetKey(key);
+    for (;;) {
+      const listed = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix, MaxKeys: 1000 }));
+      const keys = (listed.Contents ?? []).map((o) => ({ Key: o.Key! }));
+      if (keys.length === 0) return;
+      await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys, Quiet: true } }));
+      if (!listed.IsTruncated) return;
+    }
   }
 
   async check(): Promise<void> {

@@ -97,9 +97,25 @@ export interface RecordingStorage {
   /** Removes a finished object (not the parts of an unfinished upload: abortUpload does). Idempotent. */
   delete(key: string): Promise<void>;
 
+  /**
+   * Writes a small file beside recording `key` (a thumbnail: `name` matches
+   * ASSET_NAME_RE), replacing one of that name. The caller caps its size: it is
+   * held whole, never anything recording-sized.
+   */
+  putAsset(key: string, name: string, bytes: Uint8Array, contentType: string): Promise<void>;
+
+  /** Reads a file written by putAsset, or null when there is none. */
+  readAsset(key: string, name: string): Promise<Readable | null>;
+
+  /** Removes every file written by putAsset beside recording `key`. Idempotent. */
+  deleteAssets(key: string): Promise<void>;
+
   /** Throws when the backend cannot be reached (readiness). */
   check(): Promise<void>;
 }
+
+/** Names of the small files beside a recording (putAsset): a letter or digit first, no path separator. */
+export const ASSET_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 /** What a backend that receives part bodies itself offers (see RecordingStorage.receiver). */
 export interface PartReceiver {
