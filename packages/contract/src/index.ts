@@ -63,6 +63,11 @@ export interface Recording {
    * `failed`; null while it is open.
    */
   endedBy: EndedBy | null;
+  /**
+   * (extension) Offset in ms of its first thumbnail, the poster shown in the lists
+   * (`GET /api/recordings/:id/thumbnails/:offsetMs`); null when it has none.
+   */
+  posterOffsetMs: number | null;
 }
 
 export type EndedBy = 'stop' | 'beacon' | 'abandoned' | 'failed';
@@ -151,11 +156,52 @@ export interface DownloadUrl {
   expiresAt: string;
 }
 
+// --- docs/API.md "Markers and thumbnails" (extension) ---
+
+/** Who put a marker: the host page (`recorder.mark`) or the SDK itself (started, stopped, …). */
+export type MarkerSource = 'app' | 'sdk';
+
+/** One marker as sent in `POST /api/recordings/:id/markers`. */
+export interface MarkerInput {
+  /** Milliseconds from the start of the recording. */
+  offsetMs: number;
+  /** 1 to 200 characters. */
+  label: string;
+  /** Default `app`. */
+  source?: MarkerSource;
+  /** Any JSON of at most 2 KiB. */
+  data?: unknown;
+}
+
+/** Body of `POST /api/recordings/:id/markers`: 1 to 100 markers. */
+export interface MarkersBody {
+  markers: MarkerInput[];
+}
+
+/** A stored marker (`GET /api/recordings/:id/markers`, in offset order). */
+export interface Marker {
+  id: string;
+  offsetMs: number;
+  label: string;
+  source: MarkerSource;
+  data: unknown;
+  createdAt: string;
+}
+
+/** `GET /api/recordings/:id/thumbnails`: every thumbnail in offset order, with a URL an `<img>` can load. */
+export interface ThumbnailIndex {
+  items: { offsetMs: number; url: string }[];
+  /** When the URLs stop working (ask again). */
+  expiresAt: string;
+}
+
 // --- docs/API.md "Admin routes" ---
 
 /** Query of GET /api/admin/recordings. */
 export interface AdminListQuery extends ListQuery {
   userId?: string;
+  /** (extension) Only recordings with a marker whose label contains this text (case-insensitive). */
+  marker?: string;
 }
 
 /** GET and PUT /api/admin/settings answer. */

@@ -51,6 +51,7 @@ export function toResource(r: RecordingRow): Recording {
     completedAt: r.completedAt?.toISOString() ?? null,
     failureReason: r.failureReason,
     endedBy: r.endedBy ?? null,
+    posterOffsetMs: r.posterOffsetMs ?? null,
   };
 }
 
