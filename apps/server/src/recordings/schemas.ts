@@ -1,6 +1,7 @@
 /** Request shapes of the recording routes (docs/API.md "5. Routes"). */
 import { z } from 'zod';
 import { RECORDING_STATUSES } from '../db/schema.js';
+import { LIST_ORDERS, LIST_SORTS } from './cursor.js';
 
 /**
  * Text that goes into a PostgreSQL text column or a query on one. PostgreSQL refuses the NUL character in
@@ -23,16 +24,45 @@ export const createBody = z.object({
     .regex(/^video\/(webm|mp4)(\s*;\s*codecs="?[\w.,\s-]+"?)?$/i, 'mimeType must be a video/webm or video/mp4 type'),
 });
 
+/**
+ * An instant in a query: ISO 8601 with seconds and a zone (`Z` or `+01:00`), parsed to a Date. Years 1970–9999
+ * only: PostgreSQL's timestamp cannot take every year a JavaScript Date can (an error, then a 500).
+ */
+const instant = (name: string) =>
+  z.iso
+    .datetime({
+      offset: true,
+      message: `${name} must be an ISO 8601 date and time with a zone, e.g. 2026-01-31T09:00:00Z`,
+    })
+    .transform((v) => new Date(v))
+    .refine(
+      (d) => d.getUTCFullYear() >= 1970 && d.getUTCFullYear() <= 9999,
+      `${name} must be in the years 1970 to 9999`,
+    );
+
 export const listQuery = z.object({
   sessionId: pgText(256).optional(),
   status: z.enum(RECORDING_STATUSES).optional(),
+  /** createdAt ≥ from (inclusive). */
+  from: instant('from').optional(),
+  /** createdAt < to (exclusive): adjacent ranges never share a recording. */
+  to: instant('to').optional(),
+  sort: z.enum(LIST_SORTS).default('created'),
+  order: z.enum(LIST_ORDERS).default('desc'),
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().min(1).max(200).optional(),
+  cursor: z.string().min(1).max(300).optional(),
+  /** `true`: the answer also holds how many recordings match, counted up to LIST_COUNT_CAP. */
+  count: z.enum(['true', 'false']).optional(),
 });
 
 export const partBody = z.object({
   partNumber: z.number().int().min(1),
   sizeBytes: z.number().int().min(1),
+});
+
+export const tailBody = z.object({
+  partNumber: z.number().int().min(1).max(10_000),
+  firstSeq: z.number().int().min(0).max(100_000),
 });
 
 export const completeBody = z.object({
