@@ -164,6 +164,7 @@ export function createApp(deps: AppDeps): App {
       clock,
       signingKey: deps.signingKey,
       publicUrl: config.publicUrl,
+      capture: config.capture,
       // The audit trail of administrators acting on other people's recordings.
       onForeignDelete: (user: Identity, row: RecordingRow) =>
         audit.record({

@@ -22,6 +22,16 @@ describe('loadConfig', () => {
     expect(c.dataDir).toBe('./.sortie');
     expect(c.corsOrigins).toEqual([]);
     expect(c.demo).toBe(false);
+    expect(c.capture).toEqual({ frameRate: 15, videoBitsPerSecond: 1_500_000 });
+  });
+
+  it('reads the capture defaults the SDK is handed (frame rate, bitrate in kbit/s)', () => {
+    const c = loadConfig({
+      SORTIE_AUTH_JWT_SECRET: SECRET,
+      SORTIE_RECORDING_FRAME_RATE: '5',
+      SORTIE_RECORDING_VIDEO_BITRATE_KBPS: '800',
+    });
+    expect(c.capture).toEqual({ frameRate: 5, videoBitsPerSecond: 800_000 });
   });
 
   it('accepts true/false/1/0 in any case for bools', () => {
@@ -59,6 +69,10 @@ describe('loadConfig', () => {
     ['DATABASE_URL', { DATABASE_URL: 'mysql://x' }],
     ['SORTIE_CORS_ORIGINS', { SORTIE_CORS_ORIGINS: 'https://a.example.com/path' }],
     ['PORT', { PORT: '70000' }],
+    ['SORTIE_RECORDING_FRAME_RATE', { SORTIE_RECORDING_FRAME_RATE: '0' }],
+    ['SORTIE_RECORDING_FRAME_RATE', { SORTIE_RECORDING_FRAME_RATE: '61' }],
+    ['SORTIE_RECORDING_VIDEO_BITRATE_KBPS', { SORTIE_RECORDING_VIDEO_BITRATE_KBPS: '1.5' }],
+    ['SORTIE_RECORDING_VIDEO_BITRATE_KBPS', { SORTIE_RECORDING_VIDEO_BITRATE_KBPS: '50' }],
   ];
   it.each(bad)('refuses a bad %s', (variable, env) => {
     expect(() => loadConfig({ SORTIE_AUTH_JWT_SECRET: SECRET, ...env })).toThrowError(ConfigError);

@@ -56,6 +56,13 @@ export interface Config {
   };
   /** SORTIE_RECORDING_MIN_FREE_MB × 1 MiB: below this much free disk the local backend is not ready and refuses parts. */
   minFreeBytes: number;
+  /** What the SDK captures with unless the page says otherwise (GET /api/recordings/config hands these out). */
+  capture: {
+    /** SORTIE_RECORDING_FRAME_RATE: frames per second. */
+    frameRate: number;
+    /** SORTIE_RECORDING_VIDEO_BITRATE_KBPS × 1000: the encoder's target, bits per second. */
+    videoBitsPerSecond: number;
+  };
 }
 
 /** A bad environment variable: the message is the one line printed at start. */
@@ -225,6 +232,14 @@ export function loadConfig(env: Env = process.env): Config {
       minBytesPerSecond: int(env, 'SORTIE_UPLOAD_MIN_BYTES_PER_SECOND', 1024, 0),
     },
     minFreeBytes: int(env, 'SORTIE_RECORDING_MIN_FREE_MB', 128, 0) * 1048576,
+    capture: {
+      // 15 fps: a desktop changes by typing, scrolling and dragging; 15 fps keeps those readable at half the
+      // encoder work and bytes of 30. 60 is the most a canvas capture is asked for.
+      frameRate: int(env, 'SORTIE_RECORDING_FRAME_RATE', 15, 1, 60),
+      // 1500 kbit/s: sharp text at 1080p for mostly still desktops (about 11 MB a minute at most). 100 kbit/s
+      // and below turns text to mush; 50 Mbit/s is far past what a browser's encoder uses.
+      videoBitsPerSecond: int(env, 'SORTIE_RECORDING_VIDEO_BITRATE_KBPS', 1500, 100, 50_000) * 1000,
+    },
   };
 }
 
@@ -243,6 +258,8 @@ export const CONFIG_VARIABLES = [
   'SORTIE_RECORDING_MAX_OPEN_PER_USER',
   'SORTIE_RECORDING_MAX_RESERVED_MB_PER_USER',
   'SORTIE_RECORDING_MIN_FREE_MB',
+  'SORTIE_RECORDING_FRAME_RATE',
+  'SORTIE_RECORDING_VIDEO_BITRATE_KBPS',
   'SORTIE_UPLOAD_MAX_CONCURRENT',
   'SORTIE_UPLOAD_MAX_CONCURRENT_PER_USER',
   'SORTIE_UPLOAD_IDLE_TIMEOUT_SECONDS',

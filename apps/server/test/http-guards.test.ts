@@ -170,6 +170,8 @@ describe('security headers', () => {
     expect(csp(res)).toContain("script-src 'self'");
     expect(csp(res)).toContain("frame-ancestors 'self'");
     expect(csp(res)).toContain("object-src 'none'");
+    // The recorder's compositor paces frames from a Blob-URL worker.
+    expect(csp(res)).toContain("worker-src 'self' blob:");
     expect(csp(res)).not.toContain('unsafe-eval');
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     expect(res.headers.get('referrer-policy')).toBe('no-referrer');

@@ -239,7 +239,24 @@ describe('routes', () => {
       backend: t.storage.backend,
       minPartSizeBytes: t.storage.minPartSizeBytes,
       maxParts: t.storage.maxParts,
+      frameRate: 15,
+      videoBitsPerSecond: 1_500_000,
     });
+  });
+
+  it('GET /config hands out the capture defaults an administrator set', async () => {
+    const t2 = await testApp({
+      env: { SORTIE_RECORDING_FRAME_RATE: '10', SORTIE_RECORDING_VIDEO_BITRATE_KBPS: '3000' },
+    });
+    try {
+      const body = (await (await t2.json('GET', '/api/recordings/config', undefined, t2.auth.user)).json()) as Record<
+        string,
+        unknown
+      >;
+      expect(body).toMatchObject({ frameRate: 10, videoBitsPerSecond: 3_000_000 });
+    } finally {
+      await t2.close();
+    }
   });
 
   it('POST creates a recording owned by the caller', async () => {

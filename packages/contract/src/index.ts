@@ -99,6 +99,10 @@ export interface RecordingConfig {
   /** Smallest size of every part but the last (0 on `local`). */
   minPartSizeBytes: number;
   maxParts: number;
+  /** (extension) Frames per second the SDK captures unless the page sets `frameRate` (SORTIE_RECORDING_FRAME_RATE). */
+  frameRate?: number;
+  /** (extension) The encoder's bitrate unless the page sets `videoBitsPerSecond` (SORTIE_RECORDING_VIDEO_BITRATE_KBPS × 1000). */
+  videoBitsPerSecond?: number;
 }
 
 /** POST /api/recordings body. */

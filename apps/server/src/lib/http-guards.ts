@@ -69,6 +69,8 @@ export function securityHeaders(config: Config): MiddlewareHandler {
       scriptSrc: ["'self'"],
       styleSrc: ["'self'", "'unsafe-inline'"],
       imgSrc: ["'self'", 'data:', 'blob:'],
+      // The SDK's compositor paces frames from a Blob-URL Worker (a timer a hidden tab does not throttle).
+      workerSrc: ["'self'", 'blob:'],
       mediaSrc: [...services, 'blob:', ...storage],
       connectSrc: [...services, ...storage],
       objectSrc: ["'none'"],

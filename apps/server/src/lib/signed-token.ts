@@ -9,7 +9,9 @@ export type SignedClaims =
   | { typ: 'part'; rid: string; pn: number; size: number }
   | { typ: 'file'; rid: string }
   /** The capability to end one recording (a beacon from a closing tab, which cannot carry a bearer token). */
-  | { typ: 'end'; rid: string };
+  | { typ: 'end'; rid: string }
+  /** (extension) The thumbnails of one recording, for <img src> in the player (no bearer header). */
+  | { typ: 'thumbs'; rid: string };
 
 export async function signToken(key: string, claims: SignedClaims, expiresAt: Date): Promise<string> {
   return sign({ ...claims, exp: Math.floor(expiresAt.getTime() / 1000) }, key, 'HS256');

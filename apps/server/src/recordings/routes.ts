@@ -25,6 +25,8 @@ export interface RecordingRoutesDeps {
   signingKey: string;
   /** SORTIE_PUBLIC_URL, or null to derive the origin from the request. */
   publicUrl: string | null;
+  /** The SDK's capture defaults (SORTIE_RECORDING_FRAME_RATE, SORTIE_RECORDING_VIDEO_BITRATE_KBPS), handed out by /config. */
+  capture?: { frameRate: number; videoBitsPerSecond: number };
   /** Called after someone deletes a recording they do not own (an admin): the audit trail's hook. */
   onForeignDelete?: (user: Identity, row: RecordingRow) => Promise<void>;
   /** Called when someone (an admin) downloads, or gets a download URL for, a recording they do not own. */
@@ -67,6 +69,7 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
       backend: service.storage.backend,
       minPartSizeBytes: service.storage.minPartSizeBytes,
       maxParts: service.storage.maxParts,
+      ...deps.capture,
     } satisfies RecordingConfig);
   });
 
