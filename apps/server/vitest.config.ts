@@ -1,15 +1,12 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
-// The same suites run once on embedded PGlite and once on real PostgreSQL.
+// The suites run on real PostgreSQL (127.0.0.1:5432), then the route suites once more on S3. The embedded default
+// (the same PostgreSQL, started by the service) has its own test: src/db/embedded.test.ts, and `pnpm test:start`.
 export default defineConfig({
   test: {
     testTimeout: 30_000,
     hookTimeout: 60_000,
     projects: [
-      {
-        extends: true,
-        test: { name: 'pglite', env: { SORTIE_TEST_DB: 'pglite' }, include: ['src/**/*.test.ts', 'test/**/*.test.ts'] },
-      },
       {
         extends: true,
         test: {

@@ -16,7 +16,7 @@ export default defineConfig({
           environment: 'node',
           fileParallelism: false,
           testTimeout: 120_000,
-          // beforeAll opens PGlite and launches Chromium: at a load average near 19 on 2 cores that took
+          // beforeAll starts the embedded PostgreSQL and launches Chromium: at a load average near 19 on 2 cores that took
           // over 60 s. A bound on setup, not an assertion about speed.
           hookTimeout: 180_000,
         },

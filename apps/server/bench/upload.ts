@@ -6,8 +6,8 @@
  *
  * The service keeps its metadata in PostgreSQL (a fresh database on
  * BENCH_PG_URL, default the local server) so that the RSS figure is the upload
- * path's own; with BENCH_PG_URL=pglite it uses embedded PGlite instead, whose
- * WebAssembly heap alone is several hundred MB.
+ * path's own; with BENCH_PG_URL=embedded it uses the embedded default instead
+ * (no DATABASE_URL: the service starts its own PostgreSQL server).
  *
  * The service runs compiled (dist/, as in the container image), without tsx's loader.
  *
@@ -99,7 +99,7 @@ async function main() {
   const parts = Math.ceil(TOTAL_MIB / PART_MIB);
   let databaseUrl = '';
   let dropDb: (() => Promise<void>) | null = null;
-  if (PG_URL !== 'pglite') {
+  if (PG_URL !== 'embedded') {
     const { default: postgres } = await import('postgres');
     const admin = postgres(PG_URL, { max: 1, onnotice: () => {} });
     const name = `sortie_bench_${process.pid}`;
@@ -162,7 +162,7 @@ async function main() {
   const best = (xs: number[]) => Math.max(...xs);
   const f = (x: number) => x.toFixed(0);
   console.log(
-    `upload ${parts * PART_MIB} MiB as ${parts} parts of ${PART_MIB} MiB, ${ROUNDS} rounds, loopback, metadata in ${databaseUrl ? 'PostgreSQL' : 'PGlite'}`,
+    `upload ${parts * PART_MIB} MiB as ${parts} parts of ${PART_MIB} MiB, ${ROUNDS} rounds, loopback, metadata in ${databaseUrl ? 'PostgreSQL' : 'the embedded PostgreSQL'}`,
   );
   console.log(`bare node:http pipe : ${results.bare.map(f).join(', ')} MiB/s (best ${f(best(results.bare))})`);
   console.log(`sortie local PUT    : ${results.service.map(f).join(', ')} MiB/s (best ${f(best(results.service))})`);

@@ -1,6 +1,6 @@
 /**
- * Test dependencies: a real database (PGlite in memory, or a fresh PostgreSQL
- * database per call, chosen by SORTIE_TEST_DB), a temporary storage folder,
+ * Test dependencies: a real database (a fresh database on the PostgreSQL at
+ * 127.0.0.1:5432, or a throwaway embedded server, chosen by SORTIE_TEST_DB), a temporary storage folder,
  * the real app, and tokens for a user, a second user and an admin.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -19,12 +19,14 @@ import { createStorage } from '../src/storage/index.js';
 import type { RecordingStorage } from '../src/storage/types.js';
 
 export const TEST_SECRET = 'test-secret-that-is-at-least-32-characters-long';
-export const TEST_DB = (process.env.SORTIE_TEST_DB ?? 'pglite') as 'pglite' | 'postgres';
+export const TEST_DB = (process.env.SORTIE_TEST_DB ?? 'postgres') as 'embedded' | 'postgres';
 export const PG_ADMIN_URL = process.env.SORTIE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-/** A database of its own for one test file: in-memory PGlite, or a fresh PostgreSQL database dropped on close. */
-export async function testDatabase(kind: 'pglite' | 'postgres' = TEST_DB): Promise<Database & { url: string | null }> {
-  if (kind === 'pglite') {
+/** A database of its own for one test file: a throwaway embedded server, or a fresh PostgreSQL database dropped on close. */
+export async function testDatabase(
+  kind: 'embedded' | 'postgres' = TEST_DB,
+): Promise<Database & { url: string | null }> {
+  if (kind === 'embedded') {
     const db = await openDatabase({ databaseUrl: null, dataDir: 'memory://' });
     await migrate(db);
     return { ...db, url: null };

@@ -21,8 +21,8 @@ const put = (t: TestApp, body: unknown) => t.json('PUT', '/api/admin/settings', 
 
 /**
  * A database that outlives the Database handles opened on it, so that a
- * "restart" closes every connection and opens new ones: a PGlite data folder
- * on disk, or a PostgreSQL database reached by URL.
+ * "restart" closes every connection and opens new ones: a data folder
+ * of the embedded server on disk, or a PostgreSQL database reached by URL.
  */
 async function durableDatabase(): Promise<{ open(): Promise<Database>; cleanup(): Promise<void> }> {
   if (TEST_DB === 'postgres') {
@@ -98,7 +98,7 @@ describe('admin settings', () => {
 describe('settings across instances and restarts', () => {
   it('a second service instance on the same database sees a change at once, both ways', async () => {
     const store = await durableDatabase();
-    // Each instance with its own connection(s) where the database allows it (PGlite is one process's).
+    // Each instance with its own connection(s) where the database allows it (one embedded server per data folder).
     const dbA = await store.open();
     const dbB = TEST_DB === 'postgres' ? await store.open() : dbA;
     const a = await testApp({ database: dbA });

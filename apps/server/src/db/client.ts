@@ -1,9 +1,9 @@
 /**
- * One database type above the driver: real PostgreSQL through `postgres` when
- * DATABASE_URL is set, else embedded PostgreSQL (PGlite) in SORTIE_DATA_DIR.
+ * One database type above one driver: `postgres` (postgres-js) against DATABASE_URL,
+ * or, when it is unset, against the embedded PostgreSQL server (./embedded.ts) that
+ * this process starts in SORTIE_DATA_DIR. Same SQL, same driver, one code path.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
@@ -13,7 +13,8 @@ export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 
 export interface Database {
   db: Db;
-  kind: 'postgres' | 'pglite';
+  /** 'embedded' when this process started the server itself (no DATABASE_URL). */
+  kind: 'postgres' | 'embedded';
   close(): Promise<void>;
 }
 
@@ -21,40 +22,43 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL('./migrations', import.meta.
 
 export interface OpenOptions {
   databaseUrl: string | null;
-  /** PGlite data dir; 'memory://' for a throwaway in-memory database (tests). */
+  /** Embedded server's folder (its cluster lives in <dataDir>/pgdata); 'memory://' for a throwaway one removed on close (tests). */
   dataDir: string;
+  /** Where the embedded server's own log lines go (default: dropped). */
+  log?: (line: string) => void;
 }
 
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
+  const { default: postgres } = await import('postgres');
+  const { drizzle } = await import('drizzle-orm/postgres-js');
   if (opts.databaseUrl) {
-    const { default: postgres } = await import('postgres');
-    const { drizzle } = await import('drizzle-orm/postgres-js');
     // onnotice: silence "relation already exists" notices from migrations.
     const client = postgres(opts.databaseUrl, { max: 10, onnotice: () => {} });
     const db = drizzle(client, { schema }) as unknown as Db;
     return { db, kind: 'postgres', close: () => client.end({ timeout: 5 }) };
   }
-  const { PGlite } = await import('@electric-sql/pglite');
-  const { drizzle } = await import('drizzle-orm/pglite');
-  let dataDir = opts.dataDir;
-  if (!dataDir.startsWith('memory://')) {
-    dataDir = path.resolve(dataDir, 'pgdata');
-    mkdirSync(dataDir, { recursive: true });
-  }
-  const client = await PGlite.create(dataDir);
+  const { startEmbeddedPostgres } = await import('./embedded.js');
+  const throwaway = opts.dataDir.startsWith('memory://');
+  const server = await startEmbeddedPostgres({
+    dataDir: throwaway ? null : path.resolve(opts.dataDir, 'pgdata'),
+    log: opts.log,
+  });
+  const client = postgres({ ...server.connection, max: 10, onnotice: () => {} });
   const db = drizzle(client, { schema }) as unknown as Db;
-  return { db, kind: 'pglite', close: () => client.close() };
+  return {
+    db,
+    kind: 'embedded',
+    async close() {
+      await client.end({ timeout: 5 });
+      await server.stop();
+    },
+  };
 }
 
 /** Applies the committed migrations, then makes sure the settings row exists. */
 export async function migrate(database: Database): Promise<void> {
-  if (database.kind === 'postgres') {
-    const { migrate: run } = await import('drizzle-orm/postgres-js/migrator');
-    await run(database.db as never, { migrationsFolder: MIGRATIONS_DIR });
-  } else {
-    const { migrate: run } = await import('drizzle-orm/pglite/migrator');
-    await run(database.db as never, { migrationsFolder: MIGRATIONS_DIR });
-  }
+  const { migrate: run } = await import('drizzle-orm/postgres-js/migrator');
+  await run(database.db as never, { migrationsFolder: MIGRATIONS_DIR });
   await database.db
     .insert(schema.settings)
     .values({ id: 1, autoRecord: false, signingKey: randomBytes(32).toString('base64url') })

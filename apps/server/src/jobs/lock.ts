@@ -5,9 +5,9 @@
  * home-made lock row can be left behind. A replica that does not get the lock
  * does nothing: another one is doing the work.
  *
- * The work runs on the transaction's handle. On PGlite (one connection) other
- * queries wait until the transaction ends, so work must never use the outer
- * handle inside `fn` — it would wait for itself.
+ * The work runs on the transaction's handle: work that used the outer handle
+ * inside `fn` would take a second connection of the pool (or, with a pool of
+ * one, wait for itself).
  */
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
@@ -25,8 +25,8 @@ export async function withJobLock<T>(db: Db, lockId: bigint, fn: (tx: Db) => Pro
     const res = (await tx.execute(
       sql`select pg_try_advisory_xact_lock(${lockId.toString()}::bigint) as locked`,
     )) as unknown;
-    // postgres-js answers an array of rows, PGlite an object with `rows`.
-    const rows = (Array.isArray(res) ? res : (res as { rows: unknown[] }).rows) as { locked: boolean }[];
+    // postgres-js answers an array of rows.
+    const rows = res as { locked: boolean }[];
     if (rows[0]?.locked !== true) return { acquired: false } as const;
     return { acquired: true, value: await fn(tx as unknown as Db) } as const;
   });

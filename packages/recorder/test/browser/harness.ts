@@ -1,6 +1,6 @@
 /**
- * What every browser test needs: the real service on loopback (PGlite in
- * memory, local storage in a temp dir), Debian's Chromium through
+ * What every browser test needs: the real service on loopback (a throwaway
+ * embedded PostgreSQL, local storage in a temp dir), Debian's Chromium through
  * playwright-core, and a page on the service's own origin that carries the
  * SDK bundled from source with esbuild.
  */
