@@ -137,6 +137,21 @@ export interface PartTarget {
   expiresAt: string;
 }
 
+/** POST /api/recordings/:id/tails body (extension; S3 only, docs/bounded-loss.md). */
+export interface TailRequest {
+  /** The part the tails precede: the next part not yet closed. */
+  partNumber: number;
+  /** The first tail sequence number wanted (0 for a part's first tail). */
+  firstSeq: number;
+}
+
+/** POST /api/recordings/:id/tails answer: presigned PutObject URLs, one per tail. */
+export interface TailTargets {
+  urls: { partNumber: number; seq: number; url: string }[];
+  method: 'PUT';
+  expiresAt: string;
+}
+
 /** One entry of the complete body: a part and the ETag its PUT answered. */
 export interface CompletedPart {
   partNumber: number;

@@ -198,7 +198,8 @@ export class Sweeper {
     // What is stored, as the database says where it knows (parts received through the
     // service), or as the backend says where it never saw the bytes (S3).
     const stored = await service.storedParts(row);
-    let parts = usableParts(stored, storage.minPartSizeBytes);
+    // On S3, what the client had not yet made a part is in its tail objects: they become the last part.
+    let parts = await service.foldTails(row, usableParts(stored, storage.minPartSizeBytes));
     const idle = { lastActivityAt: row.lastActivityAt.toISOString(), userId: row.userId, sessionId: row.sessionId };
     const fail = async (reason: string) => {
       await service.markFailed(row, reason);

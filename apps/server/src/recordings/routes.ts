@@ -3,7 +3,15 @@
  * call the service; they never touch storage or SQL themselves.
  */
 import { Readable } from 'node:stream';
-import type { CreatedRecording, DownloadUrl, Page, PartTarget, Recording, RecordingConfig } from '@sortie/contract';
+import type {
+  CreatedRecording,
+  DownloadUrl,
+  Page,
+  PartTarget,
+  Recording,
+  RecordingConfig,
+  TailTargets,
+} from '@sortie/contract';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Identity } from '../auth/identity.js';
@@ -14,7 +22,7 @@ import { signToken, verifyToken } from '../lib/signed-token.js';
 import { validate } from '../lib/validate.js';
 import type { SettingsService } from '../settings/service.js';
 import { downloadFilename, type RecordingsService } from './service.js';
-import { completeBody, createBody, failBody, idParam, listQuery, partBody } from './schemas.js';
+import { completeBody, createBody, failBody, idParam, listQuery, partBody, tailBody } from './schemas.js';
 import type { RecordingRow } from '../db/schema.js';
 import type { Clock } from '../lib/clock.js';
 
@@ -111,6 +119,14 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
       headers: target.headers,
       expiresAt: expiresAt.toISOString(),
     } satisfies PartTarget);
+  });
+
+  // Extension (docs/bounded-loss.md): presigned URLs for the tail objects of a backend with a part floor (S3).
+  app.post('/:id/tails', jsonLimit, validate('param', idParam), validate('json', tailBody), async (c) => {
+    const { partNumber, firstSeq } = c.req.valid('json');
+    return c.json(
+      (await service.requestTails(c.get('user'), c.req.valid('param').id, partNumber, firstSeq)) satisfies TailTargets,
+    );
   });
 
   app.post('/:id/stop', validate('param', idParam), async (c) => {

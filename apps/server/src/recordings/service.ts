@@ -31,6 +31,8 @@ import {
 } from '../storage/types.js';
 import { decodeListCursor, encodeListCursor, type ListKey, type ListOrder, type ListSort } from './cursor.js';
 import { isWebm, repairWebm } from './repair.js';
+import { foldTails, issueTailUrls } from './tails.js';
+import type { TailTargets } from '@sortie/contract';
 
 /** The recording resource is the contract's (docs/API.md "4. The recording resource"): toResource is checked against it. */
 import type { Recording } from '@sortie/contract';
@@ -533,6 +535,20 @@ export class RecordingsService {
     return reserved?.declaredSize === sizeBytes;
   }
 
+  /** A batch of tail URLs (S3; tails.ts, docs/bounded-loss.md). */
+  requestTails(user: Identity, id: string, partNumber: number, firstSeq: number): Promise<TailTargets> {
+    return issueTailUrls(this.tailDeps(), user, id, partNumber, firstSeq);
+  }
+
+  /** Finalizing without the client: the tails after `parts` become its last part (S3; tails.ts). */
+  foldTails(row: RecordingRow, parts: StoredPart[]): Promise<StoredPart[]> {
+    return foldTails({ ...this.tailDeps(), logger: this.logger }, row, parts);
+  }
+
+  private tailDeps() {
+    return { db: this.db, storage: this.storage, clock: this.clock, maxSizeBytes: this.maxSizeBytes };
+  }
+
   /**
    * A beacon from the recording's page says it is over (the tab closed): the
    * recording stops taking new part URLs' worth of time and is finalized from
@@ -709,6 +725,10 @@ export class RecordingsService {
     }
     // The parts are in the object now; a receiver's part folder goes (S3 consumed its parts in completeUpload).
     if (this.storage.receiver) await this.storage.abortUpload({ key: row.storageKey, uploadId: null });
+    // The tails were copies of bytes now in the object (docs/bounded-loss.md); one left behind costs only space.
+    await this.storage.tails?.deleteTails(row.id).catch((err: unknown) => {
+      this.logger.warn('tail objects not deleted', { recordingId: row.id, err: String(err) });
+    });
     return toResource(outcome);
   }
 
@@ -788,6 +808,7 @@ export class RecordingsService {
     // (a receiver's part folder then lingers): removing them again is cheap and idempotent.
     if (row.status !== 'ready' || this.storage.receiver)
       await this.storage.abortUpload({ key: row.storageKey, uploadId: row.status === 'ready' ? null : row.uploadId });
+    await this.storage.tails?.deleteTails(row.id);
     await this.storage.delete(row.storageKey);
     // Its thumbnails; the rows that index them (and its markers) go with the recording's row (on delete cascade).
     await this.storage.deleteAssets(row.storageKey);

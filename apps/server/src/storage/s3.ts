@@ -35,8 +35,12 @@ import {
   type PartTarget,
   type RecordingStorage,
   type StoredPart,
+  type StoredTail,
+  type TailStore,
 } from './types.js';
 
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const TAIL_NAME_RE = /^(\d{1,5})-(\d{1,9})$/;
 const KEY_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.(webm|mp4)$/;
 
 /** S3's floor for every part of a multipart upload but the last. */
@@ -78,6 +82,7 @@ export class S3Storage implements RecordingStorage {
   readonly minPartSizeBytes = S3_MIN_PART_BYTES;
   readonly maxParts = S3_MAX_PARTS;
   readonly client: S3Client;
+  readonly tails: TailStore;
   private readonly bucket: string;
   private readonly prefix: string;
   private readonly clock: Clock;
@@ -96,6 +101,7 @@ export class S3Storage implements RecordingStorage {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
     });
+    this.tails = new S3Tails(this.client, this.bucket, this.prefix, this.clock, (key) => this.objectKey(key));
   }
 
   /** The object key of a recording key, refusing anything that is not one. */
@@ -305,5 +311,108 @@ export class S3Storage implements RecordingStorage {
     await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), {
       abortSignal: AbortSignal.timeout(this.checkTimeoutMs),
     });
+  }
+}
+
+/**
+ * Tail objects (docs/bounded-loss.md): `<prefix>tails/<recording uuid>/<part>-<seq>`,
+ * one per PUT the SDK makes every maxLagMs with the bytes not yet in a part.
+ * Plain objects, not parts: S3 refuses a part under 5 MiB unless it is the last.
+ */
+class S3Tails implements TailStore {
+  constructor(
+    private readonly client: S3Client,
+    private readonly bucket: string,
+    private readonly prefix: string,
+    private readonly clock: Clock,
+    private readonly objectKey: (key: string) => string,
+  ) {}
+
+  /** The folder of a recording's tails, refusing anything that is not a recording id. */
+  private folder(recordingId: string): string {
+    if (!UUID_RE.test(recordingId)) throw new StorageError('invalid recording id');
+    return `${this.prefix}tails/${recordingId}/`;
+  }
+
+  private tailKey(recordingId: string, partNumber: number, seq: number): string {
+    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > S3_MAX_PARTS)
+      throw new StorageError('invalid tail part number');
+    if (!Number.isInteger(seq) || seq < 0 || seq > 999_999_999) throw new StorageError('invalid tail sequence');
+    return `${this.folder(recordingId)}${partNumber}-${seq}`;
+  }
+
+  async presignTail(args: {
+    recordingId: string;
+    partNumber: number;
+    seq: number;
+    expiresInSeconds: number;
+  }): Promise<string> {
+    const command = new PutObjectCommand({
+      Bucket: this.bucket,
+      Key: this.tailKey(args.recordingId, args.partNumber, args.seq),
+    });
+    return getSignedUrl(this.client, command, { expiresIn: args.expiresInSeconds, signingDate: this.clock.now() });
+  }
+
+  async listTails(recordingId: string): Promise<StoredTail[]> {
+    const folder = this.folder(recordingId);
+    const out: StoredTail[] = [];
+    let token: string | undefined;
+    for (;;) {
+      const page = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: folder, ContinuationToken: token }),
+      );
+      for (const o of page.Contents ?? []) {
+        const m = o.Key ? TAIL_NAME_RE.exec(o.Key.slice(folder.length)) : null;
+        if (m) out.push({ partNumber: Number(m[1]), seq: Number(m[2]), sizeBytes: o.Size ?? 0 });
+      }
+      if (!page.IsTruncated || !page.NextContinuationToken) break;
+      token = page.NextContinuationToken;
+    }
+    return out;
+  }
+
+  async readTail(recordingId: string, tail: { partNumber: number; seq: number }): Promise<Readable> {
+    const out = await this.client.send(
+      new GetObjectCommand({ Bucket: this.bucket, Key: this.tailKey(recordingId, tail.partNumber, tail.seq) }),
+    );
+    if (!out.Body) throw new StorageError('S3 answered GetObject without a body');
+    return out.Body as Readable;
+  }
+
+  async uploadPart(args: {
+    key: string;
+    uploadId: string;
+    partNumber: number;
+    sizeBytes: number;
+    body: Readable;
+  }): Promise<StoredPart> {
+    const out = await this.client.send(
+      new UploadPartCommand({
+        Bucket: this.bucket,
+        Key: this.objectKey(args.key),
+        UploadId: args.uploadId,
+        PartNumber: args.partNumber,
+        // Known up front, so the SDK streams the body instead of buffering it to measure it.
+        ContentLength: args.sizeBytes,
+        Body: args.body,
+      }),
+    );
+    if (!out.ETag) throw new StorageError('S3 answered UploadPart without an ETag');
+    return { partNumber: args.partNumber, etag: out.ETag, sizeBytes: args.sizeBytes };
+  }
+
+  async deleteTails(recordingId: string): Promise<void> {
+    const folder = this.folder(recordingId);
+    // Listed again until empty (1000 keys a round): a tail PUT that lands meanwhile goes too. Bounded, so a
+    // client that keeps PUTting cannot hold this here; what it adds later is removed by the next delete.
+    for (let round = 0; round < 1000; round++) {
+      const page = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: folder, MaxKeys: 1000 }),
+      );
+      const keys = (page.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
+      if (keys.length === 0) return;
+      await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys, Quiet: true } }));
+    }
   }
 }

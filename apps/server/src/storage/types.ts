@@ -40,6 +40,14 @@ export interface RecordingStorage {
    * DataStore declares `extensions`, instead of branching on the backend's name.)
    */
   readonly receiver?: PartReceiver;
+  /**
+   * Present when parts have a size floor (S3's 5 MiB) and the client keeps
+   * what is not yet a part in small tail objects it PUTs itself
+   * (docs/bounded-loss.md): the service hands out their URLs, folds them into
+   * a last part when a recording is finalized without its client, and
+   * deletes them.
+   */
+  readonly tails?: TailStore;
 
   /** Prepares storage for a new recording; returns the backend's upload id (S3) or null. */
   createUpload(key: string, mimeType: string): Promise<string | null>;
@@ -150,6 +158,38 @@ export interface PartReceiver {
 
   /** Free bytes where parts are written (the size check before a part is accepted, and readiness). */
   freeBytes(): Promise<number>;
+}
+
+/** One tail object: bytes of part `partNumber` not yet in a part, the `seq`-th sent for it. */
+export interface StoredTail {
+  partNumber: number;
+  seq: number;
+  sizeBytes: number;
+}
+
+/** What a backend that keeps tail objects offers (see RecordingStorage.tails). */
+export interface TailStore {
+  /** A URL the client PUTs tail `seq` of part `partNumber` to (any length: tails are sized by what was recorded). */
+  presignTail(args: {
+    recordingId: string;
+    partNumber: number;
+    seq: number;
+    expiresInSeconds: number;
+  }): Promise<string>;
+  /** Every tail stored for a recording (any order). */
+  listTails(recordingId: string): Promise<StoredTail[]>;
+  /** Reads one tail, streamed. */
+  readTail(recordingId: string, tail: { partNumber: number; seq: number }): Promise<Readable>;
+  /** Stores part `partNumber` of an unfinished upload from a stream of exactly `sizeBytes` (the folded tails). */
+  uploadPart(args: {
+    key: string;
+    uploadId: string;
+    partNumber: number;
+    sizeBytes: number;
+    body: Readable;
+  }): Promise<StoredPart>;
+  /** Removes every tail of a recording. Idempotent. */
+  deleteTails(recordingId: string): Promise<void>;
 }
 
 export class StorageError extends Error {
