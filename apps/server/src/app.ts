@@ -27,6 +27,8 @@ import type { Logger } from './lib/logger.js';
 import { RecordingsService } from './recordings/service.js';
 import { recordingRoutes, transferRoutes } from './recordings/routes.js';
 import { SettingsService } from './settings/service.js';
+import { thumbnailFileRoutes, timelineRoutes } from './timeline/routes.js';
+import { TimelineService } from './timeline/service.js';
 import type { RecordingStorage } from './storage/types.js';
 import type { Identity } from './auth/identity.js';
 import type { RecordingRow } from './db/schema.js';
@@ -188,6 +190,16 @@ export function createApp(deps: AppDeps): App {
     app.use('/api/recordings/*', auth);
     app.use('/api/recordings', auth);
     app.route('/api/recordings', recordingRoutes(routeDeps));
+    // Markers and thumbnails (extension): under the same bearer guard, and the thumbnails' own signed-URL route.
+    const timelineDeps = {
+      recordings,
+      timeline: new TimelineService(database.db, storage, clock),
+      clock,
+      signingKey: deps.signingKey,
+      publicUrl: config.publicUrl,
+    };
+    app.route('/api/recordings', timelineRoutes(timelineDeps));
+    app.route('/api', thumbnailFileRoutes(timelineDeps));
     app.use('/api/admin/*', auth, requireAdmin);
     app.route('/api/admin', adminRoutes({ recordings, settings, audit, retention: jobs.retention }));
   }
