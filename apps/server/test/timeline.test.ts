@@ -334,3 +334,30 @@ describe('retention', () => {
     }
   });
 });
+
+describe('admin filter by marker text', () => {
+  it('lists exactly the recordings with a marker containing the text, case-insensitively, wildcards literal', async () => {
+    const session = `marker-filter-${randomBytes(4).toString('hex')}`;
+    const a = await createRecording(t, 'user', session);
+    const b = await createRecording(t, 'other', session);
+    const c = await createRecording(t, 'user', session);
+    expect((await postMarkers(a.id, [{ offsetMs: 0, label: 'File opened: report_50%.pdf' }])).status).toBe(201);
+    expect((await postMarkers(b.id, [{ offsetMs: 0, label: 'privilege elevated' }], t.auth.other)).status).toBe(201);
+    expect((await postMarkers(c.id, [{ offsetMs: 0, label: 'fileXopened' }])).status).toBe(201);
+    const ids = async (marker: string) => {
+      const q = new URLSearchParams({ sessionId: session, marker });
+      const r = await t.json('GET', `/api/admin/recordings?${q}`, undefined, t.auth.admin);
+      expect(r.status).toBe(200);
+      return ((await r.json()) as { items: { id: string }[] }).items.map((i) => i.id).sort();
+    };
+    expect(await ids('FILE OPENED')).toEqual([a.id]);
+    expect(await ids('file')).toEqual([a.id, c.id].sort());
+    expect(await ids('elevated')).toEqual([b.id]);
+    expect(await ids('50%')).toEqual([a.id]);
+    expect(await ids('file_opened')).toEqual([]);
+    expect(await ids('%')).toEqual([a.id]);
+    expect(await ids('nothing like it')).toEqual([]);
+    const bad = await t.json('GET', `/api/admin/recordings?marker=${'x'.repeat(201)}`, undefined, t.auth.admin);
+    expect(bad.status).toBe(400);
+  });
+});

@@ -5,6 +5,8 @@ import { listQuery, pgText } from '../recordings/schemas.js';
 
 export const adminListQuery = listQuery.extend({
   userId: pgText(256).optional(),
+  /** (extension) Text in a marker's label (issue 14). */
+  marker: pgText(200).optional(),
 });
 
 export const settingsBody = z.strictObject({ autoRecord: z.boolean() });

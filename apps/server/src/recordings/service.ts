@@ -11,7 +11,14 @@ import type { Readable } from 'node:stream';
 import { and, asc, desc, eq, gte, inArray, isNull, lt, sql, type SQL } from 'drizzle-orm';
 import type { Identity } from '../auth/identity.js';
 import type { Db } from '../db/client.js';
-import { recordingParts, recordings, type EndedBy, type RecordingRow, type RecordingStatus } from '../db/schema.js';
+import {
+  recordingMarkers,
+  recordingParts,
+  recordings,
+  type EndedBy,
+  type RecordingRow,
+  type RecordingStatus,
+} from '../db/schema.js';
 import { DomainError, badRequest, conflict, notFound, tooLarge } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import { createLogger, type Logger } from '../lib/logger.js';
@@ -72,6 +79,8 @@ export interface ListFilter {
   cursor?: string;
   /** 'true': count the matches too (up to LIST_COUNT_CAP). */
   count?: 'true' | 'false';
+  /** (extension) Only recordings with a marker whose label contains this text, case-insensitively. */
+  marker?: string;
 }
 
 export interface Page {
@@ -243,6 +252,13 @@ export class RecordingsService {
     if (filter.status !== undefined) where.push(eq(recordings.status, filter.status));
     if (filter.from !== undefined) where.push(gte(recordings.createdAt, filter.from));
     if (filter.to !== undefined) where.push(lt(recordings.createdAt, filter.to));
+    if (filter.marker !== undefined) {
+      // LIKE's own wildcards in the text are literal; markers are read through their (recording, offset) index.
+      const pattern = `%${filter.marker.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+      where.push(
+        sql`exists (select 1 from ${recordingMarkers} where ${recordingMarkers.recordingId} = ${recordings.id} and ${recordingMarkers.label} ilike ${pattern})`,
+      );
+    }
     const matches = where.length ? and(...where) : undefined;
     const key = SORT_KEY[sort];
     const page = [...where];
