@@ -201,7 +201,10 @@ export function createApp(deps: AppDeps): App {
     app.route('/api/recordings', timelineRoutes(timelineDeps));
     app.route('/api', thumbnailFileRoutes(timelineDeps));
     app.use('/api/admin/*', auth, requireAdmin);
-    app.route('/api/admin', adminRoutes({ recordings, settings, audit, retention: jobs.retention }));
+    app.route(
+      '/api/admin',
+      adminRoutes({ recordings, settings, audit, retention: jobs.retention, db: database.db, clock }),
+    );
   }
 
   app.notFound((c) => c.json(errorBody('not_found', 'No such route.'), 404));

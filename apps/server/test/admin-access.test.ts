@@ -4,6 +4,7 @@
  * of someone else's recording — each answer as docs/API.md "2. Identity", "3. Errors" says. Also the
  * admin listing's filters and paging, and the audit of admin actions.
  */
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRecording, download, makeRecording, uploadPart, type Made } from './admin-fixtures.js';
 import { TEST_STORAGE, fakeClock, testApp, type TestApp } from './helpers.js';
@@ -32,6 +33,9 @@ const ADMIN_ROUTES: { method: string; path: string; body?: unknown; ok: number }
   { method: 'PUT', path: '/api/admin/settings', body: { autoRecord: false }, ok: 200 },
   { method: 'POST', path: '/api/admin/retention/run', ok: 200 },
   { method: 'GET', path: '/api/admin/audit', ok: 200 },
+  // An id of no recording: the route answers 200 with a not_found result for it.
+  { method: 'POST', path: '/api/admin/recordings/delete', body: { ids: [randomUUID()] }, ok: 200 },
+  { method: 'GET', path: '/api/admin/overview', ok: 200 },
 ];
 
 describe('admin routes: access matrix', () => {

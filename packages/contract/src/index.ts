@@ -60,7 +60,8 @@ export interface Recording {
    * How it ended: `stop` (the client completed it), `beacon` (its tab went
    * away and the service finalized what was stored), `abandoned` (the sweeper,
    * after SORTIE_RECORDING_ABANDONED_AFTER_MINUTES without activity),
-   * `failed`; null while it is open.
+   * `size_limit` (extension: the client completed it because it reached the
+   * size limit), `failed`; null while it is open.
    */
   endedBy: EndedBy | null;
   /**
@@ -70,7 +71,7 @@ export interface Recording {
   posterOffsetMs: number | null;
 }
 
-export type EndedBy = 'stop' | 'beacon' | 'abandoned' | 'failed';
+export type EndedBy = 'stop' | 'beacon' | 'abandoned' | 'size_limit' | 'failed';
 
 /**
  * The answer to `POST /api/recordings`: the recording, and the URL that ends
@@ -116,9 +117,30 @@ export interface CreateRecordingBody {
 export interface ListQuery {
   sessionId?: string;
   status?: RecordingStatus;
+  /** (extension) createdAt ≥ from: ISO 8601 with seconds and a zone, e.g. `2026-01-31T09:00:00Z`. */
+  from?: string;
+  /** (extension) createdAt < to (exclusive); from must not be after to. */
+  to?: string;
+  /** (extension) Default `created`. A recording with no duration yet sorts as -1. */
+  sort?: ListSort;
+  /** (extension) Default `desc`. A cursor only pages the sort and order it came from. */
+  order?: 'asc' | 'desc';
   /** 1–200, default 50. */
   limit?: number;
   cursor?: string;
+  /** (extension) `true`: the answer also has `count` and `countIsLowerBound`. */
+  count?: boolean | 'true' | 'false';
+}
+
+/** (extension) What a list can be sorted by: createdAt, durationMs, sizeBytes. */
+export type ListSort = 'created' | 'duration' | 'size';
+
+/** (extension) A page of recordings; `count` only with `count=true`. */
+export interface RecordingPage extends Page<Recording> {
+  /** How many recordings match the filters (not the cursor), at most 1000. */
+  count?: number;
+  /** More than `count` match: show it as "1000+". */
+  countIsLowerBound?: boolean;
 }
 
 /** POST /api/recordings/:id/parts body. */
@@ -162,6 +184,8 @@ export interface CompletedPart {
 export interface CompleteBody {
   durationMs?: number | null;
   parts: CompletedPart[];
+  /** (extension) Why the client completes it: `size_limit` when it reached the size limit. Default `stop`. */
+  endedBy?: 'stop' | 'size_limit';
 }
 
 /** POST /api/recordings/:id/fail body. */
@@ -221,6 +245,49 @@ export interface AdminListQuery extends ListQuery {
   userId?: string;
   /** (extension) Only recordings with a marker whose label contains this text (case-insensitive). */
   marker?: string;
+}
+
+/** (extension) POST /api/admin/recordings/delete body: 1–200 distinct recording ids. */
+export interface BulkDeleteBody {
+  ids: string[];
+}
+
+/** (extension) POST /api/admin/recordings/delete answer: one result per id, in the order given. */
+export interface BulkDeleteResult {
+  /** How many of the ids were deleted by this request. */
+  deleted: number;
+  results: {
+    id: string;
+    /** `not_found`: no such recording (maybe deleted already); `failed`: storage refused, the recording is kept. */
+    status: 'deleted' | 'not_found' | 'failed';
+    message?: string;
+  }[];
+}
+
+/** (extension) GET /api/admin/overview?days=N answer: the figures of the overview charts, per UTC day. */
+export interface AdminOverview {
+  /** The window: the last `days` UTC days, today included; `from` is the first day's midnight, `to` now. */
+  days: number;
+  from: string;
+  to: string;
+  /**
+   * Storage held by the recordings kept today, by the UTC day they were made: `bytes` made that day, and
+   * `cumulativeBytes` held at that day's end by what is still kept (deleted recordings leave no history).
+   */
+  storage: { totalBytes: number; byDay: { day: string; bytes: number; cumulativeBytes: number }[] };
+  /** Recordings made each day of the window by status now (every day of the window, zeros included). */
+  byDay: ({ day: string } & Record<RecordingStatus, number>)[];
+  /** How the recordings made in the window ended; `failureRate` is failed / ended (0 when none ended). */
+  endings: {
+    ended: number;
+    failed: number;
+    failureRate: number;
+    byEndedBy: Record<EndedBy, number>;
+    /** The most common failure reasons in the window, at most 5. */
+    topReasons: { reason: string; count: number }[];
+  };
+  /** The users holding the most bytes, at most 10. */
+  largestUsers: { userId: string; userName: string | null; recordings: number; bytes: number }[];
 }
 
 /** GET and PUT /api/admin/settings answer. */

@@ -6,10 +6,14 @@
  */
 import type {
   AdminListQuery,
+  AdminOverview,
   AdminSettings,
   AdminSettingsUpdate,
   AuditEntry,
   AuditQuery,
+  BulkDeleteBody,
+  BulkDeleteResult,
+  RecordingPage,
   RetentionResult,
 } from '@sortie/contract';
 import { ApiClient } from './api.js';
@@ -28,7 +32,12 @@ export type {
 } from './types.js';
 export type {
   AdminListQuery,
+  AdminOverview,
   AdminSettings,
+  BulkDeleteBody,
+  BulkDeleteResult,
+  ListSort,
+  RecordingPage,
   AdminSettingsUpdate,
   AuditAction,
   AuditEntry,
@@ -49,14 +58,18 @@ export interface AdminClientOptions {
 export interface AdminClient {
   /** GET /api/recordings/config (throws RecorderError 'disabled' when recording is off). */
   config(signal?: AbortSignal): Promise<RecordingConfig>;
-  /** GET /api/admin/recordings: every user's recordings, newest first. */
-  listRecordings(query?: AdminListQuery, signal?: AbortSignal): Promise<Page<Recording>>;
+  /** GET /api/admin/recordings: every user's recordings, newest first unless `sort`/`order` say otherwise. */
+  listRecordings(query?: AdminListQuery, signal?: AbortSignal): Promise<RecordingPage>;
   /** GET /api/recordings/:id */
   getRecording(id: string, signal?: AbortSignal): Promise<Recording>;
   /** POST /api/recordings/:id/download-url: a header-less URL for <a href> and <video src>. */
   downloadUrl(id: string, signal?: AbortSignal): Promise<DownloadUrl>;
   /** DELETE /api/recordings/:id */
   deleteRecording(id: string, signal?: AbortSignal): Promise<void>;
+  /** POST /api/admin/recordings/delete: 1–200 recordings at once, a result per id (extension). */
+  deleteRecordings(ids: string[], signal?: AbortSignal): Promise<BulkDeleteResult>;
+  /** GET /api/admin/overview: the overview charts' figures for the last `days` UTC days (extension). */
+  overview(days?: number, signal?: AbortSignal): Promise<AdminOverview>;
   /** GET /api/admin/settings */
   getSettings(signal?: AbortSignal): Promise<AdminSettings>;
   /** PUT /api/admin/settings: takes effect without a restart. */
@@ -76,6 +89,15 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
     getRecording: (id, signal) => api.getRecording(id, signal),
     downloadUrl: (id, signal) => api.downloadUrl(id, signal),
     deleteRecording: (id, signal) => api.deleteRecording(id, signal),
+    // Not retried: a bulk delete that timed out may have done part of its work; list again to see what is left.
+    deleteRecordings: (ids, signal) =>
+      api.request('POST', '/api/admin/recordings/delete', {
+        body: { ids } satisfies BulkDeleteBody,
+        signal,
+        retry: false,
+      }),
+    overview: (days, signal) =>
+      api.request('GET', '/api/admin/overview', { query: days === undefined ? {} : { days }, signal }),
     getSettings: (signal) => api.request('GET', '/api/admin/settings', { signal }),
     updateSettings: (settings, signal) =>
       api.request('PUT', '/api/admin/settings', {

@@ -176,7 +176,7 @@ export class ApiClient {
 
   completeRecording(
     id: string,
-    body: { durationMs: number | null; parts: CompletedPart[] },
+    body: { durationMs: number | null; parts: CompletedPart[]; endedBy?: 'size_limit' },
     signal?: AbortSignal,
   ): Promise<Recording> {
     return this.request('POST', `/api/recordings/${encodeURIComponent(id)}/complete`, { body, signal });

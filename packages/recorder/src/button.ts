@@ -292,6 +292,11 @@ export class SortieRecordButton extends Base {
       pause: () => current().pause(),
       resume: () => current().resume(),
       abort: () => current().abort(),
+      mark: (label, data) => current().mark(label, data),
+      putThumbnail: (offsetMs, jpeg) => current().putThumbnail(offsetMs, jpeg),
+      get captureSource() {
+        return current().captureSource;
+      },
     };
   }
 

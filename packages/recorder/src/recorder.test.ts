@@ -272,7 +272,11 @@ describe('recorder: a 413 on a part ends like the size limit', () => {
     expect(seen.limits).toBe(1);
     expect(seen.errors).toEqual([]);
     expect(svc.log.completes).toEqual([
-      expect.objectContaining({ parts: [1, 2].map((n) => ({ partNumber: n, etag: `"e${n}"` })) }),
+      expect.objectContaining({
+        parts: [1, 2].map((n) => ({ partNumber: n, etag: `"e${n}"` })),
+        // The service records how it ended (Recording.endedBy), shown in the admin's Ended by column.
+        endedBy: 'size_limit',
+      }),
     ]);
   });
 });

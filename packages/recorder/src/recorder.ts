@@ -18,6 +18,7 @@ import { RecorderError } from './errors.js';
 import { Emitter, type Listener } from './events.js';
 import { pageHideAction, sendEndBeacon, visibilityAction, type PageExitAction } from './page-exit.js';
 import { DEFAULT_MIME_TYPES, resolveOptions, type RecorderOptions, type ResolvedRecorderOptions } from './options.js';
+import { MarkerQueue, putThumbnail } from './markers.js';
 import { canStart, canTransition, isCapturing, type RecorderState } from './state.js';
 import { Take } from './take.js';
 import type { CompletedPart, Recording, RecordingConfig } from './types.js';
@@ -73,6 +74,16 @@ export interface Recorder {
   resume(): void;
   /** Discards the recording (the service marks it failed and drops its parts); state becomes idle. */
   abort(): Promise<void>;
+  /**
+   * Puts a marker at this point of the recording ("file opened", "clipboard"): its offset is the recorded time
+   * now, `label` 1-200 characters, `data` any JSON of at most 2 KiB. Sent in batches while recording, best
+   * effort. False (nothing kept) when no recording is under way.
+   */
+  mark(label: string, data?: unknown): boolean;
+  /** Sends one JPEG thumbnail at `offsetMs` of the recording under way (the `thumbnails` entry point's upload). */
+  putThumbnail(offsetMs: number, jpeg: Blob): Promise<void>;
+  /** What is being captured: the canvas (a canvas source, or an element's capture canvas) or the MediaStream; null when idle. */
+  readonly captureSource: HTMLCanvasElement | MediaStream | null;
 }
 
 /** The first type of `prefs` that MediaRecorder supports here, or null. */
@@ -115,6 +126,8 @@ class CanvasRecorder implements Recorder {
   private take: Take | null = null;
   /** Removes the pagehide/visibilitychange listeners of the recording under way. */
   private detachPageExit: (() => void) | null = null;
+  /** The markers of the recording under way (mark() and the SDK's lifecycle markers). */
+  private marks: MarkerQueue | null = null;
 
   constructor(opts: RecorderOptions) {
     this.opts = resolveOptions(opts);
@@ -184,6 +197,8 @@ class CanvasRecorder implements Recorder {
     }
     // A new Take: nothing of the last recording carries over.
     const take = (this.take = new Take(this.api, this.opts));
+    void this.marks?.close();
+    const marks = (this.marks = new MarkerQueue(this.api, () => take.rec?.id, () => take.elapsedMs()));
     this.setState('starting');
     const signal = take.controller.signal;
     try {
@@ -248,6 +263,8 @@ class CanvasRecorder implements Recorder {
       take.markStarted();
       if (signal.aborted) throw new RecorderError('aborted', 'start() was aborted.');
       this.setState('recording');
+      marks.add('started', 'sdk');
+      void marks.flush();
       // A part that failed for good before capture counted as running could not stop it then.
       if (take.uploadFailure) this.onUploadFailure(take, take.uploadFailure);
       return take.rec;
@@ -321,6 +338,8 @@ class CanvasRecorder implements Recorder {
 
   private limitReached(take: Take): void {
     if (!isCapturing(this.currentState)) return;
+    take.limitReached = true;
+    this.marks?.add('size limit reached', 'sdk');
     this.events.emit('limit', { recordedBytes: take.recordedBytes, maxSizeBytes: take.maxSizeBytes });
     // Errors surface through 'error' and the state; nobody awaits this stop.
     this.stop().catch(() => {});
@@ -357,6 +376,9 @@ class CanvasRecorder implements Recorder {
   private async finish(take: Take): Promise<Recording> {
     take.markStopped();
     this.setState('stopping');
+    // Sent while the last parts go up; the service takes markers in any state.
+    this.marks?.add('stopped', 'sdk');
+    void this.marks?.close();
     const rec = take.rec!;
     const uploader = take.uploader!;
     const signal = take.controller.signal;
@@ -387,7 +409,11 @@ class CanvasRecorder implements Recorder {
         );
       }
       try {
-        take.rec = await this.api.completeRecording(rec.id, { durationMs, parts }, signal);
+        take.rec = await this.api.completeRecording(
+          rec.id,
+          { durationMs, parts, ...(take.limitReached ? { endedBy: 'size_limit' as const } : {}) },
+          signal,
+        );
       } catch (err) {
         // The root cause is what the caller needs to hear, not the complete that followed it.
         throw take.uploadFailure ?? err;
@@ -411,6 +437,27 @@ class CanvasRecorder implements Recorder {
     this.take?.tearDown();
     this.setState('failed');
     this.events.emit('error', err);
+  }
+
+  mark(label: string, data?: unknown): boolean {
+    if (!this.marks || !(isCapturing(this.currentState) || this.currentState === 'starting')) return false;
+    this.marks.add(label, 'app', data);
+    return true;
+  }
+
+  putThumbnail(offsetMs: number, jpeg: Blob): Promise<void> {
+    const id = this.take?.rec?.id;
+    if (!id) return Promise.reject(new RecorderError('invalid_state', 'No recording is under way.'));
+    return putThumbnail(this.api, id, offsetMs, jpeg);
+  }
+
+  get captureSource(): HTMLCanvasElement | MediaStream | null {
+    const take = this.take;
+    if (!take || !(isCapturing(this.currentState) || this.currentState === 'starting')) return null;
+    // An element source is recorded from its compositor's canvas (once made).
+    const composed = (take as { compositor?: { canvas: HTMLCanvasElement } | null }).compositor?.canvas;
+    const src = this.opts.source;
+    return composed ?? (src instanceof HTMLCanvasElement || src instanceof MediaStream ? src : null);
   }
 
   async abort(): Promise<void> {

@@ -52,6 +52,8 @@ export class Take {
   stopping: Promise<Recording> | null = null;
   /** Why uploading failed for good, when it did. */
   uploadFailure: RecorderError | null = null;
+  /** Capture stopped because the size limit was reached: complete says so (endedBy size_limit). */
+  limitReached = false;
   /** MediaRecorder's error, when capture ended because of one. */
   captureFailure: RecorderError | null = null;
   /** Bytes of the file so far: the chunks kept, plus the Duration once written. */

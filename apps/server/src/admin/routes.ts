@@ -4,21 +4,36 @@
  * Mounted behind bearerAuth + requireAdmin; downloads and deletes of any
  * recording go through the ordinary recording routes.
  */
-import type { AdminSettings, AuditEntry, Page, Recording, RetentionResult } from '@sortie/contract';
+import type {
+  AdminOverview,
+  AdminSettings,
+  AuditEntry,
+  BulkDeleteResult,
+  Page,
+  RecordingPage,
+  RetentionResult,
+} from '@sortie/contract';
 import { Hono } from 'hono';
 import type { AuditService } from '../audit/service.js';
 import type { AuthEnv } from '../auth/middleware.js';
+import type { Db } from '../db/client.js';
+import type { Clock } from '../lib/clock.js';
 import type { RetentionJob } from '../jobs/retention.js';
 import { validate } from '../lib/validate.js';
 import type { RecordingsService } from '../recordings/service.js';
 import type { SettingsService } from '../settings/service.js';
-import { adminListQuery, auditQuery, settingsBody } from './schemas.js';
+import { bulkDelete } from './bulk-delete.js';
+import { adminOverview } from './overview.js';
+import { adminListQuery, auditQuery, bulkDeleteBody, overviewQuery, settingsBody } from './schemas.js';
 
 export interface AdminRoutesDeps {
   recordings: RecordingsService;
   settings: SettingsService;
   audit: AuditService;
   retention: RetentionJob;
+  /** The overview's aggregate queries read the database directly. */
+  db: Db;
+  clock: Clock;
 }
 
 export function adminRoutes(deps: AdminRoutesDeps) {
@@ -26,8 +41,19 @@ export function adminRoutes(deps: AdminRoutesDeps) {
   const app = new Hono<AuthEnv>();
 
   app.get('/recordings', validate('query', adminListQuery), async (c) => {
-    return c.json((await recordings.list(c.req.valid('query'))) satisfies Page<Recording>);
+    return c.json((await recordings.list(c.req.valid('query'))) satisfies RecordingPage);
   });
+
+  // A POST with the ids in the body, not DELETE with a query: 200 UUIDs do not fit every proxy's URL limit.
+  app.post('/recordings/delete', validate('json', bulkDeleteBody), async (c) =>
+    c.json(
+      (await bulkDelete({ recordings, audit }, c.get('user'), c.req.valid('json').ids)) satisfies BulkDeleteResult,
+    ),
+  );
+
+  app.get('/overview', validate('query', overviewQuery), async (c) =>
+    c.json((await adminOverview(deps.db, deps.clock, c.req.valid('query').days)) satisfies AdminOverview),
+  );
 
   // retentionDays is read-only (an environment variable); the Settings tab shows it beside autoRecord.
   app.get('/settings', async (c) =>

@@ -9,6 +9,22 @@ export const adminListQuery = listQuery.extend({
   marker: pgText(200).optional(),
 });
 
+/** Most ids one bulk delete takes: a page of the list at its largest. */
+export const BULK_DELETE_MAX = 200;
+
+export const bulkDeleteBody = z.strictObject({
+  ids: z
+    .array(z.uuid({ message: 'every id must be a recording UUID' }))
+    .min(1, 'ids must name at least one recording')
+    .max(BULK_DELETE_MAX, `ids may name at most ${BULK_DELETE_MAX} recordings at once`)
+    .refine((ids) => new Set(ids).size === ids.length, 'ids must not repeat a recording'),
+});
+
+export const overviewQuery = z.object({
+  /** UTC days back from today, today included. */
+  days: z.coerce.number().int().min(1).max(366).default(30),
+});
+
 export const settingsBody = z.strictObject({ autoRecord: z.boolean() });
 
 export const auditQuery = z.object({

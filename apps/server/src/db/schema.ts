@@ -22,7 +22,7 @@ const ts = (name: string) => timestamp(name, { precision: 3, withTimezone: true,
 
 export const RECORDING_STATUSES = ['recording', 'uploading', 'ready', 'failed'] as const;
 export type RecordingStatus = (typeof RECORDING_STATUSES)[number];
-export const ENDED_BY = ['stop', 'beacon', 'abandoned', 'failed'] as const;
+export const ENDED_BY = ['stop', 'beacon', 'abandoned', 'size_limit', 'failed'] as const;
 export type EndedBy = (typeof ENDED_BY)[number];
 
 export const recordings = pgTable(
@@ -47,7 +47,10 @@ export const recordings = pgTable(
     completedAt: ts('completed_at'),
     /** Last time a part was issued or received: the sweeper's notion of "alive". */
     lastActivityAt: ts('last_activity_at').notNull(),
-    /** How the recording ended: stop (the client completed it), beacon (the tab went away), abandoned (the sweeper), failed. */
+    /**
+     * How the recording ended: stop (the client completed it), beacon (the tab went away), abandoned (the sweeper),
+     * size_limit (the client completed it when it reached the size limit), failed. A text column: no migration.
+     */
     endedBy: text('ended_by').$type<EndedBy>(),
     /** When a beacon said the recording is over; it is finalized from what is stored shortly after. */
     endRequestedAt: ts('end_requested_at'),

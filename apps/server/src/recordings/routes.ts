@@ -139,6 +139,7 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
       await service.complete(c.get('user'), c.req.valid('param').id, {
         durationMs: body.durationMs ?? null,
         parts: body.parts,
+        endedBy: body.endedBy,
       }),
     );
   });

@@ -72,6 +72,8 @@ export const completeBody = z.object({
     .array(z.object({ partNumber: z.number().int().min(1), etag: pgText(200) }))
     .min(1)
     .max(10_000),
+  /** Why the client completes it (extension): it reached the size limit. Default stop. */
+  endedBy: z.enum(['stop', 'size_limit']).optional(),
 });
 
 export const failBody = z.object({ reason: pgText(2000) });

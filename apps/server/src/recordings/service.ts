@@ -603,12 +603,16 @@ export class RecordingsService {
   async complete(
     user: Identity,
     id: string,
-    input: { durationMs: number | null; parts: { partNumber: number; etag: string }[] },
+    input: {
+      durationMs: number | null;
+      parts: { partNumber: number; etag: string }[];
+      endedBy?: 'stop' | 'size_limit';
+    },
   ): Promise<Recording> {
     const row = await this.getRow(user, id, false);
     if (row.status === 'ready') return toResource(row);
     if (row.status === 'failed') throw conflict('Recording has failed; it cannot be completed.');
-    return this.finalize(row, input.durationMs, input.parts, 'stop');
+    return this.finalize(row, input.durationMs, input.parts, input.endedBy ?? 'stop');
   }
 
   /** Shared by complete and the sweeper: validate, assemble, mark ready. */
@@ -655,7 +659,7 @@ export class RecordingsService {
     // Finalized without its client (a beacon, the sweeper): an incomplete trailing block is cut and the
     // Duration written, where the parts pass through the service (repair.ts; S3 is joined as it is).
     const receiver = this.storage.receiver;
-    if (endedBy !== 'stop' && receiver && isWebm(row)) {
+    if (endedBy !== 'stop' && endedBy !== 'size_limit' && receiver && isWebm(row)) {
       const repaired = await repairWebm({ db: this.db, clock: this.clock, receiver, logger: this.logger, row, parts });
       parts = repaired.parts;
       durationMs ??= repaired.durationMs;

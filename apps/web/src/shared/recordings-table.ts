@@ -45,6 +45,10 @@ const ENDED_BY_LABEL: Record<NonNullable<Recording['endedBy']>, { label: string;
     title:
       'The browser stopped answering (crash, killed, network lost): finalized after the abandon window with what had reached the service.',
   },
+  size_limit: {
+    label: 'Size limit',
+    title: 'Reached the size limit: capture stopped by itself and what fitted was kept.',
+  },
   failed: { label: 'Failed', title: 'Failed by the client, or nothing usable was stored.' },
 };
 
