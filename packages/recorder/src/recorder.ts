@@ -198,7 +198,11 @@ class CanvasRecorder implements Recorder {
     // A new Take: nothing of the last recording carries over.
     const take = (this.take = new Take(this.api, this.opts));
     void this.marks?.close();
-    const marks = (this.marks = new MarkerQueue(this.api, () => take.rec?.id, () => take.elapsedMs()));
+    const marks = (this.marks = new MarkerQueue(
+      this.api,
+      () => take.rec?.id,
+      () => take.elapsedMs(),
+    ));
     this.setState('starting');
     const signal = take.controller.signal;
     try {
