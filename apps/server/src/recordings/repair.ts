@@ -20,8 +20,8 @@
  *
  * Anything it does not understand (not WebM, bytes that stop being WebM
  * before their end, a head it cannot patch) is left exactly as it is: a
- * repair never loses bytes it cannot account for. S3 is not repaired yet
- * (the service never holds its parts; see docs/admin.md).
+ * repair never loses bytes it cannot account for. On S3, where the service
+ * never holds the parts, the finished object is repaired (repair-object.ts).
  */
 import { Readable } from 'node:stream';
 import { and, eq, inArray, sql } from 'drizzle-orm';

@@ -39,6 +39,7 @@ import {
 import { decodeListCursor, encodeListCursor, type ListKey, type ListOrder, type ListSort } from './cursor.js';
 import { isWebm, repairWebm } from './repair.js';
 import { foldTails, issueTailUrls } from './tails.js';
+import { repairWebmObject } from './repair-object.js';
 import type { TailTargets } from '@sortie/contract';
 
 /** The recording resource is the contract's (docs/API.md "4. The recording resource"): toResource is checked against it. */
@@ -657,7 +658,7 @@ export class RecordingsService {
     if (total > this.maxSizeBytes)
       throw tooLarge(`The parts add up to ${total} bytes, over the limit of ${this.maxSizeBytes} bytes.`);
     // Finalized without its client (a beacon, the sweeper): an incomplete trailing block is cut and the
-    // Duration written, where the parts pass through the service (repair.ts; S3 is joined as it is).
+    // Duration written, where the parts pass through the service (repair.ts; S3 after joining, below).
     const receiver = this.storage.receiver;
     if (endedBy !== 'stop' && endedBy !== 'size_limit' && receiver && isWebm(row)) {
       const repaired = await repairWebm({ db: this.db, clock: this.clock, receiver, logger: this.logger, row, parts });
@@ -687,6 +688,17 @@ export class RecordingsService {
         );
       }
       throw err;
+    }
+    // Where the service never held the parts (S3), the finished object itself is repaired (repair-object.ts).
+    if (endedBy !== 'stop' && !receiver && this.storage.rewriteObject && isWebm(row)) {
+      const fixed = await repairWebmObject({
+        storage: this.storage,
+        logger: this.logger,
+        row,
+        sizeBytes: result.sizeBytes,
+      });
+      result = { sizeBytes: fixed.sizeBytes };
+      durationMs ??= fixed.durationMs;
     }
     return this.markReady(row, result.sizeBytes, durationMs, endedBy, this.storage.receiver ? parts : undefined);
   }

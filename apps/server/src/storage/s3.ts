@@ -8,7 +8,7 @@
  * that shape before any request, so nothing a user sends can name another
  * object. Credentials come from the AWS SDK's default chain.
  */
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
@@ -24,6 +24,7 @@ import {
   S3Client,
   S3ServiceException,
   UploadPartCommand,
+  UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Clock } from '../lib/clock.js';
@@ -45,6 +46,8 @@ const KEY_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.(
 
 /** S3's floor for every part of a multipart upload but the last. */
 export const S3_MIN_PART_BYTES = 5 * 1024 * 1024;
+/** Bytes per UploadPartCopy of a rewrite: well under S3's 5 GiB, well over its 5 MiB floor. */
+const COPY_PART_BYTES = 1024 * 1024 * 1024;
 /** S3's ceiling on part numbers. */
 export const S3_MAX_PARTS = 10_000;
 
@@ -266,6 +269,72 @@ export class S3Storage implements RecordingStorage {
   async delete(key: string): Promise<void> {
     // DeleteObject succeeds whether or not the object exists.
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
+  }
+
+  /**
+   * A new multipart upload on the same key: part 1 is `head` and the bytes
+   * [from, 5 MiB) streamed through the service (S3 refuses a smaller part
+   * unless it is the last); the rest is copied inside the bucket with
+   * UploadPartCopy, 1 GiB a part. Completing it replaces the object; until
+   * then the old one stands, and a failure aborts the new upload.
+   */
+  async rewriteObject(args: {
+    key: string;
+    mimeType: string;
+    head: Uint8Array;
+    from: number;
+    end: number;
+  }): Promise<{ sizeBytes: number }> {
+    const Key = this.objectKey(args.key);
+    const firstEnd = Math.min(args.end, Math.max(args.from, S3_MIN_PART_BYTES));
+    const uploadId = await this.createUpload(args.key, args.mimeType);
+    try {
+      const read = this.read.bind(this);
+      async function* first() {
+        if (args.head.length) yield Buffer.from(args.head.buffer, args.head.byteOffset, args.head.length);
+        if (firstEnd > args.from) yield* await read(args.key, { start: args.from, end: firstEnd - 1 });
+      }
+      const parts: { PartNumber: number; ETag: string | undefined }[] = [];
+      const one = await this.client.send(
+        new UploadPartCommand({
+          Bucket: this.bucket,
+          Key,
+          UploadId: uploadId,
+          PartNumber: 1,
+          ContentLength: args.head.length + (firstEnd - args.from),
+          Body: Readable.from(first(), { objectMode: false }),
+        }),
+      );
+      parts.push({ PartNumber: 1, ETag: one.ETag });
+      for (let start = firstEnd; start < args.end; start += COPY_PART_BYTES) {
+        const last = Math.min(args.end, start + COPY_PART_BYTES) - 1;
+        const copied = await this.client.send(
+          new UploadPartCopyCommand({
+            Bucket: this.bucket,
+            Key,
+            UploadId: uploadId,
+            PartNumber: parts.length + 1,
+            CopySource: encodeURI(`${this.bucket}/${Key}`),
+            CopySourceRange: `bytes=${start}-${last}`,
+          }),
+        );
+        parts.push({ PartNumber: parts.length + 1, ETag: copied.CopyPartResult?.ETag });
+      }
+      await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts },
+        }),
+      );
+    } catch (err) {
+      await this.abortUpload({ key: args.key, uploadId }).catch(() => {});
+      throw err;
+    }
+    const done = await this.stat(args.key);
+    if (!done) throw new StorageError('S3 completed the rewrite but the object is not there');
+    return done;
   }
 
   /** `<prefix><key>.assets/<name>`: beside the recording, under a prefix no recording key can have. */

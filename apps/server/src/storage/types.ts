@@ -102,6 +102,21 @@ export interface RecordingStorage {
     expiresInSeconds: number;
   }): Promise<string | null>;
 
+  /**
+   * Present where the service never holds a recording's bytes (S3): replaces
+   * the finished object `key` by `head` followed by its own bytes [from, end),
+   * mostly copied inside the store; the old object stays until the new one is
+   * whole. The repair of a recording finalized without its client
+   * (recordings/repair-object.ts).
+   */
+  rewriteObject?(args: {
+    key: string;
+    mimeType: string;
+    head: Uint8Array;
+    from: number;
+    end: number;
+  }): Promise<{ sizeBytes: number }>;
+
   /** Removes a finished object (not the parts of an unfinished upload: abortUpload does). Idempotent. */
   delete(key: string): Promise<void>;
 
