@@ -13,7 +13,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', button: 'src/button.ts', admin: 'src/admin.ts' },
+  entry: { index: 'src/index.ts', button: 'src/button.ts', admin: 'src/admin.ts', thumbnails: 'src/thumbnails.ts' },
   format: ['esm'],
   dts: { resolve: ['@sortie/contract', '@sortie/webm'] },
   noExternal: ['@sortie/webm'],
