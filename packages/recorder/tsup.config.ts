@@ -1,7 +1,7 @@
 /**
- * Three entry points, each an ES module with its own declarations. The code
+ * The entry points, each an ES module with its own declarations. The code
  * they have in common (api, errors) is split into a chunk rather than copied,
- * so an app that imports all three pays for it once.
+ * so an app that imports several pays for it once.
  *
  * The wire types come from @sortie/contract, a private workspace package that
  * is never published: `dts.resolve` inlines its types into these .d.ts files,
@@ -13,7 +13,15 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', button: 'src/button.ts', admin: 'src/admin.ts', thumbnails: 'src/thumbnails.ts' },
+  entry: {
+    index: 'src/index.ts',
+    button: 'src/button.ts',
+    admin: 'src/admin.ts',
+    // Thumbnails while recording, apart so that the core stays small.
+    thumbnails: 'src/thumbnails.ts',
+    // Also loaded by the core on demand (a dynamic import) when an element is recorded.
+    compositor: 'src/compositor/index.ts',
+  },
   format: ['esm'],
   dts: { resolve: ['@sortie/contract', '@sortie/webm'] },
   noExternal: ['@sortie/webm'],

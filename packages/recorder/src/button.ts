@@ -60,13 +60,13 @@ export class SortieRecordButton extends Base {
   /** Extra recorder options (frameRate, videoBitsPerSecond, …); a new object applies from the next recording. */
   recorderOptions: Partial<Omit<RecorderOptions, 'source' | 'sessionId' | 'baseUrl' | 'getToken'>> = {};
 
-  private sourceValue: HTMLCanvasElement | MediaStream | null = null;
+  private sourceValue: RecorderOptions['source'] | null = null;
   private tokenValue: TokenSource | null = null;
   private sessionStateValue: SessionState | null = null;
   private rec: Recorder | null = null;
   /** What `rec` was made from: when any differs from the current value, the next recording gets a new recorder. */
   private recInputs: {
-    source: HTMLCanvasElement | MediaStream;
+    source: RecorderOptions['source'];
     sessionId: string;
     baseUrl: string | undefined;
     options: SortieRecordButton['recorderOptions'];
@@ -86,10 +86,10 @@ export class SortieRecordButton extends Base {
   } | null = null;
 
   /** The canvas or MediaStream to record. */
-  get source(): HTMLCanvasElement | MediaStream | null {
+  get source(): RecorderOptions['source'] | null {
     return this.sourceValue;
   }
-  set source(v: HTMLCanvasElement | MediaStream | null) {
+  set source(v: RecorderOptions['source'] | null) {
     this.sourceValue = v;
     this.syncAuto();
     this.refresh();
@@ -297,6 +297,7 @@ export class SortieRecordButton extends Base {
       get captureSource() {
         return current().captureSource;
       },
+      setPointer: (p) => current().setPointer(p),
     };
   }
 

@@ -6,11 +6,14 @@ const base: RecorderOptions = { source: {} as HTMLCanvasElement, sessionId: 's',
 describe('options: defaults resolved once', () => {
   it('fills every option left out from `defaults`', () => {
     const o = resolveOptions(base);
-    expect(o).toMatchObject({ ...defaults, sessionId: 's' });
+    const { frameRate, videoBitsPerSecond, ...resolvedHere } = defaults;
+    expect(o).toMatchObject({ ...resolvedHere, sessionId: 's' });
     expect(o.mimeTypes).toBe(DEFAULT_MIME_TYPES);
+    // The service's config names these at start(); `defaults` only when it does not.
+    expect(o.frameRate).toBeUndefined();
+    expect(o.videoBitsPerSecond).toBeUndefined();
+    expect({ frameRate, videoBitsPerSecond }).toEqual({ frameRate: 15, videoBitsPerSecond: 1_500_000 });
     expect(o).toMatchObject({
-      frameRate: 30,
-      videoBitsPerSecond: 2_500_000,
       timesliceMs: 1000,
       partSizeBytes: 1024 * 1024,
       concurrency: 3,

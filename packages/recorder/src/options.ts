@@ -13,8 +13,14 @@ import { DEFAULT_MAX_PENDING_BYTES } from './uploader.js';
 export const DEFAULT_MIME_TYPES: readonly string[] = ['video/webm;codecs=vp9', 'video/webm;codecs=vp8', 'video/webm'];
 
 export interface RecorderOptions {
-  /** What to record: a canvas (captured with `captureStream(frameRate)`) or any MediaStream. */
-  source: HTMLCanvasElement | MediaStream;
+  /**
+   * What to record: a canvas (captured with `captureStream(frameRate)`), any
+   * MediaStream (a screen share), or an element: every visible canvas inside
+   * it and the pointer, composited into one picture the size of the element
+   * (noVNC's target, Guacamole's `display.getElement()`; see the README,
+   * "Recording an element"). The compositor is loaded on demand.
+   */
+  source: HTMLCanvasElement | MediaStream | HTMLElement;
   /** The session this recording belongs to (stored as `sessionId`). */
   sessionId: string;
   /** Origin of the Sortie Recording service. Default: the page's origin. */
@@ -23,10 +29,24 @@ export interface RecorderOptions {
   getToken: TokenSource;
   /** Container/codec preference list; the first the browser supports is used. Default: DEFAULT_MIME_TYPES. */
   mimeTypes?: readonly string[];
-  /** Frames per second captured from a canvas. Default 30. Ignored for a MediaStream. */
+  /**
+   * Frames per second captured from a canvas or an element. Default: the
+   * service's (`frameRate` of GET /api/recordings/config, set by
+   * SORTIE_RECORDING_FRAME_RATE), else 15. Ignored for a MediaStream.
+   */
   frameRate?: number;
-  /** Encoder bitrate. Default 2_500_000 (2.5 Mbit/s: sharp for UI, about 19 MB a minute at most). */
+  /**
+   * Encoder bitrate, bits per second. Default: the service's
+   * (`videoBitsPerSecond`, set by SORTIE_RECORDING_VIDEO_BITRATE_KBPS), else
+   * 1_500_000.
+   */
   videoBitsPerSecond?: number;
+  /**
+   * Draw the pointer into the recording (element sources only): the CSS
+   * cursor at the pointer's position over the element, or what
+   * `recorder.setPointer()` hands over. Default true.
+   */
+  cursor?: boolean;
   /** MediaRecorder timeslice: how often a chunk is handed over, in ms. Default 1000; at most maxLagMs/2. */
   timesliceMs?: number;
   /**
@@ -64,17 +84,9 @@ export interface RecorderOptions {
   fetch?: typeof fetch;
 }
 
-/** The options that take a value from `defaults`. */
+/** The options that take a value from `defaults` in resolveOptions. */
 type Defaulted =
-  | 'mimeTypes'
-  | 'frameRate'
-  | 'videoBitsPerSecond'
-  | 'timesliceMs'
-  | 'maxLagMs'
-  | 'partSizeBytes'
-  | 'concurrency'
-  | 'maxSizeBytes'
-  | 'maxUnsentBytes';
+  'mimeTypes' | 'timesliceMs' | 'maxLagMs' | 'partSizeBytes' | 'concurrency' | 'maxSizeBytes' | 'maxUnsentBytes';
 
 export type ResolvedRecorderOptions = Omit<RecorderOptions, Defaulted> & Required<Pick<RecorderOptions, Defaulted>>;
 
@@ -83,13 +95,19 @@ export type ResolvedRecorderOptions = Omit<RecorderOptions, Defaulted> & Require
  * go as given to ApiClient, whose defaults are the page's origin,
  * RETRY_DEFAULTS (8 attempts, 0.5 s doubling to 15 s) and globalThis.fetch.
  */
-export const defaults: Readonly<Required<Pick<RecorderOptions, Defaulted>>> = Object.freeze({
+export const defaults: Readonly<Required<Pick<RecorderOptions, Defaulted | FromService>>> = Object.freeze({
   /** The first of these MediaRecorder supports is recorded: VP9, then VP8, then any WebM. */
   mimeTypes: DEFAULT_MIME_TYPES,
-  /** Canvas capture rate, frames per second. */
-  frameRate: 30,
-  /** 2.5 Mbit/s: sharp for UI, about 19 MB a minute at most. */
-  videoBitsPerSecond: 2_500_000,
+  /**
+   * 15 fps, when the service names none: a desktop changes by typing,
+   * scrolling and dragging, readable at 15 fps for half the encoder work of 30.
+   */
+  frameRate: 15,
+  /**
+   * 1.5 Mbit/s, when the service names none: sharp text at 1080p, about
+   * 11 MB a minute at most (a still desktop uses far less).
+   */
+  videoBitsPerSecond: 1_500_000,
   /** A chunk a second: little is lost if the tab dies, few small parts. */
   timesliceMs: 1000,
   /**
@@ -108,9 +126,17 @@ export const defaults: Readonly<Required<Pick<RecorderOptions, Defaulted>>> = Ob
   maxUnsentBytes: DEFAULT_MAX_PENDING_BYTES,
 });
 
+/**
+ * Options whose default is the service's (GET /api/recordings/config), then
+ * `defaults`: left unresolved here, settled at start() once the config is read.
+ */
+type FromService = 'frameRate' | 'videoBitsPerSecond';
+const FROM_SERVICE: readonly string[] = ['frameRate', 'videoBitsPerSecond'] satisfies FromService[];
+
 /** The caller's options over `defaults`; an option given as undefined takes its default too. */
 export function resolveOptions(opts: RecorderOptions): ResolvedRecorderOptions {
   const out: Record<string, unknown> = { ...opts };
-  for (const [key, value] of Object.entries(defaults)) if (out[key] === undefined) out[key] = value;
+  for (const [key, value] of Object.entries(defaults))
+    if (out[key] === undefined && !FROM_SERVICE.includes(key)) out[key] = value;
   return out as ResolvedRecorderOptions;
 }

@@ -17,7 +17,14 @@ import { ApiClient } from './api.js';
 import { RecorderError } from './errors.js';
 import { Emitter, type Listener } from './events.js';
 import { pageHideAction, sendEndBeacon, visibilityAction, type PageExitAction } from './page-exit.js';
-import { DEFAULT_MIME_TYPES, resolveOptions, type RecorderOptions, type ResolvedRecorderOptions } from './options.js';
+import type { PointerInput } from './compositor/pointer.js';
+import {
+  DEFAULT_MIME_TYPES,
+  defaults,
+  resolveOptions,
+  type RecorderOptions,
+  type ResolvedRecorderOptions,
+} from './options.js';
 import { MarkerQueue, putThumbnail } from './markers.js';
 import { canStart, canTransition, isCapturing, type RecorderState } from './state.js';
 import { Take } from './take.js';
@@ -84,6 +91,12 @@ export interface Recorder {
   putThumbnail(offsetMs: number, jpeg: Blob): Promise<void>;
   /** What is being captured: the canvas (a canvas source, or an element's capture canvas) or the MediaStream; null when idle. */
   readonly captureSource: HTMLCanvasElement | MediaStream | null;
+  /**
+   * Element sources: the remote pointer as the viewer knows it (position in
+   * the element's CSS px, visibility, image and hotspot), drawn instead of
+   * the DOM-tracked one until setPointer(null). Kept across recordings.
+   */
+  setPointer(pointer: PointerInput | null): void;
 }
 
 /** The first type of `prefs` that MediaRecorder supports here, or null. */
@@ -128,6 +141,8 @@ class CanvasRecorder implements Recorder {
   private detachPageExit: (() => void) | null = null;
   /** The markers of the recording under way (mark() and the SDK's lifecycle markers). */
   private marks: MarkerQueue | null = null;
+  /** The adapter's pointer (setPointer), handed to each recording's compositor. */
+  private pointer: PointerInput | null = null;
 
   constructor(opts: RecorderOptions) {
     this.opts = resolveOptions(opts);
@@ -216,7 +231,9 @@ class CanvasRecorder implements Recorder {
       // Fresh each time: a long-lived page must see the current switch and limits.
       const config = await this.getConfig({ fresh: true });
       if (!config.enabled) throw new RecorderError('disabled', 'Video recording is disabled on this service.');
-      const stream = take.captureStream();
+      // The page's choice, else the administrator's (config), else the SDK's.
+      const frameRate = this.opts.frameRate ?? config.frameRate ?? defaults.frameRate;
+      const stream = await take.captureStream(frameRate, this.pointer);
       take.plan(config, type);
       const { endUrl, ...created } = await this.api.createRecording(
         { sessionId: this.opts.sessionId, mimeType: type },
@@ -234,7 +251,7 @@ class CanvasRecorder implements Recorder {
       });
       const media = (take.media = new MediaRecorder(stream, {
         mimeType: type,
-        videoBitsPerSecond: this.opts.videoBitsPerSecond,
+        videoBitsPerSecond: this.opts.videoBitsPerSecond ?? config.videoBitsPerSecond ?? defaults.videoBitsPerSecond,
       }));
       media.addEventListener('dataavailable', (e) => this.onChunk(take, e.data));
       const captureError = (e: Event) => {
@@ -441,6 +458,11 @@ class CanvasRecorder implements Recorder {
     this.take?.tearDown();
     this.setState('failed');
     this.events.emit('error', err);
+  }
+
+  setPointer(pointer: PointerInput | null): void {
+    this.pointer = pointer;
+    this.take?.compositor?.setPointer(pointer);
   }
 
   mark(label: string, data?: unknown): boolean {

@@ -14,6 +14,7 @@ import { PartGatherer, planParts, type Part } from './part-gatherer.js';
 import type { CompletedPart, Recording, RecordingConfig } from './types.js';
 import { Uploader } from './uploader.js';
 import { setWebmDuration, WebmTimeline } from '@sortie/webm';
+import type { Compositor, PointerInput } from './compositor/compositor.js';
 
 /**
  * Bytes kept free under the size limit for the Duration written into part 1
@@ -67,6 +68,8 @@ export class Take {
 
   /** A stream made from a canvas is ours to end at stop; a caller's MediaStream is not. */
   private ownedStream: MediaStream | null = null;
+  /** The compositor of an element source (loaded on demand): ours to stop at the end. */
+  compositor: Compositor | null = null;
   private gatherer: PartGatherer | null = null;
   /** The size limit less the room kept for the Duration. */
   private limitBytes = Infinity;
@@ -123,14 +126,28 @@ export class Take {
     return this.completedBytes ?? this.uploader?.uploadedBytes ?? 0;
   }
 
-  /** The MediaStream to record: the caller's, or one captured from the canvas (then ours to end). */
-  captureStream(): MediaStream {
+  /**
+   * The MediaStream to record: the caller's, one captured from the canvas, or
+   * the compositor's for an element (those two ours to end).
+   */
+  async captureStream(frameRate: number, pointer: PointerInput | null): Promise<MediaStream> {
     const src = this.opts.source;
     if (typeof MediaStream !== 'undefined' && src instanceof MediaStream) return src;
+    if (
+      typeof HTMLElement !== 'undefined' &&
+      src instanceof HTMLElement &&
+      !(typeof HTMLCanvasElement !== 'undefined' && src instanceof HTMLCanvasElement)
+    ) {
+      // Loaded on demand: pages recording a canvas or a stream never download the compositor.
+      const { createCompositor } = await import('./compositor/compositor.js');
+      this.compositor = createCompositor(src, { frameRate, cursor: this.opts.cursor ?? true });
+      if (pointer) this.compositor.setPointer(pointer);
+      return this.compositor.stream;
+    }
     const canvas = src as HTMLCanvasElement;
     if (typeof canvas.captureStream !== 'function')
       throw new RecorderError('unsupported', 'This browser cannot capture a canvas (no captureStream).');
-    this.ownedStream = canvas.captureStream(this.opts.frameRate);
+    this.ownedStream = canvas.captureStream(frameRate);
     return this.ownedStream;
   }
 
@@ -418,6 +435,7 @@ export class Take {
       });
     }
     this.ownedStream?.getTracks().forEach((t) => t.stop());
+    this.compositor?.stop();
   }
 
   /** Abort or failure: requests stop, parts in flight are cancelled (those stored stay on the service), capture ends. */
@@ -433,6 +451,7 @@ export class Take {
       }
     }
     this.ownedStream?.getTracks().forEach((t) => t.stop());
+    this.compositor?.stop();
     this.firstPart = null;
   }
 }

@@ -28,6 +28,9 @@ export const CHROMIUM_ARGS = [
   '--no-first-run',
   '--disable-quic',
   '--autoplay-policy=no-user-gesture-required',
+  // The test page is served by page.route, so Chromium knows no address for it and counts it public: its
+  // requests to the loopback S3 server (another port) would then be refused as local network access.
+  '--disable-features=LocalNetworkAccessChecks',
 ];
 
 export interface TestService {
@@ -84,18 +87,22 @@ export function mintToken(claims: { sub: string; name?: string; role?: string },
 
 export const USER = { sub: 'demo-user', name: 'Demo User', role: 'user' };
 
-let bundled: Promise<string> | null = null;
+const bundled = new Map<string, Promise<string>>();
 
-/** The SDK and page helpers, bundled from source for the browser. */
-export function pageScript(): Promise<string> {
-  bundled ??= build({
-    entryPoints: [fileURLToPath(new URL('./page-entry.ts', import.meta.url))],
-    bundle: true,
-    format: 'iife',
-    target: 'es2022',
-    write: false,
-  }).then((r) => r.outputFiles[0]!.text);
-  return bundled;
+/** The SDK and page helpers, bundled from source for the browser; `entry` is a file beside this one. */
+export function pageScript(entry = './page-entry.ts'): Promise<string> {
+  let script = bundled.get(entry);
+  if (!script) {
+    script = build({
+      entryPoints: [fileURLToPath(new URL(entry, import.meta.url))],
+      bundle: true,
+      format: 'iife',
+      target: 'es2022',
+      write: false,
+    }).then((r) => r.outputFiles[0]!.text);
+    bundled.set(entry, script);
+  }
+  return script;
 }
 
 export async function launch(): Promise<Browser> {
@@ -103,9 +110,13 @@ export async function launch(): Promise<Browser> {
 }
 
 /** A page at `${baseUrl}/__test__/` (same origin as the API, so no CORS) with the SDK loaded. */
-export async function openPage(browser: Browser, baseUrl: string): Promise<Page> {
-  const page = await browser.newPage();
-  const script = await pageScript();
+export async function openPage(browser: Browser, baseUrl: string, entry?: string): Promise<Page> {
+  return loadPage(await browser.newPage(), baseUrl, entry);
+}
+
+/** Loads `${baseUrl}/__test__/` with the bundled `entry` (default page-entry.ts) into a page already open. */
+export async function loadPage(page: Page, baseUrl: string, entry?: string): Promise<Page> {
+  const script = await pageScript(entry);
   await page.route(`${baseUrl}/__test__/`, (route) =>
     route.fulfill({
       contentType: 'text/html',

@@ -44,7 +44,8 @@ describe('recording a canvas in Chromium', () => {
     const opts: RunOptions = {
       sessionId: 'sess-browser-1',
       seconds: 4,
-      recorder: { timesliceMs: 500, partSizeBytes: 64 * 1024 },
+      // 30 fps as the canvas is drawn (the default is the service's 15): the packet count below counts on it.
+      recorder: { timesliceMs: 500, partSizeBytes: 64 * 1024, frameRate: 30 },
     };
     result = await runRecording(page, opts);
     if (result.recording) stored = await download(svc.baseUrl, result.recording.id);

@@ -1,0 +1,127 @@
+/**
+ * Bundled into the compositor tests' page: a stage element holding layered
+ * canvases under a CSS url() cursor, and helpers to record it with the SDK.
+ * Colours are solid and far apart so they survive VP8/VP9 compression.
+ */
+import * as Sortie from '../../src/index.js';
+import { createCompositor } from '../../src/compositor/index.js';
+import { COLOURS, type SceneOptions } from './compositor-scene.js';
+
+const css = (c: readonly number[]) => `rgb(${c.join(',')})`;
+
+function canvas(parent: HTMLElement, w: number, h: number, style: string, fill: readonly number[]): HTMLCanvasElement {
+  const c = document.createElement('canvas');
+  c.width = w;
+  c.height = h;
+  c.style.cssText = `position:absolute;${style}`;
+  const ctx = c.getContext('2d')!;
+  ctx.fillStyle = css(fill);
+  ctx.fillRect(0, 0, w, h);
+  parent.appendChild(c);
+  return c;
+}
+
+/** A 16×16 cursor image, one solid colour, as a PNG data URL. */
+function cursorDataUrl(): string {
+  const c = document.createElement('canvas');
+  c.width = 16;
+  c.height = 16;
+  const ctx = c.getContext('2d')!;
+  ctx.fillStyle = css(COLOURS.cursor);
+  ctx.fillRect(0, 0, 16, 16);
+  return c.toDataURL('image/png');
+}
+
+/**
+ * The stage: `position: relative` at the page's top-left, an animated base
+ * canvas filling it (solid base colour with a small moving dark square, drawn
+ * by a page timer), the overlay above it (z-index 2), a hidden canvas, and the
+ * url() cursor with its hotspot on the stage (inherited by the canvases).
+ */
+function buildScene(o: SceneOptions): void {
+  document.body.style.margin = '0';
+  const stage = document.createElement('div');
+  stage.id = 'stage';
+  stage.style.cssText = `position:relative;width:${o.width}px;height:${o.height}px;overflow:hidden;`;
+  stage.style.cursor = `url(${cursorDataUrl()}) ${o.hotspot[0]} ${o.hotspot[1]}, auto`;
+  document.body.appendChild(stage);
+  const base = canvas(stage, o.width, o.height, 'left:0;top:0;width:100%;height:100%;z-index:1', COLOURS.base);
+  const ctx = base.getContext('2d')!;
+  const t0 = performance.now();
+  setInterval(() => {
+    const t = (performance.now() - t0) / 1000;
+    ctx.fillStyle = css(COLOURS.base);
+    ctx.fillRect(0, 0, o.width, o.height);
+    ctx.fillStyle = '#111';
+    ctx.fillRect(((Math.sin(t * 2) + 1) / 2) * (o.width - 20), o.height - 30, 20, 20);
+  }, 33);
+  const v = o.overlay;
+  canvas(stage, v.w, v.h, `left:${v.x}px;top:${v.y}px;width:${v.w}px;height:${v.h}px;z-index:2`, COLOURS.overlay);
+  if (o.hidden) {
+    const h = o.hidden;
+    canvas(
+      stage,
+      h.w,
+      h.h,
+      `left:${h.x}px;top:${h.y}px;width:${h.w}px;height:${h.h}px;z-index:9;visibility:hidden`,
+      COLOURS.hidden,
+    );
+  }
+}
+
+/** Adds a canvas of COLOURS.late at run time, on top (as Guacamole adds layers). */
+function addLateLayer(box: { x: number; y: number; w: number; h: number }): void {
+  const stage = document.getElementById('stage')!;
+  const wrapper = document.createElement('div');
+  wrapper.style.cssText = 'position:absolute;left:0;top:0;z-index:5';
+  stage.appendChild(wrapper);
+  canvas(wrapper, box.w, box.h, `left:${box.x}px;top:${box.y}px;width:${box.w}px;height:${box.h}px`, COLOURS.late);
+}
+
+/** Resizes the stage (its base canvas follows at 100%). */
+function resizeStage(width: number, height: number): void {
+  const stage = document.getElementById('stage')!;
+  stage.style.width = `${width}px`;
+  stage.style.height = `${height}px`;
+}
+
+let recorder: Sortie.Recorder | null = null;
+let startedAt = 0;
+const visibility: { at: number; state: DocumentVisibilityState }[] = [];
+document.addEventListener('visibilitychange', () =>
+  visibility.push({ at: performance.now() - startedAt, state: document.visibilityState }),
+);
+
+/** Starts recording the stage; resolves once recording (times below are page ms since then). */
+async function startStage(opts: Partial<Sortie.RecorderOptions> & { sessionId: string }): Promise<void> {
+  const w = window as unknown as { testToken(): Promise<string> };
+  recorder = Sortie.createRecorder({
+    source: document.getElementById('stage')!,
+    getToken: () => w.testToken(),
+    ...opts,
+  });
+  await recorder.start();
+  startedAt = performance.now();
+}
+
+/** Stops; the ready recording, and the page's own measure of how long it recorded. */
+async function stopStage(): Promise<{ recording: Sortie.Recording; wallMs: number; visibility: typeof visibility }> {
+  const wallMs = performance.now() - startedAt;
+  const recording = await recorder!.stop();
+  return { recording, wallMs, visibility };
+}
+
+/** Page ms since recording started. */
+function sinceStart(): number {
+  return performance.now() - startedAt;
+}
+
+/** What paces a compositor's frames here (worker expected under the test page's default CSP: none). */
+function tickSourceHere(): string {
+  const c = createCompositor(document.getElementById('stage')!, { frameRate: 5 });
+  const s = c.tickSource;
+  c.stop();
+  return s;
+}
+
+Object.assign(window, { buildScene, addLateLayer, resizeStage, startStage, stopStage, sinceStart, tickSourceHere });
