@@ -431,10 +431,19 @@ export class RecordingsService {
   async acceptPart(id: string, partNumber: number, sizeBytes: number, body: Readable): Promise<{ etag: string }> {
     const receiver = this.storage.receiver;
     if (!receiver) throw notFound('This backend receives no parts through the service.');
-    const [row] = await this.db.select().from(recordings).where(eq(recordings.id, id));
-    if (!row) throw notFound();
+    // One round trip: the recording and the size its part was last requested at.
+    const [found] = await this.db
+      .select({ row: recordings, declaredSize: recordingParts.declaredSize })
+      .from(recordings)
+      .leftJoin(
+        recordingParts,
+        and(eq(recordingParts.recordingId, recordings.id), eq(recordingParts.partNumber, partNumber)),
+      )
+      .where(eq(recordings.id, id));
+    if (!found) throw notFound();
+    const row = found.row;
     if (!OPEN.includes(row.status)) throw conflict(`Recording is ${row.status}; it takes no more parts.`);
-    if (!(await this.stillIssued(this.db, id, partNumber, sizeBytes))) {
+    if (found.declaredSize !== sizeBytes) {
       throw conflict(
         `Part ${partNumber} has been requested again since this URL was issued; send it to the newer URL.`,
       );
@@ -480,36 +489,7 @@ export class RecordingsService {
       release();
     }
     const now = this.clock.now();
-    const outcome = await this.db.transaction(
-      async (tx): Promise<{ refused: string } | { superseded: string | null }> => {
-        const [locked] = await tx.select().from(recordings).where(eq(recordings.id, id)).for('update');
-        if (!locked || !OPEN.includes(locked.status))
-          return { refused: `Recording is ${locked?.status ?? 'gone'}; it takes no more parts.` };
-        const [current] = await tx
-          .select()
-          .from(recordingParts)
-          .where(and(eq(recordingParts.recordingId, id), eq(recordingParts.partNumber, partNumber)));
-        // Asked for again (at another size) while these bytes arrived: the newer URL's bytes are the part.
-        if (!current || current.declaredSize !== sizeBytes) {
-          return {
-            refused: `Part ${partNumber} was requested again while this body arrived; send it to the newer URL.`,
-          };
-        }
-        await tx
-          .update(recordingParts)
-          .set({ storedSize: stored.sizeBytes, etag: stored.etag, updatedAt: now })
-          .where(and(eq(recordingParts.recordingId, id), eq(recordingParts.partNumber, partNumber)));
-        const [sum] = await tx
-          .select({ total: sql<string>`coalesce(sum(${recordingParts.storedSize}), 0)` })
-          .from(recordingParts)
-          .where(eq(recordingParts.recordingId, id));
-        await tx
-          .update(recordings)
-          .set({ lastActivityAt: now, updatedAt: now, sizeBytes: Number(sum?.total ?? 0) })
-          .where(eq(recordings.id, id));
-        return { superseded: current.etag };
-      },
-    );
+    const outcome = await this.recordStoredPart(id, partNumber, sizeBytes, stored, now);
     if ('refused' in outcome) {
       // These bytes belong to nothing: only this version goes, every other stays as the database says.
       await receiver.discardPart({ key: row.storageKey, partNumber, etag: stored.etag });
@@ -521,6 +501,56 @@ export class RecordingsService {
       await receiver.discardPart({ key: row.storageKey, partNumber, etag: outcome.superseded });
     }
     return { etag: stored.etag };
+  }
+
+  /**
+   * Records a received version as the part, in one statement (one round trip, one
+   * implicit transaction): under the recording's row lock (taken first, as
+   * requestPart, complete and fail take it), only while the recording is open and
+   * the part's latest request is still for this size; the recording's size becomes
+   * the sum of its stored parts with this one replaced. Answers the version it
+   * replaced, or why it refused.
+   */
+  private async recordStoredPart(
+    id: string,
+    partNumber: number,
+    sizeBytes: number,
+    stored: StoredPart,
+    now: Date,
+  ): Promise<{ refused: string } | { superseded: string | null }> {
+    const at = now.toISOString();
+    const rows = (await this.db.execute(sql`
+      with rec as materialized (
+        select id from recordings where id = ${id} and status in ('recording', 'uploading') for update
+      ), cur as (
+        select p.etag, p.stored_size from recording_parts p join rec on p.recording_id = rec.id
+        where p.part_number = ${partNumber} and p.declared_size = ${sizeBytes}
+        for update of p
+      ), upd as (
+        update recording_parts p set stored_size = ${stored.sizeBytes}, etag = ${stored.etag}, updated_at = ${at}::timestamptz
+        from cur where p.recording_id = ${id} and p.part_number = ${partNumber}
+        returning cur.etag as superseded, cur.stored_size as old_size
+      ), total as (
+        update recordings r set last_activity_at = ${at}::timestamptz, updated_at = ${at}::timestamptz,
+          size_bytes = (select coalesce(sum(stored_size), 0) from recording_parts where recording_id = ${id})
+            - coalesce(upd.old_size, 0) + ${stored.sizeBytes}
+        from upd where r.id = ${id}
+        returning r.id
+      )
+      select (select count(*) from rec)::int as open, (select count(*) from total)::int as stored,
+        (select superseded from upd) as superseded`)) as unknown as {
+      open: number;
+      stored: number;
+      superseded: string | null;
+    }[];
+    const result = rows[0];
+    if (result?.stored === 1) return { superseded: result.superseded };
+    if (result?.open === 1) {
+      // Asked for again (at another size) while these bytes arrived: the newer URL's bytes are the part.
+      return { refused: `Part ${partNumber} was requested again while this body arrived; send it to the newer URL.` };
+    }
+    const current = await this.rowById(id);
+    return { refused: `Recording is ${current?.status ?? 'gone'}; it takes no more parts.` };
   }
 
   /**
@@ -541,15 +571,6 @@ export class RecordingsService {
         ? [{ partNumber: r.partNumber, etag: r.etag, sizeBytes: r.storedSize }]
         : [],
     );
-  }
-
-  /** Whether the latest URL issued for a part is still for `sizeBytes`. */
-  private async stillIssued(db: Db, id: string, partNumber: number, sizeBytes: number): Promise<boolean> {
-    const [reserved] = await db
-      .select({ declaredSize: recordingParts.declaredSize })
-      .from(recordingParts)
-      .where(and(eq(recordingParts.recordingId, id), eq(recordingParts.partNumber, partNumber)));
-    return reserved?.declaredSize === sizeBytes;
   }
 
   /** A batch of tail URLs (S3; tails.ts, docs/bounded-loss.md). */
