@@ -124,4 +124,18 @@ function tickSourceHere(): string {
   return s;
 }
 
-Object.assign(window, { buildScene, addLateLayer, resizeStage, startStage, stopStage, sinceStart, tickSourceHere });
+/** The page's visibility now. */
+function visibilityNow(): DocumentVisibilityState {
+  return document.visibilityState;
+}
+
+Object.assign(window, {
+  visibilityNow,
+  buildScene,
+  addLateLayer,
+  resizeStage,
+  startStage,
+  stopStage,
+  sinceStart,
+  tickSourceHere,
+});
