@@ -13,6 +13,7 @@ import type { ResolvedRecorderOptions } from './options.js';
 import { PartGatherer, planParts, type Part } from './part-gatherer.js';
 import type { CompletedPart, Recording, RecordingConfig } from './types.js';
 import { Uploader } from './uploader.js';
+import { TailUploader } from './tail-uploader.js';
 import { setWebmDuration, WebmTimeline } from '@sortie/webm';
 import type { Compositor, PointerInput } from './compositor/compositor.js';
 
@@ -112,6 +113,15 @@ export class Take {
   /** The buffered bytes are due: the next chunk closes the part. */
   private lagDue = false;
 
+  // Tail objects (S3, where parts are ≥ 5 MiB; docs/bounded-loss.md): instead of closing a part by time,
+  // the bytes not yet in a part nor in a tail are PUT as a tail object every maxLagMs.
+  /** The tails of this recording, when the backend has a part floor. */
+  tails: TailUploader | null = null;
+  /** Whether this recording keeps tails (decided by plan()). */
+  private useTails = false;
+  /** Chunks kept since the last tail or part: the next tail's bytes. */
+  private untailed: Blob[] = [];
+
   constructor(
     private readonly api: ApiClient,
     private readonly opts: ResolvedRecorderOptions,
@@ -158,6 +168,8 @@ export class Take {
     const webm = type.startsWith('video/webm');
     this.gatherer = new PartGatherer(planParts(config, this.opts.partSizeBytes, webm ? HEAD_BYTES : 0), type);
     this.timeline = webm ? new WebmTimeline() : null;
+    this.useTails =
+      !this.gatherer.plan.timeCommits && config.minPartSizeBytes > 1 && Number.isFinite(this.opts.maxLagMs);
   }
 
   /**
@@ -180,6 +192,15 @@ export class Take {
       onProgress: hooks.onProgress,
       onFatal: hooks.onFatal,
     });
+    if (this.useTails) {
+      this.tails = new TailUploader({
+        api: this.api,
+        recordingId: this.rec!.id,
+        signal: this.controller.signal,
+        retry: this.opts.retry,
+      });
+      this.tails.prepare(1);
+    }
     return this.uploader;
   }
 
@@ -225,9 +246,11 @@ export class Take {
     if (before >= HEAD_BYTES) this.recentChunks.push(data.size);
     if (this.recentChunks.length > 4) this.recentChunks.shift();
     this.keptUntilMs = this.elapsedMs();
-    const wasEmpty = this.gatherer.bufferedBytes === 0;
+    const wasEmpty = this.tails ? this.untailed.length === 0 : this.gatherer.bufferedBytes === 0;
     const handover = performance.now();
     const part = this.gatherer.push(data);
+    // A part that closed holds every byte buffered: the next tail starts after it.
+    if (this.tails) this.untailed = part ? [] : [...this.untailed, data];
     this.follow(data, part?.partNumber ?? null);
     if (part) {
       this.partEndMs.set(part.partNumber, this.keptUntilMs);
@@ -248,7 +271,12 @@ export class Take {
 
   /** Arms the lag timer for buffered bytes whose oldest was recorded at `since` (page clock). */
   private armLag(since: number): void {
-    if (this.lagTimer !== null || !this.gatherer?.plan.timeCommits || !Number.isFinite(this.opts.maxLagMs)) return;
+    if (
+      this.lagTimer !== null ||
+      !(this.gatherer?.plan.timeCommits || this.tails) ||
+      !Number.isFinite(this.opts.maxLagMs)
+    )
+      return;
     const delay = Math.max(0, since + this.opts.maxLagMs - performance.now());
     this.lagTimer = setTimeout(() => {
       this.lagTimer = null;
@@ -288,6 +316,7 @@ export class Take {
    * Duration can still be written into it. Returns whether a part went.
    */
   closeByTime(): boolean {
+    if (this.tails) return this.sendTail();
     const gatherer = this.gatherer;
     if (!gatherer || !this.uploader || this.aborted || gatherer.bufferedBytes === 0) {
       this.clearLag();
@@ -307,6 +336,15 @@ export class Take {
       });
     }
     this.send(part);
+    return true;
+  }
+
+  /** Sends the chunks kept since the last tail or part as a tail of the part they will belong to. */
+  private sendTail(): boolean {
+    this.clearLag();
+    if (!this.tails || !this.gatherer || this.aborted || this.untailed.length === 0) return false;
+    this.tails.send(this.gatherer.partCount + 1, new Blob(this.untailed, { type: this.type ?? '' }));
+    this.untailed = [];
     return true;
   }
 
@@ -350,6 +388,9 @@ export class Take {
    */
   async sendLastPart(): Promise<number> {
     this.clearLag();
+    // No tail after this: the last part carries the rest. Those under way are awaited below, so none
+    // lands after complete (which deletes them).
+    const tailsClosed = this.tails?.close();
     const last = this.gatherer!.flush();
     const durationMs = await this.durationMs();
     if (last) {
@@ -358,6 +399,7 @@ export class Take {
       const sealed = last.partNumber === 1 ? await this.sealFirstPart(durationMs, last) : null;
       this.send(sealed ?? last);
     }
+    await tailsClosed;
     return durationMs;
   }
 
@@ -442,6 +484,7 @@ export class Take {
   tearDown(): void {
     this.clearLag();
     this.controller.abort();
+    void this.tails?.close();
     this.uploader?.cancel();
     if (this.media && this.media.state !== 'inactive') {
       try {

@@ -1,0 +1,155 @@
+/**
+ * Tail objects (docs/bounded-loss.md, "S3 backend"). On S3 a part under
+ * 5 MiB is refused unless it is the last, so a quiet recording would hold
+ * minutes of media only in the tab before its next part. Instead, every
+ * maxLagMs (Take decides when), the bytes not yet in a part and not yet in a
+ * tail are PUT as a small *tail object* straight to the bucket with a
+ * presigned URL; the service folds them into the last part only if the
+ * recording ends without this page (tab closed, crash), and deletes them.
+ *
+ * Tails of part n are numbered 0, 1, … in byte order; the service keeps
+ * a run from 0 up to the first gap, so each tail is retried a few times.
+ * URLs come in batches (POST /:id/tails: ~30 for the current part, a few for
+ * each next part), fetched ahead so a tail sent on pagehide goes at once,
+ * without a request the page may not outlive. Tails are best effort: a
+ * failed tail never fails the recording (its parts still carry everything).
+ */
+import { send, errorFromResponse, type ApiClient } from './api.js';
+import { RecorderError } from './errors.js';
+import { fitsKeepalive } from './uploader.js';
+import { withRetry, type RetryOptions } from './retry.js';
+import type { TailTargets } from '@sortie/contract';
+
+/** A URL this close to its expiry is not used: the PUT could outlive it. */
+const EXPIRY_MARGIN_MS = 30_000;
+/** Fewer URLs than this left for the current part: the next batch is fetched ahead. */
+const LOW_WATER = 3;
+/** Attempts per tail: a tail is worth a few, not the recording's whole retry budget. */
+const TAIL_ATTEMPTS = 4;
+
+export interface TailUploaderOptions {
+  api: ApiClient;
+  recordingId: string;
+  /** Aborts every request (the recording was aborted). */
+  signal: AbortSignal;
+  retry?: RetryOptions | undefined;
+}
+
+export class TailUploader {
+  private readonly urls = new Map<string, { url: string; expiresAt: number }>();
+  private readonly nextSeq = new Map<number, number>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private batch: Promise<void> | null = null;
+  private closed = false;
+  private keepaliveBytes = 0;
+  /** A keepalive PUT failed: later ones go without (a store or browser that refuses keepalive refuses it each time). */
+  private keepaliveRefused = false;
+  /** Tails stored / given up, and their bytes (for figures and tests). */
+  stored = 0;
+  storedBytes = 0;
+  failed = 0;
+
+  constructor(private readonly opts: TailUploaderOptions) {}
+
+  /** Fetches the first URLs before any tail is due, so even the first one can go on pagehide. */
+  prepare(partNumber: number): void {
+    this.ensureUrls(partNumber, this.nextSeq.get(partNumber) ?? 0);
+  }
+
+  /** Sends `data` as the next tail of part `partNumber` (the part not yet closed). */
+  send(partNumber: number, data: Blob): void {
+    if (this.closed || data.size === 0 || this.opts.signal.aborted) return;
+    const seq = this.nextSeq.get(partNumber) ?? 0;
+    this.nextSeq.set(partNumber, seq + 1);
+    const p = this.put(partNumber, seq, data).finally(() => this.inFlight.delete(p));
+    this.inFlight.add(p);
+    this.ensureUrls(partNumber, seq + 1);
+  }
+
+  /** No more tails; resolves when the ones under way have landed or given up (they must not land after complete). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private key(partNumber: number, seq: number): string {
+    return `${partNumber}-${seq}`;
+  }
+
+  private usable(partNumber: number, seq: number): string | null {
+    const u = this.urls.get(this.key(partNumber, seq));
+    return u && u.expiresAt - Date.now() > EXPIRY_MARGIN_MS ? u.url : null;
+  }
+
+  /** Fetches a batch from `seq` when fewer than LOW_WATER usable URLs are left for the part. */
+  private ensureUrls(partNumber: number, seq: number): void {
+    let left = 0;
+    while (left < LOW_WATER && this.usable(partNumber, seq + left)) left++;
+    if (left < LOW_WATER && !this.batch && !this.closed) this.fetchBatch(partNumber, seq).catch(() => {});
+  }
+
+  private fetchBatch(partNumber: number, firstSeq: number): Promise<void> {
+    this.batch ??= (async () => {
+      try {
+        const b = await this.opts.api.request<TailTargets>(
+          'POST',
+          `/api/recordings/${encodeURIComponent(this.opts.recordingId)}/tails`,
+          { body: { partNumber, firstSeq }, signal: this.opts.signal, retry: false },
+        );
+        const expiresAt = Date.parse(b.expiresAt);
+        for (const u of b.urls) this.urls.set(this.key(u.partNumber, u.seq), { url: u.url, expiresAt });
+      } catch (err) {
+        // A service without tails (404), or a recording that takes no more (409, 413): stop asking.
+        if (err instanceof RecorderError && err.status !== undefined && [400, 404, 409, 413].includes(err.status))
+          this.closed = true;
+        throw err;
+      } finally {
+        this.batch = null;
+      }
+    })();
+    return this.batch;
+  }
+
+  private async put(partNumber: number, seq: number, data: Blob): Promise<void> {
+    const { signal } = this.opts;
+    try {
+      await withRetry(
+        async () => {
+          let url = this.usable(partNumber, seq);
+          if (!url) {
+            await (this.batch ?? this.fetchBatch(partNumber, seq));
+            url =
+              this.usable(partNumber, seq) ?? (await this.fetchBatch(partNumber, seq), this.usable(partNumber, seq));
+          }
+          if (!url) throw new Error('no tail URL');
+          const res = await this.putOnce(url, data, signal);
+          if (res.status === 401 || res.status === 403) this.urls.delete(this.key(partNumber, seq));
+          if (!res.ok) throw await errorFromResponse(res, `PUT tail ${partNumber}-${seq}`);
+        },
+        { ...this.opts.retry, attempts: TAIL_ATTEMPTS },
+        { signal },
+      );
+      this.urls.delete(this.key(partNumber, seq));
+      this.stored++;
+      this.storedBytes += data.size;
+    } catch {
+      this.failed++;
+    }
+  }
+
+  /** With keepalive when small enough: a tail sent on pagehide must outlive the page. */
+  private async putOnce(url: string, data: Blob, signal: AbortSignal): Promise<Response> {
+    const init: RequestInit = { method: 'PUT', body: data, signal };
+    if (this.keepaliveRefused || !fitsKeepalive(data.size, this.keepaliveBytes))
+      return send(this.opts.api.fetch, url, init);
+    this.keepaliveBytes += data.size;
+    try {
+      return await send(this.opts.api.fetch, url, { ...init, keepalive: true });
+    } catch (err) {
+      this.keepaliveRefused = true;
+      throw err;
+    } finally {
+      this.keepaliveBytes -= data.size;
+    }
+  }
+}
