@@ -1,8 +1,9 @@
 /**
  * The figures of the admin overview (GET /api/admin/overview): storage over
  * time, recordings per day by status, how recordings ended with the most
- * common failure reasons, and the largest users. One aggregate query per
- * figure, grouped in PostgreSQL; days are UTC days.
+ * common failure reasons, and the largest users. Three aggregate queries,
+ * grouped in PostgreSQL: one pass for the per-day figures, one for the
+ * failure reasons, one for the users. Days are UTC days.
  *
  * Deleted recordings leave no history, so "storage over time" is what the
  * recordings kept today held at the end of each day they were made: the
@@ -26,6 +27,8 @@ async function rows<T>(db: Db, query: ReturnType<typeof sql>): Promise<T[]> {
   return Array.isArray(res) ? res : (res.rows ?? []);
 }
 
+const zero = () => Object.fromEntries(RECORDING_STATUSES.map((s) => [s, 0])) as Record<RecordingStatus, number>;
+
 export async function adminOverview(db: Db, clock: Clock, days: number): Promise<AdminOverview> {
   const now = clock.now();
   const todayStart = Math.floor(now.getTime() / DAY_MS) * DAY_MS;
@@ -34,30 +37,28 @@ export async function adminOverview(db: Db, clock: Clock, days: number): Promise
     new Date(from.getTime() + i * DAY_MS).toISOString().slice(0, 10),
   );
   const fromIso = from.toISOString();
-  const day = sql`to_char(${recordings.createdAt} at time zone 'UTC', 'YYYY-MM-DD')`;
-  const inWindow = sql`${recordings.createdAt} >= ${fromIso}::timestamptz`;
-
-  // Storage: one pass over every row; the rows made before the window fall into one bucket (day null) whose sum
-  // is what was already held on the window's first morning.
-  const storageRows = await rows<{ day: string | null; bytes: string }>(
+  // Storage, recordings per day by status, and how they ended: one pass over the table, grouped by UTC day (date_bin
+  // from a UTC midnight: no dependence on the session's time zone), status and ending. Rows made before the window
+  // fall into one bucket (day null) whose bytes are what was already held on the window's first morning.
+  const dayRows = await rows<{
+    day: string | null;
+    status: RecordingStatus;
+    ended_by: EndedBy | null;
+    n: string;
+    bytes: string;
+  }>(
     db,
-    sql`select case when ${inWindow} then ${day} end as day, coalesce(sum(${recordings.sizeBytes}), 0)::text as bytes
-        from ${recordings} group by 1`,
-  );
-  const statusRows = await rows<{ day: string; status: RecordingStatus; n: string }>(
-    db,
-    sql`select ${day} as day, ${recordings.status} as status, count(*)::text as n
-        from ${recordings} where ${inWindow} group by 1, 2`,
-  );
-  const endedRows = await rows<{ ended_by: EndedBy; n: string }>(
-    db,
-    sql`select ${recordings.endedBy} as ended_by, count(*)::text as n
-        from ${recordings} where ${inWindow} and ${recordings.endedBy} is not null group by 1`,
+    sql`select to_char(d at time zone 'UTC', 'YYYY-MM-DD') as day, status, ended_by, n::text, bytes::text from (
+          select case when ${recordings.createdAt} >= ${fromIso}::timestamptz
+                      then date_bin('1 day', ${recordings.createdAt}, timestamptz '2000-01-01 00:00:00+00') end as d,
+                 ${recordings.status} as status, ${recordings.endedBy} as ended_by,
+                 count(*) as n, coalesce(sum(${recordings.sizeBytes}), 0) as bytes
+          from ${recordings} group by 1, 2, 3) s`,
   );
   const reasonRows = await rows<{ reason: string | null; n: string }>(
     db,
     sql`select ${recordings.failureReason} as reason, count(*)::text as n
-        from ${recordings} where ${recordings.status} = 'failed' and ${inWindow}
+        from ${recordings} where ${recordings.status} = 'failed' and ${recordings.createdAt} >= ${fromIso}::timestamptz
         group by 1 order by count(*) desc, 1 limit ${TOP_REASONS}`,
   );
   const userRows = await rows<{ user_id: string; user_name: string | null; n: string; bytes: string }>(
@@ -67,23 +68,26 @@ export async function adminOverview(db: Db, clock: Clock, days: number): Promise
         from ${recordings} group by 1 order by sum(${recordings.sizeBytes}) desc, 1 limit ${TOP_USERS}`,
   );
 
-  const bytesByDay = new Map(storageRows.map((r) => [r.day, Number(r.bytes)]));
+  const bytesByDay = new Map<string | null, number>();
+  const byDayMap = new Map(dayList.map((d) => [d, zero()]));
+  const byEndedBy = Object.fromEntries(ENDED_BY.map((e) => [e, 0])) as Record<EndedBy, number>;
+  let totalBytes = 0;
+  for (const r of dayRows) {
+    const n = Number(r.n);
+    const bytes = Number(r.bytes);
+    totalBytes += bytes;
+    bytesByDay.set(r.day, (bytesByDay.get(r.day) ?? 0) + bytes);
+    if (r.day === null) continue;
+    const counts = byDayMap.get(r.day);
+    if (counts && r.status in counts) counts[r.status] += n;
+    if (r.ended_by && r.ended_by in byEndedBy) byEndedBy[r.ended_by] += n;
+  }
   let cumulative = bytesByDay.get(null) ?? 0;
   const storageByDay = dayList.map((d) => {
     const bytes = bytesByDay.get(d) ?? 0;
     cumulative += bytes;
     return { day: d, bytes, cumulativeBytes: cumulative };
   });
-
-  const zero = () => Object.fromEntries(RECORDING_STATUSES.map((s) => [s, 0])) as Record<RecordingStatus, number>;
-  const byDayMap = new Map(dayList.map((d) => [d, zero()]));
-  for (const r of statusRows) {
-    const counts = byDayMap.get(r.day);
-    if (counts && r.status in counts) counts[r.status] = Number(r.n);
-  }
-
-  const byEndedBy = Object.fromEntries(ENDED_BY.map((e) => [e, 0])) as Record<EndedBy, number>;
-  for (const r of endedRows) if (r.ended_by in byEndedBy) byEndedBy[r.ended_by] = Number(r.n);
   const ended = Object.values(byEndedBy).reduce((a, b) => a + b, 0);
   const failed = byEndedBy.failed;
 
@@ -91,7 +95,7 @@ export async function adminOverview(db: Db, clock: Clock, days: number): Promise
     days,
     from: fromIso,
     to: now.toISOString(),
-    storage: { totalBytes: storageRows.reduce((a, r) => a + Number(r.bytes), 0), byDay: storageByDay },
+    storage: { totalBytes, byDay: storageByDay },
     byDay: dayList.map((d) => ({ day: d, ...byDayMap.get(d)! })),
     endings: {
       ended,

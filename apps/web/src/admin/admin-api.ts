@@ -3,27 +3,45 @@
  * the admin routes, plus the owner-or-admin routes for playing, downloading
  * and deleting any recording.
  */
-import { createAdminClient, type AdminSettings } from '@sortie/recorder/admin';
-import type { RecordingConfig, RecordingStatus, RecordingsPage } from '../shared/api.js';
+import {
+  createAdminClient,
+  type AdminOverview,
+  type AdminSettings,
+  type BulkDeleteResult,
+  type ListSort,
+  type RecordingPage,
+} from '@sortie/recorder/admin';
+import type { RecordingConfig, RecordingStatus } from '../shared/api.js';
 
-export type { AdminSettings };
+export type { AdminOverview, AdminSettings, BulkDeleteResult, ListSort, RecordingPage };
 
 export interface AdminQuery {
   userId?: string | undefined;
   sessionId?: string | undefined;
   status?: RecordingStatus | undefined;
+  /** Text in a marker's label. */
+  marker?: string | undefined;
+  /** ISO 8601 instants: createdAt ≥ from, < to. */
+  from?: string | undefined;
+  to?: string | undefined;
+  sort?: ListSort | undefined;
+  order?: 'asc' | 'desc' | undefined;
   limit?: number;
   cursor?: string;
+  /** Ask for the (capped) count too. */
+  count?: boolean;
 }
 
 export interface AdminApi {
-  listRecordings(q: AdminQuery): Promise<RecordingsPage>;
+  listRecordings(q: AdminQuery): Promise<RecordingPage>;
   getSettings(): Promise<AdminSettings>;
   updateSettings(patch: { autoRecord: boolean }): Promise<AdminSettings>;
   runRetention(): Promise<{ deleted: number }>;
   config(): Promise<RecordingConfig>;
-  downloadUrl(id: string): Promise<{ url: string }>;
+  downloadUrl(id: string): Promise<{ url: string; expiresAt: string }>;
   remove(id: string): Promise<void>;
+  removeMany(ids: string[]): Promise<BulkDeleteResult>;
+  overview(days: number): Promise<AdminOverview>;
 }
 
 export function adminApi(getToken: () => Promise<string>): AdminApi {
@@ -31,8 +49,8 @@ export function adminApi(getToken: () => Promise<string>): AdminApi {
   const client = createAdminClient({ getToken, retry: { attempts: 1 } });
   return {
     listRecordings: (q) => {
-      const query: Record<string, string | number> = {};
-      for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== '') query[k] = v;
+      const query: Record<string, string | number | boolean> = {};
+      for (const [k, v] of Object.entries(q)) if (v !== undefined && v !== '' && v !== false) query[k] = v;
       return client.listRecordings(query);
     },
     getSettings: () => client.getSettings(),
@@ -41,5 +59,7 @@ export function adminApi(getToken: () => Promise<string>): AdminApi {
     config: () => client.config(),
     downloadUrl: (id) => client.downloadUrl(id),
     remove: (id) => client.deleteRecording(id),
+    removeMany: (ids) => client.deleteRecordings(ids),
+    overview: (days) => client.overview(days),
   };
 }

@@ -1,6 +1,6 @@
 /**
- * The admin panel: a Recordings tab (every user's recordings) and a Settings
- * tab (auto-record, effective configuration). The service decides who is an
+ * The admin panel: an Overview tab (charts), a Recordings tab (every user's
+ * recordings) and a Settings tab (auto-record, effective configuration). The service decides who is an
  * administrator: a 403 on the admin routes means no panel at all, a 404 means
  * recording is disabled on this deployment.
  */
@@ -10,11 +10,13 @@ import { NoTokenError, signIn, type Session } from '../shared/auth.js';
 import { $, h, replace } from '../shared/dom.js';
 import { errorState, loading, notice, topBar } from '../shared/layout.js';
 import { adminApi } from './admin-api.js';
+import { overviewTab } from './overview-tab.js';
 import { recordingsTab } from './recordings-tab.js';
 import { settingsTab } from './settings-tab.js';
 
 const root = $('#app');
-type TabName = 'recordings' | 'settings';
+type TabName = 'overview' | 'recordings' | 'settings';
+const TAB_LABEL: Record<TabName, string> = { overview: 'Overview', recordings: 'Recordings', settings: 'Settings' };
 
 async function main(): Promise<void> {
   let session: Session;
@@ -79,12 +81,12 @@ async function main(): Promise<void> {
     return;
   }
 
-  const tabs = { recordings: recordingsTab(api), settings: settingsTab(api) };
+  const tabs = { overview: overviewTab(api), recordings: recordingsTab(api), settings: settingsTab(api) };
   const buttons = (Object.keys(tabs) as TabName[]).map((name) =>
     h(
       'button',
       { role: 'tab', type: 'button', id: `tab-btn-${name}`, 'aria-controls': `tab-${name}`, onclick: () => show(name) },
-      name === 'recordings' ? 'Recordings' : 'Settings',
+      TAB_LABEL[name],
     ),
   );
   const panel = h('div', { class: 'tab-panel' });
@@ -101,8 +103,21 @@ async function main(): Promise<void> {
     void tabs[name].refresh();
     if (location.hash !== `#${name}`) history.replaceState(null, '', `${location.pathname}${location.search}#${name}`);
   }
-  window.addEventListener('hashchange', () => show(location.hash === '#settings' ? 'settings' : 'recordings'));
-  show(location.hash === '#settings' ? 'settings' : 'recordings');
+  // Recordings stays the first view: it is what the panel is opened for most.
+  const fromHash = (): TabName =>
+    location.hash === '#settings' ? 'settings' : location.hash === '#overview' ? 'overview' : 'recordings';
+  window.addEventListener('hashchange', () => show(fromHash()));
+  // Arrow keys move between tabs (the WAI-ARIA tabs pattern); Tab then reaches the panel.
+  buttons.forEach((b, i) =>
+    b.addEventListener('keydown', (e) => {
+      const step = e.key === 'ArrowRight' ? 1 : e.key === 'ArrowLeft' ? -1 : 0;
+      if (!step) return;
+      const next = buttons[(i + step + buttons.length) % buttons.length]!;
+      next.focus();
+      next.click();
+    }),
+  );
+  show(fromHash());
 }
 
 void main();

@@ -1,23 +1,50 @@
 /**
- * The admin Recordings tab: every user's recordings with filters (user,
- * session, status), paging, and play / download / delete on any of them.
+ * The admin Recordings tab: every user's recordings, searched by user, session,
+ * status, marker text and time ("recorded between"), sorted by created,
+ * duration or size, a page size, the count ("1000+" past the service's cap),
+ * paging, ticked rows deleted in bulk, and play / download / copy a link /
+ * delete on any one. The search lives in the query string (search-state.ts):
+ * a link shares it, a reload restores it, Back returns to the previous one.
  */
-import type { Recording, RecordingStatus } from '../shared/api.js';
+import type { Recording } from '../shared/api.js';
+import { confirmDialog } from '../shared/dialogs.js';
 import { h, replace } from '../shared/dom.js';
-import { empty, errorState, loading } from '../shared/layout.js';
+import { empty, errorState, loading, toast } from '../shared/layout.js';
 import { recordingsTable } from '../shared/recordings-table.js';
 import type { AdminApi } from './admin-api.js';
+import {
+  PAGE_SIZES,
+  fromLocalInput,
+  isFiltered,
+  readSearch,
+  searchString,
+  toLocalInput,
+  toQuery,
+  type Search,
+} from './search-state.js';
 
-const PAGE_SIZE = 25;
+/** The service takes at most this many ids per bulk delete: more are sent in several requests. */
+const BULK_MAX = 200;
+
+const SORT_OPTIONS: { value: string; label: string }[] = [
+  { value: 'created:desc', label: 'Newest first' },
+  { value: 'created:asc', label: 'Oldest first' },
+  { value: 'duration:desc', label: 'Longest first' },
+  { value: 'duration:asc', label: 'Shortest first' },
+  { value: 'size:desc', label: 'Largest first' },
+  { value: 'size:asc', label: 'Smallest first' },
+];
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString()} ${n === 1 ? one : many}`;
 
 export function recordingsTab(api: AdminApi): { element: HTMLElement; refresh(): Promise<void> } {
-  const userInput = h('input', { type: 'search', name: 'userId', placeholder: 'User id', autocomplete: 'off' });
-  const sessionInput = h('input', {
-    type: 'search',
-    name: 'sessionId',
-    placeholder: 'Session id',
-    autocomplete: 'off',
-  });
+  const input = (name: string, label: string, attrs: Record<string, string> = {}) =>
+    h('input', { type: 'search', name, placeholder: label, autocomplete: 'off', ...attrs });
+  const userInput = input('userId', 'User id');
+  const sessionInput = input('sessionId', 'Session id');
+  const markerInput = input('marker', 'Marker text');
+  const fromInput = h('input', { type: 'datetime-local', name: 'from', step: '1' });
+  const toInput = h('input', { type: 'datetime-local', name: 'to', step: '1' });
   const statusSelect = h(
     'select',
     { name: 'status' },
@@ -26,64 +53,167 @@ export function recordingsTab(api: AdminApi): { element: HTMLElement; refresh():
       h('option', { value: s }, s[0]!.toUpperCase() + s.slice(1)),
     ),
   );
+  const sortSelect = h(
+    'select',
+    { name: 'sort' },
+    ...SORT_OPTIONS.map((o) => h('option', { value: o.value }, o.label)),
+  );
+  const sizeSelect = h(
+    'select',
+    { name: 'limit' },
+    ...PAGE_SIZES.map((n) => h('option', { value: String(n) }, `${n} per page`)),
+  );
+  const formError = h('p', { class: 'form-error', role: 'alert', hidden: true });
+
   const body = h('div', { class: 'card-body' }, loading('Loading recordings…'));
   const pager = h('div', { class: 'pager', hidden: true });
+  const count = h('p', { class: 'list-count', 'aria-live': 'polite', 'data-testid': 'recordings-count' });
+  const selectedNote = h('span', { class: 'muted', 'aria-live': 'polite' });
+  const bulkButton = h(
+    'button',
+    { class: 'btn btn-danger', type: 'button', disabled: true, onclick: () => void bulkDelete() },
+    'Delete selected',
+  );
+
   const filters = h(
     'form',
     {
       class: 'filters',
       role: 'search',
-      'aria-label': 'Filter recordings',
+      'aria-label': 'Search recordings',
       onsubmit: (e: Event) => {
         e.preventDefault();
-        void refresh();
+        apply();
       },
     },
     h('label', { class: 'field' }, 'User', userInput),
     h('label', { class: 'field' }, 'Session', sessionInput),
     h('label', { class: 'field' }, 'Status', statusSelect),
-    h('button', { class: 'btn btn-primary', type: 'submit' }, 'Apply'),
+    h('label', { class: 'field' }, 'Marker', markerInput),
     h(
-      'button',
-      {
-        class: 'btn btn-ghost',
-        type: 'button',
-        onclick: () => {
-          userInput.value = '';
-          sessionInput.value = '';
-          statusSelect.value = '';
-          void refresh();
-        },
-      },
-      'Clear',
+      'fieldset',
+      { class: 'field-group' },
+      h('legend', {}, 'Recorded between'),
+      h('label', { class: 'field' }, h('span', { class: 'sr-only' }, 'Recorded from'), fromInput),
+      h('span', { class: 'field-sep', 'aria-hidden': 'true' }, 'and'),
+      h('label', { class: 'field' }, h('span', { class: 'sr-only' }, 'Recorded before'), toInput),
     ),
+    h('label', { class: 'field' }, 'Sort', sortSelect),
+    h('label', { class: 'field' }, 'Page size', sizeSelect),
+    h(
+      'div',
+      { class: 'filter-actions' },
+      h('button', { class: 'btn btn-primary', type: 'submit' }, 'Apply'),
+      h(
+        'button',
+        {
+          class: 'btn btn-ghost',
+          type: 'button',
+          onclick: () => {
+            const s = readSearch('');
+            show(s);
+            navigate(s);
+          },
+        },
+        'Clear',
+      ),
+    ),
+    formError,
   );
-  statusSelect.addEventListener('change', () => void refresh());
+  // Choices that need no typing take effect at once.
+  for (const el of [statusSelect, sortSelect, sizeSelect]) el.addEventListener('change', () => apply());
+
   const element = h(
     'section',
     { class: 'card', id: 'tab-recordings', role: 'tabpanel', 'aria-labelledby': 'tab-btn-recordings' },
     filters,
+    h('div', { class: 'list-toolbar' }, count, h('div', { class: 'bulk' }, selectedNote, bulkButton)),
     body,
     pager,
   );
 
   let items: Recording[] = [];
   let generation = 0;
+  let current = readSearch();
+  const selected = new Set<string>();
 
-  const query = () => ({
-    userId: userInput.value.trim() || undefined,
-    sessionId: sessionInput.value.trim() || undefined,
-    status: (statusSelect.value || undefined) as RecordingStatus | undefined,
-    limit: PAGE_SIZE,
+  /** Puts a search into the form. */
+  function show(s: Search): void {
+    userInput.value = s.userId;
+    sessionInput.value = s.sessionId;
+    statusSelect.value = s.status;
+    markerInput.value = s.marker;
+    fromInput.value = toLocalInput(s.from);
+    toInput.value = toLocalInput(s.to);
+    sortSelect.value = `${s.sort}:${s.order}`;
+    sizeSelect.value = String(s.limit);
+  }
+
+  /** The form's search, or an error sentence. */
+  function fromForm(): Search | string {
+    const [sort, order] = sortSelect.value.split(':') as [Search['sort'], Search['order']];
+    const from = fromLocalInput(fromInput.value);
+    const to = fromLocalInput(toInput.value);
+    if (fromInput.value && !from) return 'The start of "Recorded between" is not a complete date and time.';
+    if (toInput.value && !to) return 'The end of "Recorded between" is not a complete date and time.';
+    if (from && to && from > to) return 'The start of "Recorded between" must not be after its end.';
+    return {
+      userId: userInput.value.trim(),
+      sessionId: sessionInput.value.trim(),
+      status: statusSelect.value as Search['status'],
+      marker: markerInput.value.trim(),
+      from,
+      to,
+      sort,
+      order,
+      limit: Number(sizeSelect.value),
+    };
+  }
+
+  function apply(): void {
+    const s = fromForm();
+    formError.hidden = typeof s !== 'string';
+    if (typeof s === 'string') {
+      formError.textContent = s;
+      return;
+    }
+    navigate(s);
+  }
+
+  /** A new search: into the URL (a history entry of its own), then the list. */
+  function navigate(s: Search): void {
+    const qs = searchString(s);
+    if (qs !== location.search) history.pushState(null, '', `${location.pathname}${qs}${location.hash}`);
+    current = s;
+    void refresh();
+  }
+
+  window.addEventListener('popstate', () => {
+    if (!element.isConnected) return;
+    current = readSearch();
+    void refresh();
   });
 
-  const render = (nextCursor: string | null, filtered: boolean) => {
+  const updateSelection = () => {
+    const n = selected.size;
+    selectedNote.textContent = n ? `${plural(n, 'recording')} selected` : '';
+    bulkButton.disabled = n === 0;
+    bulkButton.textContent = n ? `Delete selected (${n})` : 'Delete selected';
+  };
+
+  const render = (nextCursor: string | null) => {
     replace(
       body,
       items.length
-        ? recordingsTable(items, { admin: true, actions: api, onChanged: () => void refresh() })
-        : filtered
-          ? empty('No recordings match these filters', 'Clear the filters to see every recording.')
+        ? recordingsTable(items, {
+            admin: true,
+            actions: api,
+            onChanged: () => void refresh(),
+            selection: { selected, onChange: updateSelection },
+            copyLink: true,
+          })
+        : isFiltered(current)
+          ? empty('No recordings match this search', 'Clear the search to see every recording.')
           : empty('No recordings yet', 'Recordings from every user appear here as soon as they start.'),
     );
     pager.hidden = !nextCursor;
@@ -93,18 +223,25 @@ export function recordingsTab(api: AdminApi): { element: HTMLElement; refresh():
         ? h('button', { class: 'btn', type: 'button', onclick: () => void more(nextCursor) }, 'Load more')
         : null,
     );
+    updateSelection();
   };
 
   async function refresh(): Promise<void> {
     const gen = ++generation;
+    show(current);
+    formError.hidden = true;
+    selected.clear();
     replace(body, loading('Loading recordings…'));
+    count.textContent = '';
     pager.hidden = true;
-    const q = query();
     try {
-      const page = await api.listRecordings(q);
-      if (gen !== generation) return; // A newer filter won the race.
+      const page = await api.listRecordings({ ...toQuery(current), count: true });
+      if (gen !== generation) return; // A newer search won the race.
       items = page.items;
-      render(page.nextCursor, Boolean(q.userId || q.sessionId || q.status));
+      const n = page.count ?? items.length;
+      count.textContent = page.countIsLowerBound ? `${n.toLocaleString()}+ recordings` : plural(n, 'recording');
+      count.title = page.countIsLowerBound ? `More than ${n.toLocaleString()} match: the count stops there.` : '';
+      render(page.nextCursor);
     } catch (err) {
       if (gen === generation)
         replace(
@@ -116,12 +253,11 @@ export function recordingsTab(api: AdminApi): { element: HTMLElement; refresh():
 
   async function more(cursor: string): Promise<void> {
     const gen = generation;
-    const q = query();
     try {
-      const page = await api.listRecordings({ ...q, cursor });
+      const page = await api.listRecordings({ ...toQuery(current), cursor });
       if (gen !== generation) return;
       items = [...items, ...page.items];
-      render(page.nextCursor, Boolean(q.userId || q.sessionId || q.status));
+      render(page.nextCursor);
     } catch (err) {
       replace(
         pager,
@@ -130,5 +266,34 @@ export function recordingsTab(api: AdminApi): { element: HTMLElement; refresh():
     }
   }
 
+  async function bulkDelete(): Promise<void> {
+    const ids = [...selected];
+    if (!ids.length) return;
+    const n = ids.length;
+    const ok = await confirmDialog({
+      title: `Delete ${plural(n, 'recording')}?`,
+      body: `${plural(n, 'recording')} ${n === 1 ? 'is' : 'are'} removed from storage with ${n === 1 ? 'its file' : 'their files'}. This cannot be undone.`,
+      confirm: `Delete ${plural(n, 'recording')}`,
+      danger: true,
+    });
+    if (!ok) return;
+    let deleted = 0;
+    const problems: string[] = [];
+    try {
+      for (let i = 0; i < ids.length; i += BULK_MAX) {
+        const result = await api.removeMany(ids.slice(i, i + BULK_MAX));
+        deleted += result.deleted;
+        for (const r of result.results) if (r.status === 'failed') problems.push(r.message ?? r.id);
+      }
+      if (problems.length)
+        toast(`Deleted ${plural(deleted, 'recording')}; ${problems.length} could not be: ${problems[0]}`, 'error');
+      else toast(`Deleted ${plural(deleted, 'recording')}.`);
+    } catch (err) {
+      toast(`Could not delete the recordings: ${(err as Error).message}`, 'error');
+    }
+    await refresh();
+  }
+
+  show(current);
   return { element, refresh };
 }

@@ -90,6 +90,33 @@ export function playerDialog(rec: Recording, url: string, onDownload: () => void
   dialog.showModal();
 }
 
+/** Shows a link to copy by hand (where the clipboard is refused), selected, with a Close button. */
+export function linkDialog(url: string, note: string): void {
+  const input = h('input', {
+    type: 'text',
+    readonly: true,
+    value: url,
+    'aria-label': 'Download link',
+    class: 'link-input',
+  });
+  const dialog = h(
+    'dialog',
+    { class: 'dialog', 'aria-labelledby': 'link-title' },
+    h(
+      'form',
+      { method: 'dialog' },
+      h('h2', { id: 'link-title' }, 'Download link'),
+      h('p', {}, `Copy this link (Ctrl+C).${note}`),
+      input,
+      h('div', { class: 'dialog-actions' }, h('button', { class: 'btn btn-primary', type: 'submit' }, 'Close')),
+    ),
+  );
+  dialog.addEventListener('close', () => dialog.remove());
+  document.body.append(dialog);
+  dialog.showModal();
+  input.select();
+}
+
 /** Starts a browser download of a URL (the service or the bucket sends Content-Disposition: attachment). */
 export function startDownload(url: string, filename: string): void {
   const a = h('a', { href: url, download: filename, hidden: true });

@@ -4,14 +4,21 @@
  * actions with their confirmation.
  */
 import type { Recording } from './api.js';
-import { confirmDialog, playerDialog, startDownload } from './dialogs.js';
+import { confirmDialog, linkDialog, playerDialog, startDownload } from './dialogs.js';
 import { h } from './dom.js';
 import { formatBytes, formatDate, formatDuration, shortId } from './format.js';
 import { toast } from './layout.js';
 
 export interface RecordingActions {
-  downloadUrl(id: string): Promise<{ url: string }>;
+  downloadUrl(id: string): Promise<{ url: string; expiresAt?: string }>;
   remove(id: string): Promise<void>;
+}
+
+/** Rows with a checkbox each (the admin's bulk delete): the ids ticked, kept by the table's owner across pages. */
+export interface TableSelection {
+  selected: Set<string>;
+  /** Called after a box is ticked or cleared. */
+  onChange(): void;
 }
 
 export interface TableOptions {
@@ -20,6 +27,10 @@ export interface TableOptions {
   actions: RecordingActions;
   /** Called after a delete, so the owner of the table reloads it. */
   onChanged(): void;
+  /** A checkbox per row and a tick-all in the head. */
+  selection?: TableSelection;
+  /** A "Copy link" action: an expiring download URL (POST /download-url) to the clipboard. */
+  copyLink?: boolean;
 }
 
 const STATUS_LABEL: Record<Recording['status'], string> = {
@@ -52,10 +63,16 @@ const ENDED_BY_LABEL: Record<NonNullable<Recording['endedBy']>, { label: string;
   failed: { label: 'Failed', title: 'Failed by the client, or nothing usable was stored.' },
 };
 
-function endedByCell(endedBy: Recording['endedBy']): string | HTMLElement {
-  if (!endedBy) return '';
-  const e = ENDED_BY_LABEL[endedBy];
-  return e ? h('span', { title: e.title }, e.label) : endedBy;
+/** How it ended, and for a failure its reason: in full below the label (clipped by CSS), and whole on hover. */
+function endedByCell(rec: Recording): HTMLElement {
+  const e = rec.endedBy ? ENDED_BY_LABEL[rec.endedBy] : undefined;
+  const reason = rec.failureReason;
+  return h(
+    'div',
+    {},
+    rec.endedBy ? h('span', { title: e?.title ?? null }, e?.label ?? rec.endedBy) : null,
+    reason ? h('div', { class: 'failure-reason small', 'data-col': 'failure-reason', title: reason }, reason) : null,
+  );
 }
 
 export function statusPill(status: Recording['status'], title?: string | null): HTMLElement {
@@ -68,9 +85,33 @@ function fileName(rec: Recording): string {
 }
 
 export function recordingsTable(items: Recording[], opts: TableOptions): HTMLElement {
+  const selection = opts.selection;
+  const boxes: HTMLInputElement[] = [];
+  const all = selection
+    ? h('input', {
+        type: 'checkbox',
+        'aria-label': 'Select every recording shown',
+        'data-select': 'all',
+        onchange: () => {
+          for (const b of boxes) {
+            b.checked = all!.checked;
+            if (all!.checked) selection.selected.add(b.value);
+            else selection.selected.delete(b.value);
+          }
+          selection.onChange();
+        },
+      })
+    : null;
+  const syncAll = () => {
+    if (!all) return;
+    const ticked = boxes.filter((b) => b.checked).length;
+    all.checked = ticked > 0 && ticked === boxes.length;
+    all.indeterminate = ticked > 0 && ticked < boxes.length;
+  };
   const head = h(
     'tr',
     {},
+    all ? h('th', { scope: 'col', class: 'select' }, all) : null,
     opts.admin ? h('th', { scope: 'col' }, 'ID') : null,
     h('th', { scope: 'col' }, 'Session'),
     opts.admin ? h('th', { scope: 'col' }, 'User') : null,
@@ -78,14 +119,39 @@ export function recordingsTable(items: Recording[], opts: TableOptions): HTMLEle
     h('th', { scope: 'col', class: 'num' }, 'Duration'),
     h('th', { scope: 'col', class: 'num' }, 'Size'),
     h('th', { scope: 'col' }, 'Status'),
-    opts.admin ? h('th', { scope: 'col' }, 'Ended by') : null,
+    opts.admin ? h('th', { scope: 'col' }, 'Ended by / reason') : null,
     h('th', { scope: 'col', class: 'actions' }, h('span', { class: 'sr-only' }, 'Actions')),
   );
-  const body = h('tbody', {}, ...items.map((rec) => row(rec, opts)));
+  const body = h(
+    'tbody',
+    {},
+    ...items.map((rec) => {
+      const box = selection
+        ? h('input', {
+            type: 'checkbox',
+            value: rec.id,
+            'aria-label': `Select the recording of session ${rec.sessionId} made ${formatDate(rec.createdAt)}`,
+            'data-select': rec.id,
+            onchange: () => {
+              if (box!.checked) selection.selected.add(rec.id);
+              else selection.selected.delete(rec.id);
+              syncAll();
+              selection.onChange();
+            },
+          })
+        : null;
+      if (box) {
+        box.checked = selection!.selected.has(rec.id);
+        boxes.push(box);
+      }
+      return row(rec, opts, box);
+    }),
+  );
+  syncAll();
   return h('div', { class: 'table-wrap' }, h('table', { class: 'recordings' }, h('thead', {}, head), body));
 }
 
-function row(rec: Recording, opts: TableOptions): HTMLTableRowElement {
+function row(rec: Recording, opts: TableOptions, box: HTMLInputElement | null): HTMLTableRowElement {
   const ready = rec.status === 'ready';
   const play = async () => {
     try {
@@ -101,6 +167,21 @@ function row(rec: Recording, opts: TableOptions): HTMLTableRowElement {
       startDownload(url, fileName(rec));
     } catch (err) {
       toast(`Could not download the recording: ${(err as Error).message}`, 'error');
+    }
+  };
+  const copyLink = async () => {
+    try {
+      const { url, expiresAt } = await opts.actions.downloadUrl(rec.id);
+      const until = expiresAt ? ` It works until ${formatDate(expiresAt)}.` : '';
+      try {
+        await navigator.clipboard.writeText(url);
+        toast(`Download link copied.${until}`);
+      } catch {
+        // No clipboard (permission refused, an insecure origin): show the link to copy by hand.
+        linkDialog(url, until);
+      }
+    } catch (err) {
+      toast(`Could not get a download link: ${(err as Error).message}`, 'error');
     }
   };
   const remove = async () => {
@@ -122,6 +203,7 @@ function row(rec: Recording, opts: TableOptions): HTMLTableRowElement {
   return h(
     'tr',
     { 'data-recording-id': rec.id, 'data-status': rec.status },
+    box ? h('td', { class: 'select' }, box) : null,
     opts.admin ? h('td', { class: 'mono', title: rec.id }, shortId(rec.id)) : null,
     h('td', { class: 'mono' }, rec.sessionId),
     opts.admin
@@ -131,9 +213,7 @@ function row(rec: Recording, opts: TableOptions): HTMLTableRowElement {
     h('td', { class: 'num', 'data-col': 'duration' }, formatDuration(rec.durationMs)),
     h('td', { class: 'num', 'data-col': 'size' }, formatBytes(rec.sizeBytes)),
     h('td', { 'data-col': 'status' }, statusPill(rec.status, rec.failureReason)),
-    opts.admin
-      ? h('td', { 'data-col': 'ended-by', 'data-ended-by': rec.endedBy ?? '' }, endedByCell(rec.endedBy))
-      : null,
+    opts.admin ? h('td', { 'data-col': 'ended-by', 'data-ended-by': rec.endedBy ?? '' }, endedByCell(rec)) : null,
     h(
       'td',
       { class: 'actions' },
@@ -149,6 +229,19 @@ function row(rec: Recording, opts: TableOptions): HTMLTableRowElement {
         'Play',
       ),
       h('button', { class: 'btn btn-small', type: 'button', disabled: !ready, onclick: download }, 'Download'),
+      opts.copyLink
+        ? h(
+            'button',
+            {
+              class: 'btn btn-small',
+              type: 'button',
+              disabled: !ready,
+              title: ready ? 'Copy a download link that expires (no sign-in needed to use it)' : null,
+              onclick: copyLink,
+            },
+            'Copy link',
+          )
+        : null,
       h('button', { class: 'btn btn-small btn-danger-ghost', type: 'button', onclick: remove }, 'Delete'),
     ),
   );

@@ -1,0 +1,167 @@
+/**
+ * `pnpm --filter @sortie/server bench:explain-admin`: the query plans of the admin
+ * lists' sorts and filters and of the overview's aggregates at BENCH_ROWS rows
+ * (default 1,000,000), each with the index that serves it and, for comparison
+ * in the same run, without it (dropped inside a transaction that is rolled
+ * back). Prints the plans' top lines and execution times: what justifies each
+ * index of migration 0004 (issue 14).
+ *
+ * The rows: 2,000 users, 50,000 sessions, spread over 30 days; 5 % failed with
+ * one of 6 reasons, 1 % still recording (no duration), the rest ready.
+ * Env: BENCH_ROWS, BENCH_PG_URL (default the local server; a fresh database is made and dropped).
+ */
+import postgres from 'postgres';
+import { migrate, openDatabase } from '../src/db/client.js';
+
+const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
+const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+class Rollback extends Error {}
+
+interface Case {
+  name: string;
+  sql: string;
+  /** The index that should serve it: dropped for the comparison run. */
+  index?: string;
+}
+
+async function main() {
+  const admin = postgres(PG_URL, { max: 1, onnotice: () => {} });
+  const dbName = `sortie_explain_${process.pid}`;
+  await admin.unsafe(`create database ${dbName}`);
+  const url = new URL(PG_URL);
+  url.pathname = `/${dbName}`;
+  const database = await openDatabase({ databaseUrl: url.toString(), dataDir: '' });
+  const sql = postgres(url.toString(), { max: 1, onnotice: () => {} });
+  try {
+    await migrate(database);
+    const t0 = Date.now();
+    await sql.unsafe(`
+      insert into recordings (id, session_id, user_id, user_name, status, mime_type, size_bytes, duration_ms,
+                              storage_key, created_at, updated_at, last_activity_at, ended_by, failure_reason)
+      select gen_random_uuid(), 'sess-' || (i % 50000), 'u-' || (i % 2000), 'User ' || (i % 2000),
+             case when i % 20 = 0 then 'failed' when i % 100 = 1 then 'recording' else 'ready' end,
+             'video/webm',
+             case when i % 20 = 0 then 0 else (i::bigint * 7919) % 200000000 end,
+             case when i % 100 = 1 then null else ((i::bigint * 31) % 3600000)::int end,
+             'recordings/' || i || '.webm',
+             now() - (i * (interval '30 days' / ${ROWS})), now(), now(),
+             case when i % 20 = 0 then 'failed' when i % 100 = 1 then null when i % 7 = 0 then 'beacon' else 'stop' end,
+             case when i % 20 = 0 then (array['Permission denied', 'network lost', 'camera unplugged',
+               'NotReadableError', 'quota exceeded', 'tab crashed'])[1 + (i / 20) % 6] end
+      from generate_series(1, ${ROWS}) as i`);
+    await sql.unsafe('vacuum analyze recordings');
+    console.log(`seeded ${ROWS} rows in ${Date.now() - t0} ms`);
+
+    const [mid] =
+      await sql`select created_at, id from recordings order by created_at desc, id desc offset ${Math.floor(ROWS / 2)} limit 1`;
+    const from = new Date(Date.now() - 3 * 86_400_000).toISOString();
+    const to = new Date(Date.now() - 2 * 86_400_000).toISOString();
+    const windowStart = new Date(Date.now() - 30 * 86_400_000).toISOString();
+    const cases: Case[] = [
+      { name: 'list, newest first', sql: `select * from recordings order by created_at desc, id desc limit 51` },
+      {
+        name: 'list, from/to (one day), newest first',
+        sql: `select * from recordings where created_at >= '${from}' and created_at < '${to}' order by created_at desc, id desc limit 51`,
+        index: 'recordings_created_idx',
+      },
+      {
+        name: 'list, deep cursor by created',
+        sql: `select * from recordings where (created_at, id) < ('${mid!.created_at.toISOString()}'::timestamptz, '${mid!.id}'::uuid) order by created_at desc, id desc limit 51`,
+        index: 'recordings_created_idx',
+      },
+      {
+        name: 'list, sort=size desc',
+        sql: `select * from recordings order by size_bytes desc, id desc limit 51`,
+        index: 'recordings_size_idx',
+      },
+      {
+        name: 'list, sort=size asc, cursor',
+        sql: `select * from recordings where (size_bytes, id) > (100000000::bigint, '00000000-0000-0000-0000-000000000000'::uuid) order by size_bytes asc, id asc limit 51`,
+        index: 'recordings_size_idx',
+      },
+      {
+        name: 'list, sort=duration desc',
+        sql: `select * from recordings order by coalesce(duration_ms, -1) desc, id desc limit 51`,
+        index: 'recordings_duration_idx',
+      },
+      {
+        name: 'list, status=failed',
+        sql: `select * from recordings where status = 'failed' order by created_at desc, id desc limit 51`,
+        index: 'recordings_status_created_idx',
+      },
+      {
+        name: 'list, status=uploading (rare: none at all here)',
+        sql: `select * from recordings where status = 'uploading' order by created_at desc, id desc limit 51`,
+        index: 'recordings_status_created_idx',
+      },
+      {
+        name: 'list, session',
+        sql: `select * from recordings where session_id = 'sess-123' order by created_at desc, id desc limit 51`,
+        index: 'recordings_session_created_idx',
+      },
+      {
+        name: 'count up to 1001, status=failed',
+        sql: `select count(*) from (select 1 from recordings where status = 'failed' limit 1001) s`,
+        index: 'recordings_status_created_idx',
+      },
+      {
+        name: 'overview: per day by status and ending, with bytes (one pass, all rows)',
+        sql: `select case when created_at >= '${windowStart}' then date_bin('1 day', created_at, timestamptz '2000-01-01 00:00:00+00') end, status, ended_by, count(*), sum(size_bytes) from recordings group by 1, 2, 3`,
+      },
+      {
+        name: 'overview: top failure reasons (30 days)',
+        sql: `select failure_reason, count(*) from recordings where status = 'failed' and created_at >= '${windowStart}' group by 1 order by count(*) desc, 1 limit 5`,
+        index: 'recordings_status_created_idx',
+      },
+      {
+        name: 'overview: largest users',
+        sql: `select user_id, max(user_name), count(*), sum(size_bytes) from recordings group by 1 order by sum(size_bytes) desc, 1 limit 10`,
+      },
+    ];
+
+    const explain = async (q: string, drop?: string): Promise<{ lines: string[]; ms: number }> => {
+      // Best of three: the first run warms the cache.
+      let best: { lines: string[]; ms: number } | null = null;
+      for (let i = 0; i < 3; i++) {
+        // The transaction is always rolled back (by throwing), so a dropped index comes back.
+        let rows: postgres.RowList<postgres.Row[]> | null = null;
+        await sql
+          .begin(async (tx) => {
+            if (drop) await tx.unsafe(`drop index ${drop}`);
+            rows = await tx.unsafe(`explain (analyze, costs off) ${q}`);
+            throw new Rollback();
+          })
+          .catch((err: unknown) => {
+            if (!(err instanceof Rollback)) throw err;
+          });
+        const lines = ((rows ?? []) as postgres.Row[]).map((r) => String(Object.values(r)[0]));
+        const ms = Number(/Execution Time: ([\d.]+)/.exec(lines.join('\n'))?.[1] ?? NaN);
+        if (!best || ms < best.ms) best = { lines, ms };
+      }
+      return best!;
+    };
+
+    for (const c of cases) {
+      const withIdx = await explain(c.sql);
+      console.log(`\n## ${c.name}: ${withIdx.ms.toFixed(2)} ms`);
+      for (const l of withIdx.lines.filter((l) => !/Planning|Execution/.test(l)).slice(0, 6)) console.log(`   ${l}`);
+      if (c.index) {
+        const without = await explain(c.sql, c.index);
+        console.log(`   without ${c.index}: ${without.ms.toFixed(2)} ms (${(without.ms / withIdx.ms).toFixed(1)}×)`);
+        for (const l of without.lines.filter((l) => !/Planning|Execution/.test(l)).slice(0, 3))
+          console.log(`     ${l}`);
+      }
+    }
+  } finally {
+    await sql.end();
+    await database.close();
+    await admin.unsafe(`drop database if exists ${dbName} with (force)`);
+    await admin.end();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
