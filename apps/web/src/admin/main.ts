@@ -11,6 +11,9 @@ import { $, h, replace } from '../shared/dom.js';
 import { errorState, loading, notice, topBar } from '../shared/layout.js';
 import { adminApi } from './admin-api.js';
 import { overviewTab } from './overview-tab.js';
+import { openPlayerFromLink } from '../shared/player-dialog.js';
+import { readPlayerLink } from '../shared/player-link.js';
+import { setPageTimeline, timelineApi } from '../shared/timeline-api.js';
 import { recordingsTab } from './recordings-tab.js';
 import { settingsTab } from './settings-tab.js';
 
@@ -43,6 +46,11 @@ async function main(): Promise<void> {
   const content = h('main', { class: 'page page-admin' }, loading('Checking access…'));
   replace(root, topBar('admin', session), content);
   const api = adminApi(() => session.getToken());
+  const timeline = timelineApi(() => session.getToken());
+  setPageTimeline(timeline);
+  // A link to a moment of a recording (#recordings&play=<id>&t=<s>): read before the tabs rewrite the hash.
+  const link = readPlayerLink();
+  if (link) void openPlayerFromLink(link, timeline, (id) => api.downloadUrl(id));
 
   // One admin call decides what this page may show.
   try {

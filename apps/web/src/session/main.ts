@@ -5,6 +5,8 @@
  */
 import '../shared/styles.css';
 import '@sortie/recorder/button';
+import type { Recorder } from '@sortie/recorder';
+import { recordThumbnails } from '@sortie/recorder/thumbnails';
 import { userApi, type RecordingConfig } from '../shared/api.js';
 import { NoTokenError, signIn, type Session } from '../shared/auth.js';
 import { $, h, replace } from '../shared/dom.js';
@@ -12,6 +14,9 @@ import { formatBytes } from '../shared/format.js';
 import { errorState, notice, topBar } from '../shared/layout.js';
 import { fakeDesktop } from './fake-desktop.js';
 import { myRecordings } from './my-recordings.js';
+import { openPlayerFromLink } from '../shared/player-dialog.js';
+import { readPlayerLink } from '../shared/player-link.js';
+import { setPageTimeline, timelineApi } from '../shared/timeline-api.js';
 import { sessionLifecycle } from './session-lifecycle.js';
 
 const root = $('#app');
@@ -36,6 +41,8 @@ async function main(): Promise<void> {
     return;
   }
   const api = userApi(() => session.getToken());
+  const timeline = timelineApi(() => session.getToken());
+  setPageTimeline(timeline);
   const content = h('main', { class: 'page page-session' });
   replace(root, topBar('session', session), content);
 
@@ -113,6 +120,18 @@ async function main(): Promise<void> {
   // Whatever the button does (start, stop, upload done, size limit), the list follows.
   button.addEventListener('sortie-statechange', () => void mine.refresh());
   void mine.refresh();
+  // Thumbnails of every recording the button makes (the SDK's thumbnails entry), on whichever recorder it holds.
+  let withThumbnails: Recorder | null = null;
+  button.addEventListener('sortie-statechange', () => {
+    const recorder = button.recorder;
+    if (recorder && recorder !== withThumbnails) {
+      withThumbnails = recorder;
+      recordThumbnails(recorder);
+    }
+  });
+  // A link to a moment of one of the user's recordings.
+  const link = readPlayerLink();
+  if (link) void openPlayerFromLink(link, timeline, api.downloadUrl);
 
   lifecycle.start();
 }

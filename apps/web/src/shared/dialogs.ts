@@ -1,7 +1,5 @@
-/** Modal dialogs on the native <dialog>: delete confirmation and the player. */
+/** Modal dialogs on the native <dialog>: delete confirmation (the player's is player-dialog.ts). */
 import { h } from './dom.js';
-import type { Recording } from './api.js';
-import { formatBytes, formatDate, formatDuration } from './format.js';
 
 /** Resolves true when the user confirms. */
 export function confirmDialog(opts: {
@@ -40,55 +38,8 @@ export function confirmDialog(opts: {
   });
 }
 
-/** Plays a recording from a header-less URL; the <video> seeks through HTTP ranges. */
-export function playerDialog(rec: Recording, url: string, onDownload: () => void): void {
-  const video = h('video', {
-    class: 'player-video',
-    controls: true,
-    autoplay: true,
-    preload: 'metadata',
-    src: url,
-    'data-recording-id': rec.id,
-  });
-  video.muted = true; // Recordings of a canvas carry no audio; muted also lets autoplay start.
-  const dialog = h(
-    'dialog',
-    { class: 'dialog dialog-player', 'aria-label': `Recording ${rec.id}` },
-    h(
-      'div',
-      { class: 'player-head' },
-      h(
-        'div',
-        {},
-        h('h2', {}, `Session ${rec.sessionId}`),
-        h(
-          'p',
-          { class: 'muted' },
-          `${rec.userName ?? rec.userId} · ${formatDate(rec.createdAt)} · ${formatDuration(rec.durationMs)} · ${formatBytes(rec.sizeBytes)}`,
-        ),
-      ),
-      h(
-        'form',
-        { method: 'dialog' },
-        h('button', { class: 'btn btn-ghost', type: 'submit', 'aria-label': 'Close player' }, '✕'),
-      ),
-    ),
-    video,
-    h(
-      'div',
-      { class: 'dialog-actions' },
-      h('button', { class: 'btn', type: 'button', onclick: onDownload }, 'Download'),
-    ),
-  );
-  dialog.addEventListener('close', () => {
-    video.pause();
-    video.removeAttribute('src');
-    video.load();
-    dialog.remove();
-  });
-  document.body.append(dialog);
-  dialog.showModal();
-}
+/** The player dialog lives in player-dialog.ts (issue 14); kept importable from here. */
+export { playerDialog } from './player-dialog.js';
 
 /** Shows a link to copy by hand (where the clipboard is refused), selected, with a Close button. */
 export function linkDialog(url: string, note: string): void {

@@ -7,6 +7,8 @@ import type { Recording } from './api.js';
 import { confirmDialog, linkDialog, playerDialog, startDownload } from './dialogs.js';
 import { h } from './dom.js';
 import { formatBytes, formatDate, formatDuration, shortId } from './format.js';
+import { posterCell } from './poster.js';
+import { pageTimeline, type TimelineApi } from './timeline-api.js';
 import { toast } from './layout.js';
 
 export interface RecordingActions {
@@ -31,7 +33,11 @@ export interface TableOptions {
   selection?: TableSelection;
   /** A "Copy link" action: an expiring download URL (POST /download-url) to the clipboard. */
   copyLink?: boolean;
+  /** Markers, thumbnails and posters (a poster column, and the player's timeline). Default: the page's (setPageTimeline). */
+  timeline?: TimelineApi;
 }
+
+const timelineOf = (opts: TableOptions) => opts.timeline ?? pageTimeline();
 
 const STATUS_LABEL: Record<Recording['status'], string> = {
   recording: 'Recording',
@@ -113,6 +119,9 @@ export function recordingsTable(items: Recording[], opts: TableOptions): HTMLEle
     {},
     all ? h('th', { scope: 'col', class: 'select' }, all) : null,
     opts.admin ? h('th', { scope: 'col' }, 'ID') : null,
+    timelineOf(opts)
+      ? h('th', { scope: 'col', class: 'poster-col' }, h('span', { class: 'sr-only' }, 'Preview'))
+      : null,
     h('th', { scope: 'col' }, 'Session'),
     opts.admin ? h('th', { scope: 'col' }, 'User') : null,
     h('th', { scope: 'col' }, 'Created'),
@@ -156,7 +165,7 @@ function row(rec: Recording, opts: TableOptions, box: HTMLInputElement | null): 
   const play = async () => {
     try {
       const { url } = await opts.actions.downloadUrl(rec.id);
-      playerDialog(rec, url, () => void download());
+      playerDialog(rec, url, () => void download(), { timeline: timelineOf(opts) });
     } catch (err) {
       toast(`Could not open the recording: ${(err as Error).message}`, 'error');
     }
@@ -205,6 +214,7 @@ function row(rec: Recording, opts: TableOptions, box: HTMLInputElement | null): 
     { 'data-recording-id': rec.id, 'data-status': rec.status },
     box ? h('td', { class: 'select' }, box) : null,
     opts.admin ? h('td', { class: 'mono', title: rec.id }, shortId(rec.id)) : null,
+    timelineOf(opts) ? h('td', { class: 'poster-col' }, posterCell(rec, timelineOf(opts)!)) : null,
     h('td', { class: 'mono' }, rec.sessionId),
     opts.admin
       ? h('td', {}, rec.userName ?? rec.userId, rec.userName ? h('div', { class: 'muted small' }, rec.userId) : null)

@@ -1,0 +1,90 @@
+/** The player in a modal <dialog>: the recording's facts, the player, Download; the address follows the position. */
+import type { Recording } from './api.js';
+import { startDownload } from './dialogs.js';
+import { h } from './dom.js';
+import { formatBytes, formatDate, formatDuration } from './format.js';
+import { toast } from './layout.js';
+import { createPlayer } from './player.js';
+import { clearPlayerLink, writePlayerLink } from './player-link.js';
+import type { TimelineApi } from './timeline-api.js';
+
+export function playerDialog(
+  rec: Recording,
+  url: string,
+  onDownload: () => void,
+  opts: { timeline?: TimelineApi; startAt?: number } = {},
+): void {
+  const player = createPlayer({
+    src: url,
+    durationMs: rec.durationMs,
+    startAt: opts.startAt ?? 0,
+    markers: opts.timeline?.markers(rec.id),
+    thumbnails: opts.timeline?.thumbnails(rec.id),
+    onPosition: (t) => writePlayerLink(rec.id, t),
+  });
+  player.video.dataset.recordingId = rec.id;
+  const dialog = h(
+    'dialog',
+    { class: 'dialog dialog-player', 'aria-label': `Recording of session ${rec.sessionId}` },
+    h(
+      'div',
+      { class: 'player-head' },
+      h(
+        'div',
+        {},
+        h('h2', {}, `Session ${rec.sessionId}`),
+        h(
+          'p',
+          { class: 'muted' },
+          `${rec.userName ?? rec.userId} · ${formatDate(rec.createdAt)} · ${formatDuration(rec.durationMs)} · ${formatBytes(rec.sizeBytes)}`,
+        ),
+      ),
+      h(
+        'form',
+        { method: 'dialog' },
+        h('button', { class: 'btn btn-ghost', type: 'submit', 'aria-label': 'Close player' }, '✕'),
+      ),
+    ),
+    player.element,
+    h(
+      'div',
+      { class: 'dialog-actions' },
+      h('button', { class: 'btn', type: 'button', onclick: onDownload }, 'Download'),
+    ),
+  );
+  dialog.addEventListener('close', () => {
+    player.destroy();
+    clearPlayerLink();
+    dialog.remove();
+  });
+  writePlayerLink(rec.id, opts.startAt ?? 0);
+  document.body.append(dialog);
+  dialog.showModal();
+  // The keys work at once: focus the player, not the dialog's first button.
+  player.element.focus();
+}
+
+/**
+ * Opens the player of a page's link (`#…play=<id>&t=<s>`, player-link.ts)
+ * once the page is signed in: fetches the recording and a download URL, then
+ * plays from `t`. A recording that is gone or not ready says so in a toast.
+ */
+export async function openPlayerFromLink(
+  link: { id: string; t: number },
+  timeline: TimelineApi,
+  downloadUrl: (id: string) => Promise<{ url: string }>,
+): Promise<void> {
+  try {
+    const rec = await timeline.recording(link.id);
+    const { url } = await downloadUrl(rec.id);
+    playerDialog(
+      rec,
+      url,
+      () => startDownload(url, `recording-${rec.sessionId}.${rec.mimeType.startsWith('video/mp4') ? 'mp4' : 'webm'}`),
+      { timeline, startAt: link.t },
+    );
+  } catch (err) {
+    clearPlayerLink();
+    toast(`Could not open the linked recording: ${(err as Error).message}`, 'error');
+  }
+}
