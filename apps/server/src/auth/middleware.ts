@@ -21,6 +21,17 @@ export interface AuthOptions {
   jwks?: Omit<JwksOptions, 'url'>;
 }
 
+/**
+ * How long an HS256 bearer token is taken as verified without checking it again
+ * (never past its own exp). A recorder sends two requests per part with the same
+ * token; the check (a WebCrypto HMAC, a thread-pool job) was among the larger
+ * costs of a small part. Only HS256: its secret is fixed for the process, while
+ * JWKS-verified tokens follow the key set's refreshes and rotations (jwks.ts).
+ */
+const VERIFIED_TTL_MS = 60_000;
+/** Tokens remembered at most; the map is emptied when full (a simple bound, no LRU bookkeeping per request). */
+const VERIFIED_MAX = 10_000;
+
 const ASYMMETRIC = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
 
 export function bearerAuth(opts: AuthOptions): MiddlewareHandler<AuthEnv> {
@@ -50,11 +61,22 @@ export function bearerAuth(opts: AuthOptions): MiddlewareHandler<AuthEnv> {
     }
   }
 
+  const verified = new Map<string, { claims: Record<string, unknown>; user: Identity; until: number }>();
+
   return async (c, next) => {
     const header = c.req.header('authorization');
     const m = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (!m) throw unauthorized('A bearer token is required (Authorization: Bearer <JWT>).');
     const token = m[1]!;
+    const known = verified.get(token);
+    if (known) {
+      if (Date.now() < known.until) {
+        c.set('jwtPayload', known.claims);
+        c.set('user', known.user);
+        return next();
+      }
+      verified.delete(token);
+    }
     let jwtHeader: { alg?: unknown; kid?: unknown };
     try {
       jwtHeader = decode(token).header as { alg?: unknown; kid?: unknown };
@@ -81,6 +103,10 @@ export function bearerAuth(opts: AuthOptions): MiddlewareHandler<AuthEnv> {
     const user = identityFromClaims(claims);
     if (!user)
       throw unauthorized('The bearer token has no usable subject (sub): a string of 1 to 256 characters without NUL.');
+    if (alg === 'HS256') {
+      if (verified.size >= VERIFIED_MAX) verified.clear();
+      verified.set(token, { claims, user, until: Math.min(Date.now() + VERIFIED_TTL_MS, claims.exp * 1000) });
+    }
     c.set('jwtPayload', claims);
     c.set('user', user);
     await next();

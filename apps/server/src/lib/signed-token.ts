@@ -4,7 +4,6 @@
  * any replica accepts a URL that another issued.
  */
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
-import { sign } from 'hono/jwt';
 
 export type SignedClaims =
   | { typ: 'part'; rid: string; pn: number; size: number }
@@ -14,8 +13,16 @@ export type SignedClaims =
   /** (extension) The thumbnails of one recording, for <img src> in the player (no bearer header). */
   | { typ: 'thumbs'; rid: string };
 
+// The header of every token this service signs: computed once.
+const HEADER = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url');
+
+/** An HS256 JWT (as hono/jwt's sign makes it), signed with node:crypto's synchronous HMAC: one per part URL. */
 export async function signToken(key: string, claims: SignedClaims, expiresAt: Date): Promise<string> {
-  return sign({ ...claims, exp: Math.floor(expiresAt.getTime() / 1000) }, key, 'HS256');
+  const payload = Buffer.from(JSON.stringify({ ...claims, exp: Math.floor(expiresAt.getTime() / 1000) })).toString(
+    'base64url',
+  );
+  const signature = createHmac('sha256', keyObject(key)).update(`${HEADER}.${payload}`).digest('base64url');
+  return `${HEADER}.${payload}.${signature}`;
 }
 
 /**

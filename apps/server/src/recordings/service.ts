@@ -145,9 +145,6 @@ export interface RecordingsServiceOptions {
 /** Seconds a client is told to wait before sending a part again to a full disk. */
 const DISK_FULL_RETRY_SECONDS = 30;
 
-/** What counts against the limits for one part: the larger of what is announced and what is stored. */
-const partBytes = sql<string>`greatest(${recordingParts.declaredSize}, coalesce(${recordingParts.storedSize}, 0))`;
-
 export class RecordingsService {
   private readonly db: Db;
   readonly storage: RecordingStorage;
@@ -348,59 +345,67 @@ export class RecordingsService {
     const now = this.clock.now();
     // Sum and reserve under the recording's row lock (and the user's lock, for the per-user
     // cap): parallel /parts requests, or replicas, must not each see room for themselves.
+    // Three statements (the locks; the sums, read after the locks so that they see every
+    // reservation committed before; the reservation), not one: a single statement reads
+    // with the snapshot it started with, taken before it waited for the locks.
+    const userCap = this.opts.perUser?.maxReservedBytes;
     const row = await this.db.transaction(async (tx) => {
-      const userCap = this.opts.perUser?.maxReservedBytes;
-      if (userCap !== undefined) await this.lockUser(tx, user.id);
-      const [locked] = await tx.select().from(recordings).where(eq(recordings.id, id)).for('update');
+      const [locked] = await tx
+        .select()
+        .from(recordings)
+        .where(
+          userCap !== undefined
+            ? and(
+                sql`pg_advisory_xact_lock(hashtextextended(${'sortie.user:' + user.id}, 0)) is not null`,
+                eq(recordings.id, id),
+              )
+            : eq(recordings.id, id),
+        )
+        .for('update');
       if (!locked || locked.userId !== user.id) throw notFound();
       if (!OPEN.includes(locked.status)) throw conflict(`Recording is ${locked.status}; it takes no more parts.`);
-      const [mine] = await tx
-        .select({ stored: recordingParts.storedSize })
-        .from(recordingParts)
-        .where(and(eq(recordingParts.recordingId, id), eq(recordingParts.partNumber, partNumber)));
+      const [sums] = (await tx.execute(sql`
+        select
+          (select stored_size from recording_parts where recording_id = ${id} and part_number = ${partNumber}) as mine,
+          (select coalesce(sum(greatest(declared_size, coalesce(stored_size, 0))), 0) from recording_parts
+            where recording_id = ${id} and part_number <> ${partNumber}) as others,
+          ${
+            userCap !== undefined
+              ? sql`(select coalesce(sum(greatest(p.declared_size, coalesce(p.stored_size, 0))), 0)
+                  from recording_parts p join recordings r on r.id = p.recording_id
+                  where r.user_id = ${user.id} and r.status in ('recording', 'uploading')
+                    and not (p.recording_id = ${id} and p.part_number = ${partNumber}))`
+              : sql`0`
+          } as user_others`)) as unknown as { mine: string | null; others: string; user_others: string }[];
       // This part's earlier version stays stored until the new one replaces it.
-      const thisPart = Math.max(sizeBytes, mine?.stored ?? 0);
-      const [others] = await tx
-        .select({ total: sql<string>`coalesce(sum(${partBytes}), 0)` })
-        .from(recordingParts)
-        .where(and(eq(recordingParts.recordingId, id), sql`${recordingParts.partNumber} <> ${partNumber}`));
-      const total = Number(others?.total ?? 0) + thisPart;
+      const thisPart = Math.max(sizeBytes, Number(sums?.mine ?? 0));
+      const total = Number(sums?.others ?? 0) + thisPart;
       if (total > this.maxSizeBytes) {
         throw tooLarge(
           `This part would take the recording to ${total} bytes, over the limit of ${this.maxSizeBytes} bytes.`,
         );
       }
       if (userCap !== undefined) {
-        const [all] = await tx
-          .select({ total: sql<string>`coalesce(sum(${partBytes}), 0)` })
-          .from(recordingParts)
-          .innerJoin(recordings, eq(recordings.id, recordingParts.recordingId))
-          .where(
-            and(
-              eq(recordings.userId, user.id),
-              inArray(recordings.status, OPEN),
-              sql`not (${recordingParts.recordingId} = ${id} and ${recordingParts.partNumber} = ${partNumber})`,
-            ),
-          );
-        const userTotal = Number(all?.total ?? 0) + thisPart;
+        const userTotal = Number(sums?.user_others ?? 0) + thisPart;
         if (userTotal > userCap) {
           throw tooLarge(
             `This part would take your open recordings to ${userTotal} bytes, over your limit of ${userCap} bytes; complete one first.`,
           );
         }
       }
-      await tx
-        .insert(recordingParts)
-        .values({ recordingId: id, partNumber, declaredSize: sizeBytes, updatedAt: now })
-        .onConflictDoUpdate({
-          target: [recordingParts.recordingId, recordingParts.partNumber],
-          set: { declaredSize: sizeBytes, updatedAt: now },
-        });
       // Where the service never sees the bytes (S3), what is reserved is its best count of what is stored.
-      await tx
-        .update(recordings)
-        .set({ lastActivityAt: now, updatedAt: now, ...(receiver ? {} : { sizeBytes: total }) })
-        .where(eq(recordings.id, id));
+      const at = now.toISOString();
+      await tx.execute(sql`
+        with reserved as (
+          insert into recording_parts (recording_id, part_number, declared_size, updated_at)
+          values (${id}, ${partNumber}, ${sizeBytes}, ${at}::timestamptz)
+          on conflict (recording_id, part_number)
+          do update set declared_size = excluded.declared_size, updated_at = excluded.updated_at
+          returning 1
+        )
+        update recordings set last_activity_at = ${at}::timestamptz, updated_at = ${at}::timestamptz
+          ${receiver ? sql`` : sql`, size_bytes = ${total}`}
+        where id = ${id}`);
       return locked;
     });
     const expiresAt = new Date(now.getTime() + PART_URL_TTL_SECONDS * 1000);
@@ -507,9 +512,11 @@ export class RecordingsService {
    * Records a received version as the part, in one statement (one round trip, one
    * implicit transaction): under the recording's row lock (taken first, as
    * requestPart, complete and fail take it), only while the recording is open and
-   * the part's latest request is still for this size; the recording's size becomes
-   * the sum of its stored parts with this one replaced. Answers the version it
-   * replaced, or why it refused.
+   * the part's latest request is still for this size. The recording's size moves by
+   * the difference from the version replaced, computed on the row versions the locks
+   * return (a sum over the parts here would read the statement's snapshot, taken
+   * before the lock, and miss a part committed while this one waited for it).
+   * Answers the version it replaced, or why it refused.
    */
   private async recordStoredPart(
     id: string,
@@ -532,8 +539,7 @@ export class RecordingsService {
         returning cur.etag as superseded, cur.stored_size as old_size
       ), total as (
         update recordings r set last_activity_at = ${at}::timestamptz, updated_at = ${at}::timestamptz,
-          size_bytes = (select coalesce(sum(stored_size), 0) from recording_parts where recording_id = ${id})
-            - coalesce(upd.old_size, 0) + ${stored.sizeBytes}
+          size_bytes = r.size_bytes - coalesce(upd.old_size, 0) + ${stored.sizeBytes}
         from upd where r.id = ${id}
         returning r.id
       )
