@@ -129,7 +129,56 @@ function visibilityNow(): DocumentVisibilityState {
   return document.visibilityState;
 }
 
+let direct: ReturnType<typeof createCompositor> | null = null;
+
+/** Replaces the page with `html` (which holds #stage) and makes a compositor of #stage, ticking once a second. */
+function composeHtml(html: string, options: { cursor?: boolean } = {}): void {
+  direct?.stop();
+  document.body.style.margin = '0';
+  document.body.innerHTML = html;
+  // Solid fills from data-fill attributes, so the HTML alone describes the scene.
+  for (const c of document.querySelectorAll<HTMLCanvasElement>('canvas[data-fill]')) {
+    const ctx = c.getContext('2d')!;
+    ctx.fillStyle = c.dataset.fill!;
+    ctx.fillRect(0, 0, c.width, c.height);
+  }
+  direct = createCompositor(document.getElementById('stage')!, { frameRate: 1, ...options });
+}
+
+/** Draws a frame now and reads the capture canvas at each point: [r, g, b]. */
+function sampleFrame(points: [number, number][]): number[][] {
+  direct!.drawFrame();
+  const ctx = direct!.canvas.getContext('2d')!;
+  return points.map(([x, y]) => [...ctx.getImageData(x, y, 1, 1).data.slice(0, 3)]);
+}
+
+type AdapterPointer = {
+  x: number;
+  y: number;
+  visible: boolean;
+  image?: 'green16';
+  hotspotX?: number;
+  hotspotY?: number;
+};
+
+/** The adapter's pointer on the direct compositor; `image` 'green16' is a 16×16 green canvas. */
+function pointerOnDirect(p: AdapterPointer | null): void {
+  if (!p) return direct!.setPointer(null);
+  let image: HTMLCanvasElement | undefined;
+  if (p.image === 'green16') {
+    image = document.createElement('canvas');
+    image.width = image.height = 16;
+    const ctx = image.getContext('2d')!;
+    ctx.fillStyle = 'rgb(0,255,0)';
+    ctx.fillRect(0, 0, 16, 16);
+  }
+  direct!.setPointer({ ...p, image });
+}
+
 Object.assign(window, {
+  composeHtml,
+  sampleFrame,
+  pointerOnDirect,
   visibilityNow,
   buildScene,
   addLateLayer,
