@@ -463,3 +463,48 @@ describe('recorder: each start() is a new recording (one Take per recording)', (
     expect(r.progress).toMatchObject({ recordedBytes: 300, uploadedBytes: 300 });
   });
 });
+
+describe('recorder: frame rate and bitrate', () => {
+  /** A canvas stand-in that notes the frame rate it is captured at. */
+  const capturing = () => {
+    const rates: number[] = [];
+    const source = {
+      captureStream: (fps: number) => {
+        rates.push(fps);
+        return { getTracks: () => [] };
+      },
+    } as unknown as HTMLCanvasElement;
+    return { rates, source };
+  };
+
+  it('records at the frame rate and bitrate the service hands out (its config)', async () => {
+    const svc = service();
+    Object.assign(svc.config, { frameRate: 10, videoBitsPerSecond: 800_000 });
+    const { rates, source } = capturing();
+    const { r } = recorder(svc, { source });
+    await r.start();
+    expect(rates).toEqual([10]);
+    expect(media().options).toMatchObject({ videoBitsPerSecond: 800_000 });
+    await r.abort();
+  });
+
+  it("takes the page's own frameRate and videoBitsPerSecond over the service's", async () => {
+    const svc = service();
+    Object.assign(svc.config, { frameRate: 10, videoBitsPerSecond: 800_000 });
+    const { rates, source } = capturing();
+    const { r } = recorder(svc, { source, frameRate: 24, videoBitsPerSecond: 2_000_000 });
+    await r.start();
+    expect(rates).toEqual([24]);
+    expect(media().options).toMatchObject({ videoBitsPerSecond: 2_000_000 });
+    await r.abort();
+  });
+
+  it('falls back to 15 fps and 1.5 Mbit/s when the service names neither', async () => {
+    const { rates, source } = capturing();
+    const { r } = recorder(service(), { source });
+    await r.start();
+    expect(rates).toEqual([15]);
+    expect(media().options).toMatchObject({ videoBitsPerSecond: 1_500_000 });
+    await r.abort();
+  });
+});
