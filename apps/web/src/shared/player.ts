@@ -66,7 +66,9 @@ const clock = (s: number) => formatDuration(Math.max(0, s) * 1000);
 export function createPlayer(opts: PlayerOptions): Player {
   const video = h('video', { class: 'player-video', preload: 'auto', playsinline: true });
   video.muted = true; // Recordings of a canvas carry no audio; muted also lets autoplay start.
-  video.autoplay = true;
+  // From a link's moment: seek first, then play, so that nothing before it is shown (or counted as played).
+  const startAt = opts.startAt && opts.startAt > 0 ? opts.startAt : 0;
+  video.autoplay = !startAt;
   const fallbackDuration = (opts.durationMs ?? 0) / 1000;
   // A MediaRecorder file without a Duration reports Infinity until read to the end: use the recording's.
   const duration = () => (Number.isFinite(video.duration) && video.duration > 0 ? video.duration : fallbackDuration);
@@ -325,7 +327,10 @@ export function createPlayer(opts: PlayerOptions): Player {
   video.addEventListener(
     'loadedmetadata',
     () => {
-      if (opts.startAt) seek(opts.startAt);
+      if (startAt) {
+        video.addEventListener('seeked', () => void video.play().catch(() => {}), { once: true });
+        seek(startAt);
+      }
       render();
       drawMarkers();
     },
