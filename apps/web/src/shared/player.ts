@@ -80,11 +80,7 @@ export function createPlayer(opts: PlayerOptions): Player {
     { class: 'player-speed', 'aria-label': 'Playback speed', 'data-action': 'speed' },
     ...SPEEDS.map((s) => h('option', { value: String(s), selected: s === 1 }, `${s}×`)),
   );
-  const fullButton = h(
-    'button',
-    { class: 'player-btn', type: 'button', 'aria-label': 'Full screen', 'data-action': 'fullscreen' },
-    '⛶',
-  );
+  const fullButton = h('button', { class: 'player-btn', type: 'button', 'data-action': 'fullscreen' }, 'Full screen');
   const played = h('div', { class: 'player-played' });
   const buffered = h('div', { class: 'player-buffered' });
   const previewImg = h('img', { class: 'player-preview-img', alt: '', width: 160, height: 90 });
