@@ -27,7 +27,6 @@ function frame(label: string): SVGSVGElement {
     role: 'img',
     'aria-label': label,
     class: 'chart',
-    preserveAspectRatio: 'none',
   });
 }
 

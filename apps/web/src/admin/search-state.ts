@@ -79,13 +79,12 @@ export function isFiltered(s: Search): boolean {
   return Boolean(s.userId || s.sessionId || s.status || s.marker || s.from || s.to);
 }
 
-/** An ISO instant as a datetime-local input's value (local time, seconds only when there are some). */
+/** An ISO instant as a datetime-local input's value: local time, to the second (the inputs have step=1). */
 export function toLocalInput(iso: string): string {
   if (!iso) return '';
   const d = new Date(iso);
   const pad = (n: number) => String(n).padStart(2, '0');
-  const base = `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
-  return d.getSeconds() || d.getMilliseconds() ? `${base}:${pad(d.getSeconds())}` : base;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
 /** A datetime-local input's value (local time) as an ISO instant, or '' when empty or incomplete. */
