@@ -3,7 +3,7 @@
  * canvas layers and a url() cursor, the compositor recording it, and a
  * baseline that copies one 1920×1080 canvas per frame.
  */
-import { createCompositor } from '../src/compositor/index.js';
+import { collectLayers, createCompositor } from '../src/compositor/index.js';
 
 const W = 1920;
 const H = 1080;
@@ -126,4 +126,22 @@ async function run(kind: 'baseline' | 'compositor', frames: number) {
   return { ...stats(times), tickSource, isolated: crossOriginIsolated };
 }
 
-Object.assign(window, { run });
+/**
+ * The per-frame layer query alone (getElementsByTagName, boxes, computed styles, sort): what finding new and
+ * removed layers costs each frame, against which a MutationObserver would save at most this.
+ */
+function query(frames: number) {
+  scene ??= build();
+  const { stage } = scene;
+  const times: number[] = [];
+  let layers = 0;
+  for (let i = 0; i < frames; i++) {
+    scene.animate();
+    const t0 = performance.now();
+    layers = collectLayers(stage, stage.getBoundingClientRect()).length;
+    times.push(performance.now() - t0);
+  }
+  return { ...stats(times), layers };
+}
+
+Object.assign(window, { run, query });
