@@ -203,6 +203,19 @@ test('the player: speed, keyboard, markers from recorder.mark, thumbnails on hov
   await opensAt(admin, 9.5);
   await expect(admin.getByRole('tab', { name: 'Recordings' })).toHaveAttribute('aria-selected', 'true');
   await expect(admin.locator('dialog .player-marker')).toHaveCount(3);
+
+  // The admin finds recordings by marker text.
+  await admin.getByRole('button', { name: 'Close player' }).click();
+  const rows = admin.locator('#tab-recordings tr[data-recording-id]');
+  await expect(rows).toHaveCount(1);
+  await admin.getByLabel('Marker', { exact: true }).fill('privilege elevated');
+  await admin.getByLabel('Marker', { exact: true }).press('Enter');
+  await expect(admin.getByText('No recordings match this search')).toBeVisible();
+  await expect(rows).toHaveCount(0);
+  await admin.getByLabel('Marker', { exact: true }).fill('FILE OPEN');
+  await admin.getByLabel('Marker', { exact: true }).press('Enter');
+  await expect(rows).toHaveCount(1);
+  await expect(recordingRow(admin, id)).toBeVisible();
 });
 
 test.describe('a large recording', () => {
