@@ -1,0 +1,193 @@
+/**
+ * `pnpm bench:load`: many recorders against one compiled service (local
+ * backend, a fresh PostgreSQL database on BENCH_PG_URL), beside a bare
+ * node:http server piping each PUT to disk, in the same run. Two shapes of the
+ * same ~2 Mbit/s per recorder: a 1 MiB part every 4 s (the SDK's default
+ * rhythm), and a 256 KiB part every second. For each it prints errors, part
+ * latency p50/p99 (POST /parts + PUT for the service, the PUT alone for the
+ * bare pipe), and server CPU-seconds per GiB received, read from
+ * /proc/<pid>/stat (utime + stime) of the server process alone; for the
+ * service also what its PostgreSQL backends spent. The recorders run in a
+ * process of their own (load-client.ts), the same for both servers.
+ *
+ * Env: BENCH_RECORDERS (default 500), BENCH_SECONDS per run (default 30),
+ * BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres),
+ * BENCH_SHAPES (default "4000:1048576,1000:262144": interval ms:part bytes, comma-separated),
+ * BENCH_SERVICE_NODE_FLAGS (extra node flags for the service, e.g. --cpu-prof).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
+
+const RECORDERS = Number(process.env.BENCH_RECORDERS ?? 500);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
+const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const SHAPES = (process.env.BENCH_SHAPES ?? '4000:1048576,1000:262144').split(',').map((s) => {
+  const [interval, bytes] = s.split(':').map(Number);
+  return { intervalMs: interval!, partBytes: bytes! };
+});
+const SECRET = randomBytes(32).toString('hex');
+/** Extra node flags for the service, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to see where its time goes. */
+const NODE_FLAGS = (process.env.BENCH_SERVICE_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+const here = path.dirname(fileURLToPath(import.meta.url));
+const GiB = 1024 ** 3;
+const TICK = 100; // getconf CLK_TCK on Linux
+
+function start(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let buf = '';
+    const onData = (d: Buffer) => {
+      buf += d.toString();
+      const m = /"msg":"listening".*?"port":(\d+)/.exec(buf);
+      if (m) {
+        // From here on its output (a log line per request) is read and dropped.
+        child.stdout!.off('data', onData);
+        child.stdout!.resume();
+        resolve({ child, port: Number(m[1]) });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)));
+  });
+}
+
+/** CPU seconds (user + system) a process has used so far. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+  if (!stat) return 0;
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / TICK;
+}
+
+interface ClientResult {
+  parts: number;
+  sentBytes: number;
+  late: number;
+  errors: Record<string, number>;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+function runClient(env: Record<string, string>): Promise<ClientResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'load-client.ts')], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('exit', (code) => {
+      if (code !== 0) return reject(new Error(`load client exited with ${code}`));
+      resolve(JSON.parse(out.trim().split('\n').pop()!) as ClientResult);
+    });
+  });
+}
+
+async function main() {
+  const admin = postgres(PG_URL, { max: 1, onnotice: () => {} });
+  const dbName = `sortie_bench_load_${process.pid}`;
+  await admin.unsafe(`create database ${dbName}`);
+  const dbUrl = new URL(PG_URL);
+  dbUrl.pathname = `/${dbName}`;
+  const dir = await mkdtemp(path.join(tmpdir(), 'sortie-bench-load-'));
+  const children: ChildProcess[] = [];
+  const rows: string[] = [];
+  try {
+    const bare = await start(['--import', 'tsx', path.join(here, 'bare-server.ts'), dir], {});
+    children.push(bare.child);
+    const svc = await start([...NODE_FLAGS, path.join(here, '../dist/index.js')], {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      SORTIE_VIDEO_RECORDING_ENABLED: 'true',
+      SORTIE_AUTH_JWT_SECRET: SECRET,
+      DATABASE_URL: dbUrl.toString(),
+      SORTIE_RECORDING_STORAGE_PATH: path.join(dir, 'rec'),
+      SORTIE_RECORDING_MIN_FREE_MB: '0',
+    });
+    children.push(svc.child);
+
+    for (const shape of SHAPES) {
+      for (const target of ['bare', 'service'] as const) {
+        const pid = target === 'bare' ? bare.child.pid! : svc.child.pid!;
+        const port = target === 'bare' ? bare.port : svc.port;
+        // The service's PostgreSQL backends (its pool's connections) are processes of their own.
+        const backends = (await admin.unsafe(`select pid from pg_stat_activity where datname = '${dbName}'`)).map((r) =>
+          Number(r.pid),
+        );
+        const cpu0 = await cpuSeconds(pid);
+        const db0 = (await Promise.all(backends.map(cpuSeconds))).reduce((a, b) => a + b, 0);
+        const load0 = loadavg()[0]!;
+        const result = await runClient({
+          TARGET: target,
+          BASE: `http://127.0.0.1:${port}`,
+          RECORDERS: String(RECORDERS),
+          INTERVAL_MS: String(shape.intervalMs),
+          PART_BYTES: String(shape.partBytes),
+          SECONDS: String(SECONDS),
+          SECRET,
+        });
+        const cpu = (await cpuSeconds(pid)) - cpu0;
+        const laterBackends = (await admin.unsafe(`select pid from pg_stat_activity where datname = '${dbName}'`)).map(
+          (r) => Number(r.pid),
+        );
+        // Backends opened during the run count from zero.
+        const db =
+          (await Promise.all(laterBackends.map(cpuSeconds))).reduce((a, b) => a + b, 0) -
+          db0 * Number(backends.every((b) => laterBackends.includes(b)));
+        const gib = result.sentBytes / GiB;
+        const errors = Object.entries(result.errors)
+          .map(([k, v]) => `${k}×${v}`)
+          .join(' ');
+        rows.push(
+          [
+            `${(shape.partBytes / 1024).toFixed(0)} KiB/${shape.intervalMs / 1000}s`.padEnd(14),
+            target.padEnd(8),
+            String(result.parts).padStart(6),
+            (errors || '0').padEnd(10),
+            `${result.p50.toFixed(1)}`.padStart(8),
+            `${result.p99.toFixed(1)}`.padStart(8),
+            `${(cpu / gib).toFixed(2)}`.padStart(8),
+            target === 'service' ? `${(db / gib).toFixed(2)}`.padStart(8) : '       -',
+            String(result.late).padStart(6),
+            `${load0.toFixed(1)}→${loadavg()[0]!.toFixed(1)}`,
+          ].join(' '),
+        );
+        console.error(rows.at(-1));
+        // The bare server keeps every file it gets: the next run starts without them.
+        for (const name of await readdir(dir)) if (name.startsWith('bare-')) await rm(path.join(dir, name));
+      }
+    }
+  } finally {
+    for (const c of children) c.kill();
+    await rm(dir, { recursive: true, force: true });
+    await admin.unsafe(`drop database if exists ${dbName} with (force)`);
+    await admin.end();
+  }
+  console.log(`${RECORDERS} recorders, ${SECONDS} s per run, one compiled service on PostgreSQL (local backend)`);
+  console.log(
+    [
+      'shape'.padEnd(14),
+      'server'.padEnd(8),
+      ' parts',
+      'errors'.padEnd(10),
+      '  p50 ms',
+      '  p99 ms',
+      'CPU-s/GiB',
+      'DB CPU-s/GiB',
+      ' late',
+      'load',
+    ].join(' '),
+  );
+  for (const r of rows) console.log(r);
+}
+
+await main();
