@@ -153,6 +153,23 @@ async function main() {
           console.log(`     ${l}`);
       }
     }
+
+    // Skewed data: the failures are all among the oldest rows (an old incident). Newest first, the created index
+    // would read past every newer row before it finds one; the (status, created_at) index goes straight to them.
+    await sql.unsafe(`update recordings set status = 'ready' where status = 'failed'`);
+    await sql.unsafe(
+      `update recordings set status = 'failed' where id in (select id from recordings order by created_at asc limit ${Math.floor(ROWS / 20)})`,
+    );
+    await sql.unsafe('vacuum analyze recordings');
+    const skewed = `select * from recordings where status = 'failed' order by created_at desc, id desc limit 51`;
+    const withIdx = await explain(skewed);
+    const without = await explain(skewed, 'recordings_status_created_idx');
+    console.log(`\n## list, status=failed, failures all among the oldest 5 %: ${withIdx.ms.toFixed(2)} ms`);
+    for (const l of withIdx.lines.filter((l) => !/Planning|Execution/.test(l)).slice(0, 3)) console.log(`   ${l}`);
+    console.log(
+      `   without recordings_status_created_idx: ${without.ms.toFixed(2)} ms (${(without.ms / withIdx.ms).toFixed(1)}×)`,
+    );
+    for (const l of without.lines.filter((l) => !/Planning|Execution/.test(l)).slice(0, 3)) console.log(`     ${l}`);
   } finally {
     await sql.end();
     await database.close();
