@@ -218,6 +218,43 @@ test('the player: speed, keyboard, markers from recorder.mark, thumbnails on hov
   await expect(recordingRow(admin, id)).toBeVisible();
 });
 
+test.describe('lifecycle markers of the SDK', () => {
+  test.use({ serviceEnv: { SORTIE_RECORDING_MAX_SIZE_MB: '1' } });
+
+  test('network lost and back, size limit reached and stopped are marked where they happened', async ({
+    page,
+    context,
+    baseURL,
+  }, testInfo) => {
+    test.setTimeout(120_000);
+    const sessionId = `e2e-${testInfo.project.name}-lifecycle`;
+    await openSession(page, 'user', sessionId);
+    await startRecording(page);
+    await expect(page.locator('sortie-record-button .time')).toHaveText('00:02', { timeout: 20_000 });
+    await context.setOffline(true);
+    await expect(page.locator('sortie-record-button .time')).toHaveText('00:03', { timeout: 20_000 });
+    await context.setOffline(false);
+    // Nobody presses Stop: the recorder stops itself at the 1 MiB limit.
+    await expect(page.locator('sortie-record-button .status')).toHaveText('Saved', { timeout: 60_000 });
+    const id = await recordingIdOfSession(page, sessionId);
+    const token = await demoToken(baseURL!, 'user');
+    await expect
+      .poll(async () =>
+        (await api<{ items: Marker[] }>(baseURL!, token, `/api/recordings/${id}/markers`)).items.map((m) => m.label),
+      )
+      .toEqual(['started', 'network lost', 'network back', 'size limit reached', 'stopped']);
+    const markers = (await api<{ items: Marker[] }>(baseURL!, token, `/api/recordings/${id}/markers`)).items;
+    expect(markers.every((m) => m.source === 'sdk')).toBe(true);
+    const at = (label: string) => markers.find((m) => m.label === label)!.offsetMs;
+    // Offline at 2 s and back at 3 s by the button's clock (the page's clock the offsets come from too).
+    expect(at('network lost')).toBeGreaterThanOrEqual(1500);
+    expect(at('network back')).toBeGreaterThan(at('network lost'));
+    expect(at('network back') - at('network lost')).toBeLessThan(3000);
+    const rec = (await api<{ durationMs: number }>(baseURL!, token, `/api/recordings/${id}`)).durationMs;
+    expect(Math.abs(at('stopped') - rec)).toBeLessThan(1500);
+  });
+});
+
 test.describe('a large recording', () => {
   test.use({ serviceEnv: { SORTIE_RECORDING_MAX_SIZE_MB: '1024' } });
 
