@@ -76,34 +76,37 @@ test('a Guacamole display is recorded with its layers stacked by z, their opacit
 
   const [l1, l2] = scene.layers as [(typeof scene.layers)[0], (typeof scene.layers)[0]];
   const a2 = l2.opacity / 255;
-  // The default layer.
-  expectAt(last, 20, 20, scene.background, 'default layer');
-  expectAt(last, scene.width - 20, 20, scene.background, 'default layer');
-  // Layer 1 (opaque) where `move` put it, and not beyond its edges.
-  expectAt(last, l1.x + 10, l1.y + 10, l1.color, 'layer 1, top left');
-  expectAt(last, l1.x + 10, l1.y + l1.height - 10, l1.color, 'layer 1, bottom left');
-  expectAt(last, l1.x - 10, l1.y + 10, scene.background, 'left of layer 1');
-  expectAt(last, l1.x + 10, l1.y - 10, scene.background, 'above layer 1');
-  // Layer 2, half transparent (`shade`), above layer 1 (z): blended over layer 1 where they overlap,
-  // over the default layer elsewhere.
-  expectAt(last, l2.x + 10, l2.y + 10, blend(l2.color, l1.color, a2), 'layer 2 over layer 1');
-  expectAt(
-    last,
-    l2.x + l2.width - 10,
-    l2.y + l2.height - 10,
-    blend(l2.color, scene.background, a2),
-    'layer 2 over the default layer',
-  );
-  expectAt(last, l2.x + l2.width + 10, l2.y + 10, scene.background, 'right of layer 2');
+  // Every frame: the scene was drawn before the recording started, and it does not change.
+  for (const f of frames) {
+    // The default layer.
+    expectAt(f, 20, 20, scene.background, 'default layer');
+    expectAt(f, scene.width - 20, 20, scene.background, 'default layer');
+    // Layer 1 (opaque) where `move` put it, and not beyond its edges.
+    expectAt(f, l1.x + 10, l1.y + 10, l1.color, 'layer 1, top left');
+    expectAt(f, l1.x + 10, l1.y + l1.height - 10, l1.color, 'layer 1, bottom left');
+    expectAt(f, l1.x - 10, l1.y + 10, scene.background, 'left of layer 1');
+    expectAt(f, l1.x + 10, l1.y - 10, scene.background, 'above layer 1');
+    // Layer 2, half transparent (`shade`), above layer 1 (z): blended over layer 1 where they overlap,
+    // over the default layer elsewhere.
+    expectAt(f, l2.x + 10, l2.y + 10, blend(l2.color, l1.color, a2), 'layer 2 over layer 1');
+    expectAt(
+      f,
+      l2.x + l2.width - 10,
+      l2.y + l2.height - 10,
+      blend(l2.color, scene.background, a2),
+      'layer 2 over the default layer',
+    );
+    expectAt(f, l2.x + l2.width + 10, l2.y + 10, scene.background, 'right of layer 2');
 
-  // Guacamole's cursor layer: the cursor image with its hotspot on the pointer the server's `mouse` set.
-  const c = scene.cursor;
-  const left = scene.pointer.x - c.hotX;
-  const top = scene.pointer.y - c.hotY;
-  expectAt(last, left + 4, top + 4, c.color, 'cursor, top left');
-  expectAt(last, left + c.size - 5, top + c.size - 5, c.color, 'cursor, bottom right');
-  expectAt(last, scene.pointer.x, scene.pointer.y, c.color, 'cursor, at its hotspot');
-  expectAt(last, left - 6, scene.pointer.y, scene.background, 'left of the cursor');
-  expectAt(last, left + c.size + 6, scene.pointer.y, scene.background, 'right of the cursor');
-  expectAt(last, scene.pointer.x, top + c.size + 6, scene.background, 'below the cursor');
+    // Guacamole's cursor layer: the cursor image with its hotspot on the pointer the server's `mouse` set.
+    const c = scene.cursor;
+    const left = scene.pointer.x - c.hotX;
+    const top = scene.pointer.y - c.hotY;
+    expectAt(f, left + 4, top + 4, c.color, 'cursor, top left');
+    expectAt(f, left + c.size - 5, top + c.size - 5, c.color, 'cursor, bottom right');
+    expectAt(f, scene.pointer.x, scene.pointer.y, c.color, 'cursor, at its hotspot');
+    expectAt(f, left - 6, scene.pointer.y, scene.background, 'left of the cursor');
+    expectAt(f, left + c.size + 6, scene.pointer.y, scene.background, 'right of the cursor');
+    expectAt(f, scene.pointer.x, top + c.size + 6, scene.background, 'below the cursor');
+  }
 });

@@ -97,7 +97,7 @@ test('a real noVNC session is recorded with its window and the remote cursor at 
   const sy = last.height / target.height;
   const offX = box.x - target.x;
   const offY = box.y - target.y;
-  /** The colour of the last frame at desktop pixel (x, y). */
+  /** The colour of a frame at desktop pixel (x, y). */
   const at = (f: Frame, x: number, y: number) => f.at((offX + x) * sx, (offY + y) * sy);
   const expectAt = (f: Frame, x: number, y: number, want: Rgb, what: string) =>
     expect(
@@ -105,14 +105,18 @@ test('a real noVNC session is recorded with its window and the remote cursor at 
       `${what} at (${x}, ${y}) of frame ${f.index}: got ${at(f, x, y).join(',')}, want ${want.join(',')}`,
     ).toBe(true);
 
-  // The desktop and the window, where X put them.
+  // The desktop and the window where X put them, in every frame (the points are off the pointer's path).
   const w = scene.window;
-  expectAt(last, 20, 20, scene.background, 'background');
-  expectAt(last, scene.width - 20, scene.height - 20, scene.background, 'background');
-  expectAt(last, w.x + 10, w.y + 10, w.color, 'window, top left');
-  expectAt(last, w.x + w.width - 10, w.y + w.height - 10, w.color, 'window, bottom right');
-  expectAt(last, w.x - 10, w.y + 10, scene.background, 'left of the window');
-  expectAt(last, w.x + w.width + 10, w.y + w.height - 10, scene.background, 'right of the window');
+  for (const f of frames) {
+    expectAt(f, scene.width - 20, 20, scene.background, 'background');
+    expectAt(f, scene.width - 20, scene.height - 20, scene.background, 'background');
+    expectAt(f, w.x + 10, w.y + w.height - 10, w.color, 'window, bottom left');
+    expectAt(f, w.x + w.width - 10, w.y + 10, w.color, 'window, top right');
+    expectAt(f, w.x + w.width - 10, w.y + w.height - 10, w.color, 'window, bottom right');
+    expectAt(f, w.x - 10, w.y + w.height - 10, scene.background, 'left of the window');
+    expectAt(f, w.x + w.width + 10, w.y + 10, scene.background, 'right of the window');
+    expectAt(f, w.x + w.width - 10, w.y + w.height + 10, scene.background, 'below the window');
+  }
 
   // The remote cursor's image at the pointer, its hotspot on the pointer: the frame there matches the
   // cursor drawn over the window, and not the window alone.
