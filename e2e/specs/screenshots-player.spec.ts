@@ -72,4 +72,20 @@ test('screenshot of the player with thumbnails and markers', async ({ page, brow
     .poll(() => player.locator('.player-preview img').evaluate((i: HTMLImageElement) => i.complete && i.naturalWidth))
     .toBe(160);
   await save(admin, project, 'player');
+
+  // 1280×800 and a narrow window (a phone held upright): every control still there, nothing cut off.
+  for (const [name, size] of [
+    ['player-1280', { width: 1280, height: 800 }],
+    ['player-narrow', { width: 420, height: 900 }],
+  ] as const) {
+    await admin.setViewportSize(size);
+    for (const control of ['Play', 'Back 5 seconds', 'Forward 5 seconds', 'Full screen'])
+      await expect(player.getByRole('button', { name: control, exact: true })).toBeInViewport();
+    await expect(player.getByLabel('Playback speed')).toBeInViewport();
+    await expect(player.getByRole('slider', { name: 'Seek' })).toBeInViewport();
+    // The dialog needs no sideways scrolling (the page under it is the lists' own).
+    const overflow = await admin.locator('dialog').evaluate((d) => d.scrollWidth - d.clientWidth);
+    expect(overflow, 'no sideways scrolling in the player').toBeLessThanOrEqual(0);
+    await save(admin, project, name);
+  }
 });
