@@ -143,10 +143,11 @@ test('the time filter keeps the recordings made between two moments, and the URL
   await expect(page.getByRole('alert')).toContainText('must not be after its end');
 });
 
-test('sorting by duration and size orders the rows; page size and sort survive a reload', async ({
+test('sorting by duration and size orders the rows; page size and sort survive a reload and a shared link', async ({
   page,
   request,
   baseURL,
+  browser,
 }) => {
   const t = await tokens(baseURL!);
   const small = await seed(request, t.user, { sessionId: 'sess-small', bytes: 1000, durationMs: 9000 });
@@ -179,6 +180,12 @@ test('sorting by duration and size orders the rows; page size and sort survive a
   await expect(page.getByLabel('Sort')).toHaveValue('size:desc');
   await expect(page.getByLabel('Page size')).toHaveValue('10');
   await expect.poll(() => shownIds(page)).toEqual([large.id, medium.id, small.id]);
+
+  // The link, opened by someone else (another browser context, signed in afresh), shows the same search.
+  const shared = await (await browser.newContext({ timezoneId: TZ })).newPage();
+  await shared.goto(page.url());
+  await expect(shared.getByLabel('Sort')).toHaveValue('size:desc');
+  await expect.poll(() => shownIds(shared)).toEqual([large.id, medium.id, small.id]);
 });
 
 test('bulk delete removes exactly the ticked recordings, after a confirmation naming how many', async ({

@@ -184,14 +184,11 @@ export function recordingsTab(api: AdminApi): { element: HTMLElement; refresh():
   function navigate(s: Search): void {
     const qs = searchString(s);
     if (qs !== location.search) history.pushState(null, '', `${location.pathname}${qs}${location.hash}`);
-    current = s;
     void refresh();
   }
 
   window.addEventListener('popstate', () => {
-    if (!element.isConnected) return;
-    current = readSearch();
-    void refresh();
+    if (element.isConnected) void refresh();
   });
 
   const updateSelection = () => {
@@ -228,6 +225,8 @@ export function recordingsTab(api: AdminApi): { element: HTMLElement; refresh():
 
   async function refresh(): Promise<void> {
     const gen = ++generation;
+    // The URL is the search: after Back, a shared link, or a return from another tab.
+    current = readSearch();
     show(current);
     formError.hidden = true;
     selected.clear();
