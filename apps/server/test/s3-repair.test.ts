@@ -196,10 +196,31 @@ describe('the repair of a WebM recording finalized without its client (S3)', () 
     ).toBe(true);
   });
 
-  it('a recording its client completed is joined byte for byte, not repaired', async () => {
-    const cut = fixture.subarray(0, 10_500);
+  it('a normal stop: the service writes the Duration the SDK left to it, as the SDK would have', async () => {
+    const config = await t.json('GET', '/api/recordings/config', undefined, t.auth.user);
+    expect(await config.json()).toMatchObject({ backend: 's3', writesDuration: true });
+    // Over 5 MiB, as a recording whose part 1 went up during capture: its head has no Duration.
+    const big = Buffer.concat([fixture.subarray(0, CLUSTER_AT), paddingCluster(6 * MiB), fixture.subarray(CLUSTER_AT)]);
     const rec = await create();
-    const etag = await sendPart(rec.id, 1, cut);
+    const parts = [
+      { partNumber: 1, etag: await sendPart(rec.id, 1, big.subarray(0, 5 * MiB)) },
+      { partNumber: 2, etag: await sendPart(rec.id, 2, big.subarray(5 * MiB)) },
+    ];
+    const done = await t.json('POST', `/api/recordings/${rec.id}/complete`, { durationMs: 2001, parts }, t.auth.user);
+    expect(done.status).toBe(200);
+    // What the SDK does to part 1 (take.ts sealFirstPart): its first 64 KiB patched, the rest as it was.
+    const head = setWebmDuration(big.subarray(0, 64 * 1024), 2001)!;
+    const expected = Buffer.concat([head, big.subarray(64 * 1024)]);
+    expect(await done.json()).toMatchObject({ durationMs: 2001, endedBy: 'stop', sizeBytes: expected.length });
+    const got = await downloaded(rec.id);
+    expect(got.equals(expected)).toBe(true);
+    expect((await judge(got)).errors).toBe('');
+  });
+
+  it('a normal stop whose head has its Duration already (an SDK that sent part 1 again) is joined byte for byte', async () => {
+    const sealed = Buffer.from(setWebmDuration(fixture, 2001)!);
+    const rec = await create();
+    const etag = await sendPart(rec.id, 1, sealed);
     const done = await t.json(
       'POST',
       `/api/recordings/${rec.id}/complete`,
@@ -207,8 +228,8 @@ describe('the repair of a WebM recording finalized without its client (S3)', () 
       t.auth.user,
     );
     expect(done.status).toBe(200);
-    expect(await done.json()).toMatchObject({ durationMs: 1234, endedBy: 'stop', sizeBytes: cut.length });
-    expect((await downloaded(rec.id)).equals(cut)).toBe(true);
+    expect(await done.json()).toMatchObject({ durationMs: 1234, endedBy: 'stop', sizeBytes: sealed.length });
+    expect((await downloaded(rec.id)).equals(sealed)).toBe(true);
   });
 
   it('bytes that are not WebM are finalized as they are', async () => {

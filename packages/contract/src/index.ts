@@ -104,6 +104,11 @@ export interface RecordingConfig {
   frameRate?: number;
   /** (extension) The encoder's bitrate unless the page sets `videoBitsPerSecond` (SORTIE_RECORDING_VIDEO_BITRATE_KBPS × 1000). */
   videoBitsPerSecond?: number;
+  /**
+   * (extension) true: at `complete` the service writes the Duration (`durationMs`) into a WebM file whose
+   * head has none (S3, docs/bounded-loss.md), so the SDK does not send part 1 again for it.
+   */
+  writesDuration?: boolean;
 }
 
 /** POST /api/recordings body. */

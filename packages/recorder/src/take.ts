@@ -119,6 +119,11 @@ export class Take {
   tails: TailUploader | null = null;
   /** Whether this recording keeps tails (decided by plan()). */
   private useTails = false;
+  /**
+   * The service writes the Duration at complete (RecordingConfig.writesDuration, S3): part 1, once sent,
+   * is not sent again for it (on S3 that is 5 MiB more of the user's upload, for 11 bytes).
+   */
+  private serviceWritesDuration = false;
   /** Chunks kept since the last tail or part: the next tail's bytes. */
   private untailed: Blob[] = [];
 
@@ -170,6 +175,7 @@ export class Take {
     this.timeline = webm ? new WebmTimeline() : null;
     this.useTails =
       !this.gatherer.plan.timeCommits && config.minPartSizeBytes > 1 && Number.isFinite(this.opts.maxLagMs);
+    this.serviceWritesDuration = config.writesDuration === true;
   }
 
   /**
@@ -349,7 +355,8 @@ export class Take {
   }
 
   private send(part: Part): void {
-    if (part.partNumber === 1) this.firstPart = part;
+    // Kept for its Duration at stop, unless the service writes it (then not held: 5 MiB on S3).
+    if (part.partNumber === 1 && !this.serviceWritesDuration) this.firstPart = part;
     this.uploader!.enqueue(part);
   }
 
@@ -414,6 +421,8 @@ export class Take {
   async sealFirstPart(durationMs: number, part: Part | null = this.firstPart): Promise<Part | null> {
     if (!part || part.partNumber !== 1 || this.firstPartFinal) return null;
     this.firstPartFinal = true;
+    // Sent already, and the service writes the same patch itself (a part not yet sent is sealed here: free).
+    if (part === this.firstPart && this.serviceWritesDuration) return null;
     if (!this.type?.startsWith('video/webm')) return null;
     const head = new Uint8Array(await part.data.slice(0, HEAD_BYTES).arrayBuffer());
     const patched = setWebmDuration(head, durationMs);

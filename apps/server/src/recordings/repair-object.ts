@@ -20,7 +20,7 @@
  * never loses bytes it cannot account for.
  */
 import type { Readable } from 'node:stream';
-import { WebmScanner, readElement, setWebmDuration, type WebmScanResult } from '@sortie/webm';
+import { WebmScanner, readElement, readWebmDuration, setWebmDuration, type WebmScanResult } from '@sortie/webm';
 import type { RecordingRow } from '../db/schema.js';
 import type { Logger } from '../lib/logger.js';
 import type { RecordingStorage } from '../storage/types.js';
@@ -193,4 +193,47 @@ export async function repairWebmObject(args: ObjectRepairArgs): Promise<ObjectRe
     });
     return asIs;
   }
+}
+
+/**
+ * The SDK's own first 64 KiB of part 1 (its HEAD_BYTES): patching the same
+ * slice with the same writer gives the same bytes as the SDK would have sent.
+ */
+const SDK_HEAD_BYTES = 64 * 1024;
+
+/**
+ * A normal stop on a backend that writes the Duration itself
+ * (RecordingConfig.writesDuration, S3): the SDK did not send part 1 again with
+ * it, so the finished object gets it here — the same `setWebmDuration` on the
+ * same first 64 KiB the SDK would have patched, so the file is byte for byte
+ * what it would have uploaded — by the same rewrite as the repair (only the
+ * first 5 MiB pass through the service). A head that has a Duration already
+ * (an SDK that sent part 1 again) or that the writer does not know is left as
+ * it is; a storage failure is thrown (the client's complete is retried).
+ */
+export async function writeDurationObject(args: ObjectRepairArgs & { durationMs: number }): Promise<number> {
+  const { storage, logger, row } = args;
+  const size = args.sizeBytes;
+  if (!storage.rewriteObject || size === 0) return size;
+  const headLength = Math.min(size, SDK_HEAD_BYTES);
+  const head = await readAll(await storage.read(row.storageKey, { start: 0, end: headLength - 1 }));
+  if (readWebmDuration(head) !== null) return size;
+  // Not WebM at all (no EBML header): nothing to write into, nothing to say.
+  if (head.length < 4 || head.readUInt32BE(0) !== ID_EBML) return size;
+  const patched = setWebmDuration(head, args.durationMs);
+  if (!patched) {
+    logger.warn('Duration not written: the head is not WebM the writer knows; kept as uploaded', {
+      recordingId: row.id,
+    });
+    return size;
+  }
+  const done = await storage.rewriteObject({
+    key: row.storageKey,
+    mimeType: row.mimeType,
+    head: patched,
+    from: headLength,
+    end: size,
+  });
+  logger.info('Duration written at complete', { recordingId: row.id, durationMs: args.durationMs });
+  return done.sizeBytes;
 }

@@ -77,6 +77,8 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
       backend: service.storage.backend,
       minPartSizeBytes: service.storage.minPartSizeBytes,
       maxParts: service.storage.maxParts,
+      // Where the service can rewrite a finished object (S3), it writes the Duration at complete (repair-object.ts).
+      writesDuration: service.storage.rewriteObject !== undefined,
       ...deps.capture,
     } satisfies RecordingConfig);
   });

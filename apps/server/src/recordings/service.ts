@@ -39,7 +39,7 @@ import {
 import { decodeListCursor, encodeListCursor, type ListKey, type ListOrder, type ListSort } from './cursor.js';
 import { isWebm, repairWebm } from './repair.js';
 import { foldTails, issueTailUrls } from './tails.js';
-import { repairWebmObject } from './repair-object.js';
+import { repairWebmObject, writeDurationObject } from './repair-object.js';
 import type { TailTargets } from '@sortie/contract';
 
 /** The recording resource is the contract's (docs/API.md "4. The recording resource"): toResource is checked against it. */
@@ -726,6 +726,17 @@ export class RecordingsService {
       });
       result = { sizeBytes: fixed.sizeBytes };
       durationMs ??= fixed.durationMs;
+    }
+    // A normal stop on S3: the SDK leaves the Duration to the service (RecordingConfig.writesDuration).
+    if (endedBy === 'stop' && durationMs !== null && !receiver && this.storage.rewriteObject && isWebm(row)) {
+      const sizeBytes = await writeDurationObject({
+        storage: this.storage,
+        logger: this.logger,
+        row,
+        sizeBytes: result.sizeBytes,
+        durationMs,
+      });
+      result = { sizeBytes };
     }
     return this.markReady(row, result.sizeBytes, durationMs, endedBy, this.storage.receiver ? parts : undefined);
   }
