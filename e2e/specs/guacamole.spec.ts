@@ -16,6 +16,7 @@
  * comes from the server.
  */
 import { blend, near, sampleFrames, type Frame } from '../fixtures/frames.ts';
+import { encodeInstruction } from '../fixtures/guacamole-tunnel.ts';
 import { ffprobe } from '../fixtures/browser.ts';
 import type { Rgb } from '../fixtures/x-desktop.ts';
 import {
@@ -109,4 +110,79 @@ test('a Guacamole display is recorded with its layers stacked by z, their opacit
     expectAt(f, left + c.size + 6, scene.pointer.y, scene.background, 'right of the cursor');
     expectAt(f, scene.pointer.x, top + c.size + 6, scene.background, 'below the cursor');
   }
+});
+
+test('the remote desktop changing resolution mid-recording: the file plays to the end and shows both sizes', async ({
+  page,
+  guacamoleTunnel,
+  service,
+  viewerPages,
+}, testInfo) => {
+  const token = await openViewer(page, 'guacamole', {
+    pages: viewerPages,
+    serviceUrl: service.url,
+    sessionId: `e2e-${testInfo.project.name}-guacamole-resize`,
+    ws: guacamoleTunnel.url,
+  });
+  await expect.poll(() => guacamoleTunnel.received.some(([opcode]) => opcode === 'sync')).toBe(true);
+  const element = page.locator('#screen > div');
+  await expect.poll(async () => (await element.boundingBox())?.width).toBe(scene.width);
+  await page.mouse.move(5, 5);
+
+  const id = await startRecording(page);
+  await recordedAtLeast(page, 2000);
+  // The server changes resolution, as guacd does when the remote desktop does: a larger default layer,
+  // repainted in another colour. Layer 1, the cursor and the pointer stay where they were.
+  const big = { width: 960, height: 540, color: [200, 40, 40] as Rgb };
+  guacamoleTunnel.send(
+    encodeInstruction('size', 0, big.width, big.height),
+    encodeInstruction('rect', 0, 0, 0, big.width, big.height),
+    encodeInstruction('cfill', 14, 0, ...big.color, 255),
+    encodeInstruction('sync', Date.now()),
+  );
+  await expect.poll(async () => (await element.boundingBox())?.width).toBe(big.width);
+  const resizedAt = await page.evaluate(() => window.sortieViewer.recordedMs());
+  await recordedAtLeast(page, resizedAt + 2000);
+  const recordedMs = await page.evaluate(() => window.sortieViewer.recordedMs());
+  const file = testInfo.outputPath('guacamole-resize.webm');
+  await stopAndDownload(page, { serviceUrl: service.url, token, id, file });
+
+  // One file that plays to the end: every frame decodes, and it is as long as it was recorded.
+  const probe = ffprobe(file);
+  expect(probe.durationSeconds, 'duration in the file').not.toBeNull();
+  expect(
+    Math.abs(probe.durationSeconds! - recordedMs / 1000),
+    `file ${probe.durationSeconds} s, recorded ${recordedMs} ms`,
+  ).toBeLessThan(1);
+  const frames = sampleFrames(file);
+  expect(frames.length).toBeGreaterThanOrEqual(Math.floor(probe.durationSeconds! * 2) - 1);
+  const first = frames[0]!;
+  const last = frames.at(-1)!;
+  // The capture keeps the size at start.
+  expect([last.width, last.height]).toEqual([scene.width, scene.height]);
+  const expectAt = (f: Frame, x: number, y: number, want: Rgb, what: string) =>
+    expect(near(f.at(x, y), want), `${what} at (${x}, ${y}) of frame ${f.index}: got ${f.at(x, y).join(',')}`).toBe(
+      true,
+    );
+
+  // Before: the 640×480 desktop, 1:1.
+  const l1 = scene.layers[0]!;
+  expectAt(first, 20, 20, scene.background, 'default layer before the resize');
+  expectAt(first, l1.x + 10, l1.y + 10, l1.color, 'layer 1 before the resize');
+  // After: the 960×540 desktop scaled to fit 640×480 (2/3), centred, with bars above and below.
+  const s = Math.min(scene.width / big.width, scene.height / big.height);
+  const oy = Math.floor((scene.height - big.height * s) / 2);
+  expect(oy).toBe(60);
+  expectAt(last, scene.width / 2, oy / 2, [0, 0, 0], 'bar above');
+  expectAt(last, scene.width / 2, scene.height - oy / 2, [0, 0, 0], 'bar below');
+  expectAt(last, 20, oy + 20, big.color, 'the larger default layer, top left');
+  expectAt(last, scene.width - 20, scene.height - oy - 20, big.color, 'the larger default layer, bottom right');
+  expectAt(last, (l1.x + 20) * s, oy + (l1.y + 20) * s, l1.color, 'layer 1, scaled');
+  expectAt(
+    last,
+    scene.pointer.x * s,
+    oy + scene.pointer.y * s,
+    scene.cursor.color,
+    'the cursor, scaled, at the pointer',
+  );
 });
