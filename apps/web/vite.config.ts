@@ -16,6 +16,7 @@ export default defineConfig({
     alias: [
       { find: /^@sortie\/recorder\/button$/, replacement: `${recorderSrc}button.ts` },
       { find: /^@sortie\/recorder\/admin$/, replacement: `${recorderSrc}admin.ts` },
+      { find: /^@sortie\/recorder\/thumbnails$/, replacement: `${recorderSrc}thumbnails.ts` },
       { find: /^@sortie\/recorder$/, replacement: `${recorderSrc}index.ts` },
     ],
   },
