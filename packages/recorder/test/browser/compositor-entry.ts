@@ -175,7 +175,13 @@ function pointerOnDirect(p: AdapterPointer | null): void {
   direct!.setPointer({ ...p, image });
 }
 
+/** The adapter's pointer with its image as a URL: at (150, 50), hotspot (0, 0). */
+function pointerUrlOnDirect(url: string): void {
+  direct!.setPointer({ x: 150, y: 50, visible: true, image: url });
+}
+
 Object.assign(window, {
+  pointerUrlOnDirect,
   composeHtml,
   sampleFrame,
   pointerOnDirect,

@@ -5,7 +5,7 @@
  * adapter's pointer. The recorded pixels are compositor.test.ts's.
  */
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { launch, openPage } from './harness.js';
 
 let browser: Browser;
@@ -196,5 +196,57 @@ describe('the pointer', () => {
         [100, 50],
       ]),
     ).toEqual([WHITE, BLUE]);
+  });
+
+  it("draws noVNC's cursor: url(data:…)x y, default set on its canvas (no space before the hotspot)", async () => {
+    await compose(stage(cv(0, 0, 200, 100, 'blue', 'cursor:default')));
+    // What noVNC's core/util/cursor.js does: `'url(' + url + ')' + hotx + ' ' + hoty + ', default'` on the canvas.
+    await page.evaluate(() => {
+      const img = document.createElement('canvas');
+      img.width = img.height = 16;
+      const ctx = img.getContext('2d')!;
+      ctx.fillStyle = 'rgb(0,255,0)';
+      ctx.fillRect(0, 0, 16, 16);
+      document.querySelector<HTMLCanvasElement>('#stage canvas')!.style.cursor =
+        'url(' + img.toDataURL() + ')' + 5 + ' ' + 6 + ', default';
+    });
+    await page.mouse.move(150, 90);
+    await page.mouse.move(60, 40);
+    // The image loads asynchronously (the arrow stands in until then): wait for it, then check its place.
+    await vi.waitFor(async () => expect(await sample([[60, 40]])).toEqual([GREEN]), { timeout: 10_000 });
+    // Top-left at pointer − hotspot = (55, 34), 16×16.
+    expect(
+      await sample([
+        [56, 35],
+        [70, 49],
+        [53, 40],
+        [60, 32],
+        [72, 40],
+      ]),
+    ).toEqual([GREEN, GREEN, BLUE, BLUE, BLUE]);
+  });
+
+  it("loads an adapter's pointer image given as a URL", async () => {
+    await compose(stage(cv(0, 0, 200, 100, 'blue')));
+    const url = await page.evaluate(() => {
+      const img = document.createElement('canvas');
+      img.width = img.height = 10;
+      const ctx = img.getContext('2d')!;
+      ctx.fillStyle = 'rgb(255,0,0)';
+      ctx.fillRect(0, 0, 10, 10);
+      return img.toDataURL();
+    });
+    await page.evaluate(
+      (u) => (window as unknown as { pointerUrlOnDirect(u: string): void }).pointerUrlOnDirect(u),
+      url,
+    );
+    await vi.waitFor(async () => expect(await sample([[152, 52]])).toEqual([RED]), { timeout: 10_000 });
+    expect(
+      await sample([
+        [149, 52],
+        [159, 59],
+        [161, 55],
+      ]),
+    ).toEqual([BLUE, RED, BLUE]);
   });
 });
