@@ -18,7 +18,7 @@ import {
   MAX_THUMBNAILS_PER_RECORDING,
   MAX_THUMBNAIL_BYTES,
 } from '../src/timeline/schemas.js';
-import { thumbnailName } from '../src/timeline/service.js';
+import { TimelineService, thumbnailName } from '../src/timeline/service.js';
 import { createRecording, makeRecording } from './admin-fixtures.js';
 import { fakeClock, testApp, type TestApp } from './helpers.js';
 
@@ -294,6 +294,20 @@ describe('delete', () => {
     expect(await t.storage.readAsset(made.storageKey, thumbnailName(0))).toBeNull();
     expect(await t.storage.readAsset(made.storageKey, thumbnailName(10_000))).toBeNull();
     expect((await t.app.request(idx.items[0]!.url)).status).toBe(404);
+  });
+});
+
+describe('a delete racing an upload', () => {
+  it('a thumbnail or marker for a recording deleted after its route read it is refused (404) and leaves nothing', async () => {
+    const made = await makeRecording(t, 'ready');
+    const row = (await t.service.recordings.rowById(made.id))!;
+    const timeline = new TimelineService(t.database.db, t.storage, { now: () => new Date() });
+    await t.service.recordings.deleteRow(row);
+    await expect(timeline.putThumbnail(row, 0, jpeg())).rejects.toMatchObject({ code: 'not_found' });
+    await expect(timeline.addMarkers(row, [{ offsetMs: 0, label: 'm', source: 'app' }])).rejects.toMatchObject({
+      code: 'not_found',
+    });
+    expect(await t.storage.readAsset(row.storageKey, thumbnailName(0))).toBeNull();
   });
 });
 

@@ -866,6 +866,9 @@ export class RecordingsService {
   async deleteRow(row: RecordingRow): Promise<void> {
     await this.discardStorage(row);
     await this.db.delete(recordings).where(eq(recordings.id, row.id));
+    // Once more after the row: a thumbnail PUT that held the row's lock while the first pass ran wrote its file
+    // then; none can come after (its route finds no recording).
+    await this.storage.deleteAssets(row.storageKey);
   }
 
   /**

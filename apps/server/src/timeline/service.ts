@@ -42,7 +42,12 @@ export class TimelineService {
   async addMarkers(row: RecordingRow, markers: NewMarker[]): Promise<number> {
     const now = this.clock.now();
     return this.db.transaction(async (tx) => {
-      await tx.select({ id: recordings.id }).from(recordings).where(eq(recordings.id, row.id)).for('update');
+      const [alive] = await tx
+        .select({ id: recordings.id })
+        .from(recordings)
+        .where(eq(recordings.id, row.id))
+        .for('update');
+      if (!alive) throw notFound();
       const [held] = await tx
         .select({ n: sql<string>`count(*)` })
         .from(recordingMarkers)
@@ -97,7 +102,13 @@ export class TimelineService {
     if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8 || bytes[2] !== 0xff)
       throw badRequest('A thumbnail must be a JPEG image.');
     await this.db.transaction(async (tx) => {
-      await tx.select({ id: recordings.id }).from(recordings).where(eq(recordings.id, row.id)).for('update');
+      const [alive] = await tx
+        .select({ id: recordings.id })
+        .from(recordings)
+        .where(eq(recordings.id, row.id))
+        .for('update');
+      // Deleted since the route read it: nothing is written (deleteRow takes any file written meanwhile).
+      if (!alive) throw notFound();
       const [held] = await tx
         .select({ n: sql<string>`count(*)` })
         .from(recordingThumbnails)
