@@ -1,15 +1,18 @@
 /**
  * Time at risk (docs/bounded-loss.md): how long recorded media is held only
- * in the browser, and what it costs, at three bitrates, on the local backend.
- * Real Chromium records a canvas with the SDK (default maxLagMs 2000) against
- * the real service on loopback for SECONDS seconds each, then stops normally.
- * Figures only, no assertions.
+ * in the browser, and what it costs, at three bitrates, on the local backend
+ * and on S3 (the loopback S3 server of the server's tests; the SDK keeps what
+ * is not yet a 5 MiB part in tail objects there). Real Chromium records a
+ * canvas with the SDK (default maxLagMs 2000) against the real service on
+ * loopback for SECONDS seconds each, then stops normally. Figures only, no
+ * assertions.
  *
- *   pnpm bench:lag            (LAG_SECONDS=60 for longer runs)
+ *   pnpm bench:lag            (LAG_SECONDS=60 for longer runs; LAG_BACKENDS=s3 for one backend)
  *
  * At each moment t (sampled every 10 ms from the start of capture to stop()):
  * - "browser only": t minus the time the oldest byte not yet handed to a part
- *   PUT was recorded. A chunk holds what was recorded since the chunk before
+ *   or tail PUT was recorded (S3: a byte is out once its part, or a tail of
+ *   its part with every earlier tail of that part, is under way). A chunk holds what was recorded since the chunk before
  *   it (or since capture began); bytes not handed over yet are in
  *   MediaRecorder, recorded since the last chunk.
  * - "not stored": the same for the oldest byte whose part is not stored yet
@@ -19,7 +22,8 @@
  * end; bytes uploaded ÷ recorded counts every PUT body (part 1 is sent again
  * with its Duration at stop) over the stored file's size.
  */
-import { launch, mintToken, openPage, startService, USER } from '../test/browser/harness.js';
+import { launch, mintToken, openPage, USER } from '../test/browser/harness.js';
+import { startBackend, type Backend } from '../test/browser/s3-harness.js';
 import type { LagOptions, LagResult } from '../test/browser/page-entry.js';
 
 const SECONDS = Number(process.env.LAG_SECONDS ?? 30);
@@ -60,60 +64,92 @@ function ages(r: LagResult, prefixBytes: (t: number) => number): number[] {
   return out.sort((a, b) => a - b);
 }
 
-/** Bytes of the longest run of parts 1..k whose first PUT began (or ended OK) by t. */
+type Put = LagResult['puts'][number];
+
+/**
+ * Bytes of the longest run of parts 1..k whose first PUT began (or ended OK)
+ * by t, then of the tails 0..j of part k+1 likewise: what a finalize without
+ * the browser would keep.
+ */
 function prefixOf(r: LagResult, t: number, stored: boolean): number {
-  const first = new Map<number, { size: number; start: number; end: number; ok: boolean }>();
-  for (const p of r.puts) if (!first.has(p.part)) first.set(p.part, p);
+  const by = (p: Put) => (stored ? p.ok && p.end <= t : p.start <= t);
+  const first = new Map<number, Put>();
+  const tails = new Map<string, Put>();
+  for (const p of r.puts) {
+    if (p.tail) {
+      const k = p.tail.join('-');
+      if (!tails.has(k) || (!by(tails.get(k)!) && by(p))) tails.set(k, p);
+    } else if (!first.has(p.part)) first.set(p.part, p);
+  }
   let bytes = 0;
-  for (let n = 1; ; n++) {
+  let n = 1;
+  for (; ; n++) {
     const p = first.get(n);
-    if (!p || (stored ? !(p.ok && p.end <= t) : p.start > t)) return bytes;
+    if (!p || !by(p)) break;
+    bytes += p.size;
+  }
+  for (let seq = 0; ; seq++) {
+    const p = tails.get(`${n}-${seq}`);
+    if (!p || !by(p)) return bytes;
     bytes += p.size;
   }
 }
 
+/** A request's kind, ids and signatures left out. */
+function kind(q: { method: string; path: string }): string {
+  const path = q.path
+    .replace(/\/api\/uploads\/.*/, '/api/uploads/<part URL>')
+    .replace(/\/tails\/[0-9a-f-]{36}\/\d+-\d+$/, '/tails/:id/<part>-<seq> (tail)')
+    .replace(/\/[0-9a-f-]{36}\.webm$/, '/:id.webm (part)')
+    .replace(/[0-9a-f-]{36}/, ':id');
+  return `${q.method} ${path}`;
+}
+
+const BACKENDS = (process.env.LAG_BACKENDS ?? 'local,s3').split(',') as Backend[];
 const requestsByKind = new Map<string, number>();
-const svc = await startService();
 const browser = await launch();
 try {
-  console.log(`local backend, maxLagMs 2000 (default), ${SECONDS} s per case, Chromium ${browser.version()}\n`);
-  console.log(
-    'case         bitrate      at risk, browser only   at risk, not stored     req/min  req/rec  uploaded÷recorded  parts',
-  );
-  console.log('                          max       p95           max       p95');
-  for (const c of CASES) {
-    const page = await openPage(browser, svc.baseUrl);
-    await page.exposeFunction('testToken', () => mintToken(USER, 3600));
-    const o: LagOptions = { sessionId: `bench-lag-${c.name}`, seconds: SECONDS, ...c.opts };
-    const r = (await page.evaluate(
-      (x) => (window as unknown as { measureLag(o: unknown): Promise<unknown> }).measureLag(x),
-      o as unknown,
-    )) as LagResult;
-    await page.close();
-    const browserOnly = ages(r, (t) => prefixOf(r, t, false));
-    const notStored = ages(r, (t) => prefixOf(r, t, true));
-    const kbps = (r.sizeBytes * 8) / (r.durationMs ?? SECONDS * 1000);
-    const minutes = (r.endedAt - r.t0) / 60_000;
-    const uploaded = r.puts.reduce((n, p) => n + p.size, 0);
-    const parts = new Set(r.puts.map((p) => p.part)).size;
-    requestsByKind.clear();
-    for (const q of r.requests) {
-      const kind = `${q.method} ${q.path.replace(/\/api\/uploads\/.*/, '/api/uploads/<part URL>').replace(/[0-9a-f-]{36}/, ':id')}`;
-      requestsByKind.set(kind, (requestsByKind.get(kind) ?? 0) + 1);
+  for (const backend of BACKENDS) {
+    const svc = await startBackend(backend);
+    try {
+      console.log(
+        `\n${backend} backend, maxLagMs 2000 (default), ${SECONDS} s per case, Chromium ${browser.version()}\n`,
+      );
+      console.log(
+        'case         bitrate      at risk, browser only   at risk, not stored     req/min  req/rec  uploaded÷recorded  parts  tails',
+      );
+      console.log('                          max       p95           max       p95');
+      for (const c of CASES) {
+        const page = await openPage(browser, svc.baseUrl);
+        await page.exposeFunction('testToken', () => mintToken(USER, 3600));
+        const o: LagOptions = { sessionId: `bench-lag-${backend}-${c.name}`, seconds: SECONDS, ...c.opts };
+        const r = (await page.evaluate(
+          (x) => (window as unknown as { measureLag(o: unknown): Promise<unknown> }).measureLag(x),
+          o as unknown,
+        )) as LagResult;
+        await page.close();
+        const browserOnly = ages(r, (t) => prefixOf(r, t, false));
+        const notStored = ages(r, (t) => prefixOf(r, t, true));
+        const kbps = (r.sizeBytes * 8) / (r.durationMs ?? SECONDS * 1000);
+        const minutes = (r.endedAt - r.t0) / 60_000;
+        const uploaded = r.puts.reduce((n, p) => n + p.size, 0);
+        const parts = new Set(r.puts.filter((p) => !p.tail).map((p) => p.part)).size;
+        const tails = r.puts.filter((p) => p.tail).length;
+        requestsByKind.clear();
+        for (const q of r.requests) requestsByKind.set(kind(q), (requestsByKind.get(kind(q)) ?? 0) + 1);
+        const f = (ms: number) => `${(ms / 1000).toFixed(2)} s`.padEnd(10);
+        console.log(
+          `${c.name.padEnd(13)}${`${kbps.toFixed(0)} kbit/s`.padEnd(13)}${f(browserOnly.at(-1)!)}${f(percentile(browserOnly, 95))}    ${f(notStored.at(-1)!)}${f(percentile(notStored, 95))}    ` +
+            `${(r.requests.length / minutes).toFixed(1).padEnd(9)}${String(r.requests.length).padEnd(9)}${(uploaded / r.sizeBytes).toFixed(3).padEnd(19)}${String(parts).padEnd(7)}${tails}`,
+        );
+      }
+      // A normal stop: what each request of one recording was (the last case's shape holds for all).
+      console.log(`\nrequests of one recording stopped normally (${backend}, ${SECONDS} s, the last case):`);
+      for (const [what, n] of requestsByKind) console.log(`  ${String(n).padStart(4)}  ${what}`);
+    } finally {
+      await svc.close();
     }
-    const f = (ms: number) => `${(ms / 1000).toFixed(2)} s`.padEnd(10);
-    console.log(
-      `${c.name.padEnd(13)}${`${kbps.toFixed(0)} kbit/s`.padEnd(13)}${f(browserOnly.at(-1)!)}${f(percentile(browserOnly, 95))}    ${f(notStored.at(-1)!)}${f(percentile(notStored, 95))}    ` +
-        `${(r.requests.length / minutes).toFixed(1).padEnd(9)}${String(r.requests.length).padEnd(9)}${(uploaded / r.sizeBytes).toFixed(3).padEnd(19)}${parts}`,
-    );
   }
-  // A normal stop: what each request of one recording was (the last case's shape holds for all).
-  console.log(`\nrequests of one recording stopped normally (${SECONDS} s, the last case):`);
-  for (const [what, n] of requestsByKind) console.log(`  ${String(n).padStart(4)}  ${what}`);
-  console.log(
-    '\nS3: not measured (the tail objects of docs/bounded-loss.md are not built; parts there are ≥ 5 MiB and go by size only).',
-  );
 } finally {
   await browser.close();
-  await svc.close();
 }

@@ -242,7 +242,9 @@ async function measureLag(o: LagOptions) {
   const canvas = animatedCanvas(o.width, o.height, o.noise);
   const w = window as unknown as { testToken(): Promise<string> };
   const requests: { at: number; method: string; path: string }[] = [];
-  const puts: { part: number; size: number; start: number; end: number; ok: boolean }[] = [];
+  // `tail`: [part, seq] of a tail object (S3; docs/bounded-loss.md), else null.
+  const puts: { part: number; tail: [number, number] | null; size: number; start: number; end: number; ok: boolean }[] =
+    [];
   const partOfUrl = new Map<string, number>();
   const logged: typeof fetch = async (input, init) => {
     const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
@@ -257,6 +259,9 @@ async function measureLag(o: LagOptions) {
     if (method === 'PUT')
       puts.push({
         part: partOfUrl.get(url) ?? -1,
+        tail: ((m) => (m ? ([Number(m[1]), Number(m[2])] as [number, number]) : null))(
+          /\/tails\/[^/]+\/(\d+)-(\d+)/.exec(new URL(url).pathname),
+        ),
         size: (init?.body as Blob).size,
         start,
         end: performance.now(),
