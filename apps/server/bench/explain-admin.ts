@@ -4,13 +4,14 @@
  * (default 1,000,000), each with the index that serves it and, for comparison
  * in the same run, without it (dropped inside a transaction that is rolled
  * back). Prints the plans' top lines and execution times: what justifies each
- * index of migration 0004 (issue 14).
+ * index of migration 0004 (issue 14); and the whole overview as its route answers it.
  *
  * The rows: 2,000 users, 50,000 sessions, spread over 30 days; 5 % failed with
  * one of 6 reasons, 1 % still recording (no duration), the rest ready.
  * Env: BENCH_ROWS, BENCH_PG_URL (default the local server; a fresh database is made and dropped).
  */
 import postgres from 'postgres';
+import { adminOverview } from '../src/admin/overview.js';
 import { migrate, openDatabase } from '../src/db/client.js';
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 1_000_000);
@@ -153,6 +154,15 @@ async function main() {
           console.log(`     ${l}`);
       }
     }
+
+    // The whole overview as the route answers it (its three queries at once), best of three.
+    let best = Infinity;
+    for (let i = 0; i < 3; i++) {
+      const t = performance.now();
+      await adminOverview(database.db, { now: () => new Date() }, 30);
+      best = Math.min(best, performance.now() - t);
+    }
+    console.log(`\n## GET /api/admin/overview?days=30 (adminOverview, three queries at once): ${best.toFixed(0)} ms`);
 
     // Skewed data: the failures are all among the oldest rows (an old incident). Newest first, the created index
     // would read past every newer row before it finds one; the (status, created_at) index goes straight to them.
