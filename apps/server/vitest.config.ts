@@ -20,7 +20,8 @@ export default defineConfig({
       // recordings-routes, upload-integrity, cors-public-url and races test the local backend's own PUT route (its
       // signed tokens, temp files, sub-5 MiB parts, a 1 MiB limit); their S3 counterparts
       // are in test/s3-*.test.ts and src/storage/contract.test.ts.
-      // repair.test.ts: the repair of a recording finalized without its client is local-only for now (docs/admin.md).
+      // repair.test.ts: the repair of a recording finalized without its client on local (its parts); on S3 it is
+      // test/s3-repair.test.ts (the joined object). test/tails.test.ts runs here: the tail objects are S3's.
       {
         extends: true,
         test: {
