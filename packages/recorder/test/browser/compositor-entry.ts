@@ -180,7 +180,14 @@ function pointerUrlOnDirect(url: string): void {
   direct!.setPointer({ x: 150, y: 50, visible: true, image: url });
 }
 
+/** What paces the direct compositor's frames after `ms` (a CSP refusal of the worker may arrive as a late error event). */
+async function directTickSourceAfter(ms: number): Promise<string> {
+  await new Promise((r) => setTimeout(r, ms));
+  return direct!.tickSource;
+}
+
 Object.assign(window, {
+  directTickSourceAfter,
   pointerUrlOnDirect,
   composeHtml,
   sampleFrame,
