@@ -9,8 +9,9 @@ import { exposeViewer, params } from './viewer.ts';
 
 const target = document.getElementById('screen')!;
 const rfb = new RFB(target, params().get('ws'), { shared: true });
-// 1:1 with the remote screen: no scaling, no resizing of the remote session.
-rfb.scaleViewport = false;
+// 1:1 with the remote screen by default; `?scale=1` scales the remote screen to fit the target, as an
+// embedding page does when the remote resolution may change. The remote session is never resized from here.
+rfb.scaleViewport = new URLSearchParams(location.search).get('scale') === '1';
 rfb.resizeSession = false;
 
 const ready = new Promise<void>((resolve, reject) => {

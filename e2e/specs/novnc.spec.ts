@@ -130,3 +130,84 @@ test('a real noVNC session is recorded with its window and the remote cursor at 
   const elsewhere = cursorMatch(last, cursor, offX + POINTER.x + 60, offY + POINTER.y, w.color);
   expect(elsewhere.without, `no cursor 60 px right of the pointer: ${JSON.stringify(elsewhere)}`).toBeLessThan(10);
 });
+
+test('the remote screen changing resolution mid-recording (RandR): the file plays to the end and shows both sizes', async ({
+  page,
+  desktop,
+  service,
+  viewerPages,
+}, testInfo) => {
+  // noVNC scales the remote screen to fit its target, as an embedding page does when the resolution may change.
+  const token = await openViewer(page, 'novnc', {
+    pages: viewerPages,
+    serviceUrl: service.url,
+    sessionId: `e2e-${testInfo.project.name}-novnc-resize`,
+    ws: desktop.websocketUrl,
+    query: { scale: '1' },
+  });
+  const canvas = page.locator('#screen canvas');
+  const remotePixel = (x: number, y: number) =>
+    canvas.evaluate(
+      (c: HTMLCanvasElement, [x, y]) => [...c.getContext('2d')!.getImageData(x!, y!, 1, 1).data.slice(0, 3)],
+      [x, y],
+    );
+  await expect.poll(() => remotePixel(scene.window.x + 10, scene.window.y + 10)).toEqual([...scene.window.color]);
+  // The local mouse outside the target: no pointer of the SDK's own in the frames.
+  await page.mouse.move(5, 5);
+
+  const id = await startRecording(page);
+  await recordedAtLeast(page, 2000);
+  const big = { width: scene.maxWidth, height: scene.maxHeight };
+  await desktop.resize(big.width, big.height);
+  // x11vnc sent the new size, noVNC resized its canvas and scaled it to fit the target.
+  await expect
+    .poll(() => canvas.evaluate((c: HTMLCanvasElement) => [c.width, c.height]))
+    .toEqual([big.width, big.height]);
+  await expect.poll(() => remotePixel(big.width - 20, big.height - 20)).toEqual([...scene.background]);
+  const resizedAt = await page.evaluate(() => window.sortieViewer.recordedMs());
+  await recordedAtLeast(page, resizedAt + 2000);
+  const recordedMs = await page.evaluate(() => window.sortieViewer.recordedMs());
+  const target = (await page.locator('#screen').boundingBox())!;
+  const shown = (await canvas.boundingBox())!;
+  const file = testInfo.outputPath('novnc-resize.webm');
+  await stopAndDownload(page, { serviceUrl: service.url, token, id, file });
+
+  // One file that plays to the end: every frame decodes, and it is as long as it was recorded.
+  const probe = ffprobe(file);
+  expect(probe.durationSeconds, 'duration in the file').not.toBeNull();
+  expect(
+    Math.abs(probe.durationSeconds! - recordedMs / 1000),
+    `file ${probe.durationSeconds} s, recorded ${recordedMs} ms`,
+  ).toBeLessThan(1);
+  const frames = sampleFrames(file);
+  expect(frames.length).toBeGreaterThanOrEqual(Math.floor(probe.durationSeconds! * 2) - 1);
+  const first = frames[0]!;
+  const last = frames.at(-1)!;
+  expect([last.width, last.height], 'the capture keeps the size at start').toEqual([target.width, target.height]);
+  const expectAt = (f: Frame, x: number, y: number, want: Rgb, what: string) =>
+    expect(near(f.at(x, y), want), `${what} at (${x}, ${y}) of frame ${f.index}: got ${f.at(x, y).join(',')}`).toBe(
+      true,
+    );
+  const w = scene.window;
+
+  // Before: the 640×480 screen, 1:1.
+  expectAt(first, 20, 20, scene.background, 'background before the resize');
+  expectAt(first, w.x + 10, w.y + 10, w.color, 'window before the resize');
+  expectAt(first, w.x + w.width + 10, w.y + 10, scene.background, 'right of the window before the resize');
+
+  // After: the 960×540 screen as noVNC lays it out in the 640×480 target (scaled by 2/3, centred),
+  // with black above and below, where no canvas is.
+  const s = shown.width / big.width;
+  const ox = shown.x - target.x;
+  const oy = shown.y - target.y;
+  expect(s).toBeCloseTo(2 / 3, 2);
+  expect(oy).toBeGreaterThan(40);
+  const at = (x: number, y: number): [number, number] => [ox + x * s, oy + y * s];
+  expectAt(last, target.width / 2, oy / 2, [0, 0, 0], 'above the scaled screen');
+  expectAt(last, target.width / 2, target.height - oy / 2, [0, 0, 0], 'below the scaled screen');
+  expectAt(last, ...at(20, 20), scene.background, 'background, top left');
+  expectAt(last, ...at(big.width - 20, big.height - 20), scene.background, 'background in the new area, bottom right');
+  expectAt(last, ...at(w.x + 15, w.y + 15), w.color, 'window, scaled');
+  expectAt(last, ...at(w.x + w.width - 15, w.y + w.height - 15), w.color, 'window, scaled, bottom right');
+  expectAt(last, ...at(w.x + w.width + 20, w.y + 15), scene.background, 'right of the window, scaled');
+});
