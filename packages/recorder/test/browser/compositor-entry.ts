@@ -70,12 +70,15 @@ function buildScene(o: SceneOptions): void {
 }
 
 /** Adds a canvas of COLOURS.late at run time, on top (as Guacamole adds layers). */
-function addLateLayer(box: { x: number; y: number; w: number; h: number }): void {
+function addLateLayer(box: { x: number; y: number; w: number; h: number }): { before: number; after: number } {
+  const before = sinceStart();
   const stage = document.getElementById('stage')!;
   const wrapper = document.createElement('div');
   wrapper.style.cssText = 'position:absolute;left:0;top:0;z-index:5';
   stage.appendChild(wrapper);
   canvas(wrapper, box.w, box.h, `left:${box.x}px;top:${box.y}px;width:${box.w}px;height:${box.h}px`, COLOURS.late);
+  // Page ms since recording started, just before and just after: the frames around it are read from these.
+  return { before, after: sinceStart() };
 }
 
 /** Resizes the stage (its base canvas follows at 100%). */

@@ -66,8 +66,7 @@ describe('an element with stacked canvases under a url() cursor', () => {
     await page.mouse.move(10, 10);
     await page.mouse.move(pointer.x, pointer.y);
     await sleep(1500);
-    const addedAt = await call<number>(page, 'sinceStart');
-    await call(page, 'addLateLayer', late);
+    const added = await call<{ before: number; after: number }>(page, 'addLateLayer', late);
     await sleep(1500);
     const { recording } = await call<{ recording: { id: string } }>(page, 'stopStage');
     await page.close();
@@ -76,8 +75,8 @@ describe('an element with stacked canvases under a url() cursor', () => {
       bytes,
       (file) => {
         size = videoSize(file);
-        before = frameAt(file, addedAt / 1000 - 0.4);
-        after = frameAt(file, addedAt / 1000 + 1.0);
+        before = frameAt(file, added.before / 1000 - 0.4);
+        after = frameAt(file, added.after / 1000 + 1.0);
       },
       'layers',
     );
