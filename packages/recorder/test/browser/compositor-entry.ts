@@ -82,10 +82,12 @@ function addLateLayer(box: { x: number; y: number; w: number; h: number }): { be
 }
 
 /** Resizes the stage (its base canvas follows at 100%). */
-function resizeStage(width: number, height: number): void {
+function resizeStage(width: number, height: number): { before: number; after: number } {
+  const before = sinceStart();
   const stage = document.getElementById('stage')!;
   stage.style.width = `${width}px`;
   stage.style.height = `${height}px`;
+  return { before, after: sinceStart() };
 }
 
 let recorder: Sortie.Recorder | null = null;

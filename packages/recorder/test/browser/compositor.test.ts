@@ -160,9 +160,8 @@ describe('the element resized mid-recording', () => {
     const page = await stagePage(scene);
     await call(page, 'startStage', { sessionId: 'sess-resize', frameRate: 15 });
     await sleep(1500);
-    const resizedAt = await call<number>(page, 'sinceStart');
     // 640×360 into the 320×240 capture: scaled by 1/2 to 320×180, centred with 30 px black bars above and below.
-    await call(page, 'resizeStage', 640, 360);
+    const resized = await call<{ before: number; after: number }>(page, 'resizeStage', 640, 360);
     await sleep(2000);
     const { recording } = await call<{ recording: { id: string; durationMs: number } }>(page, 'stopStage');
     await page.close();
@@ -175,8 +174,8 @@ describe('the element resized mid-recording', () => {
       bytes,
       (file) => {
         errors = decodeErrors(file);
-        small = frameAt(file, resizedAt / 1000 - 0.5);
-        large = frameAt(file, resizedAt / 1000 + 1.2);
+        small = frameAt(file, resized.before / 1000 - 0.5);
+        large = frameAt(file, resized.after / 1000 + 1.2);
       },
       'resize',
     );
