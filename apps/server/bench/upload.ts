@@ -16,7 +16,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -94,8 +94,36 @@ async function peakRssMb(pid: number): Promise<number> {
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
 }
 
+/** PSS (shared pages split between their users) of a process's descendants: the embedded PostgreSQL's processes. */
+async function descendantsPssMb(pid: number): Promise<{ count: number; mb: number }> {
+  let count = 0;
+  let kb = 0;
+  const walk = async (p: number) => {
+    const tasks = await readdir(`/proc/${p}/task`).catch(() => [] as string[]);
+    for (const t of tasks) {
+      const children = (await readFile(`/proc/${p}/task/${t}/children`, 'utf8').catch(() => ''))
+        .split(' ')
+        .filter(Boolean)
+        .map(Number);
+      for (const c of children) {
+        const rollup = await readFile(`/proc/${c}/smaps_rollup`, 'utf8').catch(() => '');
+        const m = /^Pss:\s+(\d+) kB/m.exec(rollup);
+        if (m) {
+          count++;
+          kb += Number(m[1]);
+        }
+        await walk(c);
+      }
+    }
+  };
+  await walk(pid);
+  return { count, mb: kb / 1024 };
+}
+
 async function main() {
   const dir = await mkdtemp(path.join(tmpdir(), 'sortie-bench-'));
+  // mkdtemp makes it 0700; as root the embedded PostgreSQL runs as `postgres`, which must reach its data folder.
+  await chmod(dir, 0o755);
   const parts = Math.ceil(TOTAL_MIB / PART_MIB);
   let databaseUrl = '';
   let dropDb: (() => Promise<void>) | null = null;
@@ -154,8 +182,13 @@ async function main() {
     await json('POST', `${api}/api/recordings/${rec.id}/fail`, token, { reason: 'benchmark data' });
   }
   const peak = await peakRssMb(svc.child.pid!);
+  const pg = await descendantsPssMb(svc.child.pid!);
   bare.child.kill();
-  svc.child.kill();
+  // Its SIGTERM handler stops the embedded PostgreSQL too: wait for that before removing its folder.
+  await new Promise((resolve) => {
+    svc.child.once('exit', resolve);
+    svc.child.kill();
+  });
   await rm(dir, { recursive: true, force: true });
   await dropDb?.();
 
@@ -168,6 +201,9 @@ async function main() {
   console.log(`sortie local PUT    : ${results.service.map(f).join(', ')} MiB/s (best ${f(best(results.service))})`);
   console.log(`ratio (best/best)   : ${(best(results.service) / best(results.bare)).toFixed(2)}`);
   console.log(`service peak RSS    : ${peak.toFixed(0)} MB (at start ${rssAtStart.toFixed(0)} MB)`);
+  if (!databaseUrl) {
+    console.log(`embedded PostgreSQL : ${pg.count} processes, ${pg.mb.toFixed(0)} MB PSS after the uploads`);
+  }
 }
 
 await main();
