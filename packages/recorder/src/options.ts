@@ -4,10 +4,15 @@
  * once (as Uppy does with its `defaultOptions`), so no other module carries
  * its own fallback for an option.
  */
-import { DEFAULT_PART_SIZE_BYTES } from './part-gatherer.js';
 import type { RetryOptions } from './retry.js';
 import type { TokenSource } from './types.js';
-import { DEFAULT_MAX_PENDING_BYTES } from './uploader.js';
+
+// Defined here, not beside the part gatherer and uploader that use them: those load only when a recording
+// starts (recorder.ts), and the options are resolved when the recorder is created.
+/** Default wish for the part size: few enough requests, little held in memory. */
+export const DEFAULT_PART_SIZE_BYTES = 1024 * 1024;
+/** Default memory cap on bytes not uploaded yet: a few minutes of outage at the default bitrate (~19 MB a minute). */
+export const DEFAULT_MAX_PENDING_BYTES = 256 * 1024 * 1024;
 
 /** WebM types in order of preference: VP9 compresses best, VP8 plays everywhere. */
 export const DEFAULT_MIME_TYPES: readonly string[] = ['video/webm;codecs=vp9', 'video/webm;codecs=vp8', 'video/webm'];

@@ -4,6 +4,7 @@
  * (5 MiB on S3), at most `maxParts` parts. Parts hold whole chunks as Blobs,
  * so the bytes stay wherever the browser keeps Blob data, never copied.
  */
+import { DEFAULT_PART_SIZE_BYTES } from './options.js';
 
 export interface PartRules {
   minPartSizeBytes: number;
@@ -31,9 +32,6 @@ export interface PartPlan {
   maxParts?: number;
   maxSizeBytes?: number;
 }
-
-/** Default wish for the part size: few enough requests, little held in memory. */
-export const DEFAULT_PART_SIZE_BYTES = 1024 * 1024;
 
 /**
  * Part size: the caller's wish, raised to the service's minimum, and raised

@@ -16,7 +16,7 @@
 import { ApiClient } from './api.js';
 import { RecorderError } from './errors.js';
 import { Emitter, type Listener } from './events.js';
-import { pageHideAction, sendEndBeacon, visibilityAction, type PageExitAction } from './page-exit.js';
+import type { PageExitAction } from './page-exit.js';
 import type { PointerInput } from './compositor/pointer.js';
 import {
   DEFAULT_MIME_TYPES,
@@ -25,13 +25,31 @@ import {
   type RecorderOptions,
   type ResolvedRecorderOptions,
 } from './options.js';
-import { MarkerQueue, putThumbnail } from './markers.js';
+import { MarkerQueue } from './markers.js';
 import { canStart, canTransition, isCapturing, type RecorderState } from './state.js';
-import { Take } from './take.js';
+import type { Take } from './take.js';
 import type { CompletedPart, Recording, RecordingConfig } from './types.js';
 
 export { DEFAULT_MIME_TYPES, type RecorderOptions } from './options.js';
-export { DURATION_RESERVE_BYTES } from './take.js';
+
+type Engine = typeof import('./take.js');
+let engine: Promise<Engine> | null = null;
+/** The engine once loaded: there is a Take only then. */
+let loaded: Engine | null = null;
+/**
+ * The recording engine (take.ts: parts, uploads, tails, the WebM timeline and Duration writer), loaded by the
+ * first start() in parallel with its config request: a page that creates a recorder but never records (a
+ * record button not pressed, autoRecord waiting) does not download it. Loaded before the recording exists
+ * on the service, so nothing of it is fetched at pagehide or at stop. A failed load is tried again next time.
+ */
+function loadEngine(): Promise<Engine> {
+  return (engine ??= import('./take.js')
+    .then((m) => (loaded = m))
+    .catch((cause) => {
+      engine = null;
+      throw new RecorderError('network', 'Could not load the recorder code.', { cause });
+    }));
+}
 
 export interface RecorderProgress {
   /** Bytes of the file so far (the chunks kept, plus the Duration once written). */
@@ -135,8 +153,10 @@ class CanvasRecorder implements Recorder {
   private readonly events = new Emitter<RecorderEvents>();
   private currentState: RecorderState = 'idle';
   private configPromise: Promise<RecordingConfig> | null = null;
-  /** The recording under way, or the last one; replaced whole by each start(). */
+  /** The recording under way, or the last one; replaced whole by each start() (null until the engine is loaded). */
   private take: Take | null = null;
+  /** Aborts the recording under way, from start() on (before its Take exists). */
+  private controller: AbortController | null = null;
   /** Removes the pagehide/visibilitychange listeners of the recording under way. */
   private detachPageExit: (() => void) | null = null;
   /** The markers of the recording under way (mark() and the SDK's lifecycle markers). */
@@ -210,16 +230,18 @@ class CanvasRecorder implements Recorder {
     if (!canStart(this.currentState)) {
       throw new RecorderError('invalid_state', `start() is not allowed while ${this.currentState}.`);
     }
-    // A new Take: nothing of the last recording carries over.
-    const take = (this.take = new Take(this.api, this.opts));
+    // A new Take (once the engine is loaded): nothing of the last recording carries over.
+    this.take = null;
+    let made: Take | null = null;
+    const controller = (this.controller = new AbortController());
     void this.marks?.close();
     const marks = (this.marks = new MarkerQueue(
       this.api,
-      () => take.rec?.id,
-      () => take.elapsedMs(),
+      () => made?.rec?.id,
+      () => made?.elapsedMs() ?? 0,
     ));
     this.setState('starting');
-    const signal = take.controller.signal;
+    const signal = controller.signal;
     try {
       const type = pickMimeType(this.opts.mimeTypes);
       if (!type || typeof MediaRecorder === 'undefined') {
@@ -229,7 +251,9 @@ class CanvasRecorder implements Recorder {
         );
       }
       // Fresh each time: a long-lived page must see the current switch and limits.
-      const config = await this.getConfig({ fresh: true });
+      const [config, { Take }] = await Promise.all([this.getConfig({ fresh: true }), loadEngine()]);
+      if (signal.aborted) throw new RecorderError('aborted', 'start() was aborted.');
+      const take = (made = this.take = new Take(this.api, this.opts, controller));
       if (!config.enabled) throw new RecorderError('disabled', 'Video recording is disabled on this service.');
       // The page's choice, else the administrator's (config), else the SDK's.
       const frameRate = this.opts.frameRate ?? config.frameRate ?? defaults.frameRate;
@@ -292,8 +316,9 @@ class CanvasRecorder implements Recorder {
     } catch (err) {
       const e = toRecorderError(err);
       if (signal.aborted) throw new RecorderError('aborted', 'start() was aborted.', { cause: err });
-      if (take.rec)
-        void this.api.failRecording(take.rec.id, `The browser could not start recording: ${e.message}`).catch(() => {});
+      const rec = (made as Take | null)?.rec;
+      if (rec)
+        void this.api.failRecording(rec.id, `The browser could not start recording: ${e.message}`).catch(() => {});
       this.failWith(e);
       throw e;
     }
@@ -304,6 +329,7 @@ class CanvasRecorder implements Recorder {
     this.detachPageExit?.();
     this.detachPageExit = null;
     if (typeof window === 'undefined' || typeof document === 'undefined') return;
+    const { pageHideAction, sendEndBeacon, visibilityAction } = loaded!;
     const act = (action: PageExitAction) => {
       if (this.take !== take || action === 'none') return;
       // The beacon first: the least work between pagehide and the one request that must leave.
@@ -474,14 +500,13 @@ class CanvasRecorder implements Recorder {
   putThumbnail(offsetMs: number, jpeg: Blob): Promise<void> {
     const id = this.take?.rec?.id;
     if (!id) return Promise.reject(new RecorderError('invalid_state', 'No recording is under way.'));
-    return putThumbnail(this.api, id, offsetMs, jpeg);
+    return loaded!.putThumbnail(this.api, id, offsetMs, jpeg);
   }
 
   get captureSource(): HTMLCanvasElement | MediaStream | null {
-    const take = this.take;
-    if (!take || !(isCapturing(this.currentState) || this.currentState === 'starting')) return null;
+    if (!(isCapturing(this.currentState) || this.currentState === 'starting')) return null;
     // An element source is recorded from its compositor's canvas (once made).
-    const composed = (take as { compositor?: { canvas: HTMLCanvasElement } | null }).compositor?.canvas;
+    const composed = (this.take as { compositor?: { canvas: HTMLCanvasElement } | null } | null)?.compositor?.canvas;
     const src = this.opts.source;
     return composed ?? (src instanceof HTMLCanvasElement || src instanceof MediaStream ? src : null);
   }
@@ -491,6 +516,7 @@ class CanvasRecorder implements Recorder {
     if (state === 'idle' || state === 'ready') return;
     const take = this.take;
     take?.tearDown();
+    this.controller?.abort(); // start() still loading the engine: no Take yet
     const rec = take?.rec;
     // From 'failed' too: the parts stored would otherwise be finalized by the sweeper, though the user discarded them.
     if (rec && rec.status !== 'ready') await this.api.failRecording(rec.id, 'Aborted by the user.').catch(() => {});

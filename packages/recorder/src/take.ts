@@ -17,6 +17,10 @@ import { TailUploader } from './tail-uploader.js';
 import { setWebmDuration, WebmTimeline } from '@sortie/webm';
 import type { Compositor, PointerInput } from './compositor/compositor.js';
 
+// Needed only while a recording is open, so they load with the engine (recorder.ts, loadEngine).
+export { pageHideAction, sendEndBeacon, visibilityAction } from './page-exit.js';
+export { putThumbnail } from './markers.js';
+
 /**
  * Bytes kept free under the size limit for the Duration written into part 1
  * at stop (11 bytes, plus a wider Info size field in the worst case).
@@ -42,8 +46,6 @@ export type ChunkVerdict =
   | 'kept-full';
 
 export class Take {
-  /** Aborted by abort() or a failure: ends this recording's requests. */
-  readonly controller = new AbortController();
   /** The server's recording, once created (then as completed). */
   rec: Recording | null = null;
   /** The type being recorded, once the server's recording exists. */
@@ -130,6 +132,8 @@ export class Take {
   constructor(
     private readonly api: ApiClient,
     private readonly opts: ResolvedRecorderOptions,
+    /** Aborted by abort() or a failure: ends this recording's requests (made before the Take, see recorder.ts). */
+    readonly controller = new AbortController(),
   ) {}
 
   get aborted(): boolean {

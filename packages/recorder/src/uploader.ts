@@ -11,6 +11,7 @@
  */
 import { send, errorFromResponse, type ApiClient } from './api.js';
 import { RecorderError } from './errors.js';
+import { DEFAULT_MAX_PENDING_BYTES } from './options.js';
 import { withRetry, type RetryOptions } from './retry.js';
 import type { Part } from './part-gatherer.js';
 import type { CompletedPart, PartTarget } from './types.js';
@@ -52,9 +53,6 @@ export function fitsKeepalive(size: number, inFlight: number): boolean {
 
 /** A URL this close to its expiry is not used: a slow PUT would outlive it. */
 const EXPIRY_MARGIN_MS = 30_000;
-
-/** Default memory cap on bytes not uploaded yet: a few minutes of outage at the default bitrate (~19 MB a minute). */
-export const DEFAULT_MAX_PENDING_BYTES = 256 * 1024 * 1024;
 
 export class Uploader {
   private readonly opts: UploaderOptions;
