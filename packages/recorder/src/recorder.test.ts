@@ -88,6 +88,8 @@ function service(script: Script = {}) {
     completes: [] as unknown[],
     fails: [] as string[],
     completeCalls: 0,
+    /** Labels of the markers posted, in order. */
+    markers: [] as string[],
   };
   const rec = (status: string) => ({
     id: `r${log.created}`,
@@ -144,6 +146,10 @@ function service(script: Script = {}) {
       if (scripted) return scripted;
       log.completes.push(body);
       return Response.json({ ...rec('ready'), durationMs: (body as { durationMs: number }).durationMs });
+    }
+    if (path.endsWith('/markers')) {
+      log.markers.push(...(body as { markers: { label: string }[] }).markers.map((m) => m.label));
+      return new Response(null, { status: 204 });
     }
     if (path.endsWith('/fail')) {
       log.fails.push((body as { reason: string }).reason);
@@ -374,6 +380,36 @@ describe('recorder: abort() discards', () => {
     await r.abort();
     expect(r.state).toBe('idle');
     expect(svc.log.fails).toEqual(['Aborted by the user.']);
+  });
+});
+
+describe('recorder: start() loads the recording engine while it asks for the config', () => {
+  it('abort() during that load: start() rejects as aborted, nothing is created, and the next start() records', async () => {
+    const svc = service();
+    const { r } = recorder(svc);
+    const starting = r.start();
+    expect(r.state).toBe('starting');
+    await r.abort();
+    expect(r.state).toBe('idle');
+    await expect(starting).rejects.toMatchObject({ code: 'aborted' });
+    expect(svc.log.created).toBe(0);
+    expect(FakeMediaRecorder.instances).toHaveLength(0);
+    await r.start();
+    media().chunk(100);
+    expect((await r.stop()).status).toBe('ready');
+    expect(svc.log.created).toBe(1);
+  });
+
+  it('keeps a mark made while starting (before the engine is loaded) and sends it with the recording', async () => {
+    const svc = service();
+    const { r } = recorder(svc);
+    const starting = r.start();
+    expect(r.mark('before capture')).toBe(true);
+    await starting;
+    media().chunk(100);
+    await r.stop();
+    await vi.waitFor(() => expect(svc.log.markers).toContain('stopped'), { timeout: 5000, interval: 2 });
+    expect(svc.log.markers.slice(0, 2)).toEqual(['before capture', 'started']);
   });
 });
 
