@@ -72,7 +72,13 @@ function dynamicImports(have: Set<string>): Map<string, string> {
 const added = (name: string, have: Set<string>) => new Set([...upFront(name)].filter((g) => !have.has(g)));
 /** A chunk's name for the table: the source module it was made for. */
 const what = (name: string) =>
-  name.startsWith('take-') ? 'engine (start)' : name.startsWith('compositor-') ? 'compositor (element)' : name;
+  name.startsWith('take-')
+    ? 'engine (start)'
+    : name.startsWith('compositor-')
+      ? 'compositor (element)'
+      : name.startsWith('tail-uploader-')
+        ? 'tail uploader (S3)'
+        : name;
 const sizeOf = (names: Set<string>) => {
   const parts = [...names].map((n) => files.get(n)!);
   const all = Buffer.concat(parts.map((p) => Buffer.from(p)));
@@ -116,6 +122,9 @@ const engine = [...dynamicImports(core).keys()].find((n) => n.startsWith('take-'
 const withEngine = new Set([...core, ...upFront(engine)]);
 const compositor = [...dynamicImports(withEngine).keys()].find((n) => n.startsWith('compositor-'))!;
 const withCompositor = new Set([...withEngine, ...upFront(compositor)]);
+const tails = [...dynamicImports(withEngine).keys()].find((n) => n.startsWith('tail-uploader-'))!;
+const withTails = new Set([...withEngine, ...upFront(tails)]);
+const all = new Set([...withCompositor, ...withTails]);
 const each = (names: Set<string>) =>
   [...names].reduce(
     (t, n) => {
@@ -125,8 +134,14 @@ const each = (names: Set<string>) =>
     { min: 0, gz: 0 },
   );
 console.log(`\n${'@sortie/recorder, file by file'.padEnd(42)}min        min+gz`);
-for (const n of withCompositor) {
-  const when = core.has(n) ? 'up front' : withEngine.has(n) ? 'at start()' : 'element source';
+for (const n of all) {
+  const when = core.has(n)
+    ? 'up front'
+    : withEngine.has(n)
+      ? 'at start()'
+      : withCompositor.has(n)
+        ? 'element source'
+        : 'S3 backend';
   const { min, gz } = each(new Set([n]));
   console.log(`${`${n} (${when})`.padEnd(42)}${kb(min)}${kb(gz)}`);
 }
@@ -135,6 +150,8 @@ for (const [label, names] of [
   ['before start() (created, not recording)', core],
   ['recording a canvas or a MediaStream', withEngine],
   ['recording an element (compositor)', withCompositor],
+  ['a canvas or a MediaStream, S3 backend', withTails],
+  ['an element, S3 backend', all],
 ] as const) {
   const { min, gz } = each(names);
   console.log(`${label.padEnd(42)}${kb(min)}${kb(gz)}`);

@@ -259,6 +259,7 @@ class CanvasRecorder implements Recorder {
       const frameRate = this.opts.frameRate ?? config.frameRate ?? defaults.frameRate;
       const stream = await take.captureStream(frameRate, this.pointer);
       take.plan(config, type);
+      await take.loadTails();
       const { endUrl, ...created } = await this.api.createRecording(
         { sessionId: this.opts.sessionId, mimeType: type },
         signal,

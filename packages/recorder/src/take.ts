@@ -13,7 +13,7 @@ import type { ResolvedRecorderOptions } from './options.js';
 import { PartGatherer, planParts, type Part } from './part-gatherer.js';
 import type { CompletedPart, Recording, RecordingConfig } from './types.js';
 import { Uploader } from './uploader.js';
-import { TailUploader } from './tail-uploader.js';
+import type { TailUploader } from './tail-uploader.js';
 import { setWebmDuration, WebmTimeline } from '@sortie/webm';
 import type { Compositor, PointerInput } from './compositor/compositor.js';
 
@@ -121,6 +121,8 @@ export class Take {
   tails: TailUploader | null = null;
   /** Whether this recording keeps tails (decided by plan()). */
   private useTails = false;
+  /** The tail uploader's module, loaded by loadTails() when this recording keeps tails. */
+  private tailModule: typeof import('./tail-uploader.js') | null = null;
   /**
    * The service writes the Duration at complete (RecordingConfig.writesDuration, S3): part 1, once sent,
    * is not sent again for it (on S3 that is 5 MiB more of the user's upload, for 11 bytes).
@@ -183,6 +185,20 @@ export class Take {
   }
 
   /**
+   * Loads the tail uploader when this recording keeps tails (S3): a chunk of its own, which pages on the
+   * local backend never download. Called by start() before the recording is created, so the first tail
+   * (even one sent on pagehide) finds it loaded.
+   */
+  async loadTails(): Promise<void> {
+    if (!this.useTails || this.tailModule) return;
+    try {
+      this.tailModule = await import('./tail-uploader.js');
+    } catch (cause) {
+      throw new RecorderError('network', 'Could not load the recorder code.', { cause });
+    }
+  }
+
+  /**
    * MediaRecorder's timeslice for this recording: the caller's, at most
    * maxLagMs/2, so chunks come often enough for a part to close by time
    * about when its oldest byte is maxLagMs old.
@@ -202,8 +218,8 @@ export class Take {
       onProgress: hooks.onProgress,
       onFatal: hooks.onFatal,
     });
-    if (this.useTails) {
-      this.tails = new TailUploader({
+    if (this.useTails && this.tailModule) {
+      this.tails = new this.tailModule.TailUploader({
         api: this.api,
         recordingId: this.rec!.id,
         signal: this.controller.signal,
