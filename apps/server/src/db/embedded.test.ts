@@ -5,7 +5,7 @@
  * README start on it.
  */
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { eq } from 'drizzle-orm';
@@ -43,6 +43,26 @@ describe('embedded PostgreSQL', () => {
     }
   });
 
+  it(
+    'close() returns when the server has already stopped (Ctrl-C signals the whole process group)',
+    {
+      timeout: 120_000,
+    },
+    async () => {
+      const before = new Set(await readdir(tmpdir()));
+      const db = await openDatabase({ databaseUrl: null, dataDir: 'memory://' });
+      const cluster = (await readdir(tmpdir())).find((n) => n.startsWith('sortie-pg-') && !before.has(n))!;
+      const pid = Number(
+        (await readFile(path.join(tmpdir(), cluster, 'pgdata', 'postmaster.pid'), 'utf8')).split('\n')[0],
+      );
+      process.kill(pid, 'SIGINT');
+      for (let i = 0; i < 600 && alive(pid); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(alive(pid)).toBe(false);
+      await db.close();
+      expect(existsSync(path.join(tmpdir(), cluster))).toBe(false);
+    },
+  );
+
   it('a throwaway server (memory://) removes its folder on close', { timeout: 120_000 }, async () => {
     const before = new Set((await readdir(tmpdir())).filter((n) => n.startsWith('sortie-pg')));
     const db = await openDatabase({ databaseUrl: null, dataDir: 'memory://' });
@@ -55,3 +75,12 @@ describe('embedded PostgreSQL', () => {
     expect(left).toEqual([]);
   });
 });
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

