@@ -345,9 +345,9 @@ export class RecordingsService {
     const now = this.clock.now();
     // Sum and reserve under the recording's row lock (and the user's lock, for the per-user
     // cap): parallel /parts requests, or replicas, must not each see room for themselves.
-    // Three statements (the locks; the sums, read after the locks so that they see every
-    // reservation committed before; the reservation), not one: a single statement reads
-    // with the snapshot it started with, taken before it waited for the locks.
+    // Two statements (the locks; then the sums and the reservation), not one: a single
+    // statement reads with the snapshot it started with, taken before it waited for the
+    // locks, and would miss a reservation committed meanwhile.
     const userCap = this.opts.perUser?.maxReservedBytes;
     const row = await this.db.transaction(async (tx) => {
       const [locked] = await tx
@@ -364,48 +364,56 @@ export class RecordingsService {
         .for('update');
       if (!locked || locked.userId !== user.id) throw notFound();
       if (!OPEN.includes(locked.status)) throw conflict(`Recording is ${locked.status}; it takes no more parts.`);
-      const [sums] = (await tx.execute(sql`
-        select
-          (select stored_size from recording_parts where recording_id = ${id} and part_number = ${partNumber}) as mine,
-          (select coalesce(sum(greatest(declared_size, coalesce(stored_size, 0))), 0) from recording_parts
-            where recording_id = ${id} and part_number <> ${partNumber}) as others,
-          ${
-            userCap !== undefined
-              ? sql`(select coalesce(sum(greatest(p.declared_size, coalesce(p.stored_size, 0))), 0)
-                  from recording_parts p join recordings r on r.id = p.recording_id
-                  where r.user_id = ${user.id} and r.status in ('recording', 'uploading')
-                    and not (p.recording_id = ${id} and p.part_number = ${partNumber}))`
-              : sql`0`
-          } as user_others`)) as unknown as { mine: string | null; others: string; user_others: string }[];
-      // This part's earlier version stays stored until the new one replaces it.
-      const thisPart = Math.max(sizeBytes, Number(sums?.mine ?? 0));
-      const total = Number(sums?.others ?? 0) + thisPart;
-      if (total > this.maxSizeBytes) {
-        throw tooLarge(
-          `This part would take the recording to ${total} bytes, over the limit of ${this.maxSizeBytes} bytes.`,
-        );
-      }
-      if (userCap !== undefined) {
-        const userTotal = Number(sums?.user_others ?? 0) + thisPart;
-        if (userTotal > userCap) {
-          throw tooLarge(
-            `This part would take your open recordings to ${userTotal} bytes, over your limit of ${userCap} bytes; complete one first.`,
-          );
-        }
-      }
-      // Where the service never sees the bytes (S3), what is reserved is its best count of what is stored.
+      // The sums and, when within the limits, the reservation: one statement, read after the locks.
       const at = now.toISOString();
-      await tx.execute(sql`
-        with reserved as (
+      const cap = userCap ?? Number.MAX_SAFE_INTEGER;
+      const [sums] = (await tx.execute(sql`
+        with sums as (
+          select
+            greatest(${sizeBytes}::bigint, coalesce((select stored_size from recording_parts
+              where recording_id = ${id} and part_number = ${partNumber}), 0)) as this_part,
+            (select coalesce(sum(greatest(declared_size, coalesce(stored_size, 0))), 0) from recording_parts
+              where recording_id = ${id} and part_number <> ${partNumber}) as others,
+            ${
+              userCap !== undefined
+                ? sql`(select coalesce(sum(greatest(p.declared_size, coalesce(p.stored_size, 0))), 0)
+                    from recording_parts p join recordings r on r.id = p.recording_id
+                    where r.user_id = ${user.id} and r.status in ('recording', 'uploading')
+                      and not (p.recording_id = ${id} and p.part_number = ${partNumber}))`
+                : sql`0::bigint`
+            } as user_others
+        ), fits as (
+          select * from sums
+          where others + this_part <= ${this.maxSizeBytes}::bigint and user_others + this_part <= ${cap}::bigint
+        ), reserved as (
           insert into recording_parts (recording_id, part_number, declared_size, updated_at)
-          values (${id}, ${partNumber}, ${sizeBytes}, ${at}::timestamptz)
+          select ${id}, ${partNumber}, ${sizeBytes}, ${at}::timestamptz from fits
           on conflict (recording_id, part_number)
           do update set declared_size = excluded.declared_size, updated_at = excluded.updated_at
           returning 1
+        ), touched as (
+          -- Where the service never sees the bytes (S3), what is reserved is its best count of what is stored.
+          update recordings set last_activity_at = ${at}::timestamptz, updated_at = ${at}::timestamptz
+            ${receiver ? sql`` : sql`, size_bytes = fits.others + fits.this_part`}
+          from fits where id = ${id}
+          returning 1
         )
-        update recordings set last_activity_at = ${at}::timestamptz, updated_at = ${at}::timestamptz
-          ${receiver ? sql`` : sql`, size_bytes = ${total}`}
-        where id = ${id}`);
+        select this_part, others, user_others, (select count(*) from reserved)::int as reserved
+        from sums`)) as unknown as { this_part: string; others: string; user_others: string; reserved: number }[];
+      if (sums?.reserved !== 1) {
+        // This part's earlier version stays stored until the new one replaces it: this_part is the larger.
+        const thisPart = Number(sums?.this_part ?? sizeBytes);
+        const total = Number(sums?.others ?? 0) + thisPart;
+        if (total > this.maxSizeBytes) {
+          throw tooLarge(
+            `This part would take the recording to ${total} bytes, over the limit of ${this.maxSizeBytes} bytes.`,
+          );
+        }
+        const userTotal = Number(sums?.user_others ?? 0) + thisPart;
+        throw tooLarge(
+          `This part would take your open recordings to ${userTotal} bytes, over your limit of ${userCap} bytes; complete one first.`,
+        );
+      }
       return locked;
     });
     const expiresAt = new Date(now.getTime() + PART_URL_TTL_SECONDS * 1000);
