@@ -14,6 +14,7 @@
  * BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres).
  */
 import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
@@ -44,11 +45,12 @@ async function main() {
   await admin.unsafe(`create database ${dbName}`);
   const url = new URL(PG_URL);
   url.pathname = `/${dbName}`;
+  const storagePath = path.join(tmpdir(), `sortie-bench-list-${process.pid}`);
   const config = loadConfig({
     SORTIE_VIDEO_RECORDING_ENABLED: 'true',
     SORTIE_AUTH_JWT_SECRET: SECRET,
     DATABASE_URL: url.toString(),
-    SORTIE_RECORDING_STORAGE_PATH: path.join(tmpdir(), `sortie-bench-list-${process.pid}`),
+    SORTIE_RECORDING_STORAGE_PATH: storagePath,
   });
   const database = await openDatabase(config);
   await migrate(database);
@@ -147,6 +149,7 @@ async function main() {
     await database.close();
     await admin.unsafe(`drop database if exists ${dbName} with (force)`);
     await admin.end();
+    await rm(storagePath, { recursive: true, force: true });
   }
   console.log(lines.join('\n'));
 }
