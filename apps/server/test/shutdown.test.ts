@@ -218,6 +218,51 @@ describe('graceful shutdown', () => {
     },
   );
 
+  it(
+    "loses no log line on SIGTERM: the last request's line and 'stopped' are on stdout after exit",
+    { timeout: 60_000 },
+    async () => {
+      // Log lines are buffered and written off the event loop; they must still all be out when the
+      // process exits. 'stopped' is logged right before process.exit(0), so only the flush at exit
+      // can write it.
+      const dir = await mkdtemp(path.join(tmpdir(), 'sortie-shutdown-log-'));
+      cleanups.push(() => rm(dir, { recursive: true, force: true }));
+      const env: Record<string, string> = {
+        PORT: '0',
+        HOST: '127.0.0.1',
+        SORTIE_VIDEO_RECORDING_ENABLED: 'true',
+        SORTIE_AUTH_JWT_SECRET: TEST_SECRET,
+        SORTIE_DATA_DIR: path.join(dir, 'data'),
+        SORTIE_RECORDING_STORAGE_PATH: path.join(dir, 'recordings'),
+      };
+      if (TEST_DB === 'postgres') {
+        const db = await testDatabase('postgres');
+        cleanups.push(() => db.close());
+        env.DATABASE_URL = db.url!;
+      }
+      const proc = startProcess(env);
+      cleanups.push(async () => {
+        if (proc.child.exitCode === null) proc.child.kill('SIGKILL');
+      });
+      const { port } = (await proc.waitFor('listening')) as { port: number };
+      const requestId = 'log-on-sigterm-1';
+      const listed = await fetch(`http://127.0.0.1:${port}/api/recordings`, {
+        headers: { authorization: `Bearer ${await token({ sub: 'u-1', name: 'Ada' })}`, 'x-request-id': requestId },
+      });
+      expect(listed.status).toBe(200);
+      await listed.arrayBuffer();
+      // 'close' comes after the child's stdout has ended: every line it wrote has been read.
+      const closed = new Promise((r) => proc.child.once('close', r));
+      proc.child.kill('SIGTERM');
+      expect(await proc.exited).toBe(0);
+      await closed;
+      expect(proc.lines).toContainEqual(
+        expect.objectContaining({ msg: 'request', requestId, method: 'GET', route: '/api/recordings', status: 200 }),
+      );
+      expect(proc.lines.at(-1)).toMatchObject({ msg: 'stopped' });
+    },
+  );
+
   it('answers a request that reaches the app after draining began with 503 service_unavailable', async () => {
     const t = await testApp();
     cleanups.push(() => t.close());
