@@ -21,6 +21,13 @@ export const JSON_BODY_LIMIT_BYTES = 2 * 1024 * 1024;
 const isPartUpload = (method: string, path: string) => method === 'PUT' && path.startsWith('/api/uploads/');
 
 /**
+ * (extension) A thumbnail PUT has its own, smaller limit (timeline/routes.ts, 64 KiB). This limit reads a chunked
+ * body whole before the route runs, so in front of it a thumbnail would be buffered up to 2 MiB, not 64 KiB.
+ */
+const isThumbnailUpload = (method: string, path: string) =>
+  method === 'PUT' && /^\/api\/recordings\/[^/]+\/thumbnails\/[^/]+$/.test(path);
+
+/**
  * 413 as soon as a body is known to be too long: at once from Content-Length
  * (the body is not read), or while reading a chunked one — never after
  * buffering it. Routes that read no body never read one, whatever its size.
@@ -32,7 +39,8 @@ export function jsonBodyLimit(): MiddlewareHandler {
       throw new DomainError('payload_too_large', `The request body is over ${JSON_BODY_LIMIT_BYTES / 1048576} MiB.`);
     },
   });
-  return (c, next) => (isPartUpload(c.req.method, c.req.path) ? next() : limit(c, next));
+  return (c, next) =>
+    isPartUpload(c.req.method, c.req.path) || isThumbnailUpload(c.req.method, c.req.path) ? next() : limit(c, next);
 }
 
 /** Where the pages' scripts may send and play recordings: the bucket for the S3 backend, the service otherwise. */
