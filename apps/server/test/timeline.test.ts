@@ -134,6 +134,29 @@ describe('markers', () => {
     expect((await markers(id)).body.items).toHaveLength(MAX_MARKERS_PER_RECORDING);
   });
 
+  it('400s data holding a lone UTF-16 surrogate (jsonb refuses it: it was a 500) and stores nothing', async () => {
+    const { id } = await createRecording(t);
+    const raw = (markersJson: string) =>
+      t.json('POST', `/api/recordings/${id}/markers`, `{"markers": ${markersJson}}`, t.auth.user);
+    for (const data of ['"\\udc00x"', '{"k\\ud800": 1}', '["a\\ud83d"]']) {
+      const r = await raw(`[{"offsetMs": 1, "label": "m", "data": ${data}}]`);
+      expect(r.status, data).toBe(400);
+      expect(((await r.json()) as { error: { message: string } }).error.message).toMatch(/surrogate/);
+    }
+    expect((await markers(id)).body.items).toHaveLength(0);
+    // A whole pair, and text that only looks like an escape (a backslash, then "u0000"), are kept as sent.
+    const kept = ['\ud83d\ude00', 'C:\\u0000\\udc00'];
+    expect(
+      (
+        await postMarkers(
+          id,
+          kept.map((data, i) => ({ offsetMs: i, label: 'm', data })),
+        )
+      ).status,
+    ).toBe(201);
+    expect((await markers(id)).body.items.map((m) => m.data)).toEqual(kept);
+  });
+
   it('404s a recording that does not exist and 400s an id that is not a UUID', async () => {
     expect((await postMarkers('00000000-0000-4000-8000-000000000000', [{ offsetMs: 0, label: 'm' }])).status).toBe(404);
     expect((await postMarkers('nope', [{ offsetMs: 0, label: 'm' }])).status).toBe(400);
@@ -237,9 +260,41 @@ describe('thumbnails', () => {
     ).toEqual([]);
   });
 
-  it.each(['-1', '1.5', 'abc', '2147483648'])('refuses the offset %s', async (offset) => {
+  // Not canonical decimal ("1e3", "0x10", " 7", "07"): each was taken as another name of an offset.
+  it.each(['-1', '1.5', 'abc', '2147483648', '1e3', '0x10', '%207', '07', '99999999999'])(
+    'refuses the offset %s',
+    async (offset) => {
+      const { id } = await createRecording(t);
+      expect((await putThumb(id, offset, jpeg())).status).toBe(400);
+      expect((await t.app.request(`/api/recordings/${id}/thumbnails/${offset}`, { headers: t.auth.user })).status).toBe(
+        400,
+      );
+    },
+  );
+
+  it('a chunked body over the limit (no Content-Length) is refused by the thumbnail limit, not read to 2 MiB', async () => {
     const { id } = await createRecording(t);
-    expect((await putThumb(id, offset, jpeg())).status).toBe(400);
+    let pulled = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (pulled >= 4 * 1024 * 1024) return c.close();
+        pulled += 16 * 1024;
+        c.enqueue(jpeg(16 * 1024));
+      },
+    });
+    const r = await t.app.request(`/api/recordings/${id}/thumbnails/0`, {
+      method: 'PUT',
+      headers: { ...t.auth.user, 'content-type': 'image/jpeg' },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    expect(r.status).toBe(413);
+    // The app-wide 2 MiB JSON limit read it first (buffering it whole) and answered "over 2 MiB".
+    expect(((await r.json()) as { error: { message: string } }).error.message).toMatch(/thumbnail is at most 65536/);
+    expect(pulled).toBeLessThan(1024 * 1024);
+    expect(
+      await t.database.db.select().from(recordingThumbnails).where(eq(recordingThumbnails.recordingId, id)),
+    ).toEqual([]);
   });
 
   it(`keeps at most ${MAX_THUMBNAILS_PER_RECORDING} per recording, and still replaces one it holds`, async () => {

@@ -17,6 +17,9 @@ export const MAX_THUMBNAILS_PER_RECORDING = 2000;
 /** An offset in the recording: the columns are 32-bit integers (about 24 days). */
 const offsetMs = z.number().int().min(0).max(2_147_483_647);
 
+/** Whether JSON text holds the escape \\u<hex> itself, not an escaped backslash followed by "u<hex>". */
+const escapeIn = (json: string, hex: string) => new RegExp(`(?<!\\\\)(?:\\\\\\\\)*\\\\u${hex}`, 'i').test(json);
+
 /** JSON that fits in MAX_MARKER_DATA_BYTES once serialized, and that PostgreSQL's jsonb can hold (no NUL). */
 const markerData = z.unknown().superRefine((v, ctx) => {
   let text: string | undefined;
@@ -29,7 +32,10 @@ const markerData = z.unknown().superRefine((v, ctx) => {
   if (text === undefined) return;
   if (Buffer.byteLength(text) > MAX_MARKER_DATA_BYTES)
     ctx.addIssue({ code: 'custom', message: `must be at most ${MAX_MARKER_DATA_BYTES} bytes as JSON` });
-  else if (text.includes('\\u0000')) ctx.addIssue({ code: 'custom', message: 'must not contain the NUL character' });
+  else if (escapeIn(text, '0000')) ctx.addIssue({ code: 'custom', message: 'must not contain the NUL character' });
+  // JSON.stringify writes a lone surrogate (half of a UTF-16 pair) as a \udXXX escape, which jsonb refuses (a 500).
+  else if (escapeIn(text, 'd[89a-f][0-9a-f]{2}'))
+    ctx.addIssue({ code: 'custom', message: 'must not contain a lone UTF-16 surrogate' });
 });
 
 export const markersBody = z.strictObject({
@@ -48,9 +54,10 @@ export const markersBody = z.strictObject({
 
 export const thumbnailParam = z.object({
   id: z.uuid({ message: 'id must be a recording UUID' }),
-  offsetMs: z.coerce
-    .number({ message: 'offsetMs must be a whole number of milliseconds' })
-    .int('offsetMs must be a whole number of milliseconds')
-    .min(0)
-    .max(2_147_483_647),
+  // Canonical decimal only: a coercion would also take "1e3", "0x10", " 7" or "07" (one picture, many URLs).
+  offsetMs: z
+    .string()
+    .regex(/^(0|[1-9]\d{0,9})$/, 'offsetMs must be a whole number of milliseconds')
+    .transform(Number)
+    .pipe(z.number().max(2_147_483_647, 'offsetMs must be a whole number of milliseconds')),
 });
