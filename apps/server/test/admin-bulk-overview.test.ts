@@ -99,6 +99,8 @@ describe('POST /api/admin/recordings/delete', () => {
     const cases: [unknown, RegExp][] = [
       [{ ids: [] }, /at least one/],
       [{ ids: [kept.id, kept.id] }, /repeat/],
+      // The same UUID in another case is the same recording (it was deleted twice over and counted as 2).
+      [{ ids: [kept.id, kept.id.toUpperCase()] }, /repeat/],
       [{ ids: [kept.id, 'not-a-uuid'] }, /UUID/],
       [{ ids: Array.from({ length: 201 }, () => randomUUID()) }, /at most 200/],
       [{ ids: [kept.id], extra: 1 }, /extra|unrecognized/i],

@@ -14,7 +14,8 @@ export const BULK_DELETE_MAX = 200;
 
 export const bulkDeleteBody = z.strictObject({
   ids: z
-    .array(z.uuid({ message: 'every id must be a recording UUID' }))
+    // Lower-cased: PostgreSQL reads a UUID in either case, so A… and a… name one recording (deleted and audited once).
+    .array(z.uuid({ message: 'every id must be a recording UUID' }).transform((id) => id.toLowerCase()))
     .min(1, 'ids must name at least one recording')
     .max(BULK_DELETE_MAX, `ids may name at most ${BULK_DELETE_MAX} recordings at once`)
     .refine((ids) => new Set(ids).size === ids.length, 'ids must not repeat a recording'),
