@@ -143,6 +143,10 @@ describe('markers', () => {
       expect(r.status, data).toBe(400);
       expect(((await r.json()) as { error: { message: string } }).error.message).toMatch(/surrogate/);
     }
+    // The same in a label was stored as U+FFFD in its place (text columns: the driver encodes UTF-8).
+    const label = await raw('[{"offsetMs": 1, "label": "a\\ud800"}]');
+    expect(label.status).toBe(400);
+    expect(((await label.json()) as { error: { message: string } }).error.message).toMatch(/label: .*surrogate/);
     expect((await markers(id)).body.items).toHaveLength(0);
     // A whole pair, and text that only looks like an escape (a backslash, then "u0000"), are kept as sent.
     const kept = ['\ud83d\ude00', 'C:\\u0000\\udc00'];

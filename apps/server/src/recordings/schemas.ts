@@ -12,7 +12,9 @@ export const pgText = (max: number) =>
     .string()
     .min(1)
     .max(max)
-    .refine((v) => !v.includes('\u0000'), 'must not contain the NUL character (\\u0000)');
+    .refine((v) => !v.includes('\u0000'), 'must not contain the NUL character (\\u0000)')
+    // A lone UTF-16 surrogate (half a pair) has no UTF-8 form: the driver would store U+FFFD in its place.
+    .refine((v) => !/\p{Cs}/u.test(v), 'must not contain a lone UTF-16 surrogate');
 
 export const idParam = z.object({ id: z.uuid({ message: 'id must be a recording UUID' }) });
 
