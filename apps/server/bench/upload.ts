@@ -18,7 +18,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -141,6 +141,10 @@ async function main() {
     };
   }
   const bare = await start(['--import', 'tsx', path.join(here, 'bare-server.ts'), dir], {});
+  // The same pipe with the service's 1 MiB write buffer: how much of the service's figure is that buffer.
+  const tuned = await start(['--import', 'tsx', path.join(here, 'bare-server.ts'), dir], {
+    BARE_WRITE_BUFFER: String(MiB),
+  });
   // The service as the image runs it: compiled JavaScript (`pnpm bench:upload` builds dist/ first).
   const svc = await start([path.join(here, '../dist/index.js')], {
     PORT: '0',
@@ -155,21 +159,27 @@ async function main() {
   const api = `http://127.0.0.1:${svc.port}`;
   const { token } = (await json('POST', `${api}/api/demo/token`, null, { as: 'user' })) as { token: string };
   const rssAtStart = await peakRssMb(svc.child.pid!);
+  const loadBefore = loadavg()[0]!;
 
-  const results: { bare: number[]; service: number[] } = { bare: [], service: [] };
-  for (let round = 0; round < ROUNDS; round++) {
-    // Baseline.
-    let t0 = performance.now();
-    for (let p = 0; p < parts; p++) await putStream(`http://127.0.0.1:${bare.port}/`, PART_MIB);
-    results.bare.push((parts * PART_MIB) / ((performance.now() - t0) / 1000));
+  const results: { bare: number[]; tuned: number[]; service: number[] } = { bare: [], tuned: [], service: [] };
+  const baseline = async (port: number): Promise<number> => {
+    const t0 = performance.now();
+    for (let p = 0; p < parts; p++) await putStream(`http://127.0.0.1:${port}/`, PART_MIB);
+    const rate = (parts * PART_MIB) / ((performance.now() - t0) / 1000);
     for (const name of await readdir(dir)) if (name.startsWith('bare-')) await rm(path.join(dir, name));
+    return rate;
+  };
+  for (let round = 0; round < ROUNDS; round++) {
+    // Baselines (the rounds interleave them with the service: A/B/C/A/B/C/...).
+    results.bare.push(await baseline(bare.port));
+    results.tuned.push(await baseline(tuned.port));
 
     // The service: create, then for each part ask /parts and PUT to the URL it gives.
     const rec = await json('POST', `${api}/api/recordings`, token, {
       sessionId: `bench-${round}`,
       mimeType: 'video/webm',
     });
-    t0 = performance.now();
+    const t0 = performance.now();
     for (let p = 1; p <= parts; p++) {
       const target = await json('POST', `${api}/api/recordings/${rec.id}/parts`, token, {
         partNumber: p,
@@ -184,6 +194,7 @@ async function main() {
   const peak = await peakRssMb(svc.child.pid!);
   const pg = await descendantsPssMb(svc.child.pid!);
   bare.child.kill();
+  tuned.child.kill();
   // Its SIGTERM handler stops the embedded PostgreSQL too: wait for that before removing its folder.
   await new Promise((resolve) => {
     svc.child.once('exit', resolve);
@@ -198,8 +209,10 @@ async function main() {
     `upload ${parts * PART_MIB} MiB as ${parts} parts of ${PART_MIB} MiB, ${ROUNDS} rounds, loopback, metadata in ${databaseUrl ? 'PostgreSQL' : 'the embedded PostgreSQL'}`,
   );
   console.log(`bare node:http pipe : ${results.bare.map(f).join(', ')} MiB/s (best ${f(best(results.bare))})`);
+  console.log(`same, 1 MiB buffer  : ${results.tuned.map(f).join(', ')} MiB/s (best ${f(best(results.tuned))})`);
   console.log(`sortie local PUT    : ${results.service.map(f).join(', ')} MiB/s (best ${f(best(results.service))})`);
-  console.log(`ratio (best/best)   : ${(best(results.service) / best(results.bare)).toFixed(2)}`);
+  console.log(`ratio (best/best)   : ${(best(results.service) / best(results.bare)).toFixed(2)} to the bare pipe, ${(best(results.service) / best(results.tuned)).toFixed(2)} to the pipe with the service's buffer`);
+  console.log(`load average        : ${loadBefore.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`);
   console.log(`service peak RSS    : ${peak.toFixed(0)} MB (at start ${rssAtStart.toFixed(0)} MB)`);
   if (!databaseUrl) {
     console.log(`embedded PostgreSQL : ${pg.count} processes, ${pg.mb.toFixed(0)} MB PSS after the uploads`);

@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { crc32 } from 'node:zlib';
+import { crc32c } from '@node-rs/crc32';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sharedS3Server } from '../../test/s3-server.js';
 import { LocalStorage } from './local.js';
@@ -57,13 +57,15 @@ const md5 = (b: Uint8Array) => createHash('md5').update(b).digest('hex');
 
 /**
  * The ETag validates the bytes: S3's is their MD5; the local backend's starts
- * with their CRC-32 and length (docs/API.md: any quoted strong validator).
+ * with their CRC-32C (Castagnoli) and length (docs/API.md: any quoted strong validator).
  */
 function expectValidates(backend: Backend['name'], etag: string, bytes: Buffer): void {
+  // The checksum is CRC-32C: its check value (RFC 3720, B.4) pins the polynomial, not only this library.
+  expect(crc32c(Buffer.from('123456789'))).toBe(0xe3069283);
   if (backend === 's3') expect(normalizeEtag(etag)).toBe(md5(bytes));
   else
     expect(
-      normalizeEtag(etag).startsWith(`${crc32(bytes).toString(16).padStart(8, '0')}-${bytes.length.toString(16)}-`),
+      normalizeEtag(etag).startsWith(`${crc32c(bytes).toString(16).padStart(8, '0')}-${bytes.length.toString(16)}-`),
     ).toBe(true);
 }
 
