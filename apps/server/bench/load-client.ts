@@ -2,7 +2,7 @@
  * The simulated recorders of `pnpm bench:load`, in a process of their own so
  * that their CPU is never counted as the server's. Each recorder sends a part
  * of BENCH_PART_BYTES every BENCH_INTERVAL_MS (starts spread over the first
- * interval), never two at once: a part that takes longer than the interval
+ * interval, each creating its recording when it starts), never two at once: a part that takes longer than the interval
  * delays the next one (counted as "late"). Against the service a part is what
  * the SDK does: POST /parts, then PUT to the URL it answers; against the bare
  * pipe, one PUT. Prints one JSON line of results.
@@ -62,12 +62,21 @@ function once(url: string, method: string, headers: Record<string, string>, payl
 }
 
 const latencies: number[] = [];
+/** The service's two requests of a part apart: where the time goes. */
+const urlLatencies: number[] = [];
+const putLatencies: number[] = [];
+/** Parts after each recorder's first: the first of each follows its create, all within one interval. */
+const steadyLatencies: number[] = [];
 const errors: Record<string, number> = {};
 let sentBytes = 0;
 let late = 0;
 const error = (what: string) => (errors[what] = (errors[what] ?? 0) + 1);
 
 async function recorder(i: number, deadline: number): Promise<void> {
+  // Sessions start at different times: each recorder starts (creates its recording, then
+  // sends its first part) at its own moment within the first interval, not all at once.
+  let next = Date.now() + (INTERVAL_MS * i) / RECORDERS;
+  await new Promise((r) => setTimeout(r, next - Date.now()));
   let auth: Record<string, string> = {};
   let recordingId = '';
   if (TARGET === 'service') {
@@ -86,8 +95,6 @@ async function recorder(i: number, deadline: number): Promise<void> {
     if (created.status !== 201 && created.status !== 200) return void error(`create ${created.status}`);
     recordingId = (JSON.parse(created.text) as { id: string }).id;
   }
-  // Spread the recorders' first parts over one interval, as sessions that started at different times.
-  let next = Date.now() + (INTERVAL_MS * i) / RECORDERS;
   for (let part = 1; ; part++) {
     const wait = next - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
@@ -109,11 +116,15 @@ async function recorder(i: number, deadline: number): Promise<void> {
           continue;
         }
         url = (JSON.parse(target.text) as { url: string }).url;
+        urlLatencies.push(performance.now() - started);
       }
+      const putStarted = performance.now();
       const put = await request(url, 'PUT', { 'content-type': 'application/octet-stream' }, body);
+      putLatencies.push(performance.now() - putStarted);
       if (put.status !== 200) error(`put ${put.status}`);
       else {
         latencies.push(performance.now() - started);
+        if (part > 1) steadyLatencies.push(performance.now() - started);
         sentBytes += PART_BYTES;
       }
     } catch (err) {
@@ -126,6 +137,25 @@ async function recorder(i: number, deadline: number): Promise<void> {
 const deadline = Date.now() + SECONDS * 1000;
 await Promise.all(Array.from({ length: RECORDERS }, (_, i) => recorder(i, deadline)));
 agent.destroy();
-latencies.sort((a, b) => a - b);
-const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-console.log(JSON.stringify({ parts: latencies.length, sentBytes, late, errors, p50: q(0.5), p99: q(0.99), max: q(1) }));
+const quantile = (xs: number[]) => {
+  xs.sort((a, b) => a - b);
+  return (p: number) => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? NaN;
+};
+const q = quantile(latencies);
+const qUrl = quantile(urlLatencies);
+const qPut = quantile(putLatencies);
+const qSteady = quantile(steadyLatencies);
+console.log(
+  JSON.stringify({
+    parts: latencies.length,
+    sentBytes,
+    late,
+    errors,
+    p50: q(0.5),
+    p99: q(0.99),
+    max: q(1),
+    url: { p50: qUrl(0.5), p99: qUrl(0.99) },
+    put: { p50: qPut(0.5), p99: qPut(0.99) },
+    steady: { p50: qSteady(0.5), p99: qSteady(0.99) },
+  }),
+);

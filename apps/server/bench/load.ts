@@ -59,6 +59,19 @@ function start(args: string[], env: Record<string, string>): Promise<{ child: Ch
   });
 }
 
+/** CPU seconds (user + system) of each of a process's threads: "main" (JavaScript, sockets) and the others by id. */
+async function threadSeconds(pid: number): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const tid of await readdir(`/proc/${pid}/task`).catch(() => [] as string[])) {
+    const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => null);
+    if (!stat) continue;
+    const name = Number(tid) === pid ? 'main' : `thread ${tid}`;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    out.set(name, (out.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / TICK);
+  }
+  return out;
+}
+
 /** CPU seconds (user + system) a process has used so far. */
 async function cpuSeconds(pid: number): Promise<number> {
   const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
@@ -75,6 +88,9 @@ interface ClientResult {
   p50: number;
   p99: number;
   max: number;
+  url: { p50: number; p99: number };
+  put: { p50: number; p99: number };
+  steady: { p50: number; p99: number };
 }
 
 function runClient(env: Record<string, string>): Promise<ClientResult> {
@@ -96,6 +112,7 @@ async function main() {
   const admin = postgres(PG_URL, { max: 1, onnotice: () => {} });
   const dbName = `sortie_bench_load_${process.pid}`;
   await admin.unsafe(`create database ${dbName}`);
+  if (process.env.BENCH_EXPERIMENT_ASYNC_COMMIT) await admin.unsafe(`alter database ${dbName} set synchronous_commit = off`);
   const dbUrl = new URL(PG_URL);
   dbUrl.pathname = `/${dbName}`;
   const dir = await mkdtemp(path.join(tmpdir(), 'sortie-bench-load-'));
@@ -124,6 +141,7 @@ async function main() {
           Number(r.pid),
         );
         const cpu0 = await cpuSeconds(pid);
+        const threads0 = await threadSeconds(pid);
         const db0 = (await Promise.all(backends.map(cpuSeconds))).reduce((a, b) => a + b, 0);
         const load0 = loadavg()[0]!;
         const result = await runClient({
@@ -136,6 +154,10 @@ async function main() {
           SECRET,
         });
         const cpu = (await cpuSeconds(pid)) - cpu0;
+        const threads = [...(await threadSeconds(pid))]
+          .map(([name, s]) => [name, s - (threads0.get(name) ?? 0)] as const)
+          .filter(([, s]) => s >= 0.05)
+          .sort((a, b) => b[1] - a[1]);
         const laterBackends = (await admin.unsafe(`select pid from pg_stat_activity where datname = '${dbName}'`)).map(
           (r) => Number(r.pid),
         );
@@ -157,11 +179,20 @@ async function main() {
             `${result.p99.toFixed(1)}`.padStart(8),
             `${(cpu / gib).toFixed(2)}`.padStart(8),
             target === 'service' ? `${(db / gib).toFixed(2)}`.padStart(8) : '       -',
+            `${((cpu * 1000) / result.parts).toFixed(2)}`.padStart(7),
+            target === 'service' ? `${((db * 1000) / result.parts).toFixed(2)}`.padStart(7) : '      -',
             String(result.late).padStart(6),
             `${load0.toFixed(1)}→${loadavg()[0]!.toFixed(1)}`,
           ].join(' '),
         );
         console.error(rows.at(-1));
+        // Where the server's CPU went, by thread: the main thread (JavaScript, the sockets),
+        // libuv's pool (file system calls), V8's (GC, compilation).
+        if (target === 'service')
+          console.error(
+            `  POST /parts p50 ${result.url.p50.toFixed(1)} p99 ${result.url.p99.toFixed(1)} ms; PUT p50 ${result.put.p50.toFixed(1)} p99 ${result.put.p99.toFixed(1)} ms; parts after each recorder's first p50 ${result.steady.p50.toFixed(1)} p99 ${result.steady.p99.toFixed(1)} ms`,
+          );
+        console.error(`  ${target} threads (CPU-s): ${threads.map(([n, s]) => `${n} ${s.toFixed(2)}`).join(', ')}`);
         // The bare server keeps every file it gets: the next run starts without them.
         for (const name of await readdir(dir)) if (name.startsWith('bare-')) await rm(path.join(dir, name));
       }
@@ -183,6 +214,8 @@ async function main() {
       '  p99 ms',
       'CPU-s/GiB',
       'DB CPU-s/GiB',
+      'CPU ms/part',
+      'DB ms/part',
       ' late',
       'load',
     ].join(' '),
