@@ -4,7 +4,7 @@
  * the real app, and tokens for a user, a second user and an admin.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { crc32 } from 'node:zlib';
+import { crc32c } from '@node-rs/crc32';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -171,14 +171,14 @@ export async function storageEnv(): Promise<Record<string, string>> {
 
 /**
  * Whether `etag` (quoted, as a PUT answered it) validates `bytes`: S3's ETag is
- * their MD5; the local backend's is their CRC-32 and length, then a nonce
+ * their MD5; the local backend's is their CRC-32C and length, then a nonce
  * naming the stored version (docs/API.md, "Upload protocol").
  */
 export function etagValidates(backend: 'local' | 's3', etag: string, bytes: Uint8Array): boolean {
   const m = /^"(.*)"$/.exec(etag);
   if (!m) return false;
   if (backend === 's3') return m[1] === createHash('md5').update(bytes).digest('hex');
-  return new RegExp(`^${crc32(bytes).toString(16).padStart(8, '0')}-${bytes.length.toString(16)}-[0-9a-f]{16}$`).test(
+  return new RegExp(`^${crc32c(bytes).toString(16).padStart(8, '0')}-${bytes.length.toString(16)}-[0-9a-f]{16}$`).test(
     m[1]!,
   );
 }

@@ -10,7 +10,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { crc32 } from 'node:zlib';
+import { crc32c } from '@node-rs/crc32';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
@@ -90,7 +90,7 @@ function slowPut(url: string, size: number) {
   return {
     response,
     hash,
-    /** The CRC-32 of what was sent, as the local ETag begins. */
+    /** The CRC-32C of what was sent, as the local ETag begins. */
     crc: () => crc,
     /** Writes `bytes` more, a chunk at a time, pausing between chunks like a slow uplink. */
     async send(bytes: number, pauseMs: number) {
@@ -98,7 +98,7 @@ function slowPut(url: string, size: number) {
       while (sent < end) {
         const chunk = randomBytes(Math.min(CHUNK, end - sent));
         hash.update(chunk);
-        crc = crc32(chunk, crc);
+        crc = crc32c(chunk, crc);
         sent += chunk.length;
         if (req.destroyed) return; // cut by the server: the response promise says how
         if (!req.write(chunk)) await new Promise((r) => (req.once('drain', r), req.once('close', r)));

@@ -208,9 +208,7 @@ export class RecordingsService {
   }
 
   private buildHotStatements() {
-    const userCap = this.opts.perUser?.maxReservedBytes;
     const receiver = this.storage.receiver;
-    const cap = userCap ?? Number.MAX_SAFE_INTEGER;
     return {
       /** acceptPart: the recording and the size its part was last requested at, in one round trip. */
       partTarget: this.db
@@ -225,51 +223,12 @@ export class RecordingsService {
         )
         .where(eq(recordings.id, sql.placeholder('id')))
         .prepare('sortie_part_target'),
-      /** requestPart: the user's lock (when there is a per-user cap), then the recording's row lock. */
-      lockForPart: prepared(
-        'sortie_part_lock',
-        sql`select user_id, status, storage_key, upload_id from recordings where ${
-          userCap !== undefined
-            ? sql`pg_advisory_xact_lock(hashtextextended(${sql.placeholder('userLock')}, 0)) is not null and `
-            : sql``
-        }id = ${sql.placeholder('id')} for update`,
-      ),
-      /** requestPart: the sums and, within the limits, the reservation (read after the locks). */
-      reservePart: prepared(
-        'sortie_part_reserve',
-        sql`
-        with sums as (
-          select
-            greatest(${sql.placeholder('sizeBytes')}::bigint, coalesce((select stored_size from recording_parts
-              where recording_id = ${sql.placeholder('id')} and part_number = ${sql.placeholder('partNumber')}), 0)) as this_part,
-            (select coalesce(sum(greatest(declared_size, coalesce(stored_size, 0))), 0) from recording_parts
-              where recording_id = ${sql.placeholder('id')} and part_number <> ${sql.placeholder('partNumber')}) as others,
-            ${
-              userCap !== undefined
-                ? sql`(select coalesce(sum(greatest(p.declared_size, coalesce(p.stored_size, 0))), 0)
-                    from recording_parts p join recordings r on r.id = p.recording_id
-                    where r.user_id = ${sql.placeholder('userId')} and r.status in ('recording', 'uploading')
-                      and not (p.recording_id = ${sql.placeholder('id')} and p.part_number = ${sql.placeholder('partNumber')}))`
-                : sql`0::bigint`
-            } as user_others
-        ), fits as (
-          select * from sums
-          where others + this_part <= ${this.maxSizeBytes}::bigint and user_others + this_part <= ${cap}::bigint
-        ), reserved as (
-          insert into recording_parts (recording_id, part_number, declared_size, updated_at)
-          select ${sql.placeholder('id')}, ${sql.placeholder('partNumber')}, ${sql.placeholder('sizeBytes')}, ${sql.placeholder('at')}::timestamptz from fits
-          on conflict (recording_id, part_number)
-          do update set declared_size = excluded.declared_size, updated_at = excluded.updated_at
-          returning 1
-        ), touched as (
-          -- Where the service never sees the bytes (S3), what is reserved is its best count of what is stored.
-          update recordings set last_activity_at = ${sql.placeholder('at')}::timestamptz, updated_at = ${sql.placeholder('at')}::timestamptz
-            ${receiver ? sql`` : sql`, size_bytes = fits.others + fits.this_part`}
-          from fits where id = ${sql.placeholder('id')}
-          returning 1
-        )
-        select this_part, others, user_others, (select count(*) from reserved)::int as reserved
-        from sums`,
+      /** requestPart: the locks, then the sums and the reservation, in one round trip (migration 0005). */
+      requestPart: prepared(
+        'sortie_request_part',
+        sql`select * from sortie_request_part(${sql.placeholder('id')}::uuid, ${sql.placeholder('userId')},
+          ${sql.placeholder('partNumber')}::int, ${sql.placeholder('sizeBytes')}::bigint, ${sql.placeholder('at')}::timestamptz,
+          ${this.maxSizeBytes}::bigint, ${sql.placeholder('userCap')}::bigint, ${!receiver})`,
       ),
       /** acceptPart: the received version recorded as the part (recordStoredPart). */
       recordStoredPart: prepared(
@@ -465,42 +424,42 @@ export class RecordingsService {
     const now = this.clock.now();
     // Sum and reserve under the recording's row lock (and the user's lock, for the per-user
     // cap): parallel /parts requests, or replicas, must not each see room for themselves.
-    // Two statements (the locks; then the sums and the reservation), not one: a single
-    // statement reads with the snapshot it started with, taken before it waited for the
-    // locks, and would miss a reservation committed meanwhile.
+    // One round trip: sortie_request_part (migration 0005) takes the locks, then reads the
+    // sums with a snapshot taken after they were granted, then reserves.
     const userCap = this.opts.perUser?.maxReservedBytes;
-    const statements = this.hotStatements();
-    const row = await this.db.transaction(async (tx) => {
-      const [locked] = await runPrepared<{
-        user_id: string;
-        status: RecordingStatus;
-        storage_key: string;
-        upload_id: string;
-      }>(tx, statements.lockForPart, { id, userLock: 'sortie.user:' + user.id });
-      if (!locked || locked.user_id !== user.id) throw notFound();
-      if (!OPEN.includes(locked.status)) throw conflict(`Recording is ${locked.status}; it takes no more parts.`);
-      // The sums and, when within the limits, the reservation: one statement, read after the locks.
-      const [sums] = await runPrepared<{ this_part: string; others: string; user_others: string; reserved: number }>(
-        tx,
-        statements.reservePart,
-        { id, partNumber, sizeBytes, userId: user.id, at: now.toISOString() },
-      );
-      if (sums?.reserved !== 1) {
-        // This part's earlier version stays stored until the new one replaces it: this_part is the larger.
-        const thisPart = Number(sums?.this_part ?? sizeBytes);
-        const total = Number(sums?.others ?? 0) + thisPart;
-        if (total > this.maxSizeBytes) {
-          throw tooLarge(
-            `This part would take the recording to ${total} bytes, over the limit of ${this.maxSizeBytes} bytes.`,
-          );
-        }
-        const userTotal = Number(sums?.user_others ?? 0) + thisPart;
+    const [row] = await runPrepared<{
+      user_id: string;
+      status: RecordingStatus;
+      storage_key: string;
+      upload_id: string | null;
+      this_part: string | null;
+      others: string | null;
+      user_others: string | null;
+      reserved: number;
+    }>(this.db, this.hotStatements().requestPart, {
+      id,
+      userId: user.id,
+      partNumber,
+      sizeBytes,
+      at: now.toISOString(),
+      userCap: userCap ?? null,
+    });
+    if (!row || row.user_id !== user.id) throw notFound();
+    if (!OPEN.includes(row.status)) throw conflict(`Recording is ${row.status}; it takes no more parts.`);
+    if (row.reserved !== 1) {
+      // This part's earlier version stays stored until the new one replaces it: this_part is the larger.
+      const thisPart = Number(row.this_part ?? sizeBytes);
+      const total = Number(row.others ?? 0) + thisPart;
+      if (total > this.maxSizeBytes) {
         throw tooLarge(
-          `This part would take your open recordings to ${userTotal} bytes, over your limit of ${userCap} bytes; complete one first.`,
+          `This part would take the recording to ${total} bytes, over the limit of ${this.maxSizeBytes} bytes.`,
         );
       }
-      return locked;
-    });
+      const userTotal = Number(row.user_others ?? 0) + thisPart;
+      throw tooLarge(
+        `This part would take your open recordings to ${userTotal} bytes, over your limit of ${userCap} bytes; complete one first.`,
+      );
+    }
     const expiresAt = new Date(now.getTime() + PART_URL_TTL_SECONDS * 1000);
     const target = await this.storage.presignPart({
       recordingId: id,
