@@ -7,16 +7,24 @@
  * latency p50/p99 (POST /parts + PUT for the service, the PUT alone for the
  * bare pipe), and server CPU-seconds per GiB received, read from
  * /proc/<pid>/stat (utime + stime) of the server process alone; for the
- * service also what its PostgreSQL backends spent. The recorders run in a
- * process of their own (load-client.ts), the same for both servers.
+ * service also what its PostgreSQL backends spent, and CPU milliseconds per
+ * part. The recorders run in a process of their own (load-client.ts), the
+ * same for both servers; each creates its recording when it starts (starts
+ * spread over the first interval), so the first interval carries a create per
+ * recorder on top of the parts. Latency is printed for every part, and for the
+ * parts started after a warm-up of two intervals (the steady state); for the
+ * service also its two requests apart. Below the table: per-thread CPU of each
+ * server (main thread; libuv's pool; V8's) and the recorders' own CPU.
  *
  * Env: BENCH_RECORDERS (default 500), BENCH_SECONDS per run (default 30),
  * BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres),
  * BENCH_SHAPES (default "4000:1048576,1000:262144": interval ms:part bytes, comma-separated),
- * BENCH_SERVICE_NODE_FLAGS (extra node flags for the service, e.g. --cpu-prof).
+ * BENCH_SERVICE_NODE_FLAGS (extra node flags for the service, e.g. --cpu-prof),
+ * BENCH_SERVICE_STDOUT (a file for the service's log lines: one per request, with its duration).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -48,9 +56,10 @@ function start(args: string[], env: Record<string, string>): Promise<{ child: Ch
       buf += d.toString();
       const m = /"msg":"listening".*?"port":(\d+)/.exec(buf);
       if (m) {
-        // From here on its output (a log line per request) is read and dropped.
+        // From here on its output (a log line per request) is read and dropped (BENCH_SERVICE_STDOUT: kept in that file).
         child.stdout!.off('data', onData);
-        child.stdout!.resume();
+        if (process.env.BENCH_SERVICE_STDOUT) child.stdout!.pipe(createWriteStream(process.env.BENCH_SERVICE_STDOUT));
+        else child.stdout!.resume();
         resolve({ child, port: Number(m[1]) });
       }
     };
@@ -91,6 +100,7 @@ interface ClientResult {
   url: { p50: number; p99: number };
   put: { p50: number; p99: number };
   steady: { p50: number; p99: number };
+  clientCpu: number;
 }
 
 function runClient(env: Record<string, string>): Promise<ClientResult> {
@@ -112,7 +122,6 @@ async function main() {
   const admin = postgres(PG_URL, { max: 1, onnotice: () => {} });
   const dbName = `sortie_bench_load_${process.pid}`;
   await admin.unsafe(`create database ${dbName}`);
-  if (process.env.BENCH_EXPERIMENT_ASYNC_COMMIT) await admin.unsafe(`alter database ${dbName} set synchronous_commit = off`);
   const dbUrl = new URL(PG_URL);
   dbUrl.pathname = `/${dbName}`;
   const dir = await mkdtemp(path.join(tmpdir(), 'sortie-bench-load-'));
@@ -190,9 +199,9 @@ async function main() {
         // libuv's pool (file system calls), V8's (GC, compilation).
         if (target === 'service')
           console.error(
-            `  POST /parts p50 ${result.url.p50.toFixed(1)} p99 ${result.url.p99.toFixed(1)} ms; PUT p50 ${result.put.p50.toFixed(1)} p99 ${result.put.p99.toFixed(1)} ms; parts after each recorder's first p50 ${result.steady.p50.toFixed(1)} p99 ${result.steady.p99.toFixed(1)} ms`,
+            `  POST /parts p50 ${result.url.p50.toFixed(1)} p99 ${result.url.p99.toFixed(1)} ms; PUT p50 ${result.put.p50.toFixed(1)} p99 ${result.put.p99.toFixed(1)} ms; after the warm-up (2 intervals) p50 ${result.steady.p50.toFixed(1)} p99 ${result.steady.p99.toFixed(1)} ms`,
           );
-        console.error(`  ${target} threads (CPU-s): ${threads.map(([n, s]) => `${n} ${s.toFixed(2)}`).join(', ')}`);
+        console.error(`  recorders' own CPU ${result.clientCpu.toFixed(1)} s; ${target} threads (CPU-s): ${threads.map(([n, s]) => `${n} ${s.toFixed(2)}`).join(', ')}`);
         // The bare server keeps every file it gets: the next run starts without them.
         for (const name of await readdir(dir)) if (name.startsWith('bare-')) await rm(path.join(dir, name));
       }

@@ -17,6 +17,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { eq } from 'drizzle-orm';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { recordingParts } from '../src/db/schema.js';
+import { signToken } from '../src/lib/signed-token.js';
 import { RecordingsService } from '../src/recordings/service.js';
 import { LocalStorage } from '../src/storage/local.js';
 import { fakeClock, testApp, type TestApp, type TestAppOptions } from './helpers.js';
@@ -67,9 +68,11 @@ async function start(opts: TestAppOptions = {}): Promise<string> {
  */
 let shared: Running;
 let sharedDisk!: FullDisk;
+let sharedSigningKey = '';
 beforeAll(async () => {
   shared = await listen({
     makeStorage: async (config, signingKey) => {
+      sharedSigningKey = signingKey;
       sharedDisk = new FullDisk({ root: config.storagePath, signingKey });
       await sharedDisk.init();
       return sharedDisk;
@@ -211,6 +214,51 @@ describe('re-sent parts', () => {
     expect(fresh.status).toBe(200);
     expect((await onDisk(id)).files).toHaveLength(1);
     expect((await complete(base, id, [fresh.headers.get('etag')!])).status).toBe(200);
+  });
+});
+
+describe('part URLs that name the owner and the storage key (no lookup before the bytes)', () => {
+  async function partsFolderExists(id: string): Promise<boolean> {
+    return stat(path.join(t!.storagePath, '.parts', `${id}.webm`)).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  it('a late PUT to a completed or failed recording is 409, and leaves no file and no folder behind', async () => {
+    const base = useShared();
+    const done = await create(base);
+    const first = await put(await urlOf(base, done, 1, 10), randomBytes(10));
+    const late = await urlOf(base, done, 2, 10);
+    expect((await complete(base, done, [first.headers.get('etag')!])).status).toBe(200);
+    expect(await partsFolderExists(done)).toBe(false);
+    const afterComplete = await put(late, randomBytes(10));
+    expect(afterComplete.status).toBe(409);
+    expect(((await afterComplete.json()) as { error: { message: string } }).error.message).toMatch(/ready/);
+    expect(await partsFolderExists(done)).toBe(false);
+    // The finished recording is the one part it was completed with.
+    expect((await download(base, done)).length).toBe(10);
+
+    const failed = await create(base);
+    const url = await urlOf(base, failed, 1, 10);
+    expect((await api(base, 'POST', `/api/recordings/${failed}/fail`, { reason: 'test' })).status).toBe(200);
+    expect((await put(url, randomBytes(10))).status).toBe(409);
+    expect(await partsFolderExists(failed)).toBe(false);
+  });
+
+  it('a URL issued by an earlier release (no owner, no key in it) still stores its part, and still refuses a closed recording', async () => {
+    const base = useShared();
+    const id = await create(base);
+    await urlOf(base, id, 1, 10); // reserves part 1 at 10 bytes
+    const expires = new Date(Date.now() + 60_000);
+    const token = await signToken(sharedSigningKey, { typ: 'part', rid: id, pn: 1, size: 10 }, expires);
+    const bytes = randomBytes(10);
+    const res = await put(`${base}/api/uploads/${token}`, bytes);
+    expect(res.status, await res.clone().text()).toBe(200);
+    expect((await complete(base, id, [res.headers.get('etag')!])).status).toBe(200);
+    expect((await download(base, id)).equals(bytes)).toBe(true);
+    // Its recording is ready now: the lookup refuses the old URL before reading the body.
+    expect((await put(`${base}/api/uploads/${token}`, randomBytes(10))).status).toBe(409);
   });
 });
 

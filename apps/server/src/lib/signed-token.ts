@@ -6,7 +6,8 @@
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 
 export type SignedClaims =
-  | { typ: 'part'; rid: string; pn: number; size: number }
+  /** uid (the owner) and key (the storage key) let the PUT skip a lookup; older URLs lack them. */
+  | { typ: 'part'; rid: string; pn: number; size: number; uid?: string; key?: string }
   | { typ: 'file'; rid: string }
   /** The capability to end one recording (a beacon from a closing tab, which cannot carry a bearer token). */
   | { typ: 'end'; rid: string }

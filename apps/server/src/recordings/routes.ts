@@ -228,7 +228,7 @@ export function transferRoutes(deps: RecordingRoutesDeps) {
     // The Node request itself is the fastest stream of the body; app.request() in tests has only the web stream.
     const body = c.env?.incoming ?? (c.req.raw.body ? Readable.fromWeb(c.req.raw.body as never) : Readable.from([]));
     try {
-      const { etag } = await service.acceptPart(claims.recordingId, claims.partNumber, claims.sizeBytes, body);
+      const { etag } = await service.acceptPart(claims.recordingId, claims.partNumber, claims.sizeBytes, body, claims);
       c.header('ETag', etag);
       return c.body(null, 200);
     } catch (err) {

@@ -463,6 +463,7 @@ export class RecordingsService {
     const expiresAt = new Date(now.getTime() + PART_URL_TTL_SECONDS * 1000);
     const target = await this.storage.presignPart({
       recordingId: id,
+      userId: user.id,
       key: row.storage_key,
       uploadId: row.upload_id,
       partNumber,
@@ -485,18 +486,33 @@ export class RecordingsService {
    * each store their own version, the last to commit is the part, and every
    * other version is deleted by the commit that superseded it.
    */
-  async acceptPart(id: string, partNumber: number, sizeBytes: number, body: Readable): Promise<{ etag: string }> {
+  async acceptPart(
+    id: string,
+    partNumber: number,
+    sizeBytes: number,
+    body: Readable,
+    signed: { userId?: string; key?: string } = {},
+  ): Promise<{ etag: string }> {
     const receiver = this.storage.receiver;
     if (!receiver) throw notFound('This backend receives no parts through the service.');
-    // One round trip: the recording and the size its part was last requested at.
-    const [found] = await this.hotStatements().partTarget.execute({ id, partNumber });
-    if (!found) throw notFound();
-    const row = found.row;
-    if (!OPEN.includes(row.status)) throw conflict(`Recording is ${row.status}; it takes no more parts.`);
-    if (found.declaredSize !== sizeBytes) {
-      throw conflict(
-        `Part ${partNumber} has been requested again since this URL was issued; send it to the newer URL.`,
-      );
+    let row: { userId: string; storageKey: string };
+    if (signed.userId !== undefined && signed.key !== undefined) {
+      // The URL (signed by this deployment) names the owner and the storage key: no lookup
+      // before the bytes. Whether the recording is still open and this URL still the part's
+      // latest is checked where it decides, under the row lock in recordStoredPart; bytes
+      // it refuses are deleted. One round trip a part fewer (issue 13).
+      row = { userId: signed.userId, storageKey: signed.key };
+    } else {
+      // A URL from an earlier release: the recording and the size its part was last requested at.
+      const [found] = await this.hotStatements().partTarget.execute({ id, partNumber });
+      if (!found) throw notFound();
+      if (!OPEN.includes(found.row.status)) throw conflict(`Recording is ${found.row.status}; it takes no more parts.`);
+      if (found.declaredSize !== sizeBytes) {
+        throw conflict(
+          `Part ${partNumber} has been requested again since this URL was issued; send it to the newer URL.`,
+        );
+      }
+      row = found.row;
     }
     const release = this.gate.acquire(row.userId, id, partNumber);
     const watchdog = createBodyWatchdog(this.uploads);
@@ -543,6 +559,9 @@ export class RecordingsService {
     if ('refused' in outcome) {
       // These bytes belong to nothing: only this version goes, every other stays as the database says.
       await receiver.discardPart({ key: row.storageKey, partNumber, etag: stored.etag });
+      // A recording no longer open had its parts folder removed (complete, fail, delete); this PUT
+      // made it again: it goes too, once empty (another late PUT's file keeps it, and that PUT removes it).
+      if (outcome.closed) await receiver.discardEmptyParts?.({ key: row.storageKey });
       throw conflict(outcome.refused);
     }
     // After the commit, so a failed commit never leaves the database naming a deleted file; a crash
@@ -569,7 +588,7 @@ export class RecordingsService {
     sizeBytes: number,
     stored: StoredPart,
     now: Date,
-  ): Promise<{ refused: string } | { superseded: string | null }> {
+  ): Promise<{ refused: string; closed: boolean } | { superseded: string | null }> {
     const at = now.toISOString();
     const rows = await runPrepared<{ open: number; stored: number; superseded: string | null }>(
       this.db,
@@ -580,10 +599,13 @@ export class RecordingsService {
     if (result?.stored === 1) return { superseded: result.superseded };
     if (result?.open === 1) {
       // Asked for again (at another size) while these bytes arrived: the newer URL's bytes are the part.
-      return { refused: `Part ${partNumber} was requested again while this body arrived; send it to the newer URL.` };
+      return {
+        refused: `Part ${partNumber} was requested again while this body arrived; send it to the newer URL.`,
+        closed: false,
+      };
     }
     const current = await this.rowById(id);
-    return { refused: `Recording is ${current?.status ?? 'gone'}; it takes no more parts.` };
+    return { refused: `Recording is ${current?.status ?? 'gone'}; it takes no more parts.`, closed: true };
   }
 
   /**

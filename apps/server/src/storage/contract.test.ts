@@ -96,6 +96,7 @@ describe.each(backends)('storage contract: $name', (backend) => {
     const target = await storage.presignPart({
       ...u,
       recordingId,
+      userId: 'contract-user',
       partNumber,
       sizeBytes: bytes.length,
       expiresInSeconds: 60,
@@ -109,7 +110,7 @@ describe.each(backends)('storage contract: $name', (backend) => {
     // The URL points back at the service: what its PUT route would do with it.
     expect(target.url.startsWith('http://127.0.0.1:9/api/uploads/')).toBe(true);
     const claims = await storage.receiver.verifyPartUrl(target.url.split('/').pop()!);
-    expect(claims).toEqual({ recordingId, partNumber, sizeBytes: bytes.length });
+    expect(claims).toEqual({ recordingId, partNumber, sizeBytes: bytes.length, userId: 'contract-user', key: u.key });
     return (
       await storage.receiver.writePart({
         key: u.key,

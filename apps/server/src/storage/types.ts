@@ -59,6 +59,8 @@ export interface RecordingStorage {
    */
   presignPart(args: {
     recordingId: string;
+    /** The recording's owner: the local URL carries it (and the key) so that its PUT needs no lookup. */
+    userId: string;
     key: string;
     uploadId: string | null;
     partNumber: number;
@@ -142,8 +144,16 @@ export const ASSET_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 /** What a backend that receives part bodies itself offers (see RecordingStorage.receiver). */
 export interface PartReceiver {
-  /** The claims of a part URL this backend issued, or null when it is forged or expired. */
-  verifyPartUrl(token: string): Promise<{ recordingId: string; partNumber: number; sizeBytes: number } | null>;
+  /**
+   * The claims of a part URL this backend issued, or null when it is forged or expired.
+   * `userId` and `key` are absent from URLs issued by releases before they were added.
+   */
+  /** Removes a recording's parts folder if it is empty (a late PUT to a closed recording made it again). */
+  discardEmptyParts?(args: { key: string }): Promise<void>;
+
+  verifyPartUrl(
+    token: string,
+  ): Promise<{ recordingId: string; partNumber: number; sizeBytes: number; userId?: string; key?: string } | null>;
 
   /**
    * Streams one part's body to storage as a new version of the part, next to
