@@ -13,7 +13,7 @@ import type {
   TailTargets,
 } from '@sortie/contract';
 import { Hono, type Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
+import { declaredBodyLimit } from '../lib/http-guards.js';
 import type { Identity } from '../auth/identity.js';
 import type { AuthEnv } from '../auth/middleware.js';
 import { DomainError, badRequest, notFound } from '../errors.js';
@@ -52,7 +52,7 @@ export const END_URL_TTL_SECONDS = 7 * 24 * 60 * 60;
 /** How long a header-less download URL stays valid: long enough to watch a long recording. */
 export const DOWNLOAD_URL_TTL_SECONDS = 60 * 60;
 
-const jsonLimit = bodyLimit({
+const jsonLimit = declaredBodyLimit({
   maxSize: 2 * 1024 * 1024,
   onError: () => {
     throw new DomainError('payload_too_large', 'The JSON body is over 2 MiB.');
