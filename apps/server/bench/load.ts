@@ -20,7 +20,8 @@
  * BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres),
  * BENCH_SHAPES (default "4000:1048576,1000:262144": interval ms:part bytes, comma-separated),
  * BENCH_SERVICE_NODE_FLAGS (extra node flags for the service, e.g. --cpu-prof),
- * BENCH_SERVICE_STDOUT (a file for the service's log lines: one per request, with its duration).
+ * BENCH_SERVICE_STDOUT (a file for the service's log lines: one per request, with its duration),
+ * BENCH_SERVICE_ENTRY (another build's dist/index.js, to compare two builds in one window).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -130,7 +131,7 @@ async function main() {
   try {
     const bare = await start(['--import', 'tsx', path.join(here, 'bare-server.ts'), dir], {});
     children.push(bare.child);
-    const svc = await start([...NODE_FLAGS, path.join(here, '../dist/index.js')], {
+    const svc = await start([...NODE_FLAGS, process.env.BENCH_SERVICE_ENTRY ?? path.join(here, '../dist/index.js')], {
       PORT: '0',
       HOST: '127.0.0.1',
       SORTIE_VIDEO_RECORDING_ENABLED: 'true',
