@@ -202,7 +202,9 @@ async function main() {
           console.error(
             `  POST /parts p50 ${result.url.p50.toFixed(1)} p99 ${result.url.p99.toFixed(1)} ms; PUT p50 ${result.put.p50.toFixed(1)} p99 ${result.put.p99.toFixed(1)} ms; after the warm-up (2 intervals) p50 ${result.steady.p50.toFixed(1)} p99 ${result.steady.p99.toFixed(1)} ms`,
           );
-        console.error(`  recorders' own CPU ${result.clientCpu.toFixed(1)} s; ${target} threads (CPU-s): ${threads.map(([n, s]) => `${n} ${s.toFixed(2)}`).join(', ')}`);
+        console.error(
+          `  recorders' own CPU ${result.clientCpu.toFixed(1)} s; ${target} threads (CPU-s): ${threads.map(([n, s]) => `${n} ${s.toFixed(2)}`).join(', ')}`,
+        );
         // The bare server keeps every file it gets: the next run starts without them.
         for (const name of await readdir(dir)) if (name.startsWith('bare-')) await rm(path.join(dir, name));
       }

@@ -221,7 +221,9 @@ async function main() {
   console.log(`bare node:http pipe : ${results.bare.map(f).join(', ')} MiB/s (best ${f(best(results.bare))})`);
   console.log(`same, 1 MiB buffer  : ${results.tuned.map(f).join(', ')} MiB/s (best ${f(best(results.tuned))})`);
   console.log(`sortie local PUT    : ${results.service.map(f).join(', ')} MiB/s (best ${f(best(results.service))})`);
-  console.log(`ratio (best/best)   : ${(best(results.service) / best(results.bare)).toFixed(2)} to the bare pipe, ${(best(results.service) / best(results.tuned)).toFixed(2)} to the pipe with the service's buffer`);
+  console.log(
+    `ratio (best/best)   : ${(best(results.service) / best(results.bare)).toFixed(2)} to the bare pipe, ${(best(results.service) / best(results.tuned)).toFixed(2)} to the pipe with the service's buffer`,
+  );
   console.log(`load average        : ${loadBefore.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`);
   console.log(`service peak RSS    : ${peak.toFixed(0)} MB (at start ${rssAtStart.toFixed(0)} MB)`);
   if (!databaseUrl) {
