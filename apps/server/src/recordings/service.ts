@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { and, asc, desc, eq, gte, inArray, isNull, lt, sql, type Query, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, getTableColumns, gte, inArray, isNull, lt, sql, type Query, type SQL } from 'drizzle-orm';
 import { PgDialect } from 'drizzle-orm/pg-core';
 import type { Identity } from '../auth/identity.js';
 import type { Db } from '../db/client.js';
@@ -164,6 +164,19 @@ function runPrepared<T>(db: Db, statement: PreparedStatement, values: Record<str
   return db._.session.prepareQuery(statement, undefined, statement.name, false).execute(values) as Promise<T[]>;
 }
 
+/** The recordings table's columns, by database name: to read a row a raw statement returned. */
+const RECORDING_COLUMNS = Object.entries(getTableColumns(recordings));
+
+/** A `recordings` row as the driver returned it (snake_case, driver values) → the row drizzle would have mapped. */
+function recordingFromColumns(raw: Record<string, unknown>): RecordingRow {
+  const row: Record<string, unknown> = {};
+  for (const [key, column] of RECORDING_COLUMNS) {
+    const value = raw[column.name];
+    row[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
+  }
+  return row as RecordingRow;
+}
+
 export class RecordingsService {
   private readonly db: Db;
   readonly storage: RecordingStorage;
@@ -223,6 +236,14 @@ export class RecordingsService {
         )
         .where(eq(recordings.id, sql.placeholder('id')))
         .prepare('sortie_part_target'),
+      /** create: the user's lock, the open count, the insert, in one round trip (migration 0006). */
+      createRecording: prepared(
+        'sortie_create_recording',
+        sql`select * from sortie_create_recording(${sql.placeholder('id')}::uuid, ${sql.placeholder('sessionId')},
+          ${sql.placeholder('userId')}, ${sql.placeholder('userName')}, ${sql.placeholder('mimeType')},
+          ${sql.placeholder('storageKey')}, ${sql.placeholder('uploadId')}, ${sql.placeholder('at')}::timestamptz,
+          ${sql.placeholder('maxOpen')}::int)`,
+      ),
       /** requestPart: the locks, then the sums and the reservation, in one round trip (migration 0005). */
       requestPart: prepared(
         'sortie_request_part',
@@ -256,58 +277,37 @@ export class RecordingsService {
     };
   }
 
-  /**
-   * Serializes the per-user checks of one user across replicas, for the rest
-   * of the transaction (a transaction-level advisory lock; taken before any
-   * row lock, always in that order, so no two requests wait on each other in a cycle).
-   */
-  private async lockUser(tx: Db, userId: string): Promise<void> {
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${'sortie.user:' + userId}, 0))`);
-  }
-
   async create(user: Identity, input: { sessionId: string; mimeType: string }): Promise<Recording> {
     const id = randomUUID();
     const key = keyFor(id, input.mimeType);
     const uploadId = await this.storage.createUpload(key, input.mimeType);
     const now = this.clock.now();
     let row: RecordingRow | undefined;
+    const cap = this.opts.perUser?.maxOpenRecordings;
     try {
-      row = await this.db.transaction(async (tx) => {
-        const cap = this.opts.perUser?.maxOpenRecordings;
-        if (cap !== undefined) {
-          await this.lockUser(tx, user.id);
-          const [open] = await tx
-            .select({ n: sql<string>`count(*)` })
-            .from(recordings)
-            .where(and(eq(recordings.userId, user.id), inArray(recordings.status, OPEN)));
-          if (Number(open?.n ?? 0) >= cap) {
-            throw new DomainError(
-              'too_many_requests',
-              `You have ${cap} recordings open already, the most allowed; stop or complete one first.`,
-              {
-                retryAfterSeconds: 60,
-              },
-            );
-          }
-        }
-        const [inserted] = await tx
-          .insert(recordings)
-          .values({
-            id,
-            sessionId: input.sessionId,
-            userId: user.id,
-            userName: user.name,
-            status: 'recording',
-            mimeType: input.mimeType,
-            storageKey: key,
-            uploadId,
-            createdAt: now,
-            updatedAt: now,
-            lastActivityAt: now,
-          })
-          .returning();
-        return inserted;
+      // One round trip: sortie_create_recording (migration 0006) takes the user's lock, counts
+      // their open recordings after it, and inserts.
+      const [raw] = await runPrepared<Record<string, unknown>>(this.db, this.hotStatements().createRecording, {
+        id,
+        sessionId: input.sessionId,
+        userId: user.id,
+        userName: user.name ?? null,
+        mimeType: input.mimeType,
+        storageKey: key,
+        uploadId,
+        at: now.toISOString(),
+        maxOpen: cap ?? null,
       });
+      if (!raw) {
+        throw new DomainError(
+          'too_many_requests',
+          `You have ${cap} recordings open already, the most allowed; stop or complete one first.`,
+          {
+            retryAfterSeconds: 60,
+          },
+        );
+      }
+      row = recordingFromColumns(raw);
     } catch (err) {
       // No row will ever name this upload, so nothing (the sweeper included) would clean it up: discard it now
       // (the local parts folder, the S3 multipart upload), then report the original failure.
