@@ -120,26 +120,32 @@ function newRequest(port: number): Promise<{ status?: number; error?: string }> 
   });
 }
 
+/** The environment of a service process on a folder of its own (and, on PostgreSQL, a fresh database), removed after the test. */
+async function serviceEnv(prefix: string): Promise<Record<string, string>> {
+  const dir = await mkdtemp(path.join(tmpdir(), prefix));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const env: Record<string, string> = {
+    PORT: '0',
+    HOST: '127.0.0.1',
+    SORTIE_VIDEO_RECORDING_ENABLED: 'true',
+    SORTIE_AUTH_JWT_SECRET: TEST_SECRET,
+    SORTIE_DATA_DIR: path.join(dir, 'data'),
+    SORTIE_RECORDING_STORAGE_PATH: path.join(dir, 'recordings'),
+  };
+  if (TEST_DB === 'postgres') {
+    const db = await testDatabase('postgres');
+    cleanups.push(() => db.close());
+    env.DATABASE_URL = db.url!;
+  }
+  return env;
+}
+
 describe('graceful shutdown', () => {
   it(
     'on SIGTERM finishes and stores a 50 MiB part in flight, refuses a new request, and exits 0',
     { timeout: 120_000 },
     async () => {
-      const dir = await mkdtemp(path.join(tmpdir(), 'sortie-shutdown-'));
-      cleanups.push(() => rm(dir, { recursive: true, force: true }));
-      const env: Record<string, string> = {
-        PORT: '0',
-        HOST: '127.0.0.1',
-        SORTIE_VIDEO_RECORDING_ENABLED: 'true',
-        SORTIE_AUTH_JWT_SECRET: TEST_SECRET,
-        SORTIE_DATA_DIR: path.join(dir, 'data'),
-        SORTIE_RECORDING_STORAGE_PATH: path.join(dir, 'recordings'),
-      };
-      if (TEST_DB === 'postgres') {
-        const db = await testDatabase('postgres');
-        cleanups.push(() => db.close());
-        env.DATABASE_URL = db.url!;
-      }
+      const env = await serviceEnv('sortie-shutdown-');
 
       const proc = startProcess(env);
       let child: ChildProcess | null = proc.child;
@@ -225,21 +231,7 @@ describe('graceful shutdown', () => {
       // Log lines are buffered and written off the event loop; they must still all be out when the
       // process exits. 'stopped' is logged right before process.exit(0), so only the flush at exit
       // can write it.
-      const dir = await mkdtemp(path.join(tmpdir(), 'sortie-shutdown-log-'));
-      cleanups.push(() => rm(dir, { recursive: true, force: true }));
-      const env: Record<string, string> = {
-        PORT: '0',
-        HOST: '127.0.0.1',
-        SORTIE_VIDEO_RECORDING_ENABLED: 'true',
-        SORTIE_AUTH_JWT_SECRET: TEST_SECRET,
-        SORTIE_DATA_DIR: path.join(dir, 'data'),
-        SORTIE_RECORDING_STORAGE_PATH: path.join(dir, 'recordings'),
-      };
-      if (TEST_DB === 'postgres') {
-        const db = await testDatabase('postgres');
-        cleanups.push(() => db.close());
-        env.DATABASE_URL = db.url!;
-      }
+      const env = await serviceEnv('sortie-shutdown-log-');
       const proc = startProcess(env);
       cleanups.push(async () => {
         if (proc.child.exitCode === null) proc.child.kill('SIGKILL');
