@@ -36,6 +36,7 @@ export default defineConfig({
             'test/cors-public-url.test.ts',
             'test/races.test.ts',
             'test/part-integrity.test.ts',
+            'test/parts-url.test.ts',
             'test/repair.test.ts',
           ],
         },

@@ -4,8 +4,8 @@
  * of BENCH_PART_BYTES every BENCH_INTERVAL_MS (starts spread over the first
  * interval, each creating its recording when it starts), never two at once: a part that takes longer than the interval
  * delays the next one (counted as "late"). Against the service a part is what
- * the SDK does: POST /parts, then PUT to the URL it answers; against the bare
- * pipe, one PUT. Prints one JSON line of results.
+ * the SDK does: one PUT to the recording's parts URL (local; BENCH_TWO_STEP=1:
+ * POST /parts, then PUT to the URL it answers, as on S3); against the bare pipe, one PUT. Prints one JSON line of results.
  *
  * Env (set by load.ts): TARGET (service|bare), BASE, RECORDERS, INTERVAL_MS,
  * PART_BYTES, SECONDS, SECRET (HS256 key of the service's bearer tokens).
@@ -21,6 +21,8 @@ const INTERVAL_MS = Number(process.env.INTERVAL_MS);
 const PART_BYTES = Number(process.env.PART_BYTES);
 const SECONDS = Number(process.env.SECONDS);
 const SECRET = process.env.SECRET ?? '';
+/** BENCH_TWO_STEP=1: POST /parts then PUT for every part, as before parts URLs (and as on S3). */
+const TWO_STEP = process.env.BENCH_TWO_STEP === '1';
 
 const body = randomBytes(PART_BYTES);
 const agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
@@ -85,6 +87,7 @@ async function recorder(i: number, deadline: number): Promise<void> {
   await new Promise((r) => setTimeout(r, next - Date.now()));
   let auth: Record<string, string> = {};
   let recordingId = '';
+  let partsUrl: string | null = null;
   if (TARGET === 'service') {
     const token = await sign(
       { sub: `load-${i}`, name: `Load ${i}`, exp: Math.floor(Date.now() / 1000) + 3600 },
@@ -99,7 +102,10 @@ async function recorder(i: number, deadline: number): Promise<void> {
       Buffer.from(JSON.stringify({ sessionId: `load-${i}`, mimeType: 'video/webm' })),
     );
     if (created.status !== 201 && created.status !== 200) return void error(`create ${created.status}`);
-    recordingId = (JSON.parse(created.text) as { id: string }).id;
+    const rec = JSON.parse(created.text) as { id: string; partsUrl?: { url: string } };
+    recordingId = rec.id;
+    // What the SDK does on a backend that hands out a parts URL (local): each part in one PUT.
+    if (!TWO_STEP) partsUrl = rec.partsUrl?.url ?? null;
   }
   for (let part = 1; ; part++) {
     const wait = next - Date.now();
@@ -109,7 +115,8 @@ async function recorder(i: number, deadline: number): Promise<void> {
     const started = performance.now();
     try {
       let url = `${BASE}/part-${i}-${part}`;
-      if (TARGET === 'service') {
+      if (partsUrl) url = `${partsUrl}/${part}`;
+      else if (TARGET === 'service') {
         const target = await request(
           `${BASE}/api/recordings/${recordingId}/parts`,
           'POST',

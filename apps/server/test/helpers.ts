@@ -82,6 +82,8 @@ export interface TestApp {
   service: ReturnType<typeof createApp>;
   logger: ReturnType<typeof memoryLogger>;
   storagePath: string;
+  /** The deployment's key of the service's signed URLs. */
+  signingKey: string;
   /** Authorization headers. */
   auth: { user: Record<string, string>; other: Record<string, string>; admin: Record<string, string> };
   /** app.request with a JSON body. */
@@ -134,6 +136,7 @@ export async function testApp(opts: TestAppOptions = {}): Promise<TestApp> {
     service,
     logger,
     storagePath,
+    signingKey,
     auth,
     env,
     async json(method, p, body, headers = {}) {

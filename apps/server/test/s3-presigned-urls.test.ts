@@ -63,6 +63,14 @@ describe('presigned part URLs (S3)', () => {
     expect(res.headers.get('etag')).toBe(md5(bytes));
   });
 
+  it('come one per part: no parts URL (a local-backend extension) in the create or the /parts answer', async () => {
+    const r = await t.json('POST', '/api/recordings', { sessionId: 'sess-urls', mimeType: 'video/webm' }, t.auth.user);
+    const created = (await r.json()) as { id: string; partsUrl?: unknown };
+    expect(created.partsUrl).toBeUndefined();
+    const part = (await partUrl(created.id, 1, 5 * 1024 * 1024)) as { partsUrl?: unknown };
+    expect(part.partsUrl).toBeUndefined();
+  });
+
   it('are refused by the S3 server when the signature is tampered with', async () => {
     const rec = await newRecording();
     const bytes = randomBytes(1000);

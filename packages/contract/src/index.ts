@@ -80,6 +80,23 @@ export type EndedBy = 'stop' | 'beacon' | 'abandoned' | 'size_limit' | 'failed';
 export interface CreatedRecording extends Recording {
   /** POST here (any body, no headers needed) to end the recording; valid for 7 days. */
   endUrl: string;
+  /** (extension) Present on a backend that receives parts itself (`local`): each part in one request. */
+  partsUrl?: PartsUrl;
+}
+
+/**
+ * (extension; `local` backend) The recording's parts URL: `PUT ${url}/${partNumber}`
+ * with these headers and the part's bytes stores the part in one request, its
+ * size being the request's Content-Length (required). The PUT makes the
+ * reservation POST /parts would make (same checks, same limits, same errors,
+ * before a byte is read) and answers as a part URL does (200 and the ETag).
+ * It expires like a part URL; every POST /parts answer carries a fresh one.
+ */
+export interface PartsUrl {
+  url: string;
+  method: 'PUT';
+  headers: Record<string, string>;
+  expiresAt: string;
 }
 
 // --- docs/API.md "5. Routes" ---
@@ -162,6 +179,8 @@ export interface PartTarget {
   /** Send exactly these headers with the PUT. */
   headers: Record<string, string>;
   expiresAt: string;
+  /** (extension) A fresh parts URL (`local` backend): see PartsUrl. */
+  partsUrl?: PartsUrl;
 }
 
 /** POST /api/recordings/:id/tails body (extension; S3 only, docs/bounded-loss.md). */

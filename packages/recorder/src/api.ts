@@ -15,6 +15,7 @@ import type {
   ListQuery,
   Page,
   PartTarget,
+  PartsUrl,
   Recording,
   RecordingConfig,
   TokenSource,
@@ -142,7 +143,10 @@ export class ApiClient {
     }
   }
 
-  createRecording(body: CreateRecordingBody, signal?: AbortSignal): Promise<Recording & { endUrl?: string }> {
+  createRecording(
+    body: CreateRecordingBody,
+    signal?: AbortSignal,
+  ): Promise<Recording & { endUrl?: string; partsUrl?: PartsUrl }> {
     // Not retried blindly: a lost response would leave a second, orphan recording. One retry-safe attempt.
     return this.request('POST', '/api/recordings', { body, signal, retry: false });
   }

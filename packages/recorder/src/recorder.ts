@@ -260,12 +260,13 @@ class CanvasRecorder implements Recorder {
       const stream = await take.captureStream(frameRate, this.pointer);
       take.plan(config, type);
       await take.loadTails();
-      const { endUrl, ...created } = await this.api.createRecording(
+      const { endUrl, partsUrl, ...created } = await this.api.createRecording(
         { sessionId: this.opts.sessionId, mimeType: type },
         signal,
       );
       take.rec = created;
       take.endUrl = endUrl ?? null;
+      take.partsUrl = partsUrl ?? null;
       take.type = type;
       this.attachPageExit(take);
       take.openUploader({

@@ -11,7 +11,7 @@ import type { ApiClient } from './api.js';
 import { RecorderError } from './errors.js';
 import type { ResolvedRecorderOptions } from './options.js';
 import { PartGatherer, planParts, type Part } from './part-gatherer.js';
-import type { CompletedPart, Recording, RecordingConfig } from './types.js';
+import type { CompletedPart, PartsUrl, Recording, RecordingConfig } from './types.js';
 import { Uploader } from './uploader.js';
 import type { TailUploader } from './tail-uploader.js';
 import { setWebmDuration, WebmTimeline } from '@sortie/webm';
@@ -106,6 +106,8 @@ export class Take {
   // this tab, so it becomes a part once its oldest byte is maxLagMs old, whatever its size.
   /** The end URL the service handed out at create (CreatedRecording.endUrl): POSTed by a beacon on pagehide. */
   endUrl: string | null = null;
+  /** (extension) The recording's parts URL (CreatedRecording.partsUrl, `local`): each part in one PUT. */
+  partsUrl: PartsUrl | null = null;
   /** Page-clock time of the previous chunk's handover (or of start): the chunk after it holds what was recorded since. */
   private lastHandoverAt = 0;
   /** Fires when the oldest buffered byte reaches maxLagMs: asks MediaRecorder for what it holds, then closes the part. */
@@ -215,6 +217,7 @@ export class Take {
       concurrency: this.opts.concurrency,
       retry: this.opts.retry,
       maxPendingBytes: this.opts.maxUnsentBytes,
+      partsUrl: this.partsUrl,
       onProgress: hooks.onProgress,
       onFatal: hooks.onFatal,
     });
@@ -481,6 +484,7 @@ export class Take {
           recordingId: this.rec!.id,
           retry: this.opts.retry,
           persistent: false,
+          partsUrl: this.uploader?.partsUrl ?? this.partsUrl,
         });
         fixer.enqueue(patched);
         const fixed = await fixer.finish().catch(() => null);

@@ -11,6 +11,7 @@ export type {
   ListQuery,
   Page,
   PartTarget,
+  PartsUrl,
   Recording,
   RecordingConfig,
   RecordingStatus,

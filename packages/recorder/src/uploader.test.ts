@@ -172,6 +172,94 @@ describe('Uploader', () => {
   });
 });
 
+describe('Uploader: the parts URL (extension, local backend)', () => {
+  const partsUrl = (name: string, inMs = 600_000) => ({
+    url: `https://api.test/api/uploads/${name}`,
+    method: 'PUT' as const,
+    headers: { 'Content-Type': 'application/octet-stream' },
+    expiresAt: new Date(Date.now() + inMs).toISOString(),
+  });
+
+  it('sends each part in one PUT to `${url}/${partNumber}`, never asking /parts', async () => {
+    const urls: string[] = [];
+    const h = harness((p, _attempt, url) => {
+      urls.push(url.pathname);
+      return ok(p);
+    });
+    const up = new Uploader({ api: h.api, recordingId: 'r1', partsUrl: partsUrl('tok') });
+    for (let i = 1; i <= 3; i++) up.enqueue(part(i));
+    expect(await up.finish()).toHaveLength(3);
+    expect(h.calls.parts.size).toBe(0);
+    expect(urls.sort()).toEqual(['/api/uploads/tok/1', '/api/uploads/tok/2', '/api/uploads/tok/3']);
+  });
+
+  it('falls back to /parts when it answers 401, and takes the fresh parts URL from that answer', async () => {
+    const urls: string[] = [];
+    const h = harness(
+      (p, _attempt, url) => {
+        urls.push(url.href);
+        return url.pathname.startsWith('/api/uploads/old/') ? new Response('{}', { status: 401 }) : ok(p);
+      },
+      (p, n) =>
+        Response.json({
+          partNumber: p,
+          url: `https://store.test/p/${p}?v=${n}`,
+          method: 'PUT',
+          headers: {},
+          expiresAt: new Date(Date.now() + 600_000).toISOString(),
+          partsUrl: partsUrl('new'),
+        }),
+    );
+    const up = new Uploader({ api: h.api, recordingId: 'r1', concurrency: 1, partsUrl: partsUrl('old') });
+    up.enqueue(part(1));
+    up.enqueue(part(2));
+    expect(await up.finish()).toHaveLength(2);
+    expect(urls).toEqual([
+      'https://api.test/api/uploads/old/1',
+      'https://store.test/p/1?v=1',
+      'https://api.test/api/uploads/new/2',
+    ]);
+    expect(up.partsUrl?.url).toBe('https://api.test/api/uploads/new');
+  });
+
+  it('does not use a parts URL about to expire: the part asks /parts', async () => {
+    const h = harness((p) => ok(p));
+    const up = new Uploader({ api: h.api, recordingId: 'r1', partsUrl: partsUrl('tok', 10_000) });
+    up.enqueue(part(1));
+    await up.finish();
+    expect(h.calls.parts.get(1)).toBe(1);
+  });
+
+  it('fails on a 413 from it (the size limit), as from /parts', async () => {
+    const h = harness(() => Response.json({ error: { code: 'payload_too_large', message: 'over' } }, { status: 413 }));
+    const up = new Uploader({ api: h.api, recordingId: 'r1', partsUrl: partsUrl('tok') });
+    up.enqueue(part(1));
+    await expect(up.finish()).rejects.toMatchObject({ status: 413 });
+    expect(h.calls.parts.size).toBe(0);
+  });
+});
+
+describe('Uploader: a part URL answering 409', () => {
+  it('asks /parts once more (the reservation was replaced or forgotten) and sends the part again', async () => {
+    const h = harness((p, attempt) => (attempt === 1 ? new Response('{}', { status: 409 }) : ok(p)));
+    const up = new Uploader({ api: h.api, recordingId: 'r1' });
+    up.enqueue(part(1));
+    expect(await up.finish()).toEqual([{ partNumber: 1, etag: '"etag-1"' }]);
+    expect(h.calls.parts.get(1)).toBe(2);
+  });
+
+  it('fails when /parts itself answers 409 (the recording takes no more parts)', async () => {
+    const h = harness(
+      () => new Response('{}', { status: 409 }),
+      (_p, n) =>
+        n > 1 ? Response.json({ error: { code: 'conflict', message: 'closed' } }, { status: 409 }) : undefined,
+    );
+    const up = new Uploader({ api: h.api, recordingId: 'r1' });
+    up.enqueue(part(1));
+    await expect(up.finish()).rejects.toMatchObject({ status: 409 });
+  });
+});
+
 describe('ApiClient tokens', () => {
   it('asks getToken again after a 401 and repeats the call with the new token', async () => {
     const seen: string[] = [];

@@ -1,7 +1,8 @@
 /**
  * Sends parts as they close: at most `concurrency` PUTs at a time, each
  * through the docs/API.md protocol (ask /parts for a URL, PUT exactly that many
- * bytes, keep the ETag). Transient failures (network, 5xx, 408, 429) are
+ * bytes, keep the ETag) or, where the service gave the recording a parts URL
+ * (extension, `local`), in one PUT to it. Transient failures (network, 5xx, 408, 429) are
  * retried with backoff for as long as it takes, by default: what bounds the
  * wait is memory, not an attempt count — once the bytes not uploaded yet
  * would pass `maxPendingBytes`, the uploader fails. A URL that expired or
@@ -14,7 +15,7 @@ import { RecorderError } from './errors.js';
 import { DEFAULT_MAX_PENDING_BYTES } from './options.js';
 import { withRetry, type RetryOptions } from './retry.js';
 import type { Part } from './part-gatherer.js';
-import type { CompletedPart, PartTarget } from './types.js';
+import type { CompletedPart, PartTarget, PartsUrl } from './types.js';
 
 export interface UploaderOptions {
   api: ApiClient;
@@ -30,6 +31,11 @@ export interface UploaderOptions {
   persistent?: boolean | undefined;
   /** The uploader fails once the bytes waiting or in flight would pass this. Default DEFAULT_MAX_PENDING_BYTES. */
   maxPendingBytes?: number | undefined;
+  /**
+   * (extension) The recording's parts URL (CreatedRecording.partsUrl): each part is one PUT to
+   * `${url}/${partNumber}` instead of POST /parts and a PUT. Renewed from POST /parts answers.
+   */
+  partsUrl?: PartsUrl | null | undefined;
   /** Called whenever the count of stored bytes changes. */
   onProgress?: (uploadedBytes: number) => void;
   /** Called once when a part fails for good. */
@@ -72,8 +78,12 @@ export class Uploader {
   /** Parts whose keepalive PUT failed: their retries go without keepalive (a browser or server that refuses it must not stall them). */
   private readonly keepaliveRefused = new Set<number>();
 
+  /** The parts URL in use (null: every part asks POST /parts for its URL). */
+  partsUrl: PartsUrl | null;
+
   constructor(opts: UploaderOptions) {
     this.opts = opts;
+    this.partsUrl = opts.partsUrl ?? null;
   }
 
   /** Bytes stored on the service, counting each part number once (its latest size). */
@@ -185,17 +195,41 @@ export class Uploader {
     const { api, recordingId } = this.opts;
     const signal = this.controller.signal;
     let target: PartTarget | null = null;
+    const ask = async (): Promise<PartTarget> => {
+      // No retries inside: this loop is the one retry budget of the part.
+      const t = await api.requestPart(recordingId, part.partNumber, part.data.size, signal, false);
+      if (t.partsUrl) this.partsUrl = t.partsUrl;
+      return t;
+    };
     await withRetry(
       async () => {
-        if (!target || Date.parse(target.expiresAt) - Date.now() < EXPIRY_MARGIN_MS) {
-          // No retries inside: this loop is the one retry budget of the part.
-          target = await api.requestPart(recordingId, part.partNumber, part.data.size, signal, false);
+        let res: Response | null = null;
+        const parts = this.partsUrl;
+        if (parts && Date.parse(parts.expiresAt) - Date.now() >= EXPIRY_MARGIN_MS) {
+          // One request: the PUT reserves the part (its Content-Length) and stores it.
+          const url = `${parts.url}/${part.partNumber}`;
+          res = await this.put(
+            { partNumber: part.partNumber, url, method: 'PUT', headers: parts.headers, expiresAt: parts.expiresAt },
+            part,
+            signal,
+          );
+          if (res.status === 401 || res.status === 403 || res.status === 404) {
+            // Expired, refused, or a service that no longer has the route: POST /parts, whose answer
+            // carries a fresh parts URL when there is one.
+            if (this.partsUrl === parts) this.partsUrl = null;
+            res = null;
+          }
         }
-        let res = await this.put(target, part, signal);
-        if (res.status === 401 || res.status === 403) {
-          // The URL expired or was refused: a new one, right away, once per attempt.
-          target = await api.requestPart(recordingId, part.partNumber, part.data.size, signal, false);
+        if (!res) {
+          if (!target || Date.parse(target.expiresAt) - Date.now() < EXPIRY_MARGIN_MS) target = await ask();
           res = await this.put(target, part, signal);
+          if (res.status === 401 || res.status === 403 || res.status === 409) {
+            // The URL expired or was refused, or the part's reservation is not this URL's (asked again
+            // meanwhile, or forgotten by a database crash): a new one, right away, once per attempt. A
+            // recording that takes no more parts answers POST /parts with its own 409.
+            target = await ask();
+            res = await this.put(target, part, signal);
+          }
         }
         if (!res.ok) throw await errorFromResponse(res, `PUT part ${part.partNumber}`);
         const etag = res.headers.get('ETag');

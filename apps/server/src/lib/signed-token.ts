@@ -8,6 +8,8 @@ import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'no
 export type SignedClaims =
   /** uid (the owner) and key (the storage key) let the PUT skip a lookup; older URLs lack them. */
   | { typ: 'part'; rid: string; pn: number; size: number; uid?: string; key?: string }
+  /** (extension) Any part of one recording, PUT in one request (its size is the Content-Length). */
+  | { typ: 'parts'; rid: string; uid: string; key: string }
   | { typ: 'file'; rid: string }
   /** The capability to end one recording (a beacon from a closing tab, which cannot carry a bearer token). */
   | { typ: 'end'; rid: string }

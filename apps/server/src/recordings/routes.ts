@@ -21,7 +21,7 @@ import { parseRange } from '../lib/range.js';
 import { signToken, verifyToken } from '../lib/signed-token.js';
 import { validate } from '../lib/validate.js';
 import type { SettingsService } from '../settings/service.js';
-import { downloadFilename, type RecordingsService } from './service.js';
+import { downloadFilename, toResource, type RecordingsService } from './service.js';
 import { completeBody, createBody, failBody, idParam, listQuery, partBody, tailBody } from './schemas.js';
 import type { RecordingRow } from '../db/schema.js';
 import type { Clock } from '../lib/clock.js';
@@ -84,14 +84,23 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
   });
 
   app.post('/', jsonLimit, validate('json', createBody), async (c) => {
-    const rec = await service.create(c.get('user'), c.req.valid('json'));
+    const row = await service.createRow(c.get('user'), c.req.valid('json'));
     // A capability to end this recording only, for navigator.sendBeacon (no Authorization header).
     const token = await signToken(
       deps.signingKey,
-      { typ: 'end', rid: rec.id },
+      { typ: 'end', rid: row.id },
       new Date(clock.now().getTime() + END_URL_TTL_SECONDS * 1000),
     );
-    return c.json({ ...rec, endUrl: `${origin(c, deps.publicUrl)}/api/ends/${token}` } satisfies CreatedRecording, 201);
+    const base = origin(c, deps.publicUrl);
+    const partsUrl = await service.partsUrl(row, base);
+    return c.json(
+      {
+        ...toResource(row),
+        endUrl: `${base}/api/ends/${token}`,
+        ...(partsUrl ? { partsUrl } : {}),
+      } satisfies CreatedRecording,
+      201,
+    );
   });
 
   app.get('/', validate('query', listQuery), async (c) => {
@@ -107,7 +116,7 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
     const { id } = c.req.valid('param');
     const { partNumber, sizeBytes } = c.req.valid('json');
     // The backend makes the URL: presigned S3 UploadPart, or a signed URL back to this service.
-    const { target, expiresAt } = await service.requestPart(
+    const { target, expiresAt, partsUrl } = await service.requestPart(
       c.get('user'),
       id,
       partNumber,
@@ -120,6 +129,7 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
       method: 'PUT',
       headers: target.headers,
       expiresAt: expiresAt.toISOString(),
+      ...(partsUrl ? { partsUrl } : {}),
     } satisfies PartTarget);
   });
 
@@ -225,22 +235,30 @@ export function transferRoutes(deps: RecordingRoutesDeps) {
       if (n < claims.sizeBytes)
         throw badRequest(`This URL takes exactly ${claims.sizeBytes} bytes; the body has ${n}.`);
     }
-    // The Node request itself is the fastest stream of the body; app.request() in tests has only the web stream.
-    const body = c.env?.incoming ?? (c.req.raw.body ? Readable.fromWeb(c.req.raw.body as never) : Readable.from([]));
-    try {
-      const { etag } = await service.acceptPart(claims.recordingId, claims.partNumber, claims.sizeBytes, body, claims);
-      c.header('ETag', etag);
-      return c.body(null, 200);
-    } catch (err) {
-      if (!body.readableEnded && !body.destroyed) {
-        // A full disk is no fault of the client's: read the rest of the body away so the
-        // connection stays open for the retry. Any other early answer (too long, too slow)
-        // ends the connection instead of reading what the client may still send.
-        if (err instanceof DomainError && err.code === 'insufficient_storage') body.resume();
-        else c.header('Connection', 'close');
-      }
-      throw err;
-    }
+    return receiveBody(c, (body) =>
+      service.acceptPart(claims.recordingId, claims.partNumber, claims.sizeBytes, body, claims),
+    );
+  });
+
+  /**
+   * (extension) A part in one request, through the recording's parts URL (CreatedRecording.partsUrl):
+   * the reservation POST /parts makes, for the Content-Length's size, then the bytes.
+   */
+  app.put('/uploads/:token/:partNumber', async (c) => {
+    const receiver = service.storage.receiver;
+    if (!receiver) throw notFound('No such route.');
+    const claims = await receiver.verifyPartsUrl(c.req.param('token'));
+    if (!claims) throw new DomainError('unauthorized', 'This upload URL is invalid or has expired; request a new one.');
+    const pn = c.req.param('partNumber');
+    const partNumber = /^[1-9][0-9]{0,8}$/.test(pn) ? Number(pn) : 0;
+    if (partNumber < 1 || partNumber > service.storage.maxParts)
+      throw badRequest(`The part number must be an integer from 1 to ${service.storage.maxParts}.`);
+    const declared = c.req.header('content-length');
+    if (declared === undefined || !/^[0-9]{1,15}$/.test(declared))
+      throw badRequest('A part sent to the parts URL needs a Content-Length header: the part size it reserves.');
+    const sizeBytes = Number(declared);
+    if (sizeBytes < 1) throw badRequest('A part has at least 1 byte.');
+    return receiveBody(c, (body) => service.receivePart(claims, partNumber, sizeBytes, body));
   });
 
   /**
@@ -269,6 +287,33 @@ export function transferRoutes(deps: RecordingRoutesDeps) {
   });
 
   return app;
+}
+
+/**
+ * Hands a part PUT's body to `accept` and answers 200 with the ETag. When the answer
+ * comes before the whole body was read (refused up front, or failed midway), the
+ * connection is closed rather than the rest read, except on a full disk.
+ */
+async function receiveBody(
+  c: Context<{ Bindings: { incoming?: import('node:http').IncomingMessage } }>,
+  accept: (body: Readable) => Promise<{ etag: string }>,
+): Promise<Response> {
+  // The Node request itself is the fastest stream of the body; app.request() in tests has only the web stream.
+  const body = c.env?.incoming ?? (c.req.raw.body ? Readable.fromWeb(c.req.raw.body as never) : Readable.from([]));
+  try {
+    const { etag } = await accept(body);
+    c.header('ETag', etag);
+    return c.body(null, 200);
+  } catch (err) {
+    if (!body.readableEnded && !body.destroyed) {
+      // A full disk is no fault of the client's: read the rest of the body away so the
+      // connection stays open for the retry. Any other early answer (too long, too slow)
+      // ends the connection instead of reading what the client may still send.
+      if (err instanceof DomainError && err.code === 'insufficient_storage') body.resume();
+      else c.header('Connection', 'close');
+    }
+    throw err;
+  }
 }
 
 /** A single satisfiable range that starts after byte 0: a player resuming a viewing already audited. */

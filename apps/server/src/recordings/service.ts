@@ -41,7 +41,7 @@ import { decodeListCursor, encodeListCursor, type ListKey, type ListOrder, type 
 import { isWebm, repairWebm } from './repair.js';
 import { foldTails, issueTailUrls } from './tails.js';
 import { repairWebmObject, writeDurationObject } from './repair-object.js';
-import type { TailTargets } from '@sortie/contract';
+import type { PartsUrl, TailTargets } from '@sortie/contract';
 
 /** The recording resource is the contract's (docs/API.md "4. The recording resource"): toResource is checked against it. */
 import type { Recording } from '@sortie/contract';
@@ -278,6 +278,11 @@ export class RecordingsService {
   }
 
   async create(user: Identity, input: { sessionId: string; mimeType: string }): Promise<Recording> {
+    return toResource(await this.createRow(user, input));
+  }
+
+  /** create, answering the row (the route also needs its storage key, for the parts URL). */
+  async createRow(user: Identity, input: { sessionId: string; mimeType: string }): Promise<RecordingRow> {
     const id = randomUUID();
     const key = keyFor(id, input.mimeType);
     const uploadId = await this.storage.createUpload(key, input.mimeType);
@@ -314,7 +319,7 @@ export class RecordingsService {
       await this.storage.abortUpload({ key, uploadId }).catch(() => {});
       throw err;
     }
-    return toResource(row!);
+    return row!;
   }
 
   async list(filter: ListFilter): Promise<Page> {
@@ -410,7 +415,71 @@ export class RecordingsService {
     partNumber: number,
     sizeBytes: number,
     origin: string,
-  ): Promise<{ target: PartTarget; expiresAt: Date }> {
+  ): Promise<{ target: PartTarget; expiresAt: Date; partsUrl: PartsUrl | null }> {
+    const row = await this.reservePart(user.id, id, partNumber, sizeBytes);
+    const now = this.clock.now();
+    const expiresAt = new Date(now.getTime() + PART_URL_TTL_SECONDS * 1000);
+    const target = await this.storage.presignPart({
+      recordingId: id,
+      userId: user.id,
+      key: row.storage_key,
+      uploadId: row.upload_id,
+      partNumber,
+      sizeBytes,
+      expiresInSeconds: PART_URL_TTL_SECONDS,
+      origin,
+    });
+    // A fresh parts URL with each part URL: a client on the one-request path renews it this way near its expiry.
+    const partsUrl = await this.partsUrl({ id, userId: user.id, storageKey: row.storage_key }, origin);
+    return { target, expiresAt, partsUrl };
+  }
+
+  /**
+   * (extension) The recording's parts URL on a backend that receives parts itself (local):
+   * `${url}/${partNumber}` takes a part in one request (receivePart). null on S3.
+   */
+  async partsUrl(rec: { id: string; userId: string; storageKey: string }, origin: string): Promise<PartsUrl | null> {
+    const receiver = this.storage.receiver;
+    if (!receiver) return null;
+    const expiresAt = new Date(this.clock.now().getTime() + PART_URL_TTL_SECONDS * 1000);
+    const target = await receiver.presignParts({
+      recordingId: rec.id,
+      userId: rec.userId,
+      key: rec.storageKey,
+      expiresInSeconds: PART_URL_TTL_SECONDS,
+      origin,
+    });
+    return { url: target.url, method: 'PUT', headers: target.headers, expiresAt: expiresAt.toISOString() };
+  }
+
+  /**
+   * (extension) A part in one request, through a parts URL: the reservation POST /parts
+   * makes (the same checks, the same limits, before a byte is read), then the bytes as
+   * acceptPart takes them. One HTTP request a part instead of two (issue 13).
+   */
+  async receivePart(
+    signed: { recordingId: string; userId: string; key: string },
+    partNumber: number,
+    sizeBytes: number,
+    body: Readable,
+  ): Promise<{ etag: string }> {
+    const row = await this.reservePart(signed.userId, signed.recordingId, partNumber, sizeBytes);
+    return this.acceptPart(signed.recordingId, partNumber, sizeBytes, body, {
+      userId: signed.userId,
+      key: row.storage_key,
+    });
+  }
+
+  /**
+   * Reserves part `partNumber` of `sizeBytes` of recording `id` of user `userId`: the
+   * checks and limits of POST /parts. Answers the recording's storage key and upload id.
+   */
+  private async reservePart(
+    userId: string,
+    id: string,
+    partNumber: number,
+    sizeBytes: number,
+  ): Promise<{ storage_key: string; upload_id: string | null }> {
     if (partNumber > this.storage.maxParts) throw badRequest(`partNumber must be from 1 to ${this.storage.maxParts}.`);
     const receiver = this.storage.receiver;
     if (receiver) {
@@ -438,13 +507,13 @@ export class RecordingsService {
       reserved: number;
     }>(this.db, this.hotStatements().requestPart, {
       id,
-      userId: user.id,
+      userId,
       partNumber,
       sizeBytes,
       at: now.toISOString(),
       userCap: userCap ?? null,
     });
-    if (!row || row.user_id !== user.id) throw notFound();
+    if (!row || row.user_id !== userId) throw notFound();
     if (!OPEN.includes(row.status)) throw conflict(`Recording is ${row.status}; it takes no more parts.`);
     if (row.reserved !== 1) {
       // This part's earlier version stays stored until the new one replaces it: this_part is the larger.
@@ -460,18 +529,7 @@ export class RecordingsService {
         `This part would take your open recordings to ${userTotal} bytes, over your limit of ${userCap} bytes; complete one first.`,
       );
     }
-    const expiresAt = new Date(now.getTime() + PART_URL_TTL_SECONDS * 1000);
-    const target = await this.storage.presignPart({
-      recordingId: id,
-      userId: user.id,
-      key: row.storage_key,
-      uploadId: row.upload_id,
-      partNumber,
-      sizeBytes,
-      expiresInSeconds: PART_URL_TTL_SECONDS,
-      origin,
-    });
-    return { target, expiresAt };
+    return row;
   }
 
   /**

@@ -144,13 +144,29 @@ export const ASSET_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
 /** What a backend that receives part bodies itself offers (see RecordingStorage.receiver). */
 export interface PartReceiver {
+  /** Removes a recording's parts folder if it is empty (a late PUT to a closed recording made it again). */
+  discardEmptyParts?(args: { key: string }): Promise<void>;
+
+  /**
+   * (extension) The recording's parts URL: `${url}/${partNumber}` takes any part in one
+   * request, its size being the request's Content-Length (the reservation that
+   * POST /parts makes is made by that PUT itself). Signed like the part URLs.
+   */
+  presignParts(args: {
+    recordingId: string;
+    userId: string;
+    key: string;
+    expiresInSeconds: number;
+    origin: string;
+  }): Promise<PartTarget>;
+
+  /** The claims of a parts URL this backend issued, or null when it is forged or expired. */
+  verifyPartsUrl(token: string): Promise<{ recordingId: string; userId: string; key: string } | null>;
+
   /**
    * The claims of a part URL this backend issued, or null when it is forged or expired.
    * `userId` and `key` are absent from URLs issued by releases before they were added.
    */
-  /** Removes a recording's parts folder if it is empty (a late PUT to a closed recording made it again). */
-  discardEmptyParts?(args: { key: string }): Promise<void>;
-
   verifyPartUrl(
     token: string,
   ): Promise<{ recordingId: string; partNumber: number; sizeBytes: number; userId?: string; key?: string } | null>;

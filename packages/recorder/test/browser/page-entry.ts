@@ -258,7 +258,8 @@ async function measureLag(o: LagOptions) {
     }
     if (method === 'PUT')
       puts.push({
-        part: partOfUrl.get(url) ?? -1,
+        // A part URL from /parts, or the parts URL's `${url}/${partNumber}` (local, one request a part).
+        part: partOfUrl.get(url) ?? Number(/\/api\/uploads\/[^/]+\/(\d+)$/.exec(new URL(url).pathname)?.[1] ?? -1),
         tail: ((m) => (m ? ([Number(m[1]), Number(m[2])] as [number, number]) : null))(
           /\/tails\/[^/]+\/(\d+)-(\d+)/.exec(new URL(url).pathname),
         ),
