@@ -198,6 +198,39 @@ describe('the parts URL (local backend)', () => {
     expect(await partFiles(id)).toHaveLength(0);
   });
 
+  it('a body stalled after its headers does not hold a beacon-ended recording open (ready in seconds)', async () => {
+    await start();
+    const rec = (await (
+      await api('POST', '/api/recordings', { sessionId: 'stall', mimeType: 'video/webm' })
+    ).json()) as { id: string; endUrl: string; partsUrl: PartsUrl };
+    const first = randomBytes(3000);
+    expect((await put(`${rec.partsUrl.url}/1`, first)).status).toBe(200);
+    // What Chromium was seen to send for a keepalive PUT as its tab closed: the headers, then no byte.
+    const stalled = http.request(`${rec.partsUrl.url}/2`, { method: 'PUT', headers: { 'content-length': '10' } });
+    const answered = new Promise<number>((resolve) => {
+      stalled.on('response', (res) => resolve(res.statusCode ?? 0));
+      stalled.on('error', () => resolve(-1));
+    });
+    stalled.flushHeaders();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(t.service.recordings.gate.busy(rec.id)).toBe(true);
+    expect((await fetch(rec.endUrl, { method: 'POST', body: 'end' })).status).toBe(202);
+    const until = Date.now() + 15_000;
+    let status = '';
+    while (Date.now() < until) {
+      status = ((await (await api('GET', `/api/recordings/${rec.id}`)).json()) as { status: string }).status;
+      if (status !== 'recording' && status !== 'uploading') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(status).toBe('ready');
+    const done = (await (await api('GET', `/api/recordings/${rec.id}`)).json()) as { sizeBytes: number };
+    expect(done.sizeBytes).toBe(first.length);
+    // Should its bytes come after all, the recording is closed: 409, and nothing of them is kept.
+    stalled.end(randomBytes(10));
+    expect(await answered).toBe(409);
+    t.service.jobs.sweeper.stopPending();
+  });
+
   it('is renewed by every POST /parts answer', async () => {
     await start();
     const { id } = await createWithPartsUrl();

@@ -90,7 +90,11 @@ export class Sweeper {
     const timer = setTimeout(async () => {
       this.pending.delete(timer);
       try {
-        const busy = this.opts.recordings.gate.busy(recordingId);
+        // A body that has had no byte for the quiet time does not hold the recording open: a
+        // keepalive PUT sent as the tab closed can arrive as headers whose body never follows
+        // (Chromium, seen in tab-close.test.ts), and would otherwise hold it until the idle
+        // timeout (30 s). Its bytes, should they come after all, are refused (409): it is ended.
+        const busy = this.opts.recordings.gate.busy(recordingId, BEACON_QUIET_MS);
         if (!busy) await this.run();
         const row = await this.opts.recordings.rowById(recordingId);
         if (row && (row.status === 'recording' || row.status === 'uploading') && tries > 1)

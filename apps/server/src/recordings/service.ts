@@ -582,7 +582,10 @@ export class RecordingsService {
         sizeBytes,
         body,
         signal: watchdog.signal,
-        onData: watchdog.seen,
+        onData: (bytes) => {
+          watchdog.seen(bytes);
+          release.touch();
+        },
       });
     } catch (err) {
       if (err instanceof PartTooLargeError)

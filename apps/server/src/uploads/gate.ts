@@ -24,11 +24,15 @@ export interface UploadGateOptions {
   maxConcurrentPerPart?: number;
 }
 
+/** A slot's release (call it once), and touch(): a byte of its body arrived now. */
+export type GateSlot = (() => void) & { touch(): void };
+
 export class UploadGate {
   private total = 0;
   private readonly byUser = new Map<string, number>();
   private readonly byPart = new Map<string, number>();
-  private readonly byRecording = new Map<string, number>();
+  /** The bodies of each recording being received, each with the time it started or last had a byte. */
+  private readonly byRecording = new Map<string, Set<{ at: number }>>();
 
   constructor(private readonly opts: UploadGateOptions) {}
 
@@ -37,13 +41,21 @@ export class UploadGate {
     return this.total;
   }
 
-  /** Whether a body of this recording is being received here now. */
-  busy(recordingId: string): boolean {
-    return this.byRecording.has(recordingId);
+  /**
+   * Whether a body of this recording is being received here now; with `quietMs`, only a
+   * body that started or had a byte within the last `quietMs` counts (a stalled one does not).
+   */
+  busy(recordingId: string, quietMs?: number): boolean {
+    const bodies = this.byRecording.get(recordingId);
+    if (!bodies) return false;
+    if (quietMs === undefined) return true;
+    const since = Date.now() - quietMs;
+    for (const b of bodies) if (b.at > since) return true;
+    return false;
   }
 
   /** Takes a slot for one body, or throws; the returned function gives it back (call it once). */
-  acquire(userId: string, recordingId: string, partNumber: number): () => void {
+  acquire(userId: string, recordingId: string, partNumber: number): GateSlot {
     const part = `${recordingId}/${partNumber}`;
     if (this.total >= this.opts.maxConcurrent) {
       throw new DomainError(
@@ -74,16 +86,25 @@ export class UploadGate {
     this.total++;
     this.byUser.set(userId, (this.byUser.get(userId) ?? 0) + 1);
     this.byPart.set(part, (this.byPart.get(part) ?? 0) + 1);
-    this.byRecording.set(recordingId, (this.byRecording.get(recordingId) ?? 0) + 1);
+    const body = { at: Date.now() };
+    let bodies = this.byRecording.get(recordingId);
+    if (!bodies) this.byRecording.set(recordingId, (bodies = new Set()));
+    bodies.add(body);
     let released = false;
-    return () => {
+    const release = () => {
       if (released) return;
       released = true;
       this.total--;
       dec(this.byUser, userId);
       dec(this.byPart, part);
-      dec(this.byRecording, recordingId);
+      bodies.delete(body);
+      if (bodies.size === 0 && this.byRecording.get(recordingId) === bodies) this.byRecording.delete(recordingId);
     };
+    return Object.assign(release, {
+      touch() {
+        body.at = Date.now();
+      },
+    });
   }
 }
 
