@@ -4,8 +4,9 @@
  * node:http server piping each PUT to disk, in the same run. Two shapes of the
  * same ~2 Mbit/s per recorder: a 1 MiB part every 4 s (the SDK's default
  * rhythm), and a 256 KiB part every second. For each it prints errors, part
- * latency p50/p99 (POST /parts + PUT for the service, the PUT alone for the
- * bare pipe), and server CPU-seconds per GiB received, read from
+ * latency p50/p99 (for the service, as the SDK sends a part there: one PUT to
+ * the recording's parts URL, or with BENCH_TWO_STEP=1 POST /parts + PUT as
+ * before parts URLs and as on S3; the PUT alone for the bare pipe), and server CPU-seconds per GiB received, read from
  * /proc/<pid>/stat (utime + stime) of the server process alone; for the
  * service also what its PostgreSQL backends spent, and CPU milliseconds per
  * part. The recorders run in a process of their own (load-client.ts), the
@@ -13,7 +14,7 @@
  * spread over the first interval), so the first interval carries a create per
  * recorder on top of the parts. Latency is printed for every part, and for the
  * parts started after a warm-up of two intervals (the steady state); for the
- * service also its two requests apart. Below the table: per-thread CPU of each
+ * service in two steps also its two requests apart. Below the table: per-thread CPU of each
  * server (main thread; libuv's pool; V8's) and the recorders' own CPU.
  *
  * Env: BENCH_RECORDERS (default 500), BENCH_SECONDS per run (default 30),
@@ -21,7 +22,8 @@
  * BENCH_SHAPES (default "4000:1048576,1000:262144": interval ms:part bytes, comma-separated),
  * BENCH_SERVICE_NODE_FLAGS (extra node flags for the service, e.g. --cpu-prof),
  * BENCH_SERVICE_STDOUT (a file for the service's log lines: one per request, with its duration),
- * BENCH_SERVICE_ENTRY (another build's dist/index.js, to compare two builds in one window).
+ * BENCH_SERVICE_ENTRY (another build's dist/index.js, to compare two builds in one window; a build
+ * without parts URLs is sent two requests a part), BENCH_TWO_STEP=1 (POST /parts + PUT for every part).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';

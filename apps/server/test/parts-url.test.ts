@@ -231,6 +231,22 @@ describe('the parts URL (local backend)', () => {
     t.service.jobs.sweeper.stopPending();
   });
 
+  it('counts its parts in the metrics like the part URL’s, under its route pattern, no token in a label', async () => {
+    await start();
+    const { url } = await createWithPartsUrl();
+    expect((await put(`${url}/1`, randomBytes(1000))).status).toBe(200);
+    expect((await put(`${url}/2`, randomBytes(24))).status).toBe(200);
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const value = (name: string) =>
+      Number(new RegExp(`^${name.replace(/[{}"/:.]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(value('sortie_upload_parts_received_total')).toBe(2);
+    expect(value('sortie_upload_bytes_received_total')).toBe(1024);
+    expect(value('sortie_http_requests_total{method="PUT",route="/api/uploads/:token/:partNumber",status="200"}')).toBe(
+      2,
+    );
+    expect(text).not.toContain(url.split('/').pop()!);
+  });
+
   it('is renewed by every POST /parts answer', async () => {
     await start();
     const { id } = await createWithPartsUrl();

@@ -15,6 +15,8 @@ import type { Metrics } from './index.js';
 const QUIET_ROUTES = new Set(['/healthz', '/readyz', '/metrics']);
 
 export const UPLOAD_ROUTE = '/api/uploads/:token';
+/** (extension) A part in one request, to the recording's parts URL. */
+export const PARTS_URL_ROUTE = '/api/uploads/:token/:partNumber';
 export const PARTS_ROUTE = '/api/recordings/:id/parts';
 
 export function observeRequests(opts: { metrics: Metrics; logger: Logger }): MiddlewareHandler {
@@ -30,6 +32,9 @@ export function observeRequests(opts: { metrics: Metrics; logger: Logger }): Mid
     metrics.observeRequest(method, route, status);
     if (status === 200 && method === 'PUT' && route === UPLOAD_ROUTE) {
       metrics.partReceived(partSize(c.req.param('token')), seconds);
+    } else if (status === 200 && method === 'PUT' && route === PARTS_URL_ROUTE) {
+      // Its size is its Content-Length, which the route required and stored exactly.
+      metrics.partReceived(Number(c.req.header('content-length')), seconds);
     } else if (status === 200 && method === 'POST' && route === PARTS_ROUTE) {
       metrics.partUrlIssued();
     }
