@@ -202,7 +202,7 @@ async function main() {
         // libuv's pool (file system calls), V8's (GC, compilation).
         if (target === 'service')
           console.error(
-            `  ${process.env.BENCH_TWO_STEP === '1' ? `POST /parts p50 ${result.url.p50.toFixed(1)} p99 ${result.url.p99.toFixed(1)} ms; ` : 'one PUT a part (parts URL); '}PUT p50 ${result.put.p50.toFixed(1)} p99 ${result.put.p99.toFixed(1)} ms; after the warm-up (2 intervals) p50 ${result.steady.p50.toFixed(1)} p99 ${result.steady.p99.toFixed(1)} ms`,
+            `  ${!Number.isNaN(result.url.p50) && result.url.p50 !== null ? `POST /parts p50 ${result.url.p50.toFixed(1)} p99 ${result.url.p99.toFixed(1)} ms; ` : 'one PUT a part (parts URL); '}PUT p50 ${result.put.p50.toFixed(1)} p99 ${result.put.p99.toFixed(1)} ms; after the warm-up (2 intervals) p50 ${result.steady.p50.toFixed(1)} p99 ${result.steady.p99.toFixed(1)} ms`,
           );
         console.error(
           `  recorders' own CPU ${result.clientCpu.toFixed(1)} s; ${target} threads (CPU-s): ${threads.map(([n, s]) => `${n} ${s.toFixed(2)}`).join(', ')}`,
