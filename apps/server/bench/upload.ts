@@ -11,10 +11,14 @@
  *
  * The service runs compiled (dist/, as in the container image), without tsx's loader.
  *
+ * Before each timed run the page cache's dirty pages are written out (`sync`, not timed), so that
+ * no run pays for the write-back of another's gigabyte; each still pays for its own.
+ *
  * Env: BENCH_TOTAL_MIB (default 1024), BENCH_PART_MIB (default 64), BENCH_ROUNDS (default 3),
- * BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres).
+ * BENCH_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres), BENCH_SERVICE_NODE_FLAGS (node flags
+ * for the service, space-separated: `--cpu-prof --cpu-prof-dir=/tmp/prof`, `--trace-gc`).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
@@ -146,7 +150,8 @@ async function main() {
     BARE_WRITE_BUFFER: String(MiB),
   });
   // The service as the image runs it: compiled JavaScript (`pnpm bench:upload` builds dist/ first).
-  const svc = await start([path.join(here, '../dist/index.js')], {
+  const nodeArgs = process.env.BENCH_SERVICE_NODE_FLAGS?.split(' ').filter(Boolean) ?? [];
+  const svc = await start([...nodeArgs, path.join(here, '../dist/index.js')], {
     PORT: '0',
     HOST: '127.0.0.1',
     SORTIE_DEMO: 'true',
@@ -169,19 +174,26 @@ async function main() {
     for (const name of await readdir(dir)) if (name.startsWith('bare-')) await rm(path.join(dir, name));
     return rate;
   };
-  // The service: create, then for each part ask /parts and PUT to the URL it gives.
+  // The service, as the SDK sends a part on local: create, then PUT each part to the parts URL
+  // (one request a part). BENCH_TWO_STEP=1: ask /parts for each part's URL, then PUT to it.
+  const twoStep = process.env.BENCH_TWO_STEP === '1';
   const service = async (round: number): Promise<number> => {
-    const rec = await json('POST', `${api}/api/recordings`, token, {
+    const rec = (await json('POST', `${api}/api/recordings`, token, {
       sessionId: `bench-${round}`,
       mimeType: 'video/webm',
-    });
+    })) as unknown as { id: string; partsUrl?: { url: string } };
     const t0 = performance.now();
     for (let p = 1; p <= parts; p++) {
-      const target = await json('POST', `${api}/api/recordings/${rec.id}/parts`, token, {
-        partNumber: p,
-        sizeBytes: PART_MIB * MiB,
-      });
-      const status = await putStream(target.url!, PART_MIB);
+      const url =
+        rec.partsUrl && !twoStep
+          ? `${rec.partsUrl.url}/${p}`
+          : (
+              await json('POST', `${api}/api/recordings/${rec.id}/parts`, token, {
+                partNumber: p,
+                sizeBytes: PART_MIB * MiB,
+              })
+            ).url!;
+      const status = await putStream(url, PART_MIB);
       if (status !== 200) throw new Error(`part ${p} answered ${status}`);
     }
     const rate = (parts * PART_MIB) / ((performance.now() - t0) / 1000);
@@ -198,10 +210,19 @@ async function main() {
     // runs after the others' gigabytes meets the disk's writeback of them, so no one always does.
     for (let i = 0; i < runs.length; i++) {
       const [name, run] = runs[(round + i) % runs.length]!;
+      execFileSync('sync');
       results[name].push(await run());
     }
   }
   const peak = await peakRssMb(svc.child.pid!);
+  // The service's own count of its garbage collections (prom-client's, from V8's gc events): a
+  // mark-compact marks the whole heap, and in a service streaming bytes they came every ~26 MiB
+  // before lib/heap.ts.
+  const metricsText = await (await fetch(`${api}/metrics`)).text();
+  const gcMetric = (name: string) =>
+    Number(
+      new RegExp(`^nodejs_gc_duration_seconds_${name}\\{kind="major"\\} (\\S+)`, 'm').exec(metricsText)?.[1] ?? NaN,
+    );
   const pg = await descendantsPssMb(svc.child.pid!);
   bare.child.kill();
   tuned.child.kill();
@@ -226,6 +247,9 @@ async function main() {
   );
   console.log(`load average        : ${loadBefore.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`);
   console.log(`service peak RSS    : ${peak.toFixed(0)} MB (at start ${rssAtStart.toFixed(0)} MB)`);
+  console.log(
+    `service mark-compacts: ${gcMetric('count')} in the whole run (${(gcMetric('sum') * 1000).toFixed(0)} ms of pauses)`,
+  );
   if (!databaseUrl) {
     console.log(`embedded PostgreSQL : ${pg.count} processes, ${pg.mb.toFixed(0)} MB PSS after the uploads`);
   }

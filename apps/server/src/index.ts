@@ -1,4 +1,6 @@
 /** Process entry: configuration → dependencies → serve; clean exit on signals. */
+// First: how the V8 heap grows while parts stream through (lib/heap.ts).
+import './lib/heap.js';
 import { ConfigError, loadConfig } from './config.js';
 import { assertOutsideWebRoot } from './lib/web-root.js';
 import { buildService, SHUTDOWN_DEADLINE_MS, WEB_ROOT } from './server.js';
