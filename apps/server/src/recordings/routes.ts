@@ -13,7 +13,6 @@ import type {
   TailTargets,
 } from '@sortie/contract';
 import { Hono, type Context } from 'hono';
-import { declaredBodyLimit } from '../lib/http-guards.js';
 import type { Identity } from '../auth/identity.js';
 import type { AuthEnv } from '../auth/middleware.js';
 import { DomainError, badRequest, notFound } from '../errors.js';
@@ -52,13 +51,6 @@ export const END_URL_TTL_SECONDS = 7 * 24 * 60 * 60;
 /** How long a header-less download URL stays valid: long enough to watch a long recording. */
 export const DOWNLOAD_URL_TTL_SECONDS = 60 * 60;
 
-const jsonLimit = declaredBodyLimit({
-  maxSize: 2 * 1024 * 1024,
-  onError: () => {
-    throw new DomainError('payload_too_large', 'The JSON body is over 2 MiB.');
-  },
-});
-
 export function origin(c: Context, publicUrl: string | null): string {
   return publicUrl ?? new URL(c.req.url).origin;
 }
@@ -83,7 +75,7 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
     } satisfies RecordingConfig);
   });
 
-  app.post('/', jsonLimit, validate('json', createBody), async (c) => {
+  app.post('/', validate('json', createBody), async (c) => {
     const row = await service.createRow(c.get('user'), c.req.valid('json'));
     // A capability to end this recording only, for navigator.sendBeacon (no Authorization header).
     const token = await signToken(
@@ -112,7 +104,7 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
     return c.json(await service.get(c.get('user'), c.req.valid('param').id));
   });
 
-  app.post('/:id/parts', jsonLimit, validate('param', idParam), validate('json', partBody), async (c) => {
+  app.post('/:id/parts', validate('param', idParam), validate('json', partBody), async (c) => {
     const { id } = c.req.valid('param');
     const { partNumber, sizeBytes } = c.req.valid('json');
     // The backend makes the URL: presigned S3 UploadPart, or a signed URL back to this service.
@@ -134,7 +126,7 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
   });
 
   // Extension (docs/bounded-loss.md): presigned URLs for the tail objects of a backend with a part floor (S3).
-  app.post('/:id/tails', jsonLimit, validate('param', idParam), validate('json', tailBody), async (c) => {
+  app.post('/:id/tails', validate('param', idParam), validate('json', tailBody), async (c) => {
     const { partNumber, firstSeq } = c.req.valid('json');
     return c.json(
       (await service.requestTails(c.get('user'), c.req.valid('param').id, partNumber, firstSeq)) satisfies TailTargets,
@@ -145,7 +137,7 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
     return c.json(await service.stop(c.get('user'), c.req.valid('param').id));
   });
 
-  app.post('/:id/complete', jsonLimit, validate('param', idParam), validate('json', completeBody), async (c) => {
+  app.post('/:id/complete', validate('param', idParam), validate('json', completeBody), async (c) => {
     const body = c.req.valid('json');
     return c.json(
       await service.complete(c.get('user'), c.req.valid('param').id, {
@@ -156,7 +148,7 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
     );
   });
 
-  app.post('/:id/fail', jsonLimit, validate('param', idParam), validate('json', failBody), async (c) => {
+  app.post('/:id/fail', validate('param', idParam), validate('json', failBody), async (c) => {
     return c.json(await service.fail(c.get('user'), c.req.valid('param').id, c.req.valid('json').reason));
   });
 
