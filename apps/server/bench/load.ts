@@ -25,7 +25,7 @@
  * BENCH_SERVICE_ENTRY (another build's dist/index.js, to compare two builds in one window; a build
  * without parts URLs is sent two requests a part), BENCH_TWO_STEP=1 (POST /parts + PUT for every part).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -146,6 +146,9 @@ async function main() {
 
     for (const shape of SHAPES) {
       for (const target of ['bare', 'service'] as const) {
+        // The page cache's dirty pages go to the disk first (not measured): no run meets the
+        // write-back of the one before it.
+        execFileSync('sync');
         const pid = target === 'bare' ? bare.child.pid! : svc.child.pid!;
         const port = target === 'bare' ? bare.port : svc.port;
         // The service's PostgreSQL backends (its pool's connections) are processes of their own.
