@@ -130,6 +130,7 @@ async function main() {
   const dir = await mkdtemp(path.join(tmpdir(), 'sortie-bench-load-'));
   const children: ChildProcess[] = [];
   const rows: string[] = [];
+  let peakRss = NaN;
   try {
     const bare = await start(['--import', 'tsx', path.join(here, 'bare-server.ts'), dir], {});
     children.push(bare.child);
@@ -214,6 +215,9 @@ async function main() {
         for (const name of await readdir(dir)) if (name.startsWith('bare-')) await rm(path.join(dir, name));
       }
     }
+    // The service's peak resident memory over every run (VmHWM): the recordings stream through it.
+    const status = await readFile(`/proc/${svc.child.pid}/status`, 'utf8');
+    peakRss = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) / 1024;
   } finally {
     for (const c of children) c.kill();
     await rm(dir, { recursive: true, force: true });
@@ -238,6 +242,7 @@ async function main() {
     ].join(' '),
   );
   for (const r of rows) console.log(r);
+  console.log(`service peak RSS: ${peakRss.toFixed(0)} MB`);
 }
 
 await main();
