@@ -272,4 +272,39 @@ describe('the parts URL (local backend)', () => {
     expect(await setting(false)).toBe('off');
     expect(await setting(true)).toBe('on');
   });
+
+  it("counts a recording's reservations from its size and its unsettled parts, as the full sum does (migration 0008)", async () => {
+    await start();
+    const { id, url } = await createWithPartsUrl();
+    // Stored: part 1 (100 bytes) and part 2 (200); then asked again, part 1 larger (150) and part 2
+    // smaller (50); part 3 reserved (300) and never sent.
+    expect((await put(`${url}/1`, randomBytes(100))).status).toBe(200);
+    expect((await put(`${url}/2`, randomBytes(200))).status).toBe(200);
+    for (const [partNumber, sizeBytes] of [
+      [1, 150],
+      [2, 50],
+      [3, 300],
+    ])
+      expect((await api('POST', `/api/recordings/${id}/parts`, { partNumber, sizeBytes })).status).toBe(200);
+    // What a reservation of part `n` counts for the others, on local (false) and by the full sum (true);
+    // rolled back, so that each call sees the same parts.
+    const others = async (n: number, sizeFromReservations: boolean) => {
+      let value = NaN;
+      await t.database.db
+        .transaction(async (tx) => {
+          const rows = await tx.execute(
+            sql`select others from sortie_request_part(${id}::uuid, 'u-1', ${n}, 10, now(), ${MiB}::bigint, null, ${sizeFromReservations})`,
+          );
+          value = Number((rows as unknown as { others: string }[])[0]!.others);
+          tx.rollback();
+        })
+        .catch(() => {});
+      return value;
+    };
+    // greatest(declared, stored) of each: 150, 200, 300.
+    expect(await others(4, false)).toBe(650);
+    expect(await others(4, true)).toBe(650);
+    for (const n of [1, 2, 3]) expect(await others(n, false)).toBe(await others(n, true));
+    expect(await others(2, false)).toBe(450);
+  });
 });

@@ -87,7 +87,15 @@ export const recordingParts = pgTable(
     etag: text('etag'),
     updatedAt: ts('updated_at').notNull(),
   },
-  (t) => [primaryKey({ columns: [t.recordingId, t.partNumber] })],
+  (t) => [
+    primaryKey({ columns: [t.recordingId, t.partNumber] }),
+    // The parts whose reservation is more than what is stored (in flight, or asked again at a larger
+    // size): on local, a reservation sums these and reads the rest from the recording's size
+    // (migration 0008), instead of summing every part of a recording hours long.
+    index('recording_parts_unsettled_idx')
+      .on(t.recordingId)
+      .where(sql`${t.storedSize} is null or ${t.declaredSize} > ${t.storedSize}`),
+  ],
 );
 
 /** Who put a marker: the host page (`recorder.mark`) or the SDK itself (lifecycle: started, stopped, …). */
