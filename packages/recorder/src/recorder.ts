@@ -298,16 +298,21 @@ class CanvasRecorder implements Recorder {
       media.addEventListener('stop', () => {
         if (this.take === take && !take.stopping && isCapturing(this.currentState)) this.stop().catch(() => {});
       });
+      // The page's clock (the markers' offsets, the elapsed time) starts when capture does: the media's time
+      // runs from start(), and its 'start' event came 0.2-0.7 s later (e2e player.spec.ts, lifecycle markers,
+      // quiet and under load), which put every marker that far before its moment in the video.
+      let startedAt = 0;
       await new Promise<void>((resolve, reject) => {
         media.addEventListener('start', () => resolve(), { once: true });
         media.addEventListener('error', (e) => reject(captureError(e)), { once: true });
         try {
+          startedAt = performance.now();
           media.start(take.timesliceMs());
         } catch (err) {
           reject(err);
         }
       });
-      take.markStarted();
+      take.markStarted(startedAt);
       if (signal.aborted) throw new RecorderError('aborted', 'start() was aborted.');
       this.setState('recording');
       marks.add('started', 'sdk');

@@ -235,8 +235,9 @@ export class Take {
 
   // --- The page's clock ---
 
-  markStarted(): void {
-    this.startedAt = performance.now();
+  /** `at`: when capture started by performance.now() (by default now). */
+  markStarted(at = performance.now()): void {
+    this.startedAt = at;
     this.lastHandoverAt = this.startedAt;
   }
   markPaused(): void {
