@@ -9,7 +9,9 @@
  * before parts URLs and as on S3; the PUT alone for the bare pipe), and server CPU-seconds per GiB received, read from
  * /proc/<pid>/stat (utime + stime) of the server process alone; for the
  * service also what its PostgreSQL backends spent, and CPU milliseconds per
- * part. The recorders run in a process of their own (load-client.ts), the
+ * part; and the whole machine's busy CPU-seconds per GiB from /proc/stat, counted until the run's bytes
+ * are on the disk (the kernel's write-back threads do disk work a process figure misses). The
+ * recorders run in a process of their own (load-client.ts), the
  * same for both servers; each creates its recording when it starts (starts
  * spread over the first interval), so the first interval carries a create per
  * recorder on top of the parts. Latency is printed for every part, and for the
@@ -82,6 +84,18 @@ async function threadSeconds(pid: number): Promise<Map<string, number>> {
     out.set(name, (out.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / TICK);
   }
   return out;
+}
+
+/**
+ * CPU seconds the whole machine has been busy so far (/proc/stat, every CPU, idle and iowait left
+ * out): the recorders, the servers, PostgreSQL and the kernel's own threads (write-back, the
+ * journal) together. A server's process figure misses the disk work the kernel does for it in
+ * threads of its own, which depends on when the pages are flushed, not on how much is written.
+ */
+async function machineBusySeconds(): Promise<number> {
+  const first = (await readFile('/proc/stat', 'utf8')).split('\n', 1)[0]!;
+  const [user, nice, system, , , irq, softirq, steal] = first.trim().split(/\s+/).slice(1).map(Number);
+  return (user! + nice! + system! + irq! + softirq! + steal!) / TICK;
 }
 
 /** CPU seconds (user + system) a process has used so far. */
@@ -157,6 +171,7 @@ async function main() {
           Number(r.pid),
         );
         const cpu0 = await cpuSeconds(pid);
+        const machine0 = await machineBusySeconds();
         const threads0 = await threadSeconds(pid);
         const db0 = (await Promise.all(backends.map(cpuSeconds))).reduce((a, b) => a + b, 0);
         const load0 = loadavg()[0]!;
@@ -170,6 +185,11 @@ async function main() {
           SECRET,
         });
         const cpu = (await cpuSeconds(pid)) - cpu0;
+        // The machine's figure counts until every byte of the run is on the disk: the service flushes a part
+        // FLUSH_DELAY_MS (5 s) after storing it, the bare server never (sync writes its pages back).
+        await new Promise((r) => setTimeout(r, 6000));
+        execFileSync('sync');
+        const machine = (await machineBusySeconds()) - machine0;
         const threads = [...(await threadSeconds(pid))]
           .map(([name, s]) => [name, s - (threads0.get(name) ?? 0)] as const)
           .filter(([, s]) => s >= 0.05)
@@ -208,6 +228,9 @@ async function main() {
           console.error(
             `  ${!Number.isNaN(result.url.p50) && result.url.p50 !== null ? `POST /parts p50 ${result.url.p50.toFixed(1)} p99 ${result.url.p99.toFixed(1)} ms; ` : 'one PUT a part (parts URL); '}PUT p50 ${result.put.p50.toFixed(1)} p99 ${result.put.p99.toFixed(1)} ms; after the warm-up (2 intervals) p50 ${result.steady.p50.toFixed(1)} p99 ${result.steady.p99.toFixed(1)} ms`,
           );
+        console.error(
+          `  the whole machine until the bytes are on the disk: ${(machine / gib).toFixed(2)} CPU-s/GiB (${machine.toFixed(1)} CPU-s: the recorders, the server, PostgreSQL, the kernel's threads)`,
+        );
         console.error(
           `  recorders' own CPU ${result.clientCpu.toFixed(1)} s; ${target} threads (CPU-s): ${threads.map(([n, s]) => `${n} ${s.toFixed(2)}`).join(', ')}`,
         );

@@ -1,7 +1,8 @@
 /**
- * The flush of stored parts (LocalStorage.flushSoon): every stored part is flushed, at most
- * FLUSHES_IN_FLIGHT at once (a flush holds a libuv thread for as long as the disk takes), in
- * the order the parts were stored, and a failed flush neither fails the part nor stops the queue.
+ * The flush of stored parts (LocalStorage.flushSoon): every stored part is flushed, FLUSH_DELAY_MS
+ * after it is stored and not before, at most FLUSHES_IN_FLIGHT at once (a flush holds a libuv
+ * thread for as long as the disk takes), in the order the parts were stored, and a failed flush
+ * neither fails the part nor stops the queue.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -9,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { FLUSHES_IN_FLIGHT, LocalStorage } from './local.js';
+import { FLUSH_DELAY_MS, FLUSHES_IN_FLIGHT, LocalStorage } from './local.js';
 
 /** Flushes wait until the test lets them end; the real one runs after that (it must find the file). */
 class HeldFlushes extends LocalStorage {
@@ -46,10 +47,11 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
 
-async function storage(): Promise<HeldFlushes> {
+/** `flushDelayMs`: 0 unless a test is about the delay. */
+async function storage(flushDelayMs = 0): Promise<HeldFlushes> {
   const dir = await mkdtemp(path.join(tmpdir(), 'sortie-flush-'));
   dirs.push(dir);
-  const s = new HeldFlushes({ root: dir, signingKey: randomBytes(32).toString('hex') });
+  const s = new HeldFlushes({ root: dir, signingKey: randomBytes(32).toString('hex'), flushDelayMs });
   await s.init();
   return s;
 }
@@ -96,6 +98,25 @@ describe('the flush of stored parts', () => {
       const chunks: Buffer[] = [];
       for await (const c of await s.readPart({ key: KEY, partNumber: i + 1, etag: part.etag })) chunks.push(c);
       expect(Buffer.concat(chunks).equals(bodies[i]!)).toBe(true);
+    }
+  });
+
+  it("starts a part's flush FLUSH_DELAY_MS after the part is stored, not before", async () => {
+    expect(FLUSH_DELAY_MS).toBe(5000);
+    // Only setTimeout is faked: the part's file I/O runs for real, and the flush's timer waits for the test.
+    vi.useFakeTimers({ toFake: ['setTimeout'] });
+    try {
+      const s = await storage(FLUSH_DELAY_MS);
+      const body = randomBytes(1000);
+      await s.writePart({ key: KEY, partNumber: 1, sizeBytes: body.length, body: Readable.from([body]) });
+      await vi.advanceTimersByTimeAsync(FLUSH_DELAY_MS - 1);
+      expect(s.started).toEqual([]);
+      await vi.advanceTimersByTimeAsync(1);
+      await until(() => expect(s.started).toEqual(['000001']));
+      expect(s.release()).toBe(1);
+      await until(() => expect(s.inFlight).toBe(0));
+    } finally {
+      vi.useRealTimers();
     }
   });
 });
