@@ -8,6 +8,7 @@ import {
   recordButton,
   recordingIdOfSession,
   recordingRow,
+  untilClock,
   watchButtonStatus,
 } from '../fixtures/browser.ts';
 
@@ -43,7 +44,7 @@ test('auto-record switched on in Settings records the next session until the use
   await expect(page.locator('#session-state')).toHaveText('Running');
   await expect(buttonStatus(page)).toHaveText('Recording');
   await expect(recordButton(page)).toHaveText('Stop');
-  await expect(page.locator('sortie-record-button .time')).toHaveText('00:02', { timeout: 20_000 });
+  await untilClock(page, 2, 20_000);
 
   // The user can still stop it.
   await recordButton(page).click();

@@ -12,7 +12,13 @@ import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
 import type { Page } from '@playwright/test';
 import { demoToken, expect, openSession, test } from '../fixtures/service.ts';
-import { recordingIdOfSession, recordingRow, startRecording, stopRecordingAt } from '../fixtures/browser.ts';
+import {
+  recordingIdOfSession,
+  recordingRow,
+  startRecording,
+  stopRecordingAt,
+  untilClock,
+} from '../fixtures/browser.ts';
 import { bigWebm, uploadRecording } from '../fixtures/big-recording.ts';
 
 // A recording of 12 s: thumbnails at its start and at 10 s (the SDK's default interval).
@@ -42,7 +48,7 @@ test('the player: speed, keyboard, markers from recorder.mark, thumbnails on hov
   const sessionId = `e2e-${testInfo.project.name}-player`;
   await openSession(page, 'user', sessionId);
   await startRecording(page);
-  await expect(page.locator('sortie-record-button .time')).toHaveText('00:03', { timeout: 20_000 });
+  await untilClock(page, 3, 20_000);
   const marked = await page.evaluate(() =>
     (
       document.querySelector('sortie-record-button') as unknown as {
@@ -240,9 +246,9 @@ test.describe('lifecycle markers of the SDK', () => {
       });
     });
     await startRecording(page);
-    await expect(page.locator('sortie-record-button .time')).toHaveText('00:02', { timeout: 20_000 });
+    await untilClock(page, 2, 20_000);
     await context.setOffline(true);
-    await expect(page.locator('sortie-record-button .time')).toHaveText('00:03', { timeout: 20_000 });
+    await untilClock(page, 3, 20_000);
     await context.setOffline(false);
     // Nobody presses Stop: the recorder stops itself at the 1 MiB limit.
     await expect(page.locator('sortie-record-button .status')).toHaveText('Saved', { timeout: 60_000 });

@@ -10,7 +10,13 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Page } from '@playwright/test';
 import { expect, openAdmin, openSession, test } from '../fixtures/service.ts';
-import { recordingIdOfSession, recordingRow, startRecording, stopRecordingAt } from '../fixtures/browser.ts';
+import {
+  recordingIdOfSession,
+  recordingRow,
+  startRecording,
+  stopRecordingAt,
+  untilClock,
+} from '../fixtures/browser.ts';
 
 const OUT = fileURLToPath(new URL('../.artifacts/screenshots/', import.meta.url));
 
@@ -39,9 +45,7 @@ test('screenshot of the player with thumbnails and markers', async ({ page, brow
   await openSession(page, 'user', sessionId);
   await startRecording(page);
   const at = async (s: number, label: string, data?: unknown) => {
-    await expect(page.locator('sortie-record-button .time')).toHaveText(`00:${String(s).padStart(2, '0')}`, {
-      timeout: 20_000,
-    });
+    await untilClock(page, s, 20_000);
     expect(await mark(page, label, data)).toBe(true);
   };
   await at(3, 'file opened', { path: '/srv/reports/q3.xlsx' });

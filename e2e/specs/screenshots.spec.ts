@@ -8,7 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Page } from '@playwright/test';
 import { demoToken, expect, openAdmin, openSession, test } from '../fixtures/service.ts';
-import { buttonStatus, recordButton, startRecording, stopRecordingAt } from '../fixtures/browser.ts';
+import { buttonStatus, recordButton, startRecording, stopRecordingAt, untilClock } from '../fixtures/browser.ts';
 
 // A deployment that keeps recordings 30 days, so the Settings tab shows a retention policy.
 test.use({ serviceEnv: { SORTIE_RECORDING_RETENTION_DAYS: '30' } });
@@ -53,7 +53,7 @@ test('screenshots of the session page, the admin tabs and the overview charts', 
   await recordButton(user).click();
   await expect(buttonStatus(user)).toHaveText('Recording');
   await expect(user.locator('#my-recordings tr[data-status="recording"]')).toHaveCount(1);
-  await expect(user.locator('sortie-record-button .time')).toHaveText('00:02');
+  await untilClock(user, 2);
   await save(user, project, 'session');
   await recordButton(user).click();
   await expect(buttonStatus(user)).toHaveText('Saved', { timeout: 30_000 });

@@ -237,8 +237,9 @@ export function createPlayer(opts: PlayerOptions): Player {
 
   function showPreview(t: number, clientX: number): void {
     const box = timeline.getBoundingClientRect();
-    // The thumbnail taken last before t: what the recording showed then.
-    let best: Thumbnail | undefined;
+    // The thumbnail taken last before t: what the recording showed then. Before the first one (taken
+    // once capture runs, a fraction of a second in), the first one: the nearest picture there is.
+    let best: Thumbnail | undefined = thumbs[0];
     for (const th of thumbs) if (th.offsetMs <= t * 1000 + 1) best = th;
     previewTime.textContent = clock(t);
     preview.dataset.time = t.toFixed(3);
