@@ -164,11 +164,79 @@ async function checkWhole(rec: Recording, n: number, label: string): Promise<voi
   expect(Math.abs(rec.durationMs! / 1000 - p.formatDuration)).toBeLessThan(0.5);
 }
 
+type Scene = 'animated' | 'quiet';
+
+/** A tab closed N s into a recording, as a user closes it: pagehide's beacon ends the recording. */
+async function closeTabAfter(
+  backend: string,
+  scene: Scene,
+  n: number,
+): Promise<{ rec: Recording; settledAfterMs: number }> {
+  const page = await openPage(browser, svc.baseUrl);
+  const { id } = await startIn(page, { sessionId: `sess-close-${backend}-${scene}`, scene });
+  await page.waitForTimeout(n * 1000);
+  // The page was served by page.route, which intercepts its requests through the page's own CDP
+  // session; a beacon sent while the page closes can die with that session (a harness artefact: 12 of
+  // 12 beacons arrived from an unrouted page, 4 of 6 here). The page is loaded: drop the route first.
+  await page.unrouteAll();
+  const gone = new Promise<number>((resolve) => page.once('close', () => resolve(Date.now())));
+  const closedAt = Date.now();
+  // Closing the tab as a user would: Chromium runs pagehide, whose beacon ends the recording.
+  await page.close({ runBeforeUnload: true });
+  const rec = await waitSettled(id, 30_000);
+  const settledAfterMs = Date.now() - closedAt;
+  const goneAt = await Promise.race([gone, new Promise<null>((r) => setTimeout(() => r(null), 1000))]);
+  console.info(
+    `${backend} ${scene}: the page was ${goneAt === null ? 'NOT closed' : `closed ${goneAt - closedAt} ms after close()`}`,
+  );
+  return { rec, settledAfterMs };
+}
+
+/** A browser SIGKILLed N s into a recording: no pagehide, no beacon, only what already reached the service. The id. */
+async function killBrowserAfter(backend: string, n: number): Promise<string> {
+  const server: BrowserServer = await chromium.launchServer({
+    executablePath: '/usr/bin/chromium',
+    args: CHROMIUM_ARGS,
+    headless: true,
+  });
+  const doomed = await chromium.connect(server.wsEndpoint());
+  const page = await openPage(doomed, svc.baseUrl);
+  const { id } = await startIn(page, { sessionId: `sess-kill-${backend}`, scene: 'animated' });
+  await page.waitForTimeout(n * 1000);
+  server.process().kill('SIGKILL');
+  await new Promise((r) => setTimeout(r, 3000));
+  expect((await getRecording(id)).status).toBe('recording');
+  return id;
+}
+
 for (const backend of backendsUnderTest()) {
   describe(`${backend} backend`, () => {
+    // In the order the seed draws them (SORTIE_TEST_SEED replays a run).
+    const n = { animated: pickN(), quiet: pickN(), killed: pickN() };
+    const closed = new Map<Scene, { rec: Recording; settledAfterMs: number }>();
+    let killed: Recording;
+
     beforeAll(async () => {
       svc = await startBackend(backend, {}, { clock });
-    }, 120_000);
+      // The three recordings run at the same time, as three users' would: the suite's time is mostly their N
+      // seconds of real time, so it takes the longest N instead of their sum.
+      const [animated, quiet, killedId] = await Promise.all([
+        closeTabAfter(backend, 'animated', n.animated),
+        closeTabAfter(backend, 'quiet', n.quiet),
+        killBrowserAfter(backend, n.killed),
+      ]);
+      closed.set('animated', animated);
+      closed.set('quiet', quiet);
+      // Past the abandon window (30 minutes by default) by the service's clock, then the sweeper's run. Only
+      // now: a recording still running when the clock jumps would look abandoned too.
+      clockOffsetMs = 31 * 60_000;
+      try {
+        await svc.service.jobs.sweeper.run();
+      } finally {
+        clockOffsetMs = 0;
+      }
+      killed = await getRecording(killedId);
+    }, 180_000);
     afterAll(async () => {
       await svc?.close();
     });
@@ -176,34 +244,10 @@ for (const backend of backendsUnderTest()) {
     describe.each(['animated', 'quiet'] as const)(
       `the tab is closed mid-recording (%s canvas, ${backend} backend)`,
       (scene) => {
-        const n = pickN();
-        let rec: Recording;
-        let closedAt = 0;
-        let settledAfterMs = 0;
-
-        beforeAll(async () => {
-          const page = await openPage(browser, svc.baseUrl);
-          const { id } = await startIn(page, { sessionId: `sess-close-${backend}-${scene}`, scene });
-          await page.waitForTimeout(n * 1000);
-          // The page was served by page.route, which intercepts its requests through the page's own CDP
-          // session; a beacon sent while the page closes can die with that session (a harness artefact: 12 of
-          // 12 beacons arrived from an unrouted page, 4 of 6 here). The page is loaded: drop the route first.
-          await page.unrouteAll();
-          const gone = new Promise<number>((resolve) => page.once('close', () => resolve(Date.now())));
-          closedAt = Date.now();
-          // Closing the tab as a user would: Chromium runs pagehide, whose beacon ends the recording.
-          await page.close({ runBeforeUnload: true });
-          rec = await waitSettled(id, 30_000);
-          const goneAt = await Promise.race([gone, new Promise<null>((r) => setTimeout(() => r(null), 1000))]);
-          console.info(
-            `${backend} ${scene}: the page was ${goneAt === null ? 'NOT closed' : `closed ${goneAt - closedAt} ms after close()`}`,
-          );
-          settledAfterMs = Date.now() - closedAt;
-        }, 120_000);
-
         it('is ended by the beacon and ready within 15 s of the close', () => {
+          const { rec, settledAfterMs } = closed.get(scene)!;
           console.info(
-            `${scene}: closed after ${n} s; ${rec.status} after ${settledAfterMs} ms, endedBy ${rec.endedBy}`,
+            `${scene}: closed after ${n[scene]} s; ${rec.status} after ${settledAfterMs} ms, endedBy ${rec.endedBy}`,
           );
           expect(rec.status).toBe('ready');
           expect(rec.endedBy).toBe('beacon');
@@ -211,46 +255,19 @@ for (const backend of backendsUnderTest()) {
         });
 
         it('is whole: ffprobe ≥ N − 3 s, decodes cleanly, a <video> seeks, durationMs matches', async () => {
-          await checkWhole(rec, n, `${backend} ${scene} tab closed`);
+          await checkWhole(closed.get(scene)!.rec, n[scene], `${backend} ${scene} tab closed`);
         });
       },
     );
 
     describe(`the browser is SIGKILLed mid-recording (animated canvas, ${backend} backend)`, () => {
-      const n = pickN();
-      let rec: Recording;
-
-      beforeAll(async () => {
-        const server: BrowserServer = await chromium.launchServer({
-          executablePath: '/usr/bin/chromium',
-          args: CHROMIUM_ARGS,
-          headless: true,
-        });
-        const doomed = await chromium.connect(server.wsEndpoint());
-        const page = await openPage(doomed, svc.baseUrl);
-        const { id } = await startIn(page, { sessionId: `sess-kill-${backend}`, scene: 'animated' });
-        await page.waitForTimeout(n * 1000);
-        // No pagehide, no beacon: only what already reached the service.
-        server.process().kill('SIGKILL');
-        await new Promise((r) => setTimeout(r, 3000));
-        expect((await getRecording(id)).status).toBe('recording');
-        // Past the abandon window (30 minutes by default) by the service's clock, then the sweeper's run.
-        clockOffsetMs = 31 * 60_000;
-        try {
-          await svc.service.jobs.sweeper.run();
-        } finally {
-          clockOffsetMs = 0;
-        }
-        rec = await getRecording(id);
-      }, 120_000);
-
       it('is finalized by the sweeper after the abandon window', () => {
-        expect(rec.status).toBe('ready');
-        expect(rec.endedBy).toBe('abandoned');
+        expect(killed.status).toBe('ready');
+        expect(killed.endedBy).toBe('abandoned');
       });
 
       it('is whole: ffprobe ≥ N − 3 s, decodes cleanly, a <video> seeks, durationMs matches', async () => {
-        await checkWhole(rec, n, `${backend} browser killed`);
+        await checkWhole(killed, n.killed, `${backend} browser killed`);
       });
     });
   });
