@@ -79,7 +79,9 @@ test('the player: speed, keyboard, markers from recorder.mark, thumbnails on hov
     .toBe(2);
   const thumbs = (await api<{ items: { offsetMs: number }[] }>(baseURL!, token, `/api/recordings/${id}/thumbnails`))
     .items;
-  expect(thumbs[0]!.offsetMs).toBeLessThan(1000);
+  // The poster is the recording's first frame: taken as capture begins, at offset 0 of the video, however late
+  // the browser then confirms the start (seconds on a busy machine).
+  expect(thumbs[0]!.offsetMs).toBe(0);
   expect(thumbs[1]!.offsetMs).toBeGreaterThanOrEqual(9000);
   expect(thumbs[1]!.offsetMs).toBeLessThan(SECONDS * 1000);
 

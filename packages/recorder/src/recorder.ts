@@ -68,6 +68,12 @@ export interface RecorderEvents {
   limit: { recordedBytes: number; maxSizeBytes: number };
   /** Each chunk kept in the recording, in order (for a local preview or backup). */
   chunk: { data: Blob };
+  /**
+   * Capture began: the moment offset 0 of the recording's time, sent as MediaRecorder starts, before the
+   * browser confirms it (the `recording` state follows, 0.2 s to seconds later on a busy machine). What the
+   * source shows now is the recording's first frame.
+   */
+  capture: { recording: Recording };
 }
 
 export interface Recorder {
@@ -308,6 +314,7 @@ class CanvasRecorder implements Recorder {
         try {
           startedAt = performance.now();
           media.start(take.timesliceMs());
+          this.events.emit('capture', { recording: take.rec! });
         } catch (err) {
           reject(err);
         }

@@ -36,6 +36,12 @@ function sizeOf(src: Drawable): [number, number] {
  * Takes thumbnails of every recording `recorder` makes from now on, while it
  * records (none while paused). Returns a function that stops it. Thumbnails
  * that cannot be sent are dropped: they never affect the recording.
+ *
+ * The first, the poster, is the recording's first frame: taken as capture
+ * begins (the `capture` event, offset 0), not when the browser later confirms
+ * it, which on a busy machine is seconds into the video. A MediaStream is
+ * played into its hidden <video> from `starting` on, so that it has a frame by
+ * then; if it has none yet, the poster is its first frame, at that frame's offset.
  */
 export function recordThumbnails(recorder: Recorder, options: ThumbnailOptions = {}): () => void {
   const o = { ...THUMBNAIL_DEFAULTS, ...options };
@@ -46,10 +52,9 @@ export function recordThumbnails(recorder: Recorder, options: ThumbnailOptions =
   let timer: ReturnType<typeof setInterval> | undefined;
   let video: HTMLVideoElement | null = null;
 
-  const shoot = (src: Drawable) => {
+  const shoot = (src: Drawable, offsetMs = recorder.progress.durationMs) => {
     const [w, h] = sizeOf(src);
-    if (!ctx || recorder.state !== 'recording' || !w || !h) return;
-    const offsetMs = recorder.progress.durationMs;
+    if (!ctx || !(recorder.state === 'recording' || recorder.state === 'starting') || !w || !h) return;
     const scale = Math.min(o.width / w, o.height / h);
     ctx.fillStyle = '#000';
     ctx.fillRect(0, 0, o.width, o.height);
@@ -68,35 +73,49 @@ export function recordThumbnails(recorder: Recorder, options: ThumbnailOptions =
     video = null;
   };
 
-  const begin = () => {
-    end();
+  /** A hidden, muted <video> playing `stream` (muted, so it may play without a gesture). */
+  const player = (stream: MediaStream): HTMLVideoElement => {
+    if (video?.srcObject === stream) return video;
+    if (video) video.srcObject = null;
+    const v = (video = document.createElement('video'));
+    v.muted = true;
+    v.playsInline = true;
+    v.srcObject = stream;
+    void v.play().catch(() => {});
+    return v;
+  };
+
+  /** Starts shooting: at capture, the poster at offset 0; attached mid-recording, now at the current offset. */
+  const begin = (atCapture: boolean) => {
+    clearInterval(timer);
+    const first = atCapture ? 0 : undefined;
     const src = o.source ?? recorder.captureSource;
     if (!src) return;
     let drawable: Drawable;
     if (src instanceof MediaStream) {
-      // A stream is drawn through a <video> that is never shown; muted, so it may play without a gesture.
-      const v = (video = document.createElement('video'));
-      v.muted = true;
-      v.playsInline = true;
-      v.srcObject = src;
-      void v.play().catch(() => {});
-      // The first frame, the poster, once the stream has one.
-      v.addEventListener('loadeddata', () => shoot(v), { once: true });
+      const v = player(src);
+      if (v.readyState >= HTMLMediaElement.HAVE_CURRENT_DATA) shoot(v, first);
+      else v.addEventListener('loadeddata', () => shoot(v), { once: true });
       drawable = v;
     } else {
       drawable = src;
-      shoot(drawable);
+      shoot(drawable, first);
     }
     timer = setInterval(() => shoot(drawable), o.intervalMs);
   };
 
-  const off = recorder.on('statechange', ({ state, previous }) => {
-    if (state === 'recording' && previous === 'starting') begin();
-    else if (state !== 'recording' && state !== 'paused') end();
+  const offCapture = recorder.on('capture', () => begin(true));
+  const offState = recorder.on('statechange', ({ state }) => {
+    if (state === 'starting') {
+      // Known this early only for a MediaStream (a canvas or element is drawn directly at capture).
+      const src = o.source ?? recorder.captureSource;
+      if (src instanceof MediaStream) player(src);
+    } else if (state !== 'recording' && state !== 'paused') end();
   });
-  if (recorder.state === 'recording') begin();
+  if (recorder.state === 'recording') begin(false);
   return () => {
-    off();
+    offCapture();
+    offState();
     end();
   };
 }
