@@ -81,6 +81,9 @@ test('the player: speed, keyboard, markers from recorder.mark, thumbnails on hov
     .items;
   // The poster is the recording's first frame: taken as capture begins, at offset 0 of the video, however late
   // the browser then confirms the start (seconds on a busy machine).
+  console.log(
+    `[${testInfo.project.name}] thumbnails at ${thumbs.map((t) => t.offsetMs).join(', ')} ms of the recording`,
+  );
   expect(thumbs[0]!.offsetMs).toBe(0);
   expect(thumbs[1]!.offsetMs).toBeGreaterThanOrEqual(9000);
   expect(thumbs[1]!.offsetMs).toBeLessThan(SECONDS * 1000);
