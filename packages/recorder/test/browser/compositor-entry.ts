@@ -97,7 +97,11 @@ document.addEventListener('visibilitychange', () =>
   visibility.push({ at: performance.now() - startedAt, state: document.visibilityState }),
 );
 
-/** Starts recording the stage; resolves once recording (times below are page ms since then). */
+/**
+ * Starts recording the stage; resolves once recording. Times below are page ms since capture began (the
+ * recorder's 'capture', as MediaRecorder starts: the video's time 0), not since start() resolved, which a
+ * loaded machine confirms seconds later.
+ */
 async function startStage(opts: Partial<Sortie.RecorderOptions> & { sessionId: string }): Promise<void> {
   const w = window as unknown as { testToken(): Promise<string> };
   recorder = Sortie.createRecorder({
@@ -105,11 +109,11 @@ async function startStage(opts: Partial<Sortie.RecorderOptions> & { sessionId: s
     getToken: () => w.testToken(),
     ...opts,
   });
+  recorder.on('capture', () => (startedAt = performance.now()));
   await recorder.start();
-  startedAt = performance.now();
 }
 
-/** Stops; the ready recording, and the page's own measure of how long it recorded. */
+/** Stops; the ready recording, and the page's own measure of how long it recorded (capture to stop()). */
 async function stopStage(): Promise<{ recording: Sortie.Recording; wallMs: number; visibility: typeof visibility }> {
   const wallMs = performance.now() - startedAt;
   const recording = await recorder!.stop();

@@ -5,6 +5,9 @@
 import * as Sortie from '../../src/index.js';
 import '../../src/button.js';
 
+/** How many times an animated canvas has been drawn: what the page gave the capture to record. */
+let draws = 0;
+
 /** Draws a moving scene with noise at ~30 fps so the encoder has real work (and bytes) to produce. */
 function animatedCanvas(width = 320, height = 240, noise = 0): HTMLCanvasElement {
   const canvas = document.createElement('canvas');
@@ -14,6 +17,7 @@ function animatedCanvas(width = 320, height = 240, noise = 0): HTMLCanvasElement
   const ctx = canvas.getContext('2d')!;
   const t0 = performance.now();
   const draw = () => {
+    draws++;
     const t = (performance.now() - t0) / 1000;
     ctx.fillStyle = `hsl(${(t * 60) % 360} 60% 40%)`;
     ctx.fillRect(0, 0, width, height);
@@ -112,6 +116,13 @@ async function runRecording(o: RunOptions) {
   recorder.on('statechange', ({ state }) => states.push(state));
   recorder.on('error', (e) => errors.push({ code: e.code, message: e.message, status: e.status }));
   recorder.on('limit', (l) => (limit = l));
+  // The page's own clock around the recording: capture begins at 'capture' (MediaRecorder.start()), ends as
+  // stop() is called. However late a loaded machine runs the timers below, the recording must match these.
+  const clock = { captureAt: 0, drawsAtCapture: 0, pausedAt: 0, resumedAt: 0, stopAt: 0, drawsAtStop: 0 };
+  recorder.on('capture', () => {
+    clock.captureAt = performance.now();
+    clock.drawsAtCapture = draws;
+  });
   let recording: Sortie.Recording | null = null;
   let failure: string | null = null;
   const t0 = performance.now();
@@ -121,13 +132,17 @@ async function runRecording(o: RunOptions) {
       const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
       if (o.pauseSeconds) {
         await sleep(o.seconds / 2);
+        clock.pausedAt = performance.now();
         recorder.pause();
         await sleep(o.pauseSeconds);
+        clock.resumedAt = performance.now();
         recorder.resume();
         await sleep(o.seconds / 2);
       } else {
         await sleep(o.seconds);
       }
+      clock.stopAt = performance.now();
+      clock.drawsAtStop = draws;
       recording = await recorder.stop();
     } else {
       recording = await new Promise<Sortie.Recording>((resolve, reject) => {
@@ -162,6 +177,10 @@ async function runRecording(o: RunOptions) {
     limit: limit as { recordedBytes: number; maxSizeBytes: number } | null,
     mimeType: recorder.mimeType,
     wallMs: performance.now() - t0,
+    /** By the page's clock: capture to stop() less the pause, in ms (0 when the recorder stopped itself). */
+    pageRecordedMs: clock.stopAt ? clock.stopAt - clock.captureAt - (clock.resumedAt - clock.pausedAt) : 0,
+    /** The canvas's draws from capture to stop(). */
+    drawsRecorded: clock.drawsAtStop - clock.drawsAtCapture,
   };
 }
 

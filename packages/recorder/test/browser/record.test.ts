@@ -20,6 +20,12 @@ import {
 } from './harness.js';
 import type { RunOptions, RunResult } from './page-entry.js';
 
+/**
+ * How far the recording's duration (the media's own time) may be from the page's clock, capture to stop():
+ * a few frames at 30 fps.
+ */
+const PAGE_CLOCK_TOLERANCE_MS = 250;
+
 let svc: TestService;
 let browser: Browser;
 let page: Page;
@@ -77,15 +83,21 @@ describe('recording a canvas in Chromium', () => {
     });
   });
 
-  it('has a duration ffprobe reads within 0.5 s of the recording, matching the last frame', () => {
+  it('lasts as long as the page recorded, and ffprobe reads that duration, matching the last frame', () => {
     const seconds = result.recording!.durationMs! / 1000;
-    expect(seconds).toBeGreaterThan(3.5);
-    expect(seconds).toBeLessThan(5);
     const p = probe(stored);
     console.info(
-      `recorded ${seconds} s, ${stored.length} bytes in ${result.chunkCount} chunks; ffprobe: duration ${p.formatDuration} s, last frame ends ${p.lastPacketEnd} s, ${p.packets} packets`,
+      `recorded ${seconds} s (the page's clock: ${result.pageRecordedMs.toFixed(0)} ms, ${result.drawsRecorded} draws), ` +
+        `${stored.length} bytes in ${result.chunkCount} chunks; ffprobe: duration ${p.formatDuration} s, last frame ends ${p.lastPacketEnd} s, ${p.packets} packets`,
     );
-    expect(p.packets).toBeGreaterThan(60);
+    // At least the 4 s slept after start() resolved; then the page's own clock from capture to stop(), however
+    // late a loaded machine ran the timer, within a few frames.
+    expect(seconds).toBeGreaterThan(3.5);
+    expect(Math.abs(result.recording!.durationMs! - result.pageRecordedMs)).toBeLessThan(PAGE_CLOCK_TOLERANCE_MS);
+    // Every frame the canvas drew is recorded (30 fps asked, the canvas draws at most that): at the service's
+    // default of 15 fps half would be missing. Counted against the draws of this run, not a rate the machine
+    // may not reach.
+    expect(p.packets).toBeGreaterThanOrEqual(Math.floor(result.drawsRecorded * 0.8));
     expect(Math.abs(p.formatDuration - seconds)).toBeLessThan(0.5);
     // Not only the header we wrote: the frames themselves end where the header says.
     expect(Math.abs(p.lastPacketEnd - seconds)).toBeLessThan(0.5);
@@ -119,11 +131,15 @@ describe('pausing', () => {
     expect(result.failure).toBeNull();
     expect(result.states).toEqual(['starting', 'recording', 'paused', 'recording', 'stopping', 'uploading', 'ready']);
     const seconds = result.recording!.durationMs! / 1000;
-    expect(Math.abs(seconds - 3)).toBeLessThan(0.5);
     const p = probe(await download(svc.baseUrl, result.recording!.id));
     console.info(
-      `paused recording: ${seconds} s recorded; ffprobe duration ${p.formatDuration} s, last frame ends ${p.lastPacketEnd} s`,
+      `paused recording: ${seconds} s recorded (the page's clock, pause excluded: ${result.pageRecordedMs.toFixed(0)} ms); ` +
+        `ffprobe duration ${p.formatDuration} s, last frame ends ${p.lastPacketEnd} s`,
     );
+    // The page's clock from capture to stop() less the 2 s or more it was paused: however late the timers ran,
+    // counting the pause in would miss by far more than the tolerance.
+    expect(seconds).toBeGreaterThan(2.5);
+    expect(Math.abs(result.recording!.durationMs! - result.pageRecordedMs)).toBeLessThan(PAGE_CLOCK_TOLERANCE_MS);
     expect(Math.abs(p.formatDuration - seconds)).toBeLessThan(0.5);
     expect(Math.abs(p.lastPacketEnd - seconds)).toBeLessThan(0.5);
   });
