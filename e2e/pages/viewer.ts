@@ -16,8 +16,11 @@ export interface ViewerControl {
   start(): Promise<string>;
   /** Recorded time so far, in ms. */
   recordedMs(): number;
-  /** Stops; resolves with the ready recording's id and duration. */
-  stop(): Promise<{ id: string; durationMs: number | null }>;
+  /**
+   * Stops; resolves with the ready recording's id and duration, and `recordedMs`: the SDK's own clock as
+   * stop() was called, the time the recording must last.
+   */
+  stop(): Promise<{ id: string; durationMs: number | null; recordedMs: number }>;
   /** What went wrong in the page, for the spec's messages. */
   errors: string[];
 }
@@ -66,8 +69,9 @@ export function exposeViewer(source: HTMLElement, ready: Promise<void>, extra: P
     recordedMs: () => recorder?.progress.durationMs ?? 0,
     async stop() {
       if (!recorder) throw new Error('not recording');
+      const recordedMs = recorder.progress.durationMs;
       const rec = await recorder.stop();
-      return { id: rec.id, durationMs: rec.durationMs };
+      return { id: rec.id, durationMs: rec.durationMs, recordedMs };
     },
   };
 }

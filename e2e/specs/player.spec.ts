@@ -69,9 +69,13 @@ test('the player: speed, keyboard, markers from recorder.mark, thumbnails on hov
     .toEqual(['started', 'file opened', 'stopped']);
   const markers = (await api<{ items: Marker[] }>(baseURL!, token, `/api/recordings/${id}/markers`)).items;
   const fileOpened = markers.find((m) => m.label === 'file opened')!;
+  // 'stopped' is at the recorder's clock when Stop was pressed: SECONDS or later, however late a loaded machine
+  // got there. What happened during the recording is before it.
+  const stopped = markers.find((m) => m.label === 'stopped')!;
+  expect(stopped.offsetMs).toBeGreaterThanOrEqual(SECONDS * 1000);
   expect(fileOpened.source).toBe('app');
   expect(fileOpened.offsetMs).toBeGreaterThan(1500);
-  expect(fileOpened.offsetMs).toBeLessThan(SECONDS * 1000);
+  expect(fileOpened.offsetMs).toBeLessThan(stopped.offsetMs);
   await expect
     .poll(
       async () => (await api<{ items: unknown[] }>(baseURL!, token, `/api/recordings/${id}/thumbnails`)).items.length,
@@ -86,7 +90,7 @@ test('the player: speed, keyboard, markers from recorder.mark, thumbnails on hov
   );
   expect(thumbs[0]!.offsetMs).toBe(0);
   expect(thumbs[1]!.offsetMs).toBeGreaterThanOrEqual(9000);
-  expect(thumbs[1]!.offsetMs).toBeLessThan(SECONDS * 1000);
+  expect(thumbs[1]!.offsetMs).toBeLessThan(stopped.offsetMs);
 
   // The list shows the poster.
   const row = recordingRow(page.locator('#my-recordings'), id);
@@ -169,7 +173,6 @@ test('the player: speed, keyboard, markers from recorder.mark, thumbnails on hov
   await pin.click();
   expect(await currentTime(page)).toBeCloseTo(fileOpened.offsetMs / 1000, 3);
   await player.locator('.player-marker-item', { hasText: 'stopped' }).click();
-  const stopped = markers.find((m) => m.label === 'stopped')!;
   expect(await currentTime(page)).toBeCloseTo(Math.min(duration, stopped.offsetMs / 1000), 3);
 
   // Hover: the thumbnail taken last before that moment, loaded (a 160×90 JPEG).
@@ -251,10 +254,37 @@ test.describe('lifecycle markers of the SDK', () => {
       });
     });
     await startRecording(page);
+    // The recorder's clock as the spec goes offline and back, and as the page hears of it: the markers must be
+    // between the two, wherever a loaded machine put those moments.
+    const clock = () =>
+      page.evaluate(
+        () =>
+          (
+            document.querySelector('sortie-record-button') as unknown as {
+              recorder: { progress: { durationMs: number } };
+            }
+          ).recorder.progress.durationMs,
+      );
+    await page.evaluate(() => {
+      const w = window as unknown as { __heardAtMs: Record<string, number> };
+      const recorder = (
+        document.querySelector('sortie-record-button') as unknown as { recorder: { progress: { durationMs: number } } }
+      ).recorder;
+      w.__heardAtMs = {};
+      // Added after the recorder's own listeners, so these run after them, on the same event.
+      for (const type of ['offline', 'online'])
+        window.addEventListener(type, () => (w.__heardAtMs[type] ??= recorder.progress.durationMs));
+    });
     await untilClock(page, 2, 20_000);
+    const offlineAtMs = await clock();
     await context.setOffline(true);
     await untilClock(page, 3, 20_000);
+    const onlineAtMs = await clock();
     await context.setOffline(false);
+    await expect
+      .poll(() => page.evaluate(() => Object.keys((window as unknown as { __heardAtMs: object }).__heardAtMs)))
+      .toEqual(['offline', 'online']);
+    const heard = await page.evaluate(() => (window as unknown as { __heardAtMs: Record<string, number> }).__heardAtMs);
     // Nobody presses Stop: the recorder stops itself at the 1 MiB limit.
     await expect(page.locator('sortie-record-button .status')).toHaveText('Saved', { timeout: 60_000 });
     const id = await recordingIdOfSession(page, sessionId);
@@ -267,10 +297,16 @@ test.describe('lifecycle markers of the SDK', () => {
     const markers = (await api<{ items: Marker[] }>(baseURL!, token, `/api/recordings/${id}/markers`)).items;
     expect(markers.every((m) => m.source === 'sdk')).toBe(true);
     const at = (label: string) => markers.find((m) => m.label === label)!.offsetMs;
-    // Offline at 2 s and back at 3 s by the button's clock (the page's clock the offsets come from too).
-    expect(at('network lost')).toBeGreaterThanOrEqual(1500);
-    expect(at('network back')).toBeGreaterThan(at('network lost'));
-    expect(at('network back') - at('network lost')).toBeLessThan(3000);
+    // Offline at 2 s and back at 3 s by the button's clock (the page's clock the offsets come from too), each
+    // marked between the spec's call and the page hearing of it.
+    console.log(
+      `[${testInfo.project.name}] offline called at ${offlineAtMs} ms, heard at ${heard.offline}, marked at ${at('network lost')}; ` +
+        `online called at ${onlineAtMs} ms, heard at ${heard.online}, marked at ${at('network back')}`,
+    );
+    expect(at('network lost')).toBeGreaterThanOrEqual(offlineAtMs);
+    expect(at('network lost')).toBeLessThanOrEqual(heard.offline!);
+    expect(at('network back')).toBeGreaterThanOrEqual(onlineAtMs);
+    expect(at('network back')).toBeLessThanOrEqual(heard.online!);
     // 'stopped' is where the recorder stopped, by its clock.
     const stoppedAtMs = await page.evaluate(() => (window as unknown as { __stoppedAtMs?: number }).__stoppedAtMs);
     expect(stoppedAtMs).toBeGreaterThan(at('network back'));
