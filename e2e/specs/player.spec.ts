@@ -44,7 +44,8 @@ test('the player: speed, keyboard, markers from recorder.mark, thumbnails on hov
   browser,
   baseURL,
 }, testInfo) => {
-  test.setTimeout(180_000);
+  // A long walk through the player (two recordings opened, every key, the links): minutes on a loaded machine.
+  test.setTimeout(300_000);
   const sessionId = `e2e-${testInfo.project.name}-player`;
   await openSession(page, 'user', sessionId);
   await startRecording(page);
