@@ -55,7 +55,8 @@ export async function buildService(
   const clock = opts.clock ?? systemClock;
   // Before anything is opened or created: recordings or a database inside the served pages would be public.
   assertOutsideWebRoot(config, WEB_ROOT);
-  const database = opts.database ?? (await openDatabase(config));
+  const database =
+    opts.database ?? (await openDatabase({ ...config, notice: (msg, fields) => logger.info(msg, fields) }));
   if (!opts.database) await migrate(database);
   const signingKey = await new SettingsService(database.db, clock).signingKey();
   const storage = await createStorage(config, { signingKey });

@@ -1,9 +1,10 @@
 /**
  * The figures of the admin overview (GET /api/admin/overview): storage over
  * time, recordings per day by status, how recordings ended with the most
- * common failure reasons, and the largest users. Three aggregate queries,
- * grouped in PostgreSQL: one pass for the per-day figures, one for the
- * failure reasons, one for the users. Days are UTC days.
+ * common failure reasons, and the largest users. Three queries on the
+ * totals that triggers on recordings keep (migration 0009: per day by status
+ * and ending, per day and failure reason, per user), so that the answer reads
+ * a few thousand rows however many recordings there are. Days are UTC days.
  *
  * Deleted recordings leave no history, so "storage over time" is what the
  * recordings kept today held at the end of each day they were made: the
@@ -12,7 +13,7 @@
 import type { AdminOverview, EndedBy, RecordingStatus } from '@sortie/contract';
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
-import { ENDED_BY, RECORDING_STATUSES, recordings } from '../db/schema.js';
+import { ENDED_BY, RECORDING_STATUSES } from '../db/schema.js';
 import type { Clock } from '../lib/clock.js';
 
 /** How many failure reasons and users the overview names. */
@@ -37,10 +38,11 @@ export async function adminOverview(db: Db, clock: Clock, days: number): Promise
     new Date(from.getTime() + i * DAY_MS).toISOString().slice(0, 10),
   );
   const fromIso = from.toISOString();
-  // Storage, recordings per day by status, and how they ended: one pass over the table, grouped by UTC day (date_bin
-  // from a UTC midnight: no dependence on the session's time zone), status and ending. Rows made before the window
-  // fall into one bucket (day null) whose bytes are what was already held on the window's first morning.
+  // Storage, recordings per day by status, and how they ended, from the per-day totals (migration 0009 keeps them with
+  // triggers on recordings): days before the window fall into one bucket (day null) whose bytes are what was already
+  // held on the window's first morning. The days are UTC days of created_at; fromDay is the window's first.
   // The three queries run at once (each on its own pooled connection): the answer takes the longest of them, not the sum.
+  const fromDay = dayList[0]!;
   const dayQuery = rows<{
     day: string | null;
     status: RecordingStatus;
@@ -49,24 +51,24 @@ export async function adminOverview(db: Db, clock: Clock, days: number): Promise
     bytes: string;
   }>(
     db,
-    sql`select to_char(d at time zone 'UTC', 'YYYY-MM-DD') as day, status, ended_by, n::text, bytes::text from (
-          select case when ${recordings.createdAt} >= ${fromIso}::timestamptz
-                      then date_bin('1 day', ${recordings.createdAt}, timestamptz '2000-01-01 00:00:00+00') end as d,
-                 ${recordings.status} as status, ${recordings.endedBy} as ended_by,
-                 count(*) as n, coalesce(sum(${recordings.sizeBytes}), 0) as bytes
-          from ${recordings} group by 1, 2, 3) s`,
+    sql`select case when day >= ${fromDay}::date then to_char(day, 'YYYY-MM-DD') end as day, status,
+               nullif(ended_by, '') as ended_by, sum(recordings)::text as n, sum(bytes)::text as bytes
+        from recording_day_totals group by 1, 2, 3`,
   );
   const reasonQuery = rows<{ reason: string | null; n: string }>(
     db,
-    sql`select ${recordings.failureReason} as reason, count(*)::text as n
-        from ${recordings} where ${recordings.status} = 'failed' and ${recordings.createdAt} >= ${fromIso}::timestamptz
-        group by 1 order by count(*) desc, 1 limit ${TOP_REASONS}`,
+    sql`select case when no_reason then null else reason end as reason, sum(recordings)::text as n
+        from recording_failure_totals where day >= ${fromDay}::date
+        group by no_reason, reason having sum(recordings) > 0
+        order by sum(recordings) desc, no_reason, reason limit ${TOP_REASONS}`,
   );
   const userQuery = rows<{ user_id: string; user_name: string | null; n: string; bytes: string }>(
     db,
-    sql`select ${recordings.userId} as user_id, max(${recordings.userName}) as user_name, count(*)::text as n,
-               coalesce(sum(${recordings.sizeBytes}), 0)::text as bytes
-        from ${recordings} group by 1 order by sum(${recordings.sizeBytes}) desc, 1 limit ${TOP_USERS}`,
+    sql`select t.user_id,
+               (select max(n.user_name) filter (where not n.no_name) from recording_user_names n
+                where n.user_id = t.user_id and n.recordings > 0) as user_name,
+               t.recordings::text as n, t.bytes::text as bytes
+        from recording_user_totals t where t.recordings > 0 order by t.bytes desc, t.user_id limit ${TOP_USERS}`,
   );
   const [dayRows, reasonRows, userRows] = await Promise.all([dayQuery, reasonQuery, userQuery]);
 

@@ -26,6 +26,8 @@ export interface OpenOptions {
   dataDir: string;
   /** Where the embedded server's own log lines go (default: dropped). */
   log?: (line: string) => void;
+  /** What the embedded server's start chose and the administrator should know (where its data went). */
+  notice?: (msg: string, fields: Record<string, unknown>) => void;
 }
 
 export async function openDatabase(opts: OpenOptions): Promise<Database> {
@@ -42,6 +44,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
   const server = await startEmbeddedPostgres({
     dataDir: throwaway ? null : path.resolve(opts.dataDir, 'pgdata'),
     log: opts.log,
+    notice: opts.notice,
   });
   const client = postgres({ ...server.connection, max: 10, onnotice: () => {} });
   const db = drizzle(client, { schema }) as unknown as Db;

