@@ -2,8 +2,8 @@
  * Replicas started at once on one fresh database: four real service processes (the process entry, as a
  * Deployment's pods run it), each on its own port, all migrate the same empty database at the same moment. Every
  * one must become ready and none may exit. Always on real PostgreSQL: the replicas share a database server there.
- * Migrations run under an advisory lock (db/client.ts, migrate); without it, one process in most runs dies with
- * `duplicate key value violates unique constraint "pg_type_typname_nsp_index"`.
+ * Migrations run under an advisory lock (db/client.ts, migrate); without it, replicas that reach the migrations
+ * together die with `duplicate key value violates unique constraint …`.
  */
 import type { ChildProcess } from 'node:child_process';
 import postgres from 'postgres';
@@ -31,11 +31,30 @@ describe('replicas starting at once', () => {
         Array.from({ length: REPLICAS }, () => serviceEnv('sortie-replicas-', cleanups, { databaseUrl: db.url! })),
       );
 
+      // The gate: an uncommitted `CREATE SCHEMA drizzle` (the migrator's first statement), so that every replica
+      // reaches the migrations before any of them can go on, however far apart the processes happen to start. Once all
+      // four wait on a lock (the schema's, or the migration lock), it is rolled back and they go on at the same moment.
+      const sql = postgres(db.url!, { max: 2, onnotice: () => {} });
+      cleanups.push(() => sql.end());
+      const gate = await sql.reserve();
+      await gate`begin`;
+      await gate`create schema drizzle`;
+
       const procs = envs.map((env) => startProcess(env));
       const children: ChildProcess[] = procs.map((p) => p.child);
       cleanups.push(async () => {
         for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
       });
+      for (;;) {
+        const gone = procs.find((p) => p.child.exitCode !== null);
+        if (gone) throw new Error(`a replica exited before the migrations: ${gone.stderr()}`);
+        const [row] = await sql<{ n: number }[]>`select count(*)::int as n from pg_stat_activity
+        where datname = current_database() and wait_event_type = 'Lock'`;
+        if (row!.n >= REPLICAS) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      await gate`rollback`;
+      gate.release();
 
       const ports = await Promise.all(
         procs.map(async (p) => ((await p.waitFor('listening')) as { port: number }).port),
@@ -50,8 +69,6 @@ describe('replicas starting at once', () => {
       expect(procs.map((p) => p.stderr())).toEqual(procs.map(() => ''));
 
       // The schema is there once, and every migration was recorded once.
-      const sql = postgres(db.url!, { max: 1, onnotice: () => {} });
-      cleanups.push(() => sql.end());
       const journal = await sql<{ hash: string }[]>`select hash from drizzle.__drizzle_migrations`;
       expect(new Set(journal.map((r) => r.hash)).size).toBe(journal.length);
       expect(journal.length).toBeGreaterThan(0);
