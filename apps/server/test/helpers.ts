@@ -22,13 +22,17 @@ export const TEST_SECRET = 'test-secret-that-is-at-least-32-characters-long';
 export const TEST_DB = (process.env.SORTIE_TEST_DB ?? 'postgres') as 'embedded' | 'postgres';
 export const PG_ADMIN_URL = process.env.SORTIE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-/** A database of its own for one test file: a throwaway embedded server, or a fresh PostgreSQL database dropped on close. */
+/**
+ * A database of its own for one test file: a throwaway embedded server, or a fresh PostgreSQL database dropped on
+ * close. `migrated: false` leaves it empty, as a first install finds it (for the processes that migrate it).
+ */
 export async function testDatabase(
   kind: 'embedded' | 'postgres' = TEST_DB,
+  { migrated = true }: { migrated?: boolean } = {},
 ): Promise<Database & { url: string | null }> {
   if (kind === 'embedded') {
     const db = await openDatabase({ databaseUrl: null, dataDir: 'memory://' });
-    await migrate(db);
+    if (migrated) await migrate(db);
     return { ...db, url: null };
   }
   const { default: postgres } = await import('postgres');
@@ -38,7 +42,7 @@ export async function testDatabase(
   const url = new URL(PG_ADMIN_URL);
   url.pathname = `/${name}`;
   const db = await openDatabase({ databaseUrl: url.toString(), dataDir: '' });
-  await migrate(db);
+  if (migrated) await migrate(db);
   return {
     ...db,
     url: url.toString(),

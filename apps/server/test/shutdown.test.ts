@@ -3,22 +3,17 @@
  * streaming in. The part must finish and be stored, a new request must be
  * refused, and the process must exit 0.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { crc32c } from '@node-rs/crc32';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { buildService } from '../src/server.js';
 import { memoryLogger } from '../src/lib/logger.js';
-import { TEST_DB, TEST_SECRET, testApp, testDatabase, token } from './helpers.js';
+import { testApp, token } from './helpers.js';
+import { serviceEnv, startProcess } from './process-fixtures.js';
 
-const SERVER_DIR = fileURLToPath(new URL('..', import.meta.url));
 const PART = 50 * 1024 * 1024;
 const CHUNK = 1024 * 1024;
 
@@ -26,45 +21,6 @@ const cleanups: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
   for (const c of cleanups.reverse()) await c();
 });
-
-type LogLine = Record<string, unknown>;
-
-/** Starts `src/index.ts` as its own process and collects its JSON log lines. */
-function startProcess(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
-    cwd: SERVER_DIR,
-    // Only what the service needs: no SORTIE_* of the developer's shell leaks in.
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: LogLine[] = [];
-  let stderr = '';
-  const waiters: { match: (l: LogLine) => boolean; resolve: (l: LogLine) => void }[] = [];
-  createInterface({ input: child.stdout! }).on('line', (raw) => {
-    let line: LogLine;
-    try {
-      line = JSON.parse(raw) as LogLine;
-    } catch {
-      return;
-    }
-    lines.push(line);
-    for (const w of [...waiters]) {
-      if (!w.match(line)) continue;
-      waiters.splice(waiters.indexOf(w), 1);
-      w.resolve(line);
-    }
-  });
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const waitFor = (msg: string) =>
-    new Promise<LogLine>((resolve, reject) => {
-      const found = lines.find((l) => l.msg === msg);
-      if (found) return resolve(found);
-      waiters.push({ match: (l) => l.msg === msg, resolve });
-      void exited.then((code) => reject(new Error(`process exited (${code}) before logging "${msg}": ${stderr}`)));
-    });
-  return { child, lines, waitFor, exited, stderr: () => stderr };
-}
 
 /** A PUT whose body the test writes chunk by chunk, to hold it in flight. */
 function slowPut(url: string, size: number) {
@@ -120,32 +76,12 @@ function newRequest(port: number): Promise<{ status?: number; error?: string }> 
   });
 }
 
-/** The environment of a service process on a folder of its own (and, on PostgreSQL, a fresh database), removed after the test. */
-async function serviceEnv(prefix: string): Promise<Record<string, string>> {
-  const dir = await mkdtemp(path.join(tmpdir(), prefix));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  const env: Record<string, string> = {
-    PORT: '0',
-    HOST: '127.0.0.1',
-    SORTIE_VIDEO_RECORDING_ENABLED: 'true',
-    SORTIE_AUTH_JWT_SECRET: TEST_SECRET,
-    SORTIE_DATA_DIR: path.join(dir, 'data'),
-    SORTIE_RECORDING_STORAGE_PATH: path.join(dir, 'recordings'),
-  };
-  if (TEST_DB === 'postgres') {
-    const db = await testDatabase('postgres');
-    cleanups.push(() => db.close());
-    env.DATABASE_URL = db.url!;
-  }
-  return env;
-}
-
 describe('graceful shutdown', () => {
   it(
     'on SIGTERM finishes and stores a 50 MiB part in flight, refuses a new request, and exits 0',
     { timeout: 120_000 },
     async () => {
-      const env = await serviceEnv('sortie-shutdown-');
+      const env = await serviceEnv('sortie-shutdown-', cleanups);
 
       const proc = startProcess(env);
       let child: ChildProcess | null = proc.child;
@@ -231,7 +167,7 @@ describe('graceful shutdown', () => {
       // Log lines are buffered and written off the event loop; they must still all be out when the
       // process exits. 'stopped' is logged right before process.exit(0), so only the flush at exit
       // can write it.
-      const env = await serviceEnv('sortie-shutdown-log-');
+      const env = await serviceEnv('sortie-shutdown-log-', cleanups);
       const proc = startProcess(env);
       cleanups.push(async () => {
         if (proc.child.exitCode === null) proc.child.kill('SIGKILL');

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import type { Sql } from 'postgres';
 import * as schema from './schema.js';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -58,12 +59,36 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
   };
 }
 
-/** Applies the committed migrations, then makes sure the settings row exists. */
+/**
+ * The advisory lock id the migrations run under; the jobs' ids (jobs/lock.ts, LOCK_IDS) are its neighbours.
+ * A fixed number, so every replica and every version agrees on it.
+ */
+export const MIGRATION_LOCK_ID = 7_365_100_000n;
+
+/**
+ * Applies the committed migrations, then makes sure the settings row exists. Several replicas may start at once
+ * on one database: drizzle's migrator takes no lock (two processes both see an empty journal and both run
+ * `CREATE TABLE`, and PostgreSQL answers one of them with a duplicate key in pg_type), so the whole of it runs
+ * under a session advisory lock held on a connection of its own. The others wait for it, then find the journal
+ * up to date. A replica that dies holding the lock loses its connection, and PostgreSQL releases the lock.
+ */
 export async function migrate(database: Database): Promise<void> {
   const { migrate: run } = await import('drizzle-orm/postgres-js/migrator');
-  await run(database.db as never, { migrationsFolder: MIGRATIONS_DIR });
-  await database.db
-    .insert(schema.settings)
-    .values({ id: 1, autoRecord: false, signingKey: randomBytes(32).toString('base64url') })
-    .onConflictDoNothing();
+  const client = (database.db as unknown as { $client: Sql }).$client;
+  const conn = await client.reserve();
+  try {
+    await conn`select pg_advisory_lock(${MIGRATION_LOCK_ID.toString()}::bigint)`;
+    try {
+      // The migrator runs on the pool's other connections: the lock is the session's, not a transaction's.
+      await run(database.db as never, { migrationsFolder: MIGRATIONS_DIR });
+      await database.db
+        .insert(schema.settings)
+        .values({ id: 1, autoRecord: false, signingKey: randomBytes(32).toString('base64url') })
+        .onConflictDoNothing();
+    } finally {
+      await conn`select pg_advisory_unlock(${MIGRATION_LOCK_ID.toString()}::bigint)`;
+    }
+  } finally {
+    conn.release();
+  }
 }

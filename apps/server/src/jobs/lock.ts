@@ -12,7 +12,7 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
 
-/** Lock ids, fixed numbers so every replica and every version agrees on them. */
+/** Lock ids, fixed numbers so every replica and every version agrees on them (the migrations' is MIGRATION_LOCK_ID in db/client.ts). */
 export const LOCK_IDS = {
   retention: 7_365_100_001n,
   sweeper: 7_365_100_002n,

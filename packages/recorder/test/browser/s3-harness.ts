@@ -14,7 +14,7 @@ import {
 } from '../../../../apps/server/test/s3-server.js';
 import { startService, type TestService } from './harness.js';
 
-const CORS_XML = `<CORSConfiguration>
+export const CORS_XML = `<CORSConfiguration>
   <CORSRule>
     <AllowedOrigin>*</AllowedOrigin>
     <AllowedMethod>GET</AllowedMethod>
