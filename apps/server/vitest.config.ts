@@ -40,6 +40,8 @@ export default defineConfig({
             'test/repair.test.ts',
             // The overview's totals are the database's alone: no storage is touched.
             'test/admin-overview-rollups.test.ts',
+            // The local disk's free-space reserve: S3 has none.
+            'test/free-space.test.ts',
           ],
         },
       },
