@@ -69,10 +69,7 @@ async function start(room: number): Promise<TestApp> {
   t = await testApp({
     env: { SORTIE_RECORDING_MIN_FREE_MB: String(RESERVE / MiB) },
     makeStorage: async (config, signingKey) => {
-      disk = new SizedDisk(
-        { root: config.storagePath, signingKey, minFreeBytes: config.minFreeBytes },
-        RESERVE + room,
-      );
+      disk = new SizedDisk({ root: config.storagePath, signingKey, minFreeBytes: config.minFreeBytes }, RESERVE + room);
       await disk.init();
       return disk;
     },
@@ -93,7 +90,12 @@ async function sendPart(t: TestApp, id: string, n: number, bytes: Buffer, partsU
     await r.arrayBuffer();
     return r.status;
   }
-  const r = await t.json('POST', `/api/recordings/${id}/parts`, { partNumber: n, sizeBytes: bytes.length }, t.auth.user);
+  const r = await t.json(
+    'POST',
+    `/api/recordings/${id}/parts`,
+    { partNumber: n, sizeBytes: bytes.length },
+    t.auth.user,
+  );
   if (r.status !== 200) return r.status;
   const { url, headers } = (await r.json()) as { url: string; headers: Record<string, string> };
   const put = await t.send(url, { method: 'PUT', headers, body: bytes });
@@ -133,7 +135,10 @@ describe('the free-space reserve', () => {
     lowest = Math.min(lowest, await free());
     const stored = statuses.filter((s) => s === 200).length;
     // Five fit above the reserve; the rest are refused as the disk's answer, not an error.
-    expect(statuses.every((s) => s === 200 || s === 507), String(statuses)).toBe(true);
+    expect(
+      statuses.every((s) => s === 200 || s === 507),
+      String(statuses),
+    ).toBe(true);
     expect(stored).toBeGreaterThan(0);
     expect(stored).toBeLessThanOrEqual(5);
     expect(lowest).toBeGreaterThanOrEqual(RESERVE);
