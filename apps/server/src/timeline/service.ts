@@ -3,7 +3,9 @@
  * in storage beside the recording, indexed by rows). Both belong to the
  * recording: only its owner adds to them, its owner or an admin reads them,
  * and they go when it goes (the rows on delete cascade, the files with
- * RecordingsService.deleteRow).
+ * RecordingsService.deleteRow). A recording takes them while it is open and
+ * for TIMELINE_AFTER_END_MS after its end, and meanwhile they count toward
+ * its owner's caps (docs/admin.md "Limits, and a full disk").
  */
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -161,9 +163,11 @@ export class TimelineService {
 
   /**
    * Stores the thumbnail at `offsetMs` (replacing one there) and indexes it.
-   * The file is written first: a crash between leaves an unindexed file that
-   * the recording's delete removes, never a row naming a missing file. The
-   * recording's poster is its earliest thumbnail.
+   * Under the user's lock its bytes are counted with the parts against the
+   * user's reserve before a byte is written. The file is written first: a
+   * crash between leaves an unindexed file that the recording's delete
+   * removes, never a row naming a missing file. The recording's poster is its
+   * earliest thumbnail.
    */
   async putThumbnail(row: RecordingRow, offsetMs: number, bytes: Uint8Array): Promise<void> {
     if (bytes.length > MAX_THUMBNAIL_BYTES)
