@@ -193,7 +193,10 @@ export function createApp(deps: AppDeps): App {
     // Markers and thumbnails (extension): under the same bearer guard, and the thumbnails' own signed-URL route.
     const timelineDeps = {
       recordings,
-      timeline: new TimelineService(database.db, storage, clock),
+      timeline: new TimelineService(database.db, storage, clock, {
+        maxReservedBytes: config.perUser.maxReservedBytes,
+        maxMarkerBytes: config.perUser.maxMarkerBytes,
+      }),
       clock,
       signingKey: deps.signingKey,
       publicUrl: config.publicUrl,

@@ -40,8 +40,13 @@ export interface Config {
   perUser: {
     /** SORTIE_RECORDING_MAX_OPEN_PER_USER: recordings in `recording`/`uploading` at once. */
     maxOpenRecordings: number;
-    /** SORTIE_RECORDING_MAX_RESERVED_MB_PER_USER × 1 MiB: bytes reserved or stored across them. */
+    /**
+     * SORTIE_RECORDING_MAX_RESERVED_MB_PER_USER × 1 MiB: bytes their parts reserve or store, and their
+     * thumbnails (also those of recordings ended under a minute ago).
+     */
     maxReservedBytes: number;
+    /** SORTIE_RECORDING_MAX_MARKER_KB_PER_USER × 1 KiB: bytes of their markers (label and data as JSON). */
+    maxMarkerBytes: number;
   };
   /** Limits on part bodies received through the service (local backend). */
   uploads: {
@@ -224,6 +229,9 @@ export function loadConfig(env: Env = process.env): Config {
     perUser: {
       maxOpenRecordings: int(env, 'SORTIE_RECORDING_MAX_OPEN_PER_USER', 20, 1),
       maxReservedBytes: int(env, 'SORTIE_RECORDING_MAX_RESERVED_MB_PER_USER', 2048, 1, 5 * 1024 * 1024 * 10) * 1048576,
+      // 4 MiB: a marker is a label and a few fields, a few hundred bytes; this is thousands on each of 20 open
+      // recordings, while one account cannot grow the table by more than this.
+      maxMarkerBytes: int(env, 'SORTIE_RECORDING_MAX_MARKER_KB_PER_USER', 4096, 1, 1024 * 1024) * 1024,
     },
     uploads: {
       maxConcurrent: int(env, 'SORTIE_UPLOAD_MAX_CONCURRENT', 256, 1),
@@ -257,6 +265,7 @@ export const CONFIG_VARIABLES = [
   'SORTIE_RECORDING_ABANDONED_AFTER_MINUTES',
   'SORTIE_RECORDING_MAX_OPEN_PER_USER',
   'SORTIE_RECORDING_MAX_RESERVED_MB_PER_USER',
+  'SORTIE_RECORDING_MAX_MARKER_KB_PER_USER',
   'SORTIE_RECORDING_MIN_FREE_MB',
   'SORTIE_RECORDING_FRAME_RATE',
   'SORTIE_RECORDING_VIDEO_BITRATE_KBPS',

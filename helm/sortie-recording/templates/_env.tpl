@@ -36,6 +36,8 @@ One variable per setting of apps/server/src/config.ts; the parity test
   value: {{ .Values.limits.maxOpenPerUser | quote }}
 - name: SORTIE_RECORDING_MAX_RESERVED_MB_PER_USER
   value: {{ .Values.limits.maxReservedMBPerUser | quote }}
+- name: SORTIE_RECORDING_MAX_MARKER_KB_PER_USER
+  value: {{ .Values.limits.maxMarkerKBPerUser | quote }}
 - name: SORTIE_RECORDING_MIN_FREE_MB
   value: {{ .Values.limits.minFreeMB | quote }}
 - name: SORTIE_UPLOAD_MAX_CONCURRENT

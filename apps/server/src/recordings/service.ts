@@ -463,7 +463,8 @@ export class RecordingsService {
     sizeBytes: number,
     body: Readable,
   ): Promise<{ etag: string }> {
-    const row = await this.reservePart(signed.userId, signed.recordingId, partNumber, sizeBytes);
+    // No free-space check before the reservation: the write reserves its bytes before reading one (writePart).
+    const row = await this.reservePart(signed.userId, signed.recordingId, partNumber, sizeBytes, false);
     return this.acceptPart(signed.recordingId, partNumber, sizeBytes, body, {
       userId: signed.userId,
       key: row.storage_key,
@@ -479,10 +480,13 @@ export class RecordingsService {
     id: string,
     partNumber: number,
     sizeBytes: number,
+    checkFreeSpace = true,
   ): Promise<{ storage_key: string; upload_id: string | null }> {
     if (partNumber > this.storage.maxParts) throw badRequest(`partNumber must be from 1 to ${this.storage.maxParts}.`);
     const receiver = this.storage.receiver;
-    if (receiver) {
+    // A part URL whose PUT would find no room is refused now, on a fresh figure that counts the writes under way;
+    // the PUT's write still reserves its bytes before reading them, which is what holds the reserve exactly.
+    if (receiver && checkFreeSpace) {
       const free = await receiver.freeBytes();
       if (free - sizeBytes < (this.opts.minFreeBytes ?? 0)) {
         throw new DomainError('insufficient_storage', 'The recordings disk is full; send this part again later.', {

@@ -3,17 +3,25 @@
  * in storage beside the recording, indexed by rows). Both belong to the
  * recording: only its owner adds to them, its owner or an admin reads them,
  * and they go when it goes (the rows on delete cascade, the files with
- * RecordingsService.deleteRow).
+ * RecordingsService.deleteRow). A recording takes them while it is open and
+ * for TIMELINE_AFTER_END_MS after its end, and meanwhile they count toward
+ * its owner's caps (docs/admin.md "Limits, and a full disk").
  */
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Marker, MarkerSource } from '@sortie/contract';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client.js';
-import { recordingMarkers, recordingThumbnails, recordings, type RecordingRow } from '../db/schema.js';
+import {
+  recordingMarkers,
+  recordingThumbnails,
+  recordings,
+  type RecordingRow,
+  type RecordingStatus,
+} from '../db/schema.js';
 import { DomainError, badRequest, notFound } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
-import type { RecordingStorage } from '../storage/types.js';
+import { InsufficientStorageError, type RecordingStorage } from '../storage/types.js';
 import { MAX_MARKERS_PER_RECORDING, MAX_THUMBNAILS_PER_RECORDING, MAX_THUMBNAIL_BYTES } from './schemas.js';
 
 export interface NewMarker {
@@ -28,26 +36,76 @@ export function thumbnailName(offsetMs: number): string {
   return `t-${String(offsetMs).padStart(10, '0')}.jpg`;
 }
 
+/**
+ * How long after its end (completedAt, or updatedAt for a failed recording) a recording still takes markers and
+ * thumbnails: the SDK sends its last ones as it stops, a few seconds at most after the complete. While it takes
+ * them they count toward the user's caps; migration 0010 counts the same window for parts.
+ */
+export const TIMELINE_AFTER_END_MS = 60_000;
+
+/** Seconds a client is told to wait before sending a thumbnail again to a full disk. */
+const DISK_FULL_RETRY_SECONDS = 30;
+
+export interface TimelineLimits {
+  /** SORTIE_RECORDING_MAX_RESERVED_MB_PER_USER in bytes: parts and thumbnails of the user's open recordings. */
+  maxReservedBytes?: number;
+  /** SORTIE_RECORDING_MAX_MARKER_KB_PER_USER in bytes: the markers of the user's open recordings. */
+  maxMarkerBytes?: number;
+}
+
+const OPEN: RecordingStatus[] = ['recording', 'uploading'];
+
+/** SQL: recording `o` still takes markers and thumbnails at `now` (open, or ended under TIMELINE_AFTER_END_MS ago). */
+function takesTimeline(now: Date) {
+  return sql`(o.status in ('recording', 'uploading') or coalesce(o.completed_at, o.updated_at) > ${now.toISOString()}::timestamptz - ${`${TIMELINE_AFTER_END_MS} milliseconds`}::interval)`;
+}
+
+/** SQL: the bytes a marker `m` holds, as the cap counts them: its label and its data as JSON text. */
+const MARKER_BYTES = sql`octet_length(m.label) + coalesce(octet_length(m.data::text), 0)`;
+
+type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+
 export class TimelineService {
   constructor(
     private readonly db: Db,
     private readonly storage: RecordingStorage,
     private readonly clock: Clock,
+    private readonly limits: TimelineLimits = {},
   ) {}
 
   /**
+   * Takes the user's lock (the one sortie_request_part takes, so parts and thumbnails are counted one at a
+   * time), then the recording's row lock, and checks that the recording still takes `what`.
+   */
+  private async lockOpen(tx: Tx, row: RecordingRow, now: Date, what: string, userLock: boolean): Promise<void> {
+    if (userLock)
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`sortie.user:${row.userId}`}, 0))`);
+    const [alive] = await tx
+      .select({ status: recordings.status, completedAt: recordings.completedAt, updatedAt: recordings.updatedAt })
+      .from(recordings)
+      .where(eq(recordings.id, row.id))
+      .for('update');
+    // Deleted since the route read it: nothing is written (deleteRow takes any file written meanwhile).
+    if (!alive) throw notFound();
+    if (OPEN.includes(alive.status)) return;
+    const ended = alive.completedAt ?? alive.updatedAt;
+    if (now.getTime() - ended.getTime() >= TIMELINE_AFTER_END_MS)
+      throw new DomainError(
+        'conflict',
+        `Recording is ${alive.status} since ${ended.toISOString()}; it takes ${what} only while it is open and for ${TIMELINE_AFTER_END_MS / 1000} s after it ends.`,
+      );
+  }
+
+  /**
    * Adds markers to a recording, all or none. The recording's row is locked
-   * for the count, so two batches at once cannot pass the cap together.
+   * for the count (and the user's lock held for the per-user bytes), so two
+   * batches at once cannot pass a cap together.
    */
   async addMarkers(row: RecordingRow, markers: NewMarker[]): Promise<number> {
     const now = this.clock.now();
+    const cap = this.limits.maxMarkerBytes;
     return this.db.transaction(async (tx) => {
-      const [alive] = await tx
-        .select({ id: recordings.id })
-        .from(recordings)
-        .where(eq(recordings.id, row.id))
-        .for('update');
-      if (!alive) throw notFound();
+      await this.lockOpen(tx, row, now, 'markers', cap !== undefined);
       const [held] = await tx
         .select({ n: sql<string>`count(*)` })
         .from(recordingMarkers)
@@ -69,6 +127,20 @@ export class TimelineService {
           createdAt: now,
         })),
       );
+      if (cap !== undefined) {
+        // Counted after the insert, as stored (jsonb's text of the data), in this transaction: over the cap, it
+        // rolls back whole.
+        const [sum] = (await tx.execute(sql`
+          select coalesce(sum(${MARKER_BYTES}), 0)::bigint as total from recording_markers m
+          join recordings o on o.id = m.recording_id
+          where o.user_id = ${row.userId} and ${takesTimeline(now)}`)) as unknown as { total: string }[];
+        const total = Number(sum?.total ?? 0);
+        if (total > cap)
+          throw new DomainError(
+            'payload_too_large',
+            `These markers would take your open recordings' markers to ${total} bytes, over your limit of ${cap} bytes.`,
+          );
+      }
       return n + markers.length;
     });
   }
@@ -91,9 +163,11 @@ export class TimelineService {
 
   /**
    * Stores the thumbnail at `offsetMs` (replacing one there) and indexes it.
-   * The file is written first: a crash between leaves an unindexed file that
-   * the recording's delete removes, never a row naming a missing file. The
-   * recording's poster is its earliest thumbnail.
+   * Under the user's lock its bytes are counted with the parts against the
+   * user's reserve before a byte is written. The file is written first: a
+   * crash between leaves an unindexed file that the recording's delete
+   * removes, never a row naming a missing file. The recording's poster is its
+   * earliest thumbnail.
    */
   async putThumbnail(row: RecordingRow, offsetMs: number, bytes: Uint8Array): Promise<void> {
     if (bytes.length > MAX_THUMBNAIL_BYTES)
@@ -101,26 +175,51 @@ export class TimelineService {
     // The JPEG start-of-image marker: anything else is not what the SDK draws, and is not served back as one.
     if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8 || bytes[2] !== 0xff)
       throw badRequest('A thumbnail must be a JPEG image.');
+    const now = this.clock.now();
+    const cap = this.limits.maxReservedBytes;
     await this.db.transaction(async (tx) => {
-      const [alive] = await tx
-        .select({ id: recordings.id })
-        .from(recordings)
-        .where(eq(recordings.id, row.id))
-        .for('update');
-      // Deleted since the route read it: nothing is written (deleteRow takes any file written meanwhile).
-      if (!alive) throw notFound();
+      await this.lockOpen(tx, row, now, 'thumbnails', cap !== undefined);
       const [held] = await tx
         .select({ n: sql<string>`count(*)` })
         .from(recordingThumbnails)
         .where(eq(recordingThumbnails.recordingId, row.id));
       const [existing] = await tx
-        .select({ o: recordingThumbnails.offsetMs })
+        .select({ size: recordingThumbnails.sizeBytes })
         .from(recordingThumbnails)
         .where(and(eq(recordingThumbnails.recordingId, row.id), eq(recordingThumbnails.offsetMs, offsetMs)));
       if (!existing && Number(held?.n ?? 0) >= MAX_THUMBNAILS_PER_RECORDING)
         throw new DomainError('conflict', `A recording keeps at most ${MAX_THUMBNAILS_PER_RECORDING} thumbnails.`);
-      await this.storage.putAsset(row.storageKey, thumbnailName(offsetMs), bytes, 'image/jpeg');
-      const now = this.clock.now();
+      if (cap !== undefined) {
+        // The user's reserve as sortie_request_part counts it (migration 0010), with this thumbnail in place of
+        // the one it replaces.
+        const [sum] = (await tx.execute(sql`
+          select
+            (select coalesce(sum(greatest(p.declared_size, coalesce(p.stored_size, 0))), 0)
+              from recording_parts p join recordings o on o.id = p.recording_id
+              where o.user_id = ${row.userId} and o.status in ('recording', 'uploading'))::bigint
+            + (select coalesce(sum(t.size_bytes), 0)
+              from recording_thumbnails t join recordings o on o.id = t.recording_id
+              where o.user_id = ${row.userId} and ${takesTimeline(now)})::bigint as total`)) as unknown as {
+          total: string;
+        }[];
+        const total = Number(sum?.total ?? 0) - (existing?.size ?? 0) + bytes.length;
+        if (total > cap)
+          throw new DomainError(
+            'payload_too_large',
+            `This thumbnail would take your open recordings to ${total} bytes, over your limit of ${cap} bytes; complete one first.`,
+          );
+      }
+      await this.storage.putAsset(row.storageKey, thumbnailName(offsetMs), bytes, 'image/jpeg').catch((err) => {
+        if (err instanceof InsufficientStorageError)
+          throw new DomainError(
+            'insufficient_storage',
+            'The recordings disk is full; send this thumbnail again later.',
+            {
+              retryAfterSeconds: DISK_FULL_RETRY_SECONDS,
+            },
+          );
+        throw err;
+      });
       await tx
         .insert(recordingThumbnails)
         .values({ recordingId: row.id, offsetMs, sizeBytes: bytes.length, createdAt: now })
