@@ -56,6 +56,14 @@ export const recordings = pgTable(
     endRequestedAt: ts('end_requested_at'),
     /** Offset of the recording's first thumbnail, its poster in the lists; null when it has none. */
     posterOffsetMs: integer('poster_offset_ms'),
+    /**
+     * S3: an upper bound of the bytes its tail objects may hold in the bucket (those listed plus what its
+     * unexpired tail targets may still write), as of its last tail batch; counted in the user's reserve.
+     */
+    tailBytesBound: bigint('tail_bytes_bound', { mode: 'number' }).notNull().default(0),
+    /** S3: what its tail targets not yet expired may write (the sum of their caps), and when the last expires. */
+    tailTargetsBytes: bigint('tail_targets_bytes', { mode: 'number' }).notNull().default(0),
+    tailTargetsUntil: ts('tail_targets_until'),
   },
   // `DESC NULLS FIRST` is PostgreSQL's own order for `ORDER BY … DESC`: an index in
   // another null order is not used for the lists' sort (seen with EXPLAIN ANALYZE: a
