@@ -2,4 +2,4 @@
 -- the bytes a recording's tails may hold in the bucket, and until when its last tail targets may write.
 ALTER TABLE "recordings" ADD COLUMN "tail_bytes_bound" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
 ALTER TABLE "recordings" ADD COLUMN "tail_targets_bytes" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
-ALTER TABLE "recordings" ADD COLUMN "tail_targets_until" timestamp with time zone;
+ALTER TABLE "recordings" ADD COLUMN "tail_targets_until" timestamp (3) with time zone;
