@@ -20,6 +20,12 @@ import {
 
 const ts = (name: string) => timestamp(name, { precision: 3, withTimezone: true, mode: 'date' });
 
+/** A batch of tail targets: `bytes` the sum of their caps, `until` their expiry (ms since the epoch). */
+export interface TailBatch {
+  bytes: number;
+  until: number;
+}
+
 export const RECORDING_STATUSES = ['recording', 'uploading', 'ready', 'failed'] as const;
 export type RecordingStatus = (typeof RECORDING_STATUSES)[number];
 export const ENDED_BY = ['stop', 'beacon', 'abandoned', 'size_limit', 'failed'] as const;
@@ -61,9 +67,8 @@ export const recordings = pgTable(
      * unexpired tail targets may still write), as of its last tail batch; counted in the user's reserve.
      */
     tailBytesBound: bigint('tail_bytes_bound', { mode: 'number' }).notNull().default(0),
-    /** S3: what its tail targets not yet expired may write (the sum of their caps), and when the last expires. */
-    tailTargetsBytes: bigint('tail_targets_bytes', { mode: 'number' }).notNull().default(0),
-    tailTargetsUntil: ts('tail_targets_until'),
+    /** S3: its batches of tail targets not yet expired: what each may write (the sum of its caps) and until when. */
+    tailBatches: jsonb('tail_batches').$type<TailBatch[]>().notNull().default([]),
   },
   // `DESC NULLS FIRST` is PostgreSQL's own order for `ORDER BY … DESC`: an index in
   // another null order is not used for the lists' sort (seen with EXPLAIN ANALYZE: a

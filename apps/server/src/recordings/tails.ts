@@ -11,7 +11,7 @@
  *   reserve: what the bucket already holds under the recording's tails, plus
  *   what its unexpired targets may still write, plus this batch, must fit in
  *   what its parts' reservations leave (recordings.tail_bytes_bound,
- *   tail_targets_bytes, tail_targets_until);
+ *   tail_batches);
  * - folding them into the last part when a recording is finalized without
  *   its client (beacon, abandoned): the tails after the last full part are
  *   streamed once, in order, into one UploadPart. They are under one part's
@@ -45,11 +45,11 @@ export const TAIL_URLS_PER_NEXT_PART = 2;
 /** The most targets in one batch. */
 export const TAIL_BATCH_MAX = TAIL_URLS_FOR_PART + TAIL_NEXT_PARTS * TAIL_URLS_PER_NEXT_PART;
 /**
- * The most one tail may hold: 2 s of video at 8 Mbit/s (the SDK's default is
- * 1.5). A larger tail is refused by the store and the SDK does not send it:
- * its bytes still reach the bucket in the next part.
+ * The most one tail may hold: 2 s of video at 16 Mbit/s (the SDK's default is
+ * 1.5), room for a late tail at 8. A larger tail is refused by the store and
+ * the SDK does not send it: its bytes still reach the bucket in their part.
  */
-export const TAIL_MAX_BYTES = 2 * 1024 * 1024;
+export const TAIL_MAX_BYTES = 4 * 1024 * 1024;
 /** The smallest cap worth handing out; below it the recording takes no more tails (413). */
 export const TAIL_MIN_BYTES = 16 * 1024;
 /** Highest tail sequence number of a part (schemas.ts: tailBody): hours of tails of one part at one a second. */
@@ -70,6 +70,18 @@ export function tailTtlSeconds(maxLagMs: number): number {
  * tails folded, by this replica or another) is never raced, and a target still
  * valid after its recording ended cannot add a tail after they went.
  */
+/** The SDK asks for the next batch while this many targets are left for the current part (tail-uploader.ts). */
+const SDK_LOW_WATER = 3;
+/**
+ * How many batches of a recording are alive at once while it records: a
+ * batch every TAIL_URLS_FOR_PART - SDK_LOW_WATER tails, each alive `ttl`.
+ * A batch takes at most this share of the room left, so a recording that
+ * keeps recording keeps getting batches.
+ */
+export function liveBatches(maxLagMs: number): number {
+  return Math.ceil((tailTtlSeconds(maxLagMs) * 1000) / (maxLagMs * (TAIL_URLS_FOR_PART - SDK_LOW_WATER))) + 1;
+}
+
 export const ORPHAN_TAIL_GRACE_MS = 15 * 60 * 1000;
 
 const OPEN = ['recording', 'uploading'] as const;
@@ -124,7 +136,8 @@ export async function issueTailUrls(
     for (let s = 0; s < TAIL_URLS_PER_NEXT_PART; s++) wanted.push({ partNumber: n, seq: s });
 
   const now = deps.clock.now();
-  const ttl = tailTtlSeconds(req.maxLagMs ?? DEFAULT_MAX_LAG_MS);
+  const maxLagMs = req.maxLagMs ?? DEFAULT_MAX_LAG_MS;
+  const ttl = tailTtlSeconds(maxLagMs);
   const until = new Date(now.getTime() + ttl * 1000);
   const maxBytes = await deps.db.transaction(async (tx) => {
     // The user's lock before the row lock, as sortie_request_part takes them: no cycle of waits.
@@ -133,7 +146,9 @@ export async function issueTailUrls(
     const [row] = await tx.select().from(recordings).where(eq(recordings.id, id)).for('update');
     if (!row || row.userId !== user.id) throw notFound();
     if (!isOpen(row.status)) throw conflict(`Recording is ${row.status}; it takes no more tails.`);
-    const unexpired = row.tailTargetsUntil && row.tailTargetsUntil > now ? row.tailTargetsBytes : 0;
+    // Each batch counts until its own targets expire (a recording asks for one every few tails).
+    const live = row.tailBatches.filter((b) => b.until > now.getTime());
+    const unexpired = live.reduce((n, b) => n + b.bytes, 0);
     const mine = row.sizeBytes + listed + unexpired;
     let room = deps.maxSizeBytes - mine;
     if (deps.userCapBytes !== undefined) {
@@ -143,21 +158,20 @@ export async function issueTailUrls(
         .where(and(eq(recordings.userId, user.id), inArray(recordings.status, [...OPEN]), ne(recordings.id, id)));
       room = Math.min(room, deps.userCapBytes - Number(others?.n ?? 0) - mine);
     }
-    // A batch takes at most half the room left, so the next batches (one every few tails) still find some.
-    const cap = Math.min(TAIL_MAX_BYTES, Math.floor(room / (2 * wanted.length)));
+    // A batch takes its share of the room left, so the next batches (one every few tails) still find some.
+    const cap = Math.min(TAIL_MAX_BYTES, Math.floor(room / (liveBatches(maxLagMs) * wanted.length)));
     if (cap < TAIL_MIN_BYTES)
       throw tooLarge(
         `The recording's parts and tails reach its limit of ${deps.maxSizeBytes} bytes or your reserve; it takes no more tails.`,
       );
-    const targets = unexpired + cap * wanted.length;
+    const batch = { bytes: cap * wanted.length, until: until.getTime() };
     await tx
       .update(recordings)
       .set({
         lastActivityAt: now,
         updatedAt: now,
-        tailTargetsBytes: targets,
-        tailTargetsUntil: until,
-        tailBytesBound: listed + targets,
+        tailBatches: [...live, batch],
+        tailBytesBound: listed + unexpired + batch.bytes,
       })
       .where(eq(recordings.id, id));
     return cap;
