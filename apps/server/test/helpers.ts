@@ -197,6 +197,6 @@ export function postTail(
 ): Promise<Response> {
   const form = new FormData();
   for (const [k, v] of Object.entries(target.fields)) form.append(k, v);
-  form.append('file', new Blob([bytes]));
+  form.append('file', new Blob([new Uint8Array(bytes)]));
   return fetch(target.url, { method: 'POST', body: form });
 }
