@@ -189,3 +189,14 @@ export function etagValidates(backend: 'local' | 's3', etag: string, bytes: Uint
     m[1]!,
   );
 }
+
+/** Sends `bytes` to a tail target as the SDK does: a form upload, the policy's fields first, the file last. */
+export function postTail(
+  target: { url: string; fields: Record<string, string> },
+  bytes: Uint8Array,
+): Promise<Response> {
+  const form = new FormData();
+  for (const [k, v] of Object.entries(target.fields)) form.append(k, v);
+  form.append('file', new Blob([new Uint8Array(bytes)]));
+  return fetch(target.url, { method: 'POST', body: form });
+}

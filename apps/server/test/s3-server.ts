@@ -16,17 +16,25 @@
  *     NoSuchUpload, InvalidPartOrder, InvalidPart and EntityTooSmall (5 MiB).
  *   - UploadPart to an unknown or aborted upload: s3rver recreates it; S3
  *     answers NoSuchUpload.
+ *   - ListObjectsV2 that is truncated: s3rver's continuation tokens need DES,
+ *     which Node 20's OpenSSL no longer has (InternalError on every page but
+ *     the last). Here the token is the last key listed.
+ *   - POST Object (presigned POST, the tails): s3rver ignores the policy. Here
+ *     its signature, expiry and conditions, content-length-range included,
+ *     are checked first (policyPost).
  * Everything else (CreateMultipartUpload, UploadPart, GetObject with Range and
  * response-content-disposition, HeadObject, DeleteObject, PutObject, and the
  * bucket-level ListObjectsV2 and DeleteObjects with the HeadBucket signature fix)
  * is s3rver's own.
  */
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 
 const require = createRequire(import.meta.url);
 const S3RVER_MAIN = require.resolve('@20minutes/s3rver');
@@ -39,6 +47,9 @@ const S3Error = fromS3rver('./models/error') as new (
   message: string,
   detail?: Record<string, unknown>,
 ) => Error;
+const Busboy = fromS3rver('busboy') as (opts: { headers: Record<string, unknown> }) => NodeJS.WritableStream & {
+  on(event: string, fn: (...args: any[]) => void): unknown;
+};
 const { XMLParser } = fromS3rver('fast-xml-parser') as { XMLParser: new () => { parse(xml: string): any } };
 
 type KoaMiddleware = (ctx: any, next: () => Promise<void>) => Promise<void>;
@@ -47,6 +58,7 @@ interface S3rverInstance {
   store: {
     getBucket(name: string): Promise<unknown>;
     getResourcePath(bucket: string, key: string | undefined, resource: string): string;
+    listObjects(bucket: string, options: Record<string, unknown>): Promise<any>;
     putObjectMultipart(
       bucket: string,
       uploadId: string,
@@ -175,6 +187,47 @@ function missingOperations(uploadsDir: (bucket: string) => string): KoaMiddlewar
         await handler();
       });
     };
+    // ListObjectsV2: s3rver makes its continuation tokens with DES, which Node 20's OpenSSL 3 no longer
+    // offers, so every truncated listing fails (InternalError). Here the token is the last key, encoded.
+    const listObjectsV2 = (query: Record<string, string | undefined>) =>
+      signed(async () => {
+        const maxKeys = query['max-keys'] === undefined ? 1000 : Math.min(1000, Number(query['max-keys']));
+        if (!Number.isInteger(maxKeys) || maxKeys < 0)
+          throw new S3Error('InvalidArgument', 'Argument maxKeys must be an integer between 0 and 2147483647');
+        const token = query['continuation-token'];
+        const startAfter =
+          token !== undefined ? Buffer.from(token, 'base64url').toString('utf8') : query['start-after'];
+        const result = await ctx.app.store.listObjects(bucket, {
+          prefix: query.prefix || undefined,
+          delimiter: query.delimiter || undefined,
+          startAfter,
+          maxKeys,
+        });
+        const last = result.objects[result.objects.length - 1];
+        ctx.body = {
+          ListBucketResult: {
+            '@': { xmlns: 'http://doc.s3.amazonaws.com/2006-03-01/' },
+            Name: bucket,
+            Prefix: query.prefix ?? '',
+            StartAfter: token === undefined ? query['start-after'] : undefined,
+            ContinuationToken: token,
+            NextContinuationToken:
+              result.isTruncated && last ? Buffer.from(last.key, 'utf8').toString('base64url') : undefined,
+            KeyCount: result.objects.length,
+            MaxKeys: maxKeys,
+            Delimiter: query.delimiter || undefined,
+            IsTruncated: Boolean(result.isTruncated),
+            Contents: result.objects.map((o: any) => ({
+              Key: o.key,
+              LastModified: o.lastModifiedDate.toISOString(),
+              ETag: o.metadata.etag,
+              Size: o.size,
+              StorageClass: 'STANDARD',
+            })),
+            CommonPrefixes: result.commonPrefixes.map((prefix: string) => ({ Prefix: prefix })),
+          },
+        };
+      });
     const uploadDir = async () => {
       const dir = path.join(uploadsDir(bucket), uploadId ?? '');
       const storedKey =
@@ -191,12 +244,15 @@ function missingOperations(uploadsDir: (bucket: string) => string): KoaMiddlewar
       return dir;
     };
 
+    if (ctx.method === 'POST' && key === undefined && (rest === '' || rest === '/') && ctx.is('multipart/form-data'))
+      return policyPost(ctx, bucket, next);
     if (ctx.method === 'HEAD' && key === undefined && Object.keys(q).length === 0) {
       return signed(async () => {
         ctx.body = '';
         ctx.status = 200;
       });
     }
+    if (ctx.method === 'GET' && key === undefined && rest === '/' && q['list-type'] === '2') return listObjectsV2(q);
     if (key === undefined && rest === '/') {
       // Every other bucket-level request (ListObjectsV2, DeleteObjects: a recording's thumbnails) is s3rver's own,
       // with the same "/bucket/" fix to its signature check as `signed` applies.
@@ -298,6 +354,131 @@ function missingOperations(uploadsDir: (bucket: string) => string): KoaMiddlewar
     }
     return next();
   };
+}
+
+/**
+ * POST Object with a policy (browser-based uploads), as S3 documents it: the
+ * form's fields before the file, the policy's SigV4 signature (x-amz-signature
+ * over the base64 policy with the signing key of x-amz-credential), its
+ * expiration, and each condition: exact matches, "eq", "starts-with" and
+ * "content-length-range" (EntityTooLarge / EntityTooSmall), every field but
+ * policy, x-amz-signature, file and x-ignore-* covered by one. s3rver itself
+ * ignores the policy. Once the form passes, the request's bytes (read so far
+ * and the rest) go to s3rver's own POST Object; a body over the range is
+ * refused as soon as it passes the limit, without reading it all.
+ */
+async function policyPost(ctx: any, bucket: string, next: () => Promise<void>): Promise<void> {
+  const raw: Buffer[] = [];
+  const parser = Busboy({ headers: ctx.headers });
+  const fields: Record<string, string> = {};
+  const failure = await new Promise<Error | null>((resolve) => {
+    let settled = false;
+    const done = (err: Error | null) => {
+      if (settled) return;
+      settled = true;
+      ctx.req.unpipe(parser);
+      ctx.req.off('data', keep);
+      resolve(err);
+    };
+    const keep = (d: Buffer) => raw.push(d);
+    ctx.req.on('data', keep);
+    parser.on('field', (name: string, value: string) => {
+      fields[name.toLowerCase()] = value;
+    });
+    parser.on('file', (name: string, file: NodeJS.ReadableStream) => {
+      if (name !== 'file') return void file.resume();
+      let range: [number, number];
+      try {
+        range = checkPolicy(fields, bucket);
+      } catch (err) {
+        file.resume();
+        return done(err as Error);
+      }
+      let size = 0;
+      file.on('data', (d: Buffer) => {
+        size += d.length;
+        if (size > range[1])
+          done(
+            new S3Error('EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', {
+              MaxSizeAllowed: range[1],
+            }),
+          );
+      });
+      file.on('end', () => {
+        if (size < range[0])
+          done(
+            new S3Error('EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed size', {
+              MinSizeAllowed: range[0],
+            }),
+          );
+        else done(null);
+      });
+    });
+    parser.on('error', (err: Error) => done(new S3Error('MalformedPOSTRequest', err.message)));
+    parser.on('close', () =>
+      done(new S3Error('InvalidArgument', 'POST requires exactly one file upload per request.')),
+    );
+    ctx.req.pipe(parser);
+  });
+  if (failure) {
+    // The rest of the body is read and dropped, so that the client sees the answer.
+    ctx.req.resume();
+    throw failure;
+  }
+  const rest = ctx.req as NodeJS.ReadableStream;
+  ctx.req = Readable.from(
+    (async function* () {
+      yield* raw;
+      for await (const chunk of rest) yield chunk as Buffer;
+    })(),
+  );
+  return next();
+}
+
+/** Checks a POST form's policy and signature; answers its content-length-range ([0, 5 GiB] when it has none). */
+function checkPolicy(fields: Record<string, string>, bucket: string): [number, number] {
+  const denied = (why: string) => new S3Error('AccessDenied', `Invalid according to Policy: ${why}`);
+  if (!fields.policy || !fields['x-amz-signature']) throw new S3Error('AccessDenied', 'Access Denied');
+  if (fields['x-amz-algorithm'] !== 'AWS4-HMAC-SHA256')
+    throw new S3Error('InvalidArgument', 'Only AWS4-HMAC-SHA256 is supported here.');
+  const [accessKey, day, region, service, term] = (fields['x-amz-credential'] ?? '').split('/');
+  if (accessKey !== S3_ACCESS_KEY_ID || !day || !region || service !== 's3' || term !== 'aws4_request')
+    throw new S3Error('InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.');
+  const hmac = (k: string | Buffer, data: string) => createHmac('sha256', k).update(data).digest();
+  const key = hmac(hmac(hmac(hmac(`AWS4${S3_SECRET_ACCESS_KEY}`, day), region), 's3'), 'aws4_request');
+  const expected = createHmac('sha256', key).update(fields.policy).digest('hex');
+  if (expected !== fields['x-amz-signature'])
+    throw new S3Error(
+      'SignatureDoesNotMatch',
+      'The request signature we calculated does not match the signature you provided.',
+    );
+  let policy: { expiration?: string; conditions?: unknown[] };
+  try {
+    policy = JSON.parse(Buffer.from(fields.policy, 'base64').toString('utf8'));
+  } catch {
+    throw new S3Error('InvalidPolicyDocument', 'Invalid Policy: Invalid JSON.');
+  }
+  if (!policy.expiration || !(Date.parse(policy.expiration) > Date.now())) throw denied('Policy expired.');
+  const values: Record<string, string> = { ...fields, bucket };
+  const covered = new Set(['policy', 'x-amz-signature', 'file']);
+  let range: [number, number] = [0, 5 * 1024 ** 3];
+  for (const c of policy.conditions ?? []) {
+    if (Array.isArray(c) && c[0] === 'content-length-range') {
+      range = [Number(c[1]), Number(c[2])];
+      continue;
+    }
+    const [op, name, want] = Array.isArray(c)
+      ? [String(c[0]), String(c[1]).replace(/^\$/, '').toLowerCase(), String(c[2])]
+      : ['eq', ...(Object.entries(c as Record<string, string>)[0] ?? ['', ''])].map(String);
+    const field = name!.toLowerCase();
+    const got = values[field] ?? '';
+    if (op === 'eq' ? got !== want : op === 'starts-with' ? !got.startsWith(want!) : true)
+      throw denied(`Policy Condition failed: ["${op}", "$${field}", "${want}"]`);
+    covered.add(field);
+  }
+  for (const f of Object.keys(fields))
+    if (!covered.has(f) && !f.startsWith('x-ignore-')) throw denied(`Extra input fields: ${f}`);
+  return range;
 }
 
 async function storedParts(dir: string): Promise<{ number: number; md5: string; size: number; mtime: Date }[]> {

@@ -189,12 +189,24 @@ export interface TailRequest {
   partNumber: number;
   /** The first tail sequence number wanted (0 for a part's first tail). */
   firstSeq: number;
+  /** How often the SDK sends a tail, in ms (1000-60000, default 2000): sets how long the targets last. */
+  maxLagMs?: number;
 }
 
-/** POST /api/recordings/:id/tails answer: presigned PutObject URLs, one per tail. */
+/** One tail's presigned POST: `url` as multipart/form-data, `fields` in this order, then the tail as `file`. */
+export interface TailTarget {
+  partNumber: number;
+  seq: number;
+  url: string;
+  fields: Record<string, string>;
+}
+
+/** POST /api/recordings/:id/tails answer: presigned POSTs, one per tail. */
 export interface TailTargets {
-  urls: { partNumber: number; seq: number; url: string }[];
-  method: 'PUT';
+  urls: TailTarget[];
+  method: 'POST';
+  /** The largest tail each target takes, in bytes: the store itself refuses a larger one. */
+  maxBytes: number;
   expiresAt: string;
 }
 

@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { ApiClient } from './api.js';
 import { TailUploader } from './tail-uploader.js';
 
-function harness(put: (key: string, attempt: number) => Response = () => new Response(null, { status: 200 })) {
+function harness(
+  put: (key: string, attempt: number) => Response = () => new Response(null, { status: 204 }),
+  maxBytes = 1024 * 1024,
+) {
   const batches: { partNumber: number; firstSeq: number }[] = [];
   const puts: { key: string; size: number; keepalive: boolean }[] = [];
   const attempts = new Map<string, number>();
@@ -20,20 +23,29 @@ function harness(put: (key: string, attempt: number) => Response = () => new Res
         if (tailsStatus !== 200)
           return Response.json({ error: { code: 'not_found', message: 'no' } }, { status: tailsStatus });
         const urls = [];
-        for (let s = body.firstSeq; s < body.firstSeq + 30; s++)
-          urls.push({ partNumber: body.partNumber, seq: s, url: `https://bucket.test/${body.partNumber}-${s}` });
-        for (let s = 0; s < 8; s++)
-          urls.push({
-            partNumber: body.partNumber + 1,
-            seq: s,
-            url: `https://bucket.test/${body.partNumber + 1}-${s}`,
-          });
-        return Response.json({ urls, method: 'PUT', expiresAt: new Date(Date.now() + 900_000).toISOString() });
+        const target = (partNumber: number, seq: number) => ({
+          partNumber,
+          seq,
+          url: 'https://bucket.test/',
+          fields: { key: `${partNumber}-${seq}`, policy: 'signed' },
+        });
+        for (let s = body.firstSeq; s < body.firstSeq + 30; s++) urls.push(target(body.partNumber, s));
+        for (let s = 0; s < 8; s++) urls.push(target(body.partNumber + 1, s));
+        return Response.json({
+          urls,
+          method: 'POST',
+          maxBytes,
+          expiresAt: new Date(Date.now() + 900_000).toISOString(),
+        });
       }
-      const key = url.pathname.slice(1);
+      // A form upload: the policy's fields, then the file.
+      const form = init.body as FormData;
+      expect(init.method).toBe('POST');
+      expect([...form.keys()]).toEqual(['key', 'policy', 'file']);
+      const key = String(form.get('key'));
       const n = (attempts.get(key) ?? 0) + 1;
       attempts.set(key, n);
-      puts.push({ key, size: (init.body as Blob).size, keepalive: init.keepalive === true });
+      puts.push({ key, size: (form.get('file') as Blob).size, keepalive: init.keepalive === true });
       return put(key, n);
     }) as typeof fetch,
   });
@@ -92,7 +104,7 @@ describe('TailUploader', () => {
 
   it('retries a failed tail under the same name, and gives up after a few attempts without failing anything', async () => {
     const h = harness(
-      (key, n) => new Response(null, { status: key === '1-0' && n < 3 ? 503 : key === '1-1' ? 500 : 200 }),
+      (key, n) => new Response(null, { status: key === '1-0' && n < 3 ? 503 : key === '1-1' ? 500 : 204 }),
     );
     const tails = h.make();
     tails.prepare(1);
@@ -101,6 +113,17 @@ describe('TailUploader', () => {
     await tails.close();
     expect(h.puts.filter((p) => p.key === '1-0')).toHaveLength(3);
     expect(h.puts.filter((p) => p.key === '1-1')).toHaveLength(4);
+    expect([tails.stored, tails.failed]).toEqual([1, 1]);
+  });
+
+  it('does not send a tail over its target’s cap (the store would refuse it); the next ones go', async () => {
+    const h = harness(undefined, 100);
+    const tails = h.make();
+    tails.prepare(1);
+    tails.send(1, blob(101));
+    tails.send(1, blob(100));
+    await tails.close();
+    expect(h.puts.map((p) => [p.key, p.size])).toEqual([['1-1', 100]]);
     expect([tails.stored, tails.failed]).toEqual([1, 1]);
   });
 

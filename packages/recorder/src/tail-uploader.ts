@@ -3,16 +3,18 @@
  * 5 MiB is refused unless it is the last, so a quiet recording would hold
  * minutes of media only in the tab before its next part. Instead, every
  * maxLagMs (Take decides when), the bytes not yet in a part and not yet in a
- * tail are PUT as a small *tail object* straight to the bucket with a
- * presigned URL; the service folds them into the last part only if the
+ * tail are sent as a small *tail object* straight to the bucket, a form
+ * upload to a presigned POST whose policy caps its size (the store refuses a
+ * larger one); the service folds them into the last part only if the
  * recording ends without this page (tab closed, crash), and deletes them.
  *
  * Tails of part n are numbered 0, 1, … in byte order; the service keeps
  * a run from 0 up to the first gap, so each tail is retried a few times.
- * URLs come in batches (POST /:id/tails: ~30 for the current part, a few for
- * each next part), fetched ahead so a tail sent on pagehide goes at once,
- * without a request the page may not outlive. Tails are best effort: a
- * failed tail never fails the recording (its parts still carry everything).
+ * Targets come in batches (POST /:id/tails: 8 for the current part, 2 for
+ * the next), fetched ahead so a tail sent on pagehide goes at once, without
+ * a request the page may not outlive. Tails are best effort: a failed tail,
+ * or one over its target's cap (never sent), never fails the recording (its
+ * parts still carry everything).
  */
 import { send, errorFromResponse, type ApiClient } from './api.js';
 import { RecorderError } from './errors.js';
@@ -20,12 +22,21 @@ import { fitsKeepalive } from './uploader.js';
 import { withRetry, type RetryOptions } from './retry.js';
 import type { TailTargets } from '@sortie/contract';
 
+interface Target {
+  url: string;
+  fields: Record<string, string>;
+  maxBytes: number;
+  expiresAt: number;
+}
+
 /** A URL this close to its expiry is not used: the PUT could outlive it. */
 const EXPIRY_MARGIN_MS = 30_000;
 /** Fewer URLs than this left for the current part: the next batch is fetched ahead. */
 const LOW_WATER = 3;
 /** Attempts per tail: a tail is worth a few, not the recording's whole retry budget. */
 const TAIL_ATTEMPTS = 4;
+/** What a form upload adds to the tail's own bytes (boundaries, the policy and its fields), counted for keepalive. */
+const FORM_OVERHEAD_BYTES = 4096;
 
 export interface TailUploaderOptions {
   api: ApiClient;
@@ -33,10 +44,12 @@ export interface TailUploaderOptions {
   /** Aborts every request (the recording was aborted). */
   signal: AbortSignal;
   retry?: RetryOptions | undefined;
+  /** How often tails are sent: the service sizes the targets' lifetime by it. */
+  maxLagMs?: number | undefined;
 }
 
 export class TailUploader {
-  private readonly urls = new Map<string, { url: string; expiresAt: number }>();
+  private readonly urls = new Map<string, Target>();
   private readonly nextSeq = new Map<number, number>();
   private readonly inFlight = new Set<Promise<void>>();
   private batch: Promise<void> | null = null;
@@ -76,9 +89,9 @@ export class TailUploader {
     return `${partNumber}-${seq}`;
   }
 
-  private usable(partNumber: number, seq: number): string | null {
+  private usable(partNumber: number, seq: number): Target | null {
     const u = this.urls.get(this.key(partNumber, seq));
-    return u && u.expiresAt - Date.now() > EXPIRY_MARGIN_MS ? u.url : null;
+    return u && u.expiresAt - Date.now() > EXPIRY_MARGIN_MS ? u : null;
   }
 
   /** Fetches a batch from `seq` when fewer than LOW_WATER usable URLs are left for the part. */
@@ -94,10 +107,20 @@ export class TailUploader {
         const b = await this.opts.api.request<TailTargets>(
           'POST',
           `/api/recordings/${encodeURIComponent(this.opts.recordingId)}/tails`,
-          { body: { partNumber, firstSeq }, signal: this.opts.signal, retry: false },
+          {
+            body: { partNumber, firstSeq, ...(this.opts.maxLagMs ? { maxLagMs: this.opts.maxLagMs } : {}) },
+            signal: this.opts.signal,
+            retry: false,
+          },
         );
         const expiresAt = Date.parse(b.expiresAt);
-        for (const u of b.urls) this.urls.set(this.key(u.partNumber, u.seq), { url: u.url, expiresAt });
+        for (const u of b.urls)
+          this.urls.set(this.key(u.partNumber, u.seq), {
+            url: u.url,
+            fields: u.fields,
+            maxBytes: b.maxBytes,
+            expiresAt,
+          });
       } catch (err) {
         // A service without tails (404), or a recording that takes no more (409, 413): stop asking.
         if (err instanceof RecorderError && err.status !== undefined && [400, 404, 409, 413].includes(err.status))
@@ -115,16 +138,18 @@ export class TailUploader {
     try {
       await withRetry(
         async () => {
-          let url = this.usable(partNumber, seq);
-          if (!url) {
+          let target = this.usable(partNumber, seq);
+          if (!target) {
             await (this.batch ?? this.fetchBatch(partNumber, seq));
-            url =
+            target =
               this.usable(partNumber, seq) ?? (await this.fetchBatch(partNumber, seq), this.usable(partNumber, seq));
           }
-          if (!url) throw new Error('no tail URL');
-          const res = await this.putOnce(url, data, signal);
+          if (!target) throw new Error('no tail URL');
+          // The store would refuse it (the recording's room is shared among its targets): not sent at all.
+          if (data.size > target.maxBytes) throw new Error('tail over its target’s cap');
+          const res = await this.postOnce(target, data, signal);
           if (res.status === 401 || res.status === 403) this.urls.delete(this.key(partNumber, seq));
-          if (!res.ok) throw await errorFromResponse(res, `PUT tail ${partNumber}-${seq}`);
+          if (!res.ok) throw await errorFromResponse(res, `POST tail ${partNumber}-${seq}`);
         },
         { ...this.opts.retry, attempts: TAIL_ATTEMPTS },
         { signal },
@@ -137,19 +162,27 @@ export class TailUploader {
     }
   }
 
-  /** With keepalive when small enough: a tail sent on pagehide must outlive the page. */
-  private async putOnce(url: string, data: Blob, signal: AbortSignal): Promise<Response> {
-    const init: RequestInit = { method: 'PUT', body: data, signal };
-    if (this.keepaliveRefused || !fitsKeepalive(data.size, this.keepaliveBytes))
-      return send(this.opts.api.fetch, url, init);
-    this.keepaliveBytes += data.size;
+  /**
+   * A form upload: the policy's fields first, the file last (S3 reads fields
+   * after the file no more). With keepalive when small enough: a tail sent on
+   * pagehide must outlive the page.
+   */
+  private async postOnce(target: Target, data: Blob, signal: AbortSignal): Promise<Response> {
+    const form = new FormData();
+    for (const [k, v] of Object.entries(target.fields)) form.append(k, v);
+    form.append('file', data);
+    const init: RequestInit = { method: 'POST', body: form, signal };
+    const size = data.size + FORM_OVERHEAD_BYTES;
+    if (this.keepaliveRefused || !fitsKeepalive(size, this.keepaliveBytes))
+      return send(this.opts.api.fetch, target.url, init);
+    this.keepaliveBytes += size;
     try {
-      return await send(this.opts.api.fetch, url, { ...init, keepalive: true });
+      return await send(this.opts.api.fetch, target.url, { ...init, keepalive: true });
     } catch (err) {
       this.keepaliveRefused = true;
       throw err;
     } finally {
-      this.keepaliveBytes -= data.size;
+      this.keepaliveBytes -= size;
     }
   }
 }

@@ -227,6 +227,7 @@ export class Take {
         recordingId: this.rec!.id,
         signal: this.controller.signal,
         retry: this.opts.retry,
+        maxLagMs: this.opts.maxLagMs,
       });
       this.tails.prepare(1);
     }

@@ -20,6 +20,12 @@ import {
 
 const ts = (name: string) => timestamp(name, { precision: 3, withTimezone: true, mode: 'date' });
 
+/** A batch of tail targets: `bytes` the sum of their caps, `until` their expiry (ms since the epoch). */
+export interface TailBatch {
+  bytes: number;
+  until: number;
+}
+
 export const RECORDING_STATUSES = ['recording', 'uploading', 'ready', 'failed'] as const;
 export type RecordingStatus = (typeof RECORDING_STATUSES)[number];
 export const ENDED_BY = ['stop', 'beacon', 'abandoned', 'size_limit', 'failed'] as const;
@@ -56,6 +62,13 @@ export const recordings = pgTable(
     endRequestedAt: ts('end_requested_at'),
     /** Offset of the recording's first thumbnail, its poster in the lists; null when it has none. */
     posterOffsetMs: integer('poster_offset_ms'),
+    /**
+     * S3: an upper bound of the bytes its tail objects may hold in the bucket (those listed plus what its
+     * unexpired tail targets may still write), as of its last tail batch; counted in the user's reserve.
+     */
+    tailBytesBound: bigint('tail_bytes_bound', { mode: 'number' }).notNull().default(0),
+    /** S3: its batches of tail targets not yet expired: what each may write (the sum of its caps) and until when. */
+    tailBatches: jsonb('tail_batches').$type<TailBatch[]>().notNull().default([]),
   },
   // `DESC NULLS FIRST` is PostgreSQL's own order for `ORDER BY … DESC`: an index in
   // another null order is not used for the lists' sort (seen with EXPLAIN ANALYZE: a

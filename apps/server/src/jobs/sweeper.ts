@@ -33,6 +33,8 @@ export interface SweepResult {
   finalized: number;
   failed: number;
   skipped: boolean;
+  /** Recordings whose orphan tails this run removed (S3), when any. */
+  orphanTails?: number;
 }
 
 export interface SweeperOptions {
@@ -145,6 +147,15 @@ export class Sweeper {
         }
       }
       if (batch.value.length < BATCH) break;
+    }
+    if (!result.skipped) {
+      // S3: tails that belong to no open recording (written after it ended, or left by a failed delete).
+      try {
+        const removed = await this.opts.recordings.removeOrphanTails();
+        if (removed) result.orphanTails = removed;
+      } catch (err) {
+        logger.error('sweeper could not remove orphan tails; the next run will', { err: String(err) });
+      }
     }
     if (result.finalized || result.failed || stuck.length)
       logger.info('sweeper run', { ...result, stuck: stuck.length, abandonedAfterMinutes });

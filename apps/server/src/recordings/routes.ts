@@ -127,9 +127,8 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
 
   // Extension (docs/bounded-loss.md): presigned URLs for the tail objects of a backend with a part floor (S3).
   app.post('/:id/tails', validate('param', idParam), validate('json', tailBody), async (c) => {
-    const { partNumber, firstSeq } = c.req.valid('json');
     return c.json(
-      (await service.requestTails(c.get('user'), c.req.valid('param').id, partNumber, firstSeq)) satisfies TailTargets,
+      (await service.requestTails(c.get('user'), c.req.valid('param').id, c.req.valid('json'))) satisfies TailTargets,
     );
   });
 

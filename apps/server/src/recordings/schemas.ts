@@ -64,7 +64,8 @@ export const partBody = z.object({
 
 export const tailBody = z.object({
   partNumber: z.number().int().min(1).max(10_000),
-  firstSeq: z.number().int().min(0).max(100_000),
+  firstSeq: z.number().int().min(0).max(10_000),
+  maxLagMs: z.number().int().min(1000).max(60_000).optional(),
 });
 
 export const completeBody = z.object({

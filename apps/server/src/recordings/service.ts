@@ -39,7 +39,7 @@ import {
 } from '../storage/types.js';
 import { decodeListCursor, encodeListCursor, type ListKey, type ListOrder, type ListSort } from './cursor.js';
 import { isWebm, repairWebm } from './repair.js';
-import { foldTails, issueTailUrls } from './tails.js';
+import { foldTails, issueTailUrls, removeOrphanTails } from './tails.js';
 import { repairWebmObject, writeDurationObject } from './repair-object.js';
 import type { PartsUrl, TailTargets } from '@sortie/contract';
 
@@ -694,8 +694,12 @@ export class RecordingsService {
   }
 
   /** A batch of tail URLs (S3; tails.ts, docs/bounded-loss.md). */
-  requestTails(user: Identity, id: string, partNumber: number, firstSeq: number): Promise<TailTargets> {
-    return issueTailUrls(this.tailDeps(), user, id, partNumber, firstSeq);
+  requestTails(
+    user: Identity,
+    id: string,
+    req: { partNumber: number; firstSeq: number; maxLagMs?: number | undefined },
+  ): Promise<TailTargets> {
+    return issueTailUrls(this.tailDeps(), user, id, req);
   }
 
   /** Finalizing without the client: the tails after `parts` become its last part (S3; tails.ts). */
@@ -703,8 +707,19 @@ export class RecordingsService {
     return foldTails({ ...this.tailDeps(), logger: this.logger }, row, parts);
   }
 
+  /** Removes tails of no open recording (S3; the sweeper, tails.ts). */
+  removeOrphanTails(): Promise<number> {
+    return removeOrphanTails({ ...this.tailDeps(), logger: this.logger });
+  }
+
   private tailDeps() {
-    return { db: this.db, storage: this.storage, clock: this.clock, maxSizeBytes: this.maxSizeBytes };
+    return {
+      db: this.db,
+      storage: this.storage,
+      clock: this.clock,
+      maxSizeBytes: this.maxSizeBytes,
+      userCapBytes: this.opts.perUser?.maxReservedBytes,
+    };
   }
 
   /**

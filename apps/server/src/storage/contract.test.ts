@@ -316,8 +316,17 @@ describe.each(backends)('storage contract: $name', (backend) => {
     const other = randomUUID();
     const bytes = [randomBytes(700), randomBytes(1), randomBytes(300)];
     const put = async (rid: string, partNumber: number, seq: number, body: Buffer) => {
-      const url = await tails.presignTail({ recordingId: rid, partNumber, seq, expiresInSeconds: 60 });
-      expect((await fetch(url, { method: 'PUT', body })).status).toBe(200);
+      const target = await tails.presignTail({
+        recordingId: rid,
+        partNumber,
+        seq,
+        maxBytes: 1000,
+        expiresAt: new Date(Date.now() + 60_000),
+      });
+      const form = new FormData();
+      for (const [k, v] of Object.entries(target.fields)) form.append(k, v);
+      form.append('file', new Blob([body]));
+      expect((await fetch(target.url, { method: 'POST', body: form })).status).toBe(204);
     };
     await put(id, 1, 0, bytes[0]!);
     await put(id, 1, 1, bytes[1]!);
@@ -346,7 +355,7 @@ describe.each(backends)('storage contract: $name', (backend) => {
     await expect(tails.deleteTails(id)).resolves.toBeUndefined();
     expect(await tails.listTails(other)).toHaveLength(1);
     await expect(
-      tails.presignTail({ recordingId: '../x', partNumber: 1, seq: 0, expiresInSeconds: 60 }),
+      tails.presignTail({ recordingId: '../x', partNumber: 1, seq: 0, maxBytes: 1, expiresAt: new Date() }),
     ).rejects.toThrow(/invalid recording id/);
   });
 

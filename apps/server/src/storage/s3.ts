@@ -8,6 +8,7 @@
  * that shape before any request, so nothing a user sends can name another
  * object. Credentials come from the AWS SDK's default chain.
  */
+import { createHmac } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
@@ -37,7 +38,9 @@ import {
   type RecordingStorage,
   type StoredPart,
   type StoredTail,
+  type TailFolder,
   type TailStore,
+  type TailTarget,
 } from './types.js';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -104,7 +107,15 @@ export class S3Storage implements RecordingStorage {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
     });
-    this.tails = new S3Tails(this.client, this.bucket, this.prefix, this.clock, (key) => this.objectKey(key));
+    this.tails = new S3Tails(
+      this.client,
+      this.bucket,
+      this.prefix,
+      this.clock,
+      (key) => this.objectKey(key),
+      opts.endpoint,
+      opts.region,
+    );
   }
 
   /** The object key of a recording key, refusing anything that is not one. */
@@ -385,7 +396,7 @@ export class S3Storage implements RecordingStorage {
 
 /**
  * Tail objects (docs/bounded-loss.md): `<prefix>tails/<recording uuid>/<part>-<seq>`,
- * one per PUT the SDK makes every maxLagMs with the bytes not yet in a part.
+ * one per POST the SDK makes every maxLagMs with the bytes not yet in a part.
  * Plain objects, not parts: S3 refuses a part under 5 MiB unless it is the last.
  */
 class S3Tails implements TailStore {
@@ -395,6 +406,8 @@ class S3Tails implements TailStore {
     private readonly prefix: string,
     private readonly clock: Clock,
     private readonly objectKey: (key: string) => string,
+    private readonly endpoint: string | null,
+    private readonly region: string,
   ) {}
 
   /** The folder of a recording's tails, refusing anything that is not a recording id. */
@@ -410,17 +423,86 @@ class S3Tails implements TailStore {
     return `${this.folder(recordingId)}${partNumber}-${seq}`;
   }
 
+  /**
+   * A presigned POST (S3's browser-based upload): a policy whose
+   * `content-length-range` the store itself enforces (S3, MinIO and R2 refuse
+   * a larger body with EntityTooLarge), signed with SigV4 as S3 documents it
+   * ("Calculating a signature", POST policy). A presigned PUT cannot bound its
+   * body without signing the exact length, which a tail does not have when its
+   * URL is handed out ahead of time.
+   */
   async presignTail(args: {
     recordingId: string;
     partNumber: number;
     seq: number;
-    expiresInSeconds: number;
-  }): Promise<string> {
-    const command = new PutObjectCommand({
-      Bucket: this.bucket,
-      Key: this.tailKey(args.recordingId, args.partNumber, args.seq),
-    });
-    return getSignedUrl(this.client, command, { expiresIn: args.expiresInSeconds, signingDate: this.clock.now() });
+    maxBytes: number;
+    expiresAt: Date;
+  }): Promise<TailTarget> {
+    const key = this.tailKey(args.recordingId, args.partNumber, args.seq);
+    const creds = await this.client.config.credentials();
+    const now = this.clock.now();
+    const amzDate = now
+      .toISOString()
+      .replace(/[-:]/g, '')
+      .replace(/\.\d{3}/, '');
+    const day = amzDate.slice(0, 8);
+    const credential = `${creds.accessKeyId}/${day}/${this.region}/s3/aws4_request`;
+    const fields: Record<string, string> = {
+      key,
+      'x-amz-algorithm': 'AWS4-HMAC-SHA256',
+      'x-amz-credential': credential,
+      'x-amz-date': amzDate,
+      ...(creds.sessionToken ? { 'x-amz-security-token': creds.sessionToken } : {}),
+    };
+    const policy = {
+      expiration: args.expiresAt.toISOString(),
+      conditions: [
+        { bucket: this.bucket },
+        ['content-length-range', 0, args.maxBytes],
+        ...Object.entries(fields).map(([k, v]) => ({ [k]: v })),
+      ],
+    };
+    const encoded = Buffer.from(JSON.stringify(policy)).toString('base64');
+    const hmac = (k: string | Buffer, data: string) => createHmac('sha256', k).update(data).digest();
+    const signingKey = hmac(hmac(hmac(hmac(`AWS4${creds.secretAccessKey}`, day), this.region), 's3'), 'aws4_request');
+    fields.policy = encoded;
+    fields['x-amz-signature'] = createHmac('sha256', signingKey).update(encoded).digest('hex');
+    return { url: this.postUrl(), fields };
+  }
+
+  /** Where a presigned POST goes: the bucket itself (path-style on a custom endpoint, as the client addresses it). */
+  private postUrl(): string {
+    if (this.endpoint) return `${this.endpoint.replace(/\/+$/, '')}/${encodeURIComponent(this.bucket)}`;
+    return `https://${this.bucket}.s3.${this.region}.amazonaws.com/`;
+  }
+
+  async *listTailFolders(pageSize = 1000): AsyncIterable<TailFolder> {
+    const root = `${this.prefix}tails/`;
+    let token: string | undefined;
+    // Keys come in order, so a recording's tails are consecutive, whatever the page boundaries.
+    let current: TailFolder | null = null;
+    for (;;) {
+      const page = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: root, ContinuationToken: token, MaxKeys: pageSize }),
+      );
+      const objects = page.Contents ?? [];
+      for (const o of objects) {
+        const id = o.Key?.slice(root.length).split('/')[0] ?? '';
+        if (!UUID_RE.test(id)) continue;
+        const modified = o.LastModified ?? new Date(0);
+        if (current && current.recordingId !== id) {
+          yield current;
+          current = null;
+        }
+        current ??= { recordingId: id, objects: 0, sizeBytes: 0, lastModified: modified };
+        current.objects++;
+        current.sizeBytes += o.Size ?? 0;
+        if (modified > current.lastModified) current.lastModified = modified;
+      }
+      if (!page.IsTruncated || !page.NextContinuationToken) break;
+      token = page.NextContinuationToken;
+    }
+    if (current) yield current;
   }
 
   async listTails(recordingId: string): Promise<StoredTail[]> {
@@ -469,6 +551,15 @@ class S3Tails implements TailStore {
     );
     if (!out.ETag) throw new StorageError('S3 answered UploadPart without an ETag');
     return { partNumber: args.partNumber, etag: out.ETag, sizeBytes: args.sizeBytes };
+  }
+
+  async removeTails(recordingId: string, tails: { partNumber: number; seq: number }[]): Promise<void> {
+    const keys = tails.map((x) => ({ Key: this.tailKey(recordingId, x.partNumber, x.seq) }));
+    for (let i = 0; i < keys.length; i += 1000) {
+      await this.client.send(
+        new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys.slice(i, i + 1000), Quiet: true } }),
+      );
+    }
   }
 
   async deleteTails(recordingId: string): Promise<void> {

@@ -208,15 +208,35 @@ export interface StoredTail {
   sizeBytes: number;
 }
 
+/** A presigned POST: the form fields go before the file, in this order. */
+export interface TailTarget {
+  url: string;
+  fields: Record<string, string>;
+}
+
+/** The tails of one recording as a bucket listing shows them. */
+export interface TailFolder {
+  recordingId: string;
+  objects: number;
+  sizeBytes: number;
+  lastModified: Date;
+}
+
 /** What a backend that keeps tail objects offers (see RecordingStorage.tails). */
 export interface TailStore {
-  /** A URL the client PUTs tail `seq` of part `partNumber` to (any length: tails are sized by what was recorded). */
+  /**
+   * Where the client POSTs tail `seq` of part `partNumber` (a form upload): the
+   * store itself refuses a body over `maxBytes` or after `expiresAt`.
+   */
   presignTail(args: {
     recordingId: string;
     partNumber: number;
     seq: number;
-    expiresInSeconds: number;
-  }): Promise<string>;
+    maxBytes: number;
+    expiresAt: Date;
+  }): Promise<TailTarget>;
+  /** Every recording with tails in the bucket, with their count, bytes and newest write (listed `pageSize` keys a request). */
+  listTailFolders(pageSize?: number): AsyncIterable<TailFolder>;
   /** Every tail stored for a recording (any order). */
   listTails(recordingId: string): Promise<StoredTail[]>;
   /** Reads one tail, streamed. */
@@ -229,6 +249,8 @@ export interface TailStore {
     sizeBytes: number;
     body: Readable;
   }): Promise<StoredPart>;
+  /** Removes these tails of a recording (those of parts now stored). Idempotent. */
+  removeTails(recordingId: string, tails: { partNumber: number; seq: number }[]): Promise<void>;
   /** Removes every tail of a recording. Idempotent. */
   deleteTails(recordingId: string): Promise<void>;
 }

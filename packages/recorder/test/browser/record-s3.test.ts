@@ -33,9 +33,10 @@ beforeAll(async () => {
     if (r.method() === 'OPTIONS' || path.startsWith('/__test__')) return;
     if (path.endsWith('/parts'))
       partsAsked.push((JSON.parse(r.postData() ?? '{}') as { partNumber: number }).partNumber);
+    // A tail is a form upload to the bucket itself (a presigned POST).
+    const tail = r.method() === 'POST' && path === `/${svc.s3!.bucket}`;
     requests.push(
-      `${r.method()} ${path
-        .replace(/\/tails\/[0-9a-f-]{36}\/\d+-\d+$/, '/tails/:id/<part>-<seq> (tail)')
+      `${r.method()} ${(tail ? `${path} (tail)` : path)
         .replace(/\/[0-9a-f-]{36}\.webm$/, '/:id.webm (part)')
         .replace(/[0-9a-f-]{36}/, ':id')}`,
     );

@@ -2,7 +2,7 @@
  * The service on the S3 backend for the browser tests and bench:lag: the
  * loopback S3 server the server's own tests use (apps/server/test/s3-server.ts,
  * s3rver with SigV4 checks and the operations it lacks), with a CORS rule so
- * a page on the service's origin may PUT parts and tails straight to the
+ * a page on the service's origin may PUT parts and POST tails straight to the
  * bucket and read their ETag, as it would on AWS.
  */
 import { randomUUID } from 'node:crypto';
@@ -19,6 +19,7 @@ export const CORS_XML = `<CORSConfiguration>
     <AllowedOrigin>*</AllowedOrigin>
     <AllowedMethod>GET</AllowedMethod>
     <AllowedMethod>PUT</AllowedMethod>
+    <AllowedMethod>POST</AllowedMethod>
     <AllowedMethod>HEAD</AllowedMethod>
     <AllowedHeader>*</AllowedHeader>
     <ExposeHeader>ETag</ExposeHeader>

@@ -1,0 +1,247 @@
+/**
+ * The bounds of tail objects on S3 (tails.ts): each target is a presigned
+ * POST whose policy caps its body, enforced by the store (the loopback S3
+ * server checks the policy's signature, expiry and content-length-range as S3
+ * does); batches are small and count against the recording's size limit and
+ * the user's reserve; tails of no open recording are removed by the sweeper.
+ * Here a recording may hold 8 MiB (two parts at most) and a user 16 MiB.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { TailTargets } from '@sortie/contract';
+import {
+  liveBatches,
+  ORPHAN_TAIL_GRACE_MS,
+  TAIL_BATCH_MAX,
+  TAIL_URLS_FOR_PART,
+  TAIL_URLS_PER_NEXT_PART,
+} from '../src/recordings/tails.js';
+import { fakeClock, postTail, testApp, token, type TestApp } from './helpers.js';
+
+const MiB = 1024 * 1024;
+const clock = fakeClock();
+let t: TestApp;
+beforeAll(async () => {
+  t = await testApp({
+    clock,
+    env: { SORTIE_RECORDING_MAX_SIZE_MB: '8', SORTIE_RECORDING_MAX_RESERVED_MB_PER_USER: '16' },
+  });
+  expect(t.storage.backend).toBe('s3');
+});
+afterAll(async () => {
+  t?.service.jobs.sweeper.stopPending();
+  await t?.close();
+});
+
+/** Each test records as a user of its own: the user's reserve (16 MiB) is the test's alone. */
+let me: Record<string, string> = {};
+let users = 0;
+beforeEach(async () => {
+  me = { authorization: `Bearer ${await token({ sub: `bounds-${++users}` })}` };
+});
+
+async function create(): Promise<string> {
+  const r = await t.json('POST', '/api/recordings', { sessionId: 'bounds', mimeType: 'video/webm' }, me);
+  expect(r.status).toBe(201);
+  return ((await r.json()) as { id: string }).id;
+}
+
+function askTails(id: string, body: Record<string, unknown>): Promise<Response> {
+  return t.json('POST', `/api/recordings/${id}/tails`, body, me);
+}
+
+async function batch(id: string, partNumber = 1, firstSeq = 0, maxLagMs?: number): Promise<TailTargets> {
+  const r = await askTails(id, { partNumber, firstSeq, ...(maxLagMs ? { maxLagMs } : {}) });
+  expect(r.status).toBe(200);
+  return (await r.json()) as TailTargets;
+}
+
+const tailBytes = async (id: string) => (await t.storage.tails!.listTails(id)).reduce((n, x) => n + x.sizeBytes, 0);
+
+function policyOf(target: { fields: Record<string, string> }): { expiration: string; conditions: unknown[] } {
+  return JSON.parse(Buffer.from(target.fields.policy!, 'base64').toString('utf8'));
+}
+
+async function errorCode(res: Response): Promise<string | undefined> {
+  return /<Code>([^<]+)<\/Code>/.exec(await res.text())?.[1];
+}
+
+describe('a tail target (S3 presigned POST)', () => {
+  it('is refused by the store over its cap, and stores exactly its cap', async () => {
+    const id = await create();
+    const b = await batch(id);
+    expect(b.method).toBe('POST');
+    const [first, second] = b.urls;
+    const over = await postTail(first!, randomBytes(b.maxBytes + 1));
+    expect(over.status).toBe(400);
+    expect(await errorCode(over)).toBe('EntityTooLarge');
+    const big = await postTail(first!, randomBytes(20 * MiB));
+    expect(big.status).toBe(400);
+    expect(await tailBytes(id)).toBe(0);
+    expect((await postTail(second!, randomBytes(b.maxBytes))).status).toBe(204);
+    expect(await t.storage.tails!.listTails(id)).toEqual([{ partNumber: 1, seq: 1, sizeBytes: b.maxBytes }]);
+  });
+
+  it('carries its range and a short expiry in a signed policy; a policy raised by the client is refused', async () => {
+    const id = await create();
+    for (const [maxLagMs, ttlSeconds] of [
+      [undefined, 120],
+      [1000, 120],
+      [60_000, 600],
+    ] as const) {
+      const b = await batch(id, 1, 0, maxLagMs);
+      expect(Date.parse(b.expiresAt) - clock.now().getTime()).toBe(ttlSeconds * 1000);
+      for (const target of b.urls) {
+        const policy = policyOf(target);
+        expect(policy.expiration).toBe(b.expiresAt);
+        expect(policy.conditions).toContainEqual(['content-length-range', 0, b.maxBytes]);
+        expect(policy.conditions).toContainEqual({ key: target.fields.key });
+        expect(target.fields.key).toMatch(new RegExp(`tails/${id}/${target.partNumber}-${target.seq}$`));
+      }
+    }
+    const target = (await batch(id)).urls[0]!;
+    const raised = policyOf(target);
+    raised.conditions = raised.conditions.map((c) =>
+      Array.isArray(c) && c[0] === 'content-length-range' ? ['content-length-range', 0, 100 * MiB] : c,
+    );
+    const forged = {
+      ...target,
+      fields: { ...target.fields, policy: Buffer.from(JSON.stringify(raised)).toString('base64') },
+    };
+    const res = await postTail(forged, randomBytes(1000));
+    expect(res.status).toBe(403);
+    expect(await errorCode(res)).toBe('SignatureDoesNotMatch');
+  });
+});
+
+describe('tail batches', () => {
+  it('are small and stay within the parts and tails a recording can use', async () => {
+    const id = await create();
+    const b = await batch(id, 1, 0);
+    expect(b.urls.length).toBeLessThanOrEqual(TAIL_BATCH_MAX);
+    expect(b.urls.map((u) => `${u.partNumber}-${u.seq}`)).toEqual([
+      ...Array.from({ length: TAIL_URLS_FOR_PART }, (_, i) => `1-${i}`),
+      ...Array.from({ length: TAIL_URLS_PER_NEXT_PART }, (_, i) => `2-${i}`),
+    ]);
+    // 8 MiB holds at most two parts (the first of 5 MiB): no targets for a third.
+    const last = await batch(id, 2, 0);
+    expect(last.urls.every((u) => u.partNumber === 2)).toBe(true);
+    for (const body of [
+      { partNumber: 3, firstSeq: 0 },
+      { partNumber: 10_000, firstSeq: 0 },
+      { partNumber: 1, firstSeq: 10_001 },
+      { partNumber: 1, firstSeq: 100_000 },
+      { partNumber: 1, firstSeq: 0, maxLagMs: 10 },
+    ]) {
+      const r = await askTails(id, body);
+      expect(r.status).toBe(400);
+      expect(((await r.json()) as { error: { code: string } }).error.code).toBe('invalid_request');
+    }
+  });
+});
+
+describe('a recording that keeps recording', () => {
+  it('gets a batch every few tails for longer than targets last: each batch counts only until it expires', async () => {
+    const id = await create();
+    // A batch every 12 s (6 tails at 2 s) for 10 minutes, five times the targets' lifetime.
+    for (let i = 0; i < 50; i++) {
+      const b = await batch(id, 1, i * 6);
+      expect(b.maxBytes).toBeGreaterThanOrEqual(16 * 1024);
+      clock.advance(12_000);
+    }
+  });
+});
+
+describe('tails of a part stored in full', () => {
+  it('are removed at the next batch and no longer count against the recording', async () => {
+    const id = await create();
+    const b = await batch(id, 1, 0);
+    for (const target of b.urls.filter((u) => u.partNumber === 1))
+      expect((await postTail(target, randomBytes(b.maxBytes))).status).toBe(204);
+    const part1 = randomBytes(t.storage.minPartSizeBytes);
+    const r = await t.json('POST', `/api/recordings/${id}/parts`, { partNumber: 1, sizeBytes: part1.length }, me);
+    expect(r.status).toBe(200);
+    expect((await fetch(((await r.json()) as { url: string }).url, { method: 'PUT', body: part1 })).status).toBe(200);
+    clock.advance(11 * 60_000); // the first batch's targets have expired
+    const next = await batch(id, 2, 0);
+    expect(await t.storage.tails!.listTails(id)).toEqual([]);
+    // 8 MiB less the 5 MiB part, this batch's share of it: the part-1 tails count no more.
+    expect(next.maxBytes).toBe(Math.floor((8 * MiB - part1.length) / (liveBatches(2000) * next.urls.length)));
+  });
+});
+
+describe('the quota probe: everything a user can get into the bucket through tails', () => {
+  it('stores 0 bytes over the recording limit (8 MiB) and the user reserve (16 MiB)', async () => {
+    const ids = [await create(), await create(), await create()];
+    const refused: string[] = [];
+    for (const id of ids) {
+      let seq = 0;
+      let waited = false;
+      for (let round = 0; round < 100; round++) {
+        const r = await askTails(id, { partNumber: 1 + (round % 2), firstSeq: seq });
+        if (r.status === 413) {
+          // Refused even once every target it was given has expired: nothing more to get.
+          if (waited) {
+            refused.push(id);
+            break;
+          }
+          clock.advance(3 * 60_000);
+          waited = true;
+          continue;
+        }
+        expect(r.status).toBe(200);
+        waited = false;
+        const b = (await r.json()) as TailTargets;
+        seq += TAIL_URLS_FOR_PART;
+        if (round === 0) expect((await postTail(b.urls[0]!, randomBytes(b.maxBytes + 1))).status).toBe(400);
+        for (const target of b.urls) expect((await postTail(target, randomBytes(b.maxBytes))).status).toBe(204);
+      }
+    }
+    const bytes = await Promise.all(ids.map(tailBytes));
+    console.info(`quota probe: tail bytes in the bucket per recording: ${bytes.join(', ')}`);
+    for (const n of bytes) expect(n).toBeLessThanOrEqual(8 * MiB);
+    expect(bytes.reduce((a, n) => a + n, 0)).toBeLessThanOrEqual(16 * MiB);
+    // Each recording was refused in the end, and the probe did store what the caps allow.
+    expect(refused).toEqual(ids);
+    expect(bytes[0]).toBeGreaterThan(4 * MiB);
+  }, 300_000); // some 500 uploads: no bound on how long they take on a busy machine
+});
+
+describe('tails of no open recording', () => {
+  it('written after the recording was deleted are removed by the sweeper after the grace period; an open one’s stay', async () => {
+    clock.set(new Date()); // the bucket's LastModified is the real clock's
+    const gone = await create();
+    const open = await create();
+    const targets = await batch(gone);
+    const kept = await batch(open);
+    expect((await t.json('DELETE', `/api/recordings/${gone}`, undefined, me)).status).toBeLessThan(300);
+    // The target outlives the recording: the store takes the tail.
+    expect((await postTail(targets.urls[0]!, randomBytes(1000))).status).toBe(204);
+    expect((await postTail(kept.urls[0]!, randomBytes(1000))).status).toBe(204);
+    await t.service.jobs.sweeper.run();
+    expect(await tailBytes(gone)).toBe(1000);
+    clock.advance(ORPHAN_TAIL_GRACE_MS + 1000);
+    await batch(open, 1, 1); // the open recording is still active
+    await t.service.jobs.sweeper.run();
+    expect(await tailBytes(gone)).toBe(0);
+    expect(await tailBytes(open)).toBe(1000);
+  });
+
+  it('are found across pages of the bucket listing', async () => {
+    const a = await create();
+    const b = await create();
+    for (const id of [a, b]) {
+      const targets = await batch(id);
+      for (const target of targets.urls.slice(0, 3)) expect((await postTail(target, randomBytes(10))).status).toBe(204);
+    }
+    const folders = [];
+    for await (const f of t.storage.tails!.listTailFolders(2))
+      if (f.recordingId === a || f.recordingId === b) folders.push(f);
+    expect(folders.map((f) => [f.recordingId, f.objects, f.sizeBytes]).sort()).toEqual(
+      [
+        [a, 3, 30],
+        [b, 3, 30],
+      ].sort(),
+    );
+  });
+});
