@@ -193,7 +193,8 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
   app.delete('/:id', validate('param', idParam), async (c) => {
     const user = c.get('user');
     const row = await service.getRow(user, c.req.valid('param').id, true);
-    await service.deleteRow(row);
+    // A concurrent delete that removed the row first wins: this one answers as if it came after (404).
+    if (!(await service.deleteRow(row))) throw notFound();
     if (row.userId !== user.id) await deps.onForeignDelete?.(user, row);
     return c.body(null, 204);
   });
