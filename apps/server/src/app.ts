@@ -22,6 +22,7 @@ import { RetentionJob } from './jobs/retention.js';
 import { Sweeper } from './jobs/sweeper.js';
 import { demoRoutes, demoSigningKey } from './auth/demo.js';
 import { jsonBodyLimit, securityHeaders } from './lib/http-guards.js';
+import { BODY_TIMED_OUT, bodyDeadline } from './lib/body-deadline.js';
 import type { Clock } from './lib/clock.js';
 import type { Logger } from './lib/logger.js';
 import { RecordingsService } from './recordings/service.js';
@@ -136,6 +137,9 @@ export function createApp(deps: AppDeps): App {
     );
   }
 
+  // A stalled or trickling body (but a part's) is cut off after SORTIE_HTTP_BODY_TIMEOUT_SECONDS (lib/body-deadline.ts).
+  app.use('*', bodyDeadline(config.http.bodyTimeoutMs));
+
   // Every body read whole is JSON of at most 2 MiB, refused before it is buffered; part PUTs stream under their own limits.
   app.use('*', jsonBodyLimit());
 
@@ -223,6 +227,10 @@ export function createApp(deps: AppDeps): App {
   app.notFound((c) => c.json(errorBody('not_found', 'No such route.'), 404));
 
   app.onError((err, c) => {
+    if (c.get(BODY_TIMED_OUT as never)) {
+      // The deadline already answered 408 on the socket and closed it; this answer goes nowhere.
+      return c.json(errorBody('request_timeout', 'The request body did not arrive in time.'), 408);
+    }
     if (err instanceof DomainError) {
       if (err.retryAfterSeconds !== undefined) c.header('Retry-After', String(err.retryAfterSeconds));
       return c.json(errorBody(err.code, err.message), httpStatus(err.code));
