@@ -183,7 +183,8 @@ const ROUTES: Record<string, Row> = {
   'PUT /api/recordings/:id/thumbnails/:offsetMs': {
     expect: ownerOnly(204),
     request: async () => ({
-      path: `/api/recordings/${shared.id}/thumbnails/500`,
+      // An open recording: thumbnails are taken while recording (and for a minute after the end).
+      path: `/api/recordings/${(await createRecording(t, 'user', 'matrix-thumb')).id}/thumbnails/500`,
       method: 'PUT',
       body: jpeg(),
       headers: { 'content-type': 'image/jpeg' },
@@ -237,13 +238,24 @@ function registered(app: TestApp['app']): string[] {
 
 beforeAll(async () => {
   t = await testApp();
-  shared = await makeRecording(t, 'ready', { who: 'user', sessionId: 'matrix-shared' });
-  const put = await t.app.request(`/api/recordings/${shared.id}/thumbnails/0`, {
+  // A ready recording with a thumbnail, sent while it was recording.
+  const { id } = await createRecording(t, 'user', 'matrix-shared');
+  const bytes = randomBytes(3000);
+  const etag = await uploadPart(t, id, 1, bytes);
+  const put = await t.app.request(`/api/recordings/${id}/thumbnails/0`, {
     method: 'PUT',
     headers: { ...t.auth.user, 'content-type': 'image/jpeg' },
     body: jpeg(),
   });
   expect(put.status).toBe(204);
+  const done = await t.json(
+    'POST',
+    `/api/recordings/${id}/complete`,
+    { durationMs: 1000, parts: [{ partNumber: 1, etag }] },
+    t.auth.user,
+  );
+  expect(done.status).toBe(200);
+  shared = { id, status: 'ready', storageKey: (await t.service.recordings.rowById(id))!.storageKey, bytes };
 });
 afterAll(async () => {
   await t?.close();
