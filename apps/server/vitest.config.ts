@@ -46,6 +46,8 @@ export default defineConfig({
             'test/replicas-start.test.ts',
             // The local disk's free-space reserve: S3 has none.
             'test/free-space.test.ts',
+            // The HTTP server's own time limits, on a listening service; the storage plays no part.
+            'test/http-timeouts.test.ts',
           ],
         },
       },

@@ -17,15 +17,16 @@ import { sql } from 'drizzle-orm';
 import { DomainError, errorBody, httpStatus, type ErrorCode } from './errors.js';
 import { bearerAuth, requireAdmin, type AuthEnv } from './auth/middleware.js';
 import { adminRoutes } from './admin/routes.js';
-import { AuditService } from './audit/service.js';
+import { AuditService, type AuditAction } from './audit/service.js';
 import { RetentionJob } from './jobs/retention.js';
 import { Sweeper } from './jobs/sweeper.js';
 import { demoRoutes, demoSigningKey } from './auth/demo.js';
 import { jsonBodyLimit, securityHeaders } from './lib/http-guards.js';
+import { BODY_TIMED_OUT, bodyDeadline } from './lib/body-deadline.js';
 import type { Clock } from './lib/clock.js';
 import type { Logger } from './lib/logger.js';
 import { RecordingsService } from './recordings/service.js';
-import { recordingRoutes, transferRoutes } from './recordings/routes.js';
+import { recordingRoutes, transferRoutes, type ForeignRead } from './recordings/routes.js';
 import { SettingsService } from './settings/service.js';
 import { thumbnailFileRoutes, timelineRoutes } from './timeline/routes.js';
 import { TimelineService } from './timeline/service.js';
@@ -55,6 +56,12 @@ export interface App {
   /** The background jobs, built here and started on timers by server.ts (startJobs). */
   jobs: { retention: RetentionJob; sweeper: Sweeper };
 }
+
+const FOREIGN_READ_ACTION = {
+  download: 'recording.download',
+  download_url: 'recording.download_url',
+  thumbnails: 'recording.thumbnails',
+} as const satisfies Record<ForeignRead, AuditAction>;
 
 const CODE_BY_STATUS: Record<number, ErrorCode> = {
   400: 'invalid_request',
@@ -130,6 +137,9 @@ export function createApp(deps: AppDeps): App {
     );
   }
 
+  // A stalled or trickling body (but a part's) is cut off after SORTIE_HTTP_BODY_TIMEOUT_SECONDS (lib/body-deadline.ts).
+  app.use('*', bodyDeadline(config.http.bodyTimeoutMs));
+
   // Every body read whole is JSON of at most 2 MiB, refused before it is buffered; part PUTs stream under their own limits.
   app.use('*', jsonBodyLimit());
 
@@ -175,13 +185,16 @@ export function createApp(deps: AppDeps): App {
           recordingId: row.id,
           details: { userId: row.userId, sessionId: row.sessionId },
         }),
-      onForeignRead: (user: Identity, row: RecordingRow, how: 'download' | 'download_url') =>
-        audit.record({
-          actor: user,
-          action: how === 'download' ? 'recording.download' : 'recording.download_url',
-          recordingId: row.id,
-          details: { userId: row.userId, sessionId: row.sessionId },
-        }),
+      // Coalesced per admin, recording and action (audit/service.ts READ_AUDIT_WINDOW_MS): seeking is one entry.
+      onForeignRead: (user: Identity, row: RecordingRow, how: ForeignRead) =>
+        audit
+          .recordCoalesced({
+            actor: user,
+            action: FOREIGN_READ_ACTION[how],
+            recordingId: row.id,
+            details: { userId: row.userId, sessionId: row.sessionId },
+          })
+          .then(() => undefined),
       onEndRequested: (id: string) => jobs.sweeper.settleSoon(id),
     };
     // One verifier for every bearer route, so the JWKS cache is shared.
@@ -200,6 +213,7 @@ export function createApp(deps: AppDeps): App {
       clock,
       signingKey: deps.signingKey,
       publicUrl: config.publicUrl,
+      onForeignRead: routeDeps.onForeignRead,
     };
     app.route('/api/recordings', timelineRoutes(timelineDeps));
     app.route('/api', thumbnailFileRoutes(timelineDeps));
@@ -213,6 +227,10 @@ export function createApp(deps: AppDeps): App {
   app.notFound((c) => c.json(errorBody('not_found', 'No such route.'), 404));
 
   app.onError((err, c) => {
+    if (c.get(BODY_TIMED_OUT as never)) {
+      // The deadline already answered 408 on the socket and closed it; this answer goes nowhere.
+      return c.json(errorBody('request_timeout', 'The request body did not arrive in time.'), 408);
+    }
     if (err instanceof DomainError) {
       if (err.retryAfterSeconds !== undefined) c.header('Retry-After', String(err.retryAfterSeconds));
       return c.json(errorBody(err.code, err.message), httpStatus(err.code));

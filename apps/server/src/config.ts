@@ -59,6 +59,13 @@ export interface Config {
     /** SORTIE_UPLOAD_MIN_BYTES_PER_SECOND: the slowest average rate a body may keep after its first idle timeout. */
     minBytesPerSecond: number;
   };
+  /** Time limits of every HTTP request but part bodies (which have uploads' watchdog instead). */
+  http: {
+    /** SORTIE_HTTP_HEADERS_TIMEOUT_SECONDS × 1000: the longest a client may take to send a request's headers. */
+    headersTimeoutMs: number;
+    /** SORTIE_HTTP_BODY_TIMEOUT_SECONDS × 1000: the longest the body of a request other than a part may take. */
+    bodyTimeoutMs: number;
+  };
   /** SORTIE_RECORDING_MIN_FREE_MB × 1 MiB: below this much free disk the local backend is not ready and refuses parts. */
   minFreeBytes: number;
   /** What the SDK captures with unless the page says otherwise (GET /api/recordings/config hands these out). */
@@ -239,6 +246,14 @@ export function loadConfig(env: Env = process.env): Config {
       idleTimeoutMs: int(env, 'SORTIE_UPLOAD_IDLE_TIMEOUT_SECONDS', 30, 1, 3600) * 1000,
       minBytesPerSecond: int(env, 'SORTIE_UPLOAD_MIN_BYTES_PER_SECOND', 1024, 0),
     },
+    http: {
+      // Node's own defaults (60 s for headers, 300 s for a whole request) let a few hundred slow clients hold
+      // connections for minutes. Headers are a few KiB; the largest other body (2 MiB of JSON) takes 30 s at
+      // about 560 kbit/s. At most 120 s: Node's request timeout (300 s), which still bounds part uploads, must
+      // stay above the headers timeout.
+      headersTimeoutMs: int(env, 'SORTIE_HTTP_HEADERS_TIMEOUT_SECONDS', 10, 1, 120) * 1000,
+      bodyTimeoutMs: int(env, 'SORTIE_HTTP_BODY_TIMEOUT_SECONDS', 30, 1, 600) * 1000,
+    },
     minFreeBytes: int(env, 'SORTIE_RECORDING_MIN_FREE_MB', 128, 0) * 1048576,
     capture: {
       // 15 fps: a desktop changes by typing, scrolling and dragging; 15 fps keeps those readable at half the
@@ -273,6 +288,8 @@ export const CONFIG_VARIABLES = [
   'SORTIE_UPLOAD_MAX_CONCURRENT_PER_USER',
   'SORTIE_UPLOAD_IDLE_TIMEOUT_SECONDS',
   'SORTIE_UPLOAD_MIN_BYTES_PER_SECOND',
+  'SORTIE_HTTP_HEADERS_TIMEOUT_SECONDS',
+  'SORTIE_HTTP_BODY_TIMEOUT_SECONDS',
   'PORT',
   'HOST',
   'DATABASE_URL',

@@ -84,8 +84,9 @@ export async function buildService(
     logger,
     listen(port = config.port, host = config.host) {
       return new Promise((resolve) => {
-        server = serve({ fetch: built.app.fetch, port, hostname: host }, (info: AddressInfo) =>
-          resolve({ port: info.port, server: server! }),
+        server = serve(
+          { fetch: built.app.fetch, port, hostname: host, serverOptions: httpServerOptions(config) },
+          (info: AddressInfo) => resolve({ port: info.port, server: server! }),
         );
       });
     },
@@ -97,6 +98,19 @@ export async function buildService(
       await jobsStopped;
       if (!opts.database) await database.close();
     },
+  };
+}
+
+/**
+ * Node's own limits for the server: headers within SORTIE_HTTP_HEADERS_TIMEOUT_SECONDS (else 408 and the
+ * connection closed), checked every second rather than Node's default 30 s, so the limit is kept to about a
+ * second. Node's requestTimeout (300 s) stays as the outer bound of a whole request: a part upload may
+ * legitimately take minutes and has its own watchdog, and other bodies have lib/body-deadline.ts.
+ */
+export function httpServerOptions(config: Pick<Config, 'http'>) {
+  return {
+    headersTimeout: config.http.headersTimeoutMs,
+    connectionsCheckingInterval: Math.min(1000, config.http.headersTimeoutMs),
   };
 }
 

@@ -120,6 +120,48 @@ describe('POST /api/admin/recordings/delete', () => {
     expect((await bulk({ ids: [kept.id] }, 'user')).status).toBe(403);
     expect(await t.service.recordings.rowById(kept.id)).not.toBeNull();
   });
+
+  it('four concurrent bulk deletes of the same 10 ids: each id is deleted, counted and audited exactly once', async () => {
+    const made = await Promise.all(Array.from({ length: 10 }, () => makeRecording(t, 'ready', { who: 'other' })));
+    const ids = made.map((m) => m.id);
+    const answers = await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        const res = await bulk({ ids });
+        expect(res.status).toBe(200);
+        return (await res.json()) as BulkDeleteResult;
+      }),
+    );
+    expect(answers.reduce((n, a) => n + a.deleted, 0)).toBe(10);
+    for (const id of ids) {
+      const outcomes = answers.map((a) => a.results.find((r) => r.id === id)!.status);
+      expect(
+        outcomes.filter((s) => s === 'deleted'),
+        id,
+      ).toHaveLength(1);
+      expect(
+        outcomes.filter((s) => s === 'not_found'),
+        id,
+      ).toHaveLength(3);
+      expect(await t.service.recordings.rowById(id)).toBeNull();
+    }
+    const audit = await t.app.request('/api/admin/audit?action=recording.delete&limit=200', { headers: t.auth.admin });
+    const audited = ((await audit.json()) as { items: AuditEntry[] }).items
+      .map((e) => e.recordingId)
+      .filter((id) => ids.includes(id!));
+    expect(audited.sort()).toEqual([...ids].sort());
+  });
+
+  it('four concurrent DELETEs of one recording: one 204 and one audit entry, the others 404', async () => {
+    const rec = await makeRecording(t, 'ready', { who: 'other' });
+    const statuses = await Promise.all(
+      Array.from({ length: 4 }, () => t.json('DELETE', `/api/recordings/${rec.id}`, undefined, t.auth.admin)),
+    ).then((all) => all.map((r) => r.status).sort());
+    expect(statuses).toEqual([204, 404, 404, 404]);
+    const audit = await t.app.request(`/api/admin/audit?action=recording.delete&recordingId=${rec.id}`, {
+      headers: t.auth.admin,
+    });
+    expect(((await audit.json()) as { items: AuditEntry[] }).items).toHaveLength(1);
+  });
 });
 
 describe('GET /api/admin/overview', () => {

@@ -262,6 +262,20 @@ describe('paths inside the web root', () => {
     expect(variableOf(cfg({ storagePath: path.join(webRoot, 'a', '..', 'b') }))).toBe('SORTIE_RECORDING_STORAGE_PATH');
     symlinkSync(webRoot, path.join(dir, 'link'));
     expect(variableOf(cfg({ storagePath: path.join(dir, 'link', 'rec') }))).toBe('SORTIE_RECORDING_STORAGE_PATH');
+    // Names that merely start with two dots are names inside it, not a way out.
+    expect(variableOf(cfg({ storagePath: path.join(webRoot, '..rec') }))).toBe('SORTIE_RECORDING_STORAGE_PATH');
+    expect(variableOf(cfg({ storagePath: path.join(webRoot, '...') }))).toBe('SORTIE_RECORDING_STORAGE_PATH');
+    expect(variableOf(cfg({ storagePath: `${webRoot}/..rec/x` }))).toBe('SORTIE_RECORDING_STORAGE_PATH');
+    expect(variableOf(cfg({ dataDir: path.join(webRoot, '..db') }))).toBe('SORTIE_DATA_DIR');
+    // A real `..` still climbs out: dist/../rec is beside the web root.
+    expect(variableOf(cfg({ storagePath: `${webRoot}/../rec` }))).toBeNull();
+    // A link inside the web root that points out of it, and one beside it that points in.
+    mkdirSync(path.join(dir, 'outside'));
+    symlinkSync(path.join(dir, 'outside'), path.join(webRoot, 'out-link'));
+    expect(variableOf(cfg({ storagePath: path.join(webRoot, 'out-link', 'rec') }))).toBeNull();
+    mkdirSync(path.join(webRoot, '..hidden'));
+    symlinkSync(path.join(webRoot, '..hidden'), path.join(dir, 'in-link'));
+    expect(variableOf(cfg({ storagePath: path.join(dir, 'in-link') }))).toBe('SORTIE_RECORDING_STORAGE_PATH');
     // A sibling whose name merely starts like the web root is outside it.
     expect(isInside(path.join(dir, 'dist-recordings'), webRoot)).toBe(false);
     // The S3 backend keeps nothing on disk.

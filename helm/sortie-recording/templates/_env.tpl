@@ -48,6 +48,10 @@ One variable per setting of apps/server/src/config.ts; the parity test
   value: {{ .Values.uploads.idleTimeoutSeconds | quote }}
 - name: SORTIE_UPLOAD_MIN_BYTES_PER_SECOND
   value: {{ .Values.uploads.minBytesPerSecond | quote }}
+- name: SORTIE_HTTP_HEADERS_TIMEOUT_SECONDS
+  value: {{ .Values.http.headersTimeoutSeconds | quote }}
+- name: SORTIE_HTTP_BODY_TIMEOUT_SECONDS
+  value: {{ .Values.http.bodyTimeoutSeconds | quote }}
 - name: SORTIE_PUBLIC_URL
   value: {{ .Values.publicUrl | quote }}
 - name: SORTIE_CORS_ORIGINS

@@ -353,6 +353,7 @@ export type AuditAction =
   | 'recording.delete'
   | 'recording.download'
   | 'recording.download_url'
+  | 'recording.thumbnails'
   | 'settings.update'
   | 'retention.delete'
   | 'sweeper.finalize'

@@ -39,13 +39,16 @@ async function deleteOne(
 ): Promise<Result> {
   const row = await recordings.rowById(id);
   if (!row) return { id, status: 'not_found', message: 'No such recording (it may have been deleted already).' };
+  let removed: boolean;
   try {
-    await recordings.deleteRow(row);
+    removed = await recordings.deleteRow(row);
   } catch (err) {
     // The row stays when storage refuses (deleteRow removes the bytes first): the admin can try again.
     const message = err instanceof DomainError ? err.message : 'Storage refused the delete; the recording is kept.';
     return { id, status: 'failed', message };
   }
+  // Another delete (a concurrent bulk delete, a DELETE, retention) removed the row first: it reports and audits it.
+  if (!removed) return { id, status: 'not_found', message: 'No such recording (it may have been deleted already).' };
   // As DELETE /api/recordings/:id: an admin deleting someone else's recording is audited.
   if (row.userId !== actor.id) {
     await audit.record({

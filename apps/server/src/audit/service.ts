@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AuditAction, AuditEntry, Page } from '@sortie/contract';
-import { and, desc, eq, lt, or, type SQL } from 'drizzle-orm';
+import { and, desc, eq, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Identity } from '../auth/identity.js';
 import type { Db } from '../db/client.js';
 import { auditLog } from '../db/schema.js';
@@ -19,6 +19,7 @@ export const AUDIT_ACTIONS = [
   'recording.delete',
   'recording.download',
   'recording.download_url',
+  'recording.thumbnails',
   'settings.update',
   'retention.delete',
   'sweeper.finalize',
@@ -31,6 +32,12 @@ const _everyAction: Record<Exclude<AuditAction, (typeof AUDIT_ACTIONS)[number]>,
 export type Actor = Pick<Identity, 'id' | 'name'> | { id: null; name: string };
 
 export type AuditPage = Page<AuditEntry>;
+
+/**
+ * Reads of someone else's recording are audited at most once per admin, recording and action in this
+ * window: a player seeking through a recording sends a request per seek, and each would otherwise be an entry.
+ */
+export const READ_AUDIT_WINDOW_MS = 10 * 60_000;
 
 export class AuditService {
   constructor(
@@ -57,6 +64,40 @@ export class AuditService {
       action: entry.action,
       recordingId: entry.recordingId ?? null,
       details: entry.details ?? {},
+    });
+  }
+
+  /**
+   * Records the entry unless the same actor already has one of the same action on the same recording less
+   * than windowMs ago. Decided in the database under a transaction-scoped advisory lock on (actor, recording,
+   * action), so that concurrent requests on any number of replicas write one entry, not one each. The lookup
+   * reads the last windowMs of the trail through its `at` index.
+   */
+  async recordCoalesced(
+    entry: {
+      actor: Actor & { id: string };
+      action: AuditAction;
+      recordingId: string;
+      details?: Record<string, unknown>;
+    },
+    windowMs = READ_AUDIT_WINDOW_MS,
+  ): Promise<boolean> {
+    const at = this.clock.now();
+    const since = new Date(at.getTime() - windowMs);
+    const lockKey = `sortie.audit:${entry.action}:${entry.recordingId}:${entry.actor.id}`;
+    return this.db.transaction(async (tx) => {
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${lockKey}, 0))`);
+      const inserted = (await tx.execute(sql`
+        insert into ${auditLog} (id, at, actor_id, actor_name, action, recording_id, details)
+        select ${randomUUID()}, ${at.toISOString()}::timestamptz, ${entry.actor.id}, ${entry.actor.name},
+               ${entry.action}, ${entry.recordingId}::uuid, ${JSON.stringify(entry.details ?? {})}::jsonb
+        where not exists (
+          select 1 from ${auditLog}
+          where at > ${since.toISOString()}::timestamptz
+            and actor_id = ${entry.actor.id} and recording_id = ${entry.recordingId}::uuid and action = ${entry.action}
+        )
+        returning id`)) as unknown as { rows?: unknown[] } | unknown[];
+      return (Array.isArray(inserted) ? inserted : (inserted.rows ?? [])).length > 0;
     });
   }
 

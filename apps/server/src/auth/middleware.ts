@@ -8,6 +8,7 @@
 import type { MiddlewareHandler } from 'hono';
 import { decode, verify, verifyWithJwks } from 'hono/jwt';
 import { DomainError, forbidden, unauthorized } from '../errors.js';
+import { jwtTextIsWellFormed } from './claims-text.js';
 import { identityFromClaims, type Identity } from './identity.js';
 import { JwksCache, JwksUnavailableError, type JwksOptions } from './jwks.js';
 
@@ -77,6 +78,9 @@ export function bearerAuth(opts: AuthOptions): MiddlewareHandler<AuthEnv> {
       }
       verified.delete(token);
     }
+    // Before any verifier: a claim that is not well-formed text would be stored as another (U+FFFD) one.
+    if (!jwtTextIsWellFormed(token))
+      throw unauthorized('The bearer token is not a valid JWT: its header and claims must be well-formed UTF-8 JSON.');
     let jwtHeader: { alg?: unknown; kid?: unknown };
     try {
       jwtHeader = decode(token).header as { alg?: unknown; kid?: unknown };

@@ -18,7 +18,7 @@ import { DomainError } from '../errors.js';
 export const JSON_BODY_LIMIT_BYTES = 2 * 1024 * 1024;
 
 /** Part bodies stream to storage through these routes, with the part's own size as their limit. */
-const isPartUpload = (method: string, path: string) => method === 'PUT' && path.startsWith('/api/uploads/');
+export const isPartUpload = (method: string, path: string) => method === 'PUT' && path.startsWith('/api/uploads/');
 
 /**
  * (extension) A thumbnail PUT has its own, smaller limit (timeline/routes.ts, 64 KiB). This limit reads a chunked

@@ -18,10 +18,16 @@ function real(p: string): string {
   }
 }
 
-/** True when `inner` is `outer` or lies anywhere below it. */
+/**
+ * True when `inner` is `outer` or lies anywhere below it, compared on real paths segment by segment: the
+ * relative path climbs out only when its first segment is exactly `..` (`..rec` is a name inside), and an
+ * absolute one (another drive) is outside.
+ */
 export function isInside(inner: string, outer: string): boolean {
   const rel = path.relative(real(outer), real(inner));
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+  if (rel === '') return true;
+  if (path.isAbsolute(rel)) return false;
+  return rel.split(path.sep)[0] !== '..';
 }
 
 /** Throws a ConfigError naming the variable when local recordings or the embedded database would be served as pages. */

@@ -36,11 +36,17 @@ export interface RecordingRoutesDeps {
   capture?: { frameRate: number; videoBitsPerSecond: number };
   /** Called after someone deletes a recording they do not own (an admin): the audit trail's hook. */
   onForeignDelete?: (user: Identity, row: RecordingRow) => Promise<void>;
-  /** Called when someone (an admin) downloads, or gets a download URL for, a recording they do not own. */
-  onForeignRead?: (user: Identity, row: RecordingRow, how: 'download' | 'download_url') => Promise<void>;
+  /**
+   * Called on every read of a recording's content by someone who does not own it (an admin): each download
+   * request (range reads included), each download URL. The audit trail coalesces them (app.ts).
+   */
+  onForeignRead?: (user: Identity, row: RecordingRow, how: ForeignRead) => Promise<void>;
   /** Called when a beacon ended a recording: finalize it from what is stored, soon (the sweeper's settleSoon). */
   onEndRequested?: (recordingId: string) => void;
 }
+
+/** What of someone else's recording was read: the file, a URL to it, or its thumbnails (pictures of its content). */
+export type ForeignRead = 'download' | 'download_url' | 'thumbnails';
 
 /**
  * How long a recording's end URL stays valid. Longer than any session: it is
@@ -170,11 +176,9 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
 
   app.get('/:id/download', validate('param', idParam), async (c) => {
     const { row, presigned } = await readyForDownload(c.get('user'), c.req.valid('param').id);
-    // A player fetching later byte ranges is the same viewing, so a continuation is not audited again. Decided
-    // from the range as serveFile will parse it: anything it answers with the whole file or from byte 0 — no
-    // Range, a multi-range, an invalid one like bytes=1-0, a suffix covering everything — is a download.
-    if (row.userId !== c.get('user').id && !isContinuation(c.req.header('range'), row.sizeBytes))
-      await deps.onForeignRead?.(c.get('user'), row, 'download');
+    // Every request counts, whatever its Range (bytes=1- is the file but one byte); the trail coalesces a
+    // viewing's many range requests into one entry.
+    if (row.userId !== c.get('user').id) await deps.onForeignRead?.(c.get('user'), row, 'download');
     if (presigned) return c.redirect(presigned, 302);
     return serveFile(c, service, row);
   });
@@ -192,7 +196,8 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
   app.delete('/:id', validate('param', idParam), async (c) => {
     const user = c.get('user');
     const row = await service.getRow(user, c.req.valid('param').id, true);
-    await service.deleteRow(row);
+    // A concurrent delete that removed the row first wins: this one answers as if it came after (404).
+    if (!(await service.deleteRow(row))) throw notFound();
     if (row.userId !== user.id) await deps.onForeignDelete?.(user, row);
     return c.body(null, 204);
   });
@@ -305,12 +310,6 @@ async function receiveBody(
     }
     throw err;
   }
-}
-
-/** A single satisfiable range that starts after byte 0: a player resuming a viewing already audited. */
-export function isContinuation(header: string | undefined, size: number): boolean {
-  const range = parseRange(header, size);
-  return range.kind === 'range' && range.start > 0;
 }
 
 /** Streams a ready recording with Range support (206 / 416), never buffering it. */

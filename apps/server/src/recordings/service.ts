@@ -992,12 +992,18 @@ export class RecordingsService {
   }
 
   /** Removes the stored object(s) first, then the row, so a crash never leaves bytes with no row. */
-  async deleteRow(row: RecordingRow): Promise<void> {
+  /**
+   * Deletes a recording's stored files and then its row. True when this call removed the row; false when a
+   * concurrent delete (another request, another replica) removed it first: only the one that removed it
+   * reports and audits the delete.
+   */
+  async deleteRow(row: RecordingRow): Promise<boolean> {
     await this.discardStorage(row);
-    await this.db.delete(recordings).where(eq(recordings.id, row.id));
+    const removed = await this.db.delete(recordings).where(eq(recordings.id, row.id)).returning({ id: recordings.id });
     // Once more after the row: a thumbnail PUT that held the row's lock while the first pass ran wrote its file
     // then; none can come after (its route finds no recording).
     await this.storage.deleteAssets(row.storageKey);
+    return removed.length > 0;
   }
 
   /**

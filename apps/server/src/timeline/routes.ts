@@ -16,6 +16,8 @@ import { DomainError, badRequest, notFound } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import { signToken, verifyToken } from '../lib/signed-token.js';
 import { validate } from '../lib/validate.js';
+import type { Identity } from '../auth/identity.js';
+import type { ForeignRead } from '../recordings/routes.js';
 import type { RecordingsService } from '../recordings/service.js';
 import { idParam } from '../recordings/schemas.js';
 import { MAX_THUMBNAIL_BYTES, markersBody, thumbnailParam } from './schemas.js';
@@ -28,6 +30,8 @@ export interface TimelineRoutesDeps {
   signingKey: string;
   /** SORTIE_PUBLIC_URL, or null to derive the origin from the request. */
   publicUrl: string | null;
+  /** The audit trail's hook for an admin reading someone else's thumbnails (recordings/routes.ts). */
+  onForeignRead?: (user: Identity, row: RecordingRow, how: ForeignRead) => Promise<void>;
 }
 
 /** How long the thumbnail URLs of an index stay valid: a long viewing; the player asks again when they expire. */
@@ -83,6 +87,9 @@ export function timelineRoutes(deps: TimelineRoutesDeps) {
 
   app.get('/:id/thumbnails', validate('param', idParam), async (c) => {
     const row = await recordings.getRow(c.get('user'), c.req.valid('param').id, true);
+    // Thumbnails are pictures of the recorded screen: content, audited like a download. The index hands out
+    // their signed URLs, so it is where an admin's viewing of them is recorded (the URLs' own fetches are not).
+    if (row.userId !== c.get('user').id) await deps.onForeignRead?.(c.get('user'), row, 'thumbnails');
     const expiresAt = new Date(deps.clock.now().getTime() + THUMBNAIL_URL_TTL_SECONDS * 1000);
     const token = await signToken(deps.signingKey, { typ: 'thumbs', rid: row.id }, expiresAt);
     const base = `${deps.publicUrl ?? new URL(c.req.url).origin}/api/thumbnails/${token}`;
@@ -96,6 +103,7 @@ export function timelineRoutes(deps: TimelineRoutesDeps) {
   app.get('/:id/thumbnails/:offsetMs', validate('param', thumbnailParam), async (c) => {
     const { id, offsetMs } = c.req.valid('param');
     const row = await recordings.getRow(c.get('user'), id, true);
+    if (row.userId !== c.get('user').id) await deps.onForeignRead?.(c.get('user'), row, 'thumbnails');
     return serveThumbnail(c, timeline, row, offsetMs);
   });
 
