@@ -54,7 +54,7 @@ export function exposeViewer(source: HTMLElement, ready: Promise<void>, extra: P
     errors,
     async start() {
       recorder = createRecorder({
-        // The element, not a canvas: the SDK composites every canvas in it, and the pointer (issue 12).
+        // The element, not a canvas: the SDK composites every canvas in it, and the pointer.
         cursor: true,
         source,
         sessionId: p.session,

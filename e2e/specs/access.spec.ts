@@ -1,4 +1,4 @@
-/** Must show 4: a user never sees another user's recordings; a non-admin gets no admin panel. */
+/** A user never sees another user's recordings; a non-admin gets no admin panel. */
 import { demoToken, expect, openAdmin, openSession, test } from '../fixtures/service.ts';
 import { recordingIdOfSession, startRecording, stopRecordingAt } from '../fixtures/browser.ts';
 

@@ -1,5 +1,5 @@
 /**
- * Issue 14, "Search and lists" and "Failures you can see", in the admin panel:
+ * Searching the lists and seeing failures in the admin panel:
  * the time filter and the sorts return the right rows, bulk delete removes
  * exactly the ticked recordings (rows and stored bytes), a failed recording
  * shows how it ended and why, the search lives in the URL (a reload restores

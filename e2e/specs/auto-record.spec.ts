@@ -1,5 +1,5 @@
 /**
- * Must show 2: the admin turns auto-record on in Settings → a new session
+ * The admin turns auto-record on in Settings → a new session
  * starts recording on its own → the user stops it → it is ready.
  */
 import { expect, openAdmin, openSession, test } from '../fixtures/service.ts';

@@ -1,5 +1,5 @@
 /**
- * Issue 10, item 9: the pages work under the service's Content-Security-Policy
+ * The pages work under the service's Content-Security-Policy
  * in Chromium — sign-in, recording (the parts go to the service or, on the S3
  * project, straight to the bucket), the record button's shadow-DOM styles, the
  * admin panel and playback — with no violation reported.

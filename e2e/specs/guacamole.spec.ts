@@ -1,5 +1,5 @@
 /**
- * Issue 12, must show 3: a real guacamole-common-js client. Debian has no
+ * Recording a real guacamole-common-js client. Debian has no
  * guacd, so a loopback WebSocket endpoint speaks the Guacamole protocol from
  * a script (fixtures/guacamole-tunnel.ts): `size` and `rect`/`cfill` on the
  * default layer, two child layers placed with `move` (one above the other

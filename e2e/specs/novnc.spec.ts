@@ -1,5 +1,5 @@
 /**
- * Issue 12, must show 2: a real noVNC session. Xvfb + x11vnc + websockify
+ * Recording a real noVNC session. Xvfb + x11vnc + websockify
  * on loopback (fixtures/x-desktop.ts) show a magenta desktop with a green
  * window at a known place; noVNC from npm connects to it in the page, and
  * the SDK records noVNC's target element.

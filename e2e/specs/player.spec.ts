@@ -1,5 +1,5 @@
 /**
- * Issue 14, Must show 1 and 3: the player in real Chromium, on both backends.
+ * The player in real Chromium, on both backends.
  * A recording made in the session page with a marker from `recorder.mark`
  * plays in the player: speed changes and keyboard seeks move currentTime as
  * expected, its markers are on the timeline and seek there, hovering the

@@ -1,5 +1,5 @@
 /**
- * Must show 1: record a few seconds in the demo session → the button shows
+ * Record a few seconds in the demo session → the button shows
  * recording, then uploading, then done → the recording is ready in "My
  * recordings" and in the admin Recordings tab, plays with a finite duration,
  * seeks, downloads as a file ffprobe reads, and deletes (gone from the list

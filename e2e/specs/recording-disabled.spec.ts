@@ -1,4 +1,4 @@
-/** Must show 3: with recording disabled, no record button, no Recordings tab, and the API 404s. */
+/** With recording disabled, no record button, no Recordings tab, and the API 404s. */
 import { demoToken, expect, openAdmin, openSession, test } from '../fixtures/service.ts';
 
 test.use({ serviceEnv: { SORTIE_VIDEO_RECORDING_ENABLED: 'false' } });

@@ -1,5 +1,5 @@
 /**
- * Issue 14, Must show 4: the README's picture of the player, from a recording
+ * The README's picture of the player, from a recording
  * made in the session page with the host page's markers (recorder.mark) and
  * the SDK's thumbnails: the admin panel's player paused at a marker, with the
  * thumbnail preview shown where the pointer hovers the timeline. Saved beside

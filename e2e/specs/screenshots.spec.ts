@@ -1,5 +1,5 @@
 /**
- * Must show 6: screenshots of the session page and both admin tabs, taken
+ * Screenshots of the session page and both admin tabs, taken
  * from a lived-in service (two users, a finished recording and one under
  * way), saved to e2e/.artifacts/screenshots/<project>/ by every run. The
  * latest local ones are committed under docs/screenshots/ for the README.

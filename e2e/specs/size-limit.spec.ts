@@ -1,4 +1,4 @@
-/** Must show 5: with a 1 MB size limit, a long recording stops itself and is ready within the limit. */
+/** With a 1 MB size limit, a long recording stops itself and is ready within the limit. */
 import { demoToken, expect, openSession, test } from '../fixtures/service.ts';
 import {
   buttonStatus,

@@ -1,5 +1,5 @@
 /**
- * Searching the recordings lists (issues 13 and 14): the time filter `from`/`to`
+ * Searching the recordings lists: the time filter `from`/`to`
  * on createdAt, the sorts by created, duration and size with keyset cursors
  * that carry the sort key, the page size, and the capped count ("1000+").
  * Rows are written straight into the database so that times, sizes and ties are

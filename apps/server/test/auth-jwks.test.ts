@@ -102,9 +102,10 @@ describe('JWKS (RS256) identity', () => {
 });
 
 /**
- * Issue 10, item 6: the JWKS fetch has a timeout, one fetch in flight, a
- * backoff after failure, and the last good keys keep serving. Real HTTP
- * servers on loopback play the identity provider, well or badly.
+ * An identity provider that is slow or down never hangs a request: the JWKS
+ * fetch has a timeout, one fetch in flight, a backoff after failure, and the
+ * last good keys keep serving. Real HTTP servers on loopback play the
+ * identity provider, well or badly.
  */
 describe('JWKS endpoint that is slow, down or hanging', () => {
   /** A JWKS server whose behaviour a test switches: answer (after `delayMs`), fail with 500, or never answer. */

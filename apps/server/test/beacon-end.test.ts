@@ -1,5 +1,5 @@
 /**
- * A tab that goes away ends its recording with a beacon (issue 11): the end
+ * A tab that goes away ends its recording with a beacon: the end
  * URL handed out at create needs no bearer token, is good for that one
  * recording only, and the service finalizes what is stored within seconds,
  * after the last part in flight has landed. Also how every recording records

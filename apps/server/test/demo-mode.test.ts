@@ -1,5 +1,5 @@
 /**
- * Issue 10, item 5: demo mode. Refused under any spelling of a production
+ * Demo mode stays out of production: refused under any spelling of a production
  * NODE_ENV; refused beside a real secret or a JWKS; its tokens are signed with
  * a key of its own, so no other instance (nor the URL signing key) accepts them.
  */

@@ -1,7 +1,8 @@
 /**
- * Issue 10, item 7 (500s from input) and item 9's signed URLs without `exp`:
- * input PostgreSQL cannot take is a 4xx naming the problem, never a 500, and a
- * create that fails in the database leaves no parts folder or multipart upload.
+ * Bad input never becomes a 500, and signed URLs must carry `exp`: input
+ * PostgreSQL cannot take is a 4xx naming the problem, never a 500; a create
+ * that fails in the database leaves no parts folder or multipart upload; a
+ * signed URL token without `exp` is refused.
  */
 import { readdir } from 'node:fs/promises';
 import { sign } from 'hono/jwt';

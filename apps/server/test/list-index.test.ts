@@ -1,9 +1,10 @@
 /**
  * The newest-first lists read their first page from an index, not from a sort
- * of every row (issue 13): the indexes' null order must be PostgreSQL's own
- * for `ORDER BY … DESC` (NULLS FIRST), or the planner cannot use them for the
- * sort. Checked on the plan with sorting disabled: a plan that still needs a
- * Sort node has no index in the query's order.
+ * of every row, so a page costs the same however many rows there are: the
+ * indexes' null order must be PostgreSQL's own for `ORDER BY … DESC` (NULLS
+ * FIRST), or the planner cannot use them for the sort. Checked on the plan
+ * with sorting disabled: a plan that still needs a Sort node has no index in
+ * the query's order.
  */
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,7 +33,7 @@ describe('list indexes', () => {
     ['every recording', `select * from recordings order by created_at desc, id desc limit 51`],
     ['one user', `select * from recordings where user_id = 'u-1' order by created_at desc, id desc limit 51`],
     ['the audit trail', `select * from audit_log order by "at" desc, id desc limit 51`],
-    // The admin list's sorts and filters (issue 14): each is an index range in the list's order, both ways.
+    // The admin list's sorts and filters: each is an index range in the list's order, both ways.
     ['largest first', `select * from recordings order by size_bytes desc, id desc limit 51`],
     ['smallest first', `select * from recordings order by size_bytes asc, id asc limit 51`],
     ['longest first', `select * from recordings order by coalesce(duration_ms, -1) desc, id desc limit 51`],

@@ -1,5 +1,5 @@
 /**
- * The local part path under abuse (issue 10): parts sent again and again,
+ * The local part path under abuse: parts sent again and again,
  * asked for again at other sizes, PUT in parallel, a full disk, bodies that
  * stall, too many bodies at once. Each case states what is stored afterwards,
  * on disk and in the database, and that the recording can still be completed

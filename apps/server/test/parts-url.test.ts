@@ -1,5 +1,5 @@
 /**
- * (extension, issue 13) The recording's parts URL on the local backend: a part
+ * (extension) The recording's parts URL on the local backend: a part
  * in one request, `PUT ${partsUrl.url}/${partNumber}`, its size the
  * Content-Length. The PUT makes POST /parts's reservation (same checks, same
  * limits, before a byte is read) and stores the part as a part URL does.

@@ -239,7 +239,7 @@ describe('routes', () => {
       backend: t.storage.backend,
       minPartSizeBytes: t.storage.minPartSizeBytes,
       maxParts: t.storage.maxParts,
-      // Only S3 rewrites a finished object to write the Duration (issue 11); this file runs on local.
+      // Only S3 rewrites a finished object to write the Duration; this file runs on local.
       writesDuration: false,
       frameRate: 15,
       videoBitsPerSecond: 1_500_000,

@@ -1,5 +1,5 @@
 /**
- * The service makes every recording whole (issue 11, build item 3): a WebM
+ * The service makes every recording whole: a WebM
  * recording finalized without its client (the sweeper after the abandon
  * window, or a beacon when the tab closed) is cut after its last complete
  * block and gets a Duration before it is ready; one its client completed is
@@ -103,7 +103,7 @@ async function judge(bytes: Buffer): Promise<{ probedMs: number; decodeErrors: s
   };
 }
 
-/** The checks of "Must show": a duration ffprobe reads, close to the row's; a clean decode. */
+/** The checks that a recording is whole: a duration ffprobe reads, close to the row's; a clean decode. */
 async function expectWhole(t: TestApp, id: string, endedBy: string): Promise<Buffer> {
   const rec = await get(t, id);
   expect(rec).toMatchObject({ status: 'ready', endedBy });

@@ -1,5 +1,5 @@
 /**
- * Several replicas on one PostgreSQL database (issue 3, "Must show" 4): two
+ * Several replicas on one PostgreSQL database: two
  * service instances, each with its own connection pool, sharing the database
  * and the storage, run retention at the same moment. Each old recording is
  * deleted exactly once and neither logs an error. Always on real PostgreSQL

@@ -1,5 +1,5 @@
 /**
- * The retention job (issue 3, "Must show" 3): over recordings of every state
+ * The retention job: over recordings of every state
  * and of ages on both sides of the limit, exactly the `ready` ones older than
  * SORTIE_RECORDING_RETENTION_DAYS are gone, from the database and from
  * storage; with retention 0 nothing is. Ages come from a clock the test moves.

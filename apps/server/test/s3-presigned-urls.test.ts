@@ -1,7 +1,8 @@
 /**
  * The presigned URLs of the S3 backend, end to end against the loopback S3
  * server, which checks SigV4 itself: what it accepts, what it refuses, and
- * what the URLs carry. Must show 2 and 5 of issue 4, and the download redirect.
+ * what the URLs carry (one URL per part, signed length, expiry, no empty-body
+ * checksum), and the download redirect.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { S3Client, UploadPartCommand } from '@aws-sdk/client-s3';

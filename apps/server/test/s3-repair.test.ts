@@ -1,5 +1,5 @@
 /**
- * The service makes every recording whole on S3 too (issue 11, build item 3):
+ * The service makes every recording whole on S3 too:
  * a WebM recording finalized without its client (a beacon when the tab
  * closed, the sweeper after the abandon window) is cut after its last complete
  * block and gets a Duration before it is ready, on the finished object,

@@ -1,7 +1,8 @@
 /**
  * S3's rules held by the service itself, and multipart uploads never left
- * open behind a recording, against the loopback S3 server. Must show 3 and 4
- * of issue 4, plus readiness and the ETag check on this backend.
+ * open behind a recording, against the loopback S3 server: the 5 MiB part
+ * floor, the 10 000 part ceiling and the size limit; uploads aborted on delete
+ * and on failure; plus readiness and the ETag check on this backend.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * The auto-record setting (issue 3, "Must show" 2): a PUT /api/admin/settings
+ * The auto-record setting: a PUT /api/admin/settings
  * is seen by GET /api/recordings/config at once, by a second service instance
  * on the same database, and after a restart; updatedBy comes from the token
  * and every change is audited.

@@ -1,8 +1,8 @@
 /**
- * Abandoned recordings (issue 3, "Must show" 5; docs/API.md "Abandoned
- * recordings"): a recording whose client stopped sending parts is finalized by
- * the sweeper and downloads as the bytes that were sent; one with no parts
- * becomes `failed`. Idle time comes from a clock the test moves.
+ * Abandoned recordings (docs/API.md "Abandoned recordings"): a recording
+ * whose client stopped sending parts is finalized by the sweeper and downloads
+ * as the bytes that were sent; one with no parts becomes `failed`. Idle time
+ * comes from a clock the test moves.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * A recording's markers and thumbnails (issue 14, docs/API.md "Markers and
+ * A recording's markers and thumbnails (docs/API.md "Markers and
  * thumbnails"): what each route accepts and refuses, who may add and who may
  * read, the caps per recording, and that a recording's delete (by its owner,
  * an admin or retention) takes its markers and thumbnails with it, rows and

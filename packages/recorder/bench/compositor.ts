@@ -1,5 +1,5 @@
 /**
- * The compositor's main-thread cost per frame (issue 12, must show 6), in
+ * The compositor's main-thread cost per frame, in
  * Debian's Chromium as the browser tests run it (--disable-gpu: software
  * raster, the slow case): a 1920×1080 element with three canvas layers (a
  * full-size base, a layer in an opacity wrapper, one with its own z-index)

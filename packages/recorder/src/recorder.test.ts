@@ -416,7 +416,7 @@ describe('recorder: start() loads the recording engine while it asks for the con
 /** Two seconds recorded by Chromium's MediaRecorder (test/fixtures/record-fixture.ts). */
 const fixture = new Uint8Array(readFileSync(new URL('../test/fixtures/chromium-vp9.webm', import.meta.url)));
 
-describe('recorder: WebM head and duration (issue 10 item 10: a 1-byte first chunk under load)', () => {
+describe('recorder: WebM head and duration (a 1-byte first chunk under load)', () => {
   /** Hands the fixture over the way Chromium did under load: a 1-byte first chunk, then chunks of `size`. */
   function handOver(size: number): void {
     media().bytes(fixture.subarray(0, 1));

@@ -5,7 +5,7 @@ import { listQuery, pgText } from '../recordings/schemas.js';
 
 export const adminListQuery = listQuery.extend({
   userId: pgText(256).optional(),
-  /** (extension) Text in a marker's label (issue 14). */
+  /** (extension) Text in a marker's label. */
   marker: pgText(200).optional(),
 });
 

@@ -1,6 +1,6 @@
 /**
  * The keys of SORTIE_AUTH_JWKS_URL, fetched so that an identity provider that
- * is slow or down never hangs a request (issue 10, item 6):
+ * is slow or down never hangs a request:
  *
  * - every fetch has a timeout (the body included);
  * - one fetch at a time: concurrent requests share the one in flight;

@@ -1,6 +1,6 @@
 /**
- * The repair of a WebM recording its client never finished (issue 11, "The
- * service makes every recording whole"): ended by a beacon when the tab
+ * The repair of a WebM recording its client never finished, so that the
+ * service makes every recording whole: ended by a beacon when the tab
  * closed, or abandoned. Such a recording lacks the SDK's stop-time work:
  * - its last part may end inside a block or Cluster (the upload was cut
  *   off with the tab), which players and ffmpeg report as a decode error;

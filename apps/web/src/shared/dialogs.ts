@@ -38,7 +38,7 @@ export function confirmDialog(opts: {
   });
 }
 
-/** The player dialog lives in player-dialog.ts (issue 14); kept importable from here. */
+/** The player dialog lives in player-dialog.ts; kept importable from here. */
 export { playerDialog } from './player-dialog.js';
 
 /** Shows a link to copy by hand (where the clipboard is refused), selected, with a Close button. */

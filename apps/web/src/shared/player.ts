@@ -1,5 +1,5 @@
 /**
- * The recordings player (issue 14): a <video> with its own controls, for the
+ * The recordings player: a <video> with its own controls, for the
  * admin panel and "My recordings".
  *
  * - Speed 0.5× to 16×; keyboard: Space/K play-pause, ←/→ 5 s, J/L 10 s,

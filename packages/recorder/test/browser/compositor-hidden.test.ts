@@ -1,5 +1,5 @@
 /**
- * Issue 12, must show 4: a hidden tab keeps recording. An element is
+ * A hidden tab keeps recording. An element is
  * recorded in one tab; a second tab is brought to the front, so the first is
  * really hidden (document.visibilityState 'hidden', its requestAnimationFrame
  * stopped and its timers throttled — see background-tab.ts for why this needs

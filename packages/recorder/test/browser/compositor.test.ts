@@ -1,5 +1,5 @@
 /**
- * Issue 12, must show 1 and 5: recording an element. Real Chromium records a
+ * Recording an element. Real Chromium records a
  * stage of layered canvases under a CSS url() cursor through the SDK and the
  * real service; ffmpeg decodes the stored file and the pixels are checked:
  * the base, the overlay at its place, the cursor image with its hotspot at

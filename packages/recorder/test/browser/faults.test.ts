@@ -1,5 +1,5 @@
 /**
- * Must show 3: the same recording with faults injected by Playwright — part
+ * The same recording with faults injected by Playwright — part
  * PUTs answered 500, a dropped connection, an upload URL refused with 401 —
  * and a bearer token that really expires mid-recording. The recording still
  * completes byte-exact and progress ends with uploadedBytes == recordedBytes.

@@ -1,5 +1,5 @@
 /**
- * Must show 4: with a tiny size limit (SORTIE_RECORDING_MAX_SIZE_MB=1) and a
+ * With a tiny size limit (SORTIE_RECORDING_MAX_SIZE_MB=1) and a
  * canvas full of noise, the recorder stops capture by itself, says so with a
  * 'limit' event, and completes: the recording is ready and within the limit.
  */
@@ -74,7 +74,7 @@ describe('reaching the size limit', () => {
   });
 
   // Under CPU load Chromium can hand over a first chunk of one byte, and the page hears of capture
-  // starting and of each chunk late: neither may change what is stored (issue 10, item 10).
+  // starting and of each chunk late: neither may change what is stored.
   it('holds exactly the chunks kept, playable with its Duration', () => {
     const recorded = new Uint8Array(Buffer.from(result.chunks, 'base64'));
     const durationMs = result.recording!.durationMs!;

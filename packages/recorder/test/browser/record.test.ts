@@ -1,5 +1,5 @@
 /**
- * Must show 2: real Chromium records an animated canvas for a few seconds
+ * Real Chromium records an animated canvas for a few seconds
  * against the real service; the stored file is the recorded chunks with the
  * Duration written in, ffprobe and a <video> agree on its length, and it seeks.
  */

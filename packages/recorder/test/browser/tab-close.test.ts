@@ -1,5 +1,5 @@
 /**
- * Issue 11, must show 1 and 2, on the local and the S3 backend (S3: the
+ * On the local and the S3 backend (S3: the
  * loopback S3 server, s3-harness.ts; SORTIE_TEST_BACKENDS=local or s3 runs
  * one): a recording whose tab goes
  * away is finalized from what the service holds, and the file is whole:
@@ -127,7 +127,10 @@ function ffmpegErrors(bytes: Uint8Array): string {
   }
 }
 
-/** The checks of must show 1 and 2 on a finalized recording. */
+/**
+ * The checks on a finalized recording: it is ready, ffprobe's duration is at least N − 3 s, and ffmpeg
+ * decodes it without an error (the <video>'s duration and seek are logged).
+ */
 async function checkWhole(rec: Recording, n: number, label: string): Promise<void> {
   expect(rec.status).toBe('ready');
   const bytes = await download(svc.baseUrl, rec.id);

@@ -1,5 +1,5 @@
 /**
- * Issue 14: the thumbnails entry point in real Chromium against the real
+ * The thumbnails entry point in real Chromium against the real
  * service, for each kind of source — a canvas (drawn directly), a MediaStream
  * (through a hidden <video>), an element (from the compositor's capture
  * canvas). Each source is one solid colour; the stored JPEGs are decoded with

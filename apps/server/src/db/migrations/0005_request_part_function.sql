@@ -1,4 +1,4 @@
--- (issue 13) A part URL in one round trip. requestPart took four (BEGIN; the locks; the sums and
+-- A part URL in one round trip. requestPart took four (BEGIN; the locks; the sums and
 -- the reservation; COMMIT) because the sums must be read after the locks are granted: one plain
 -- statement reads with the snapshot it started with, taken before it waited, and would miss a
 -- reservation committed meanwhile. In a VOLATILE PL/pgSQL function each statement takes a new

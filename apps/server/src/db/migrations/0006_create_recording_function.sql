@@ -1,4 +1,4 @@
--- (issue 13) A recording created in one round trip, as sortie_request_part (0005) for a part URL:
+-- A recording created in one round trip, as sortie_request_part (0005) for a part URL:
 -- create took five (BEGIN; the user's lock; the count of their open recordings; the insert;
 -- COMMIT), and under a start-up storm (every session of a shift starting at once) those round
 -- trips queued for the pool's connections. The count must be read after the user's lock is

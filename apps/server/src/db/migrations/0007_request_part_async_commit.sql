@@ -1,4 +1,4 @@
--- (issue 13) A reservation on the local backend commits without waiting for its WAL flush.
+-- A reservation on the local backend commits without waiting for its WAL flush.
 --
 -- bench:load (500 recorders, a 1 MiB part every 4 s each, PostgreSQL on the machine that stores
 -- the parts) put the p99 of a part at 700-900 ms, and 110 ms with synchronous_commit off: every

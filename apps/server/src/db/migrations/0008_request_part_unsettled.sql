@@ -1,4 +1,4 @@
--- (issue 13) On local, a reservation no longer sums every part of its recording.
+-- On local, a reservation no longer sums every part of its recording.
 --
 -- sortie_request_part summed greatest(declared, stored) over all the recording's parts on every
 -- part: 1.0 ms a call for a new recording, 2.9-3.0 ms at 7 200 parts (two hours at a part a
