@@ -7,7 +7,9 @@
  * unhandled error and still answers afterwards.
  *
  * Reproducible: a seeded PRNG picks every request. SORTIE_FUZZ_SEED and
- * SORTIE_FUZZ_REQUESTS change the seed and the count (default 5000 + raw).
+ * SORTIE_FUZZ_REQUESTS change the seed and the count (default 5000 + raw on
+ * local; 2000 on S3, where each request that reaches the loopback S3 server
+ * costs four times as much, and the routes' own checks are the same).
  * Every route the app registers is hit (checked against Hono's app.routes).
  * A failure prints the seed and the request that broke, to replay it.
  */
@@ -20,7 +22,7 @@ import { makeRecording, type Made } from './admin-fixtures.js';
 import { TEST_SECRET, testApp, token, type TestApp } from './helpers.js';
 
 const SEED = Number(process.env.SORTIE_FUZZ_SEED ?? 20261125);
-const REQUESTS = Number(process.env.SORTIE_FUZZ_REQUESTS ?? 5000);
+const REQUESTS = Number(process.env.SORTIE_FUZZ_REQUESTS ?? (process.env.SORTIE_TEST_STORAGE === 's3' ? 2000 : 5000));
 const CONCURRENCY = 8;
 
 /** mulberry32: small, fast, good enough to pick test cases, and the same on every machine. */
