@@ -1,5 +1,5 @@
 /**
- * Who may do what on the administrator's side (issue 3, "Must show" 1): no
+ * Who may do what on the administrator's side: no
  * token, a user and an admin on every admin route, and on download and delete
  * of someone else's recording — each answer as docs/API.md "2. Identity", "3. Errors" says. Also the
  * admin listing's filters and paging, and the audit of admin actions.
@@ -237,7 +237,7 @@ describe('recording disabled', () => {
 });
 
 /**
- * The whole access matrix (issue 10, "Must show" 2): every route × no token,
+ * The whole access matrix: every route × no token,
  * the owner, another user, an admin, each with the status docs/API.md gives.
  * Callers that must not change anything go first; the state is checked after.
  */

@@ -1,5 +1,5 @@
 /**
- * The administrator's bulk delete and overview (issue 14): a bulk delete removes
+ * The administrator's bulk delete and overview: a bulk delete removes
  * exactly the ids given (rows and stored bytes), audits like a single delete
  * and answers per id; the overview's figures match rows seeded at known times.
  */

@@ -1,6 +1,6 @@
 /**
  * Malformed requests against every route, over a real socket on loopback
- * (issue 10, "Must show" 2). Bad JSON, wrong types, huge numbers, NUL bytes,
+ * Bad JSON, wrong types, huge numbers, NUL bytes,
  * odd unicode, bad ids, bad and forged tokens, odd headers and ranges, raw
  * requests Node's parser must refuse. Every answer must be below 500 and no
  * error body may carry a stack trace, SQL or a file path; the service logs no

@@ -1,5 +1,5 @@
 /**
- * Issue 10, item 9: bodies, headers, hosts.
+ * Bodies, headers, hosts.
  * - every body read whole is limited (2 MiB) and refused before it is
  *   buffered: a 300 MB body to /api/demo/token is answered 413 while most of
  *   it is still unsent, over a real socket;

@@ -77,7 +77,7 @@ export const recordings = pgTable(
     index('recordings_user_created_idx').on(t.userId, t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
     index('recordings_created_idx').on(t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
     index('recordings_status_activity_idx').on(t.status, t.lastActivityAt),
-    // The admin list's other sorts and filters (issue 14), each read as an index range in the list's order
+    // The admin list's other sorts and filters, each read as an index range in the list's order
     // (EXPLAIN ANALYZE at 1M rows in the commit that added them). duration sorts as coalesce(…, -1): see SORT_KEY.
     index('recordings_size_idx').on(t.sizeBytes.desc().nullsFirst(), t.id.desc().nullsFirst()),
     index('recordings_duration_idx').on(sql`coalesce(${t.durationMs}, -1) desc`, t.id.desc().nullsFirst()),

@@ -1,5 +1,5 @@
 /**
- * Guards every response and request body of the app (issue 10, item 9):
+ * Guards every response and request body of the app:
  * security headers through Hono's secureHeaders, and a size limit on every
  * body the service might read whole (JSON), so that no route buffers a huge
  * body — only part uploads stream, under their own limits.

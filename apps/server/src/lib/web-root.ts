@@ -1,7 +1,7 @@
 /**
  * The web root (apps/web/dist, served at / without authentication) must not
  * hold recordings or the embedded database: anything inside it would be served
- * to anyone who guesses a path. Checked once at start (issue 10, item 9).
+ * to anyone who guesses a path. Checked once at start.
  */
 import { realpathSync } from 'node:fs';
 import path from 'node:path';

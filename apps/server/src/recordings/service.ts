@@ -212,7 +212,7 @@ export class RecordingsService {
   private hot: ReturnType<RecordingsService['buildHotStatements']> | undefined;
 
   /**
-   * The statements of the part path (a part URL, a part's bytes), built once per service (issue 13):
+   * The statements of the part path (a part URL, a part's bytes), built once per service:
    * per part, no query building (drizzle's builder and SQL rendering cost ~0.3 ms of CPU a part), and
    * postgres-js runs them as named prepared statements, parsed and planned once per connection.
    */
@@ -455,7 +455,7 @@ export class RecordingsService {
   /**
    * (extension) A part in one request, through a parts URL: the reservation POST /parts
    * makes (the same checks, the same limits, before a byte is read), then the bytes as
-   * acceptPart takes them. One HTTP request a part instead of two (issue 13).
+   * acceptPart takes them. One HTTP request a part instead of two.
    */
   async receivePart(
     signed: { recordingId: string; userId: string; key: string },
@@ -562,7 +562,7 @@ export class RecordingsService {
       // The URL (signed by this deployment) names the owner and the storage key: no lookup
       // before the bytes. Whether the recording is still open and this URL still the part's
       // latest is checked where it decides, under the row lock in recordStoredPart; bytes
-      // it refuses are deleted. One round trip a part fewer (issue 13).
+      // it refuses are deleted. One round trip a part fewer.
       row = { userId: signed.userId, storageKey: signed.key };
     } else {
       // A URL from an earlier release: the recording and the size its part was last requested at.

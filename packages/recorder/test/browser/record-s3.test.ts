@@ -1,5 +1,5 @@
 /**
- * Issue 11, must show 3, on S3: a recording stopped normally is unchanged by
+ * On S3, a recording stopped normally is unchanged by
  * the tail objects the SDK sends meanwhile (docs/bounded-loss.md): the stored
  * file is byte for byte the recorded chunks with the SDK's Duration written
  * in, no tail object is left in the bucket, and the requests of the recording
