@@ -299,7 +299,20 @@ describe('migration 0009 counts the recordings made before it', () => {
       sql`select count(*)::text as n from pg_tables where tablename = 'recording_day_totals'`,
     );
     expect(before[0]!.n).toBe('0');
-    await database.db.insert(recordings).values(Array.from({ length: 200 }, rowMaker(prng(7))));
+    // The columns 0008 has, by name: the schema of today has columns later migrations add.
+    const made = Array.from({ length: 200 }, rowMaker(prng(7)));
+    await database.db.execute(
+      sql`insert into recordings (id, session_id, user_id, user_name, status, mime_type, size_bytes, storage_key,
+        created_at, updated_at, last_activity_at, ended_by, failure_reason) values ${sql.join(
+          made.map(
+            (r) =>
+              sql`(${r.id}, ${r.sessionId}, ${r.userId}, ${r.userName}, ${r.status}, ${r.mimeType}, ${r.sizeBytes},
+                ${r.storageKey}, ${r.createdAt.toISOString()}, ${r.updatedAt.toISOString()},
+                ${r.lastActivityAt.toISOString()}, ${r.endedBy}, ${r.failureReason})`,
+          ),
+          sql`, `,
+        )}`,
+    );
     await run(database.db as never, { migrationsFolder: MIGRATIONS_DIR });
     await expectSameAsDirect(database.db);
     expect((await adminOverview(database.db, clock, 366)).storage.totalBytes).toBeGreaterThan(0);

@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebmScanner, setWebmDuration } from '@sortie/webm';
 import type { TailTargets } from '@sortie/contract';
 import { createStorage } from '../src/storage/index.js';
-import { fakeClock, testApp, type TestApp } from './helpers.js';
+import { fakeClock, postTail, testApp, type TestApp } from './helpers.js';
 import { s3Env, sharedS3Server } from './s3-server.js';
 
 const MiB = 1024 * 1024;
@@ -98,8 +98,8 @@ async function sendAsSdk(id: string, bytes: Buffer, tailCount: number): Promise<
   const { urls } = (await r.json()) as TailTargets;
   const step = Math.ceil((bytes.length - at) / tailCount);
   for (let seq = 0; at < bytes.length; seq++, at += step) {
-    const url = urls.find((u) => u.partNumber === n && u.seq === seq)!.url;
-    expect((await fetch(url, { method: 'PUT', body: bytes.subarray(at, at + step) })).status).toBe(200);
+    const target = urls.find((u) => u.partNumber === n && u.seq === seq)!;
+    expect((await postTail(target, bytes.subarray(at, at + step))).status).toBe(204);
   }
 }
 
