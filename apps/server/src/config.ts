@@ -237,7 +237,8 @@ export function loadConfig(env: Env = process.env): Config {
       maxOpenRecordings: int(env, 'SORTIE_RECORDING_MAX_OPEN_PER_USER', 20, 1),
       maxReservedBytes: int(env, 'SORTIE_RECORDING_MAX_RESERVED_MB_PER_USER', 2048, 1, 5 * 1024 * 1024 * 10) * 1048576,
       // 4 MiB: a marker is a label and a few fields, a few hundred bytes; this is thousands on each of 20 open
-      // recordings, while one account cannot grow the table by more than this.
+      // recordings. It bounds what one account adds while its recordings run; what ended recordings keep is
+      // bounded per recording (the markers route's own cap) and by retention.
       maxMarkerBytes: int(env, 'SORTIE_RECORDING_MAX_MARKER_KB_PER_USER', 4096, 1, 1024 * 1024) * 1024,
     },
     uploads: {
