@@ -83,6 +83,12 @@ export const recordings = pgTable(
     index('recordings_duration_idx').on(sql`coalesce(${t.durationMs}, -1) desc`, t.id.desc().nullsFirst()),
     index('recordings_status_created_idx').on(t.status, t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
     index('recordings_session_created_idx').on(t.sessionId, t.createdAt.desc().nullsFirst(), t.id.desc().nullsFirst()),
+    // The per-user reserve, summed on every part, tail batch and thumbnail: a user's open recordings, and those
+    // that ended under a minute ago (they still take thumbnails), without reading every recording they ever made.
+    index('recordings_user_open_idx')
+      .on(t.userId)
+      .where(sql`${t.status} in ('recording', 'uploading')`),
+    index('recordings_user_ended_idx').on(t.userId, sql`coalesce(${t.completedAt}, ${t.updatedAt})`),
   ],
 );
 
