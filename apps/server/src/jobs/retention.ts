@@ -19,8 +19,12 @@ const DAY_MS = 24 * 60 * 60 * 1000;
  * Rows per transaction. Small, because a crash mid-batch rolls back the row
  * deletes of objects already gone; the next run then removes those rows
  * (deleting a missing object is a no-op), so nothing is lost, only redone.
+ * And small because each deleted row's overview totals (its owner's, its
+ * day's) stay locked until the batch commits, while the rest of the batch's
+ * objects are deleted: the owners' part requests and new recordings wait that
+ * long.
  */
-const BATCH = 50;
+const BATCH = 10;
 
 export const RETENTION_ACTOR = { id: null, name: 'retention job' } as const;
 
