@@ -13,6 +13,7 @@ import { statSync } from 'node:fs';
 import type { Page } from '@playwright/test';
 import { demoToken, expect, openSession, test } from '../fixtures/service.ts';
 import {
+  drawNoise,
   recordingIdOfSession,
   recordingRow,
   startRecording,
@@ -286,7 +287,9 @@ test.describe('lifecycle markers of the SDK', () => {
       .poll(() => page.evaluate(() => Object.keys((window as unknown as { __heardAtMs: object }).__heardAtMs)))
       .toEqual(['offline', 'online']);
     const heard = await page.evaluate(() => (window as unknown as { __heardAtMs: Record<string, number> }).__heardAtMs);
-    // Nobody presses Stop: the recorder stops itself at the 1 MiB limit.
+    // Nobody presses Stop: the recorder stops itself at the 1 MiB limit, in seconds once the desktop is noisy
+    // (still, it took over a minute on a loaded machine), and only after the network came back.
+    await drawNoise(page);
     await expect(page.locator('sortie-record-button .status')).toHaveText('Saved', { timeout: 60_000 });
     const id = await recordingIdOfSession(page, sessionId);
     const token = await demoToken(baseURL!, 'user');

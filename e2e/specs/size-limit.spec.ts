@@ -2,6 +2,7 @@
 import { demoToken, expect, openSession, test } from '../fixtures/service.ts';
 import {
   buttonStatus,
+  drawNoise,
   ffprobe,
   recordButton,
   recordingIdOfSession,
@@ -23,23 +24,9 @@ test('a recording that reaches the 1 MiB limit stops by itself and is ready unde
   await expect(page.locator('.session-facts')).toContainText('limit 1.0 MB');
   const statuses = await watchButtonStatus(page);
 
-  // Noise in a corner of the desktop, drawn after each of the page's own frames. The demo desktop
-  // is mostly still, and a still canvas encodes to a few hundred kbit/s: on a loaded machine the
-  // recording took 50-60 s to reach 1 MiB, the length of this test. Noise cannot be compressed,
-  // so the encoder spends its bitrate and the limit comes in seconds, loaded or not.
-  await page.evaluate(() => {
-    const canvas = document.querySelector<HTMLCanvasElement>('#desktop')!;
-    const ctx = canvas.getContext('2d')!;
-    const noise = ctx.createImageData(128, 96); // 49 152 bytes: within getRandomValues' 64 KiB
-    const draw = () => {
-      crypto.getRandomValues(noise.data);
-      ctx.putImageData(noise, 0, 0);
-      requestAnimationFrame(draw);
-    };
-    requestAnimationFrame(draw);
-  });
+  await drawNoise(page);
   await recordButton(page).click();
-  await expect(buttonStatus(page)).toHaveText('Recording');
+  await expect(buttonStatus(page)).toHaveText('Recording', { timeout: 60_000 });
   // Nobody presses Stop: the recorder stops at the limit, saves, and the button says so.
   await expect(buttonStatus(page)).toHaveText('Saved', { timeout: 50_000 });
   const seen = await statuses();
