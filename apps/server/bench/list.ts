@@ -2,7 +2,8 @@
  * `pnpm bench:list`: the admin recordings list (GET /api/admin/recordings,
  * through the whole app: auth, validation, the query, the JSON) at 100k and
  * 1M recordings, for each filter shape (none, user, session, status, a time
- * range, a cursor deep in the list), beside a baseline in the same run: the
+ * range, a cursor deep in the list) and the overview (GET /api/admin/overview,
+ * 30 and 365 days), beside a baseline in the same run: the
  * bare index scan the first page needs (the same ORDER BY … LIMIT in SQL, over
  * the same connection pool). Prints p50/p99 of BENCH_LIST_REQUESTS requests
  * per shape, after a warm-up; asserts nothing.
@@ -141,6 +142,23 @@ async function main() {
         const q = quantiles(times);
         lines.push(
           `  ${name.padEnd(36)} p50 ${q.p50.toFixed(2)} ms  p99 ${q.p99.toFixed(2)} ms  (${(q.p99 / b.p99).toFixed(1)}× the baseline's p99)`,
+        );
+      }
+      // The admin overview (GET /api/admin/overview) over the same rows, from the totals its triggers keep.
+      for (const days of [30, 365]) {
+        const times: number[] = [];
+        const once = async () => {
+          const t = performance.now();
+          const r = await app.request(`/api/admin/overview?days=${days}`, { headers });
+          const body = (await r.json()) as unknown;
+          if (r.status !== 200) throw new Error(`overview: ${r.status} ${JSON.stringify(body)}`);
+          return performance.now() - t;
+        };
+        for (let i = 0; i < 20; i++) await once();
+        for (let i = 0; i < REQUESTS; i++) times.push(await once());
+        const q = quantiles(times);
+        lines.push(
+          `  ${`overview (days=${days})`.padEnd(36)} p50 ${q.p50.toFixed(2)} ms  p99 ${q.p99.toFixed(2)} ms  (${(q.p99 / b.p99).toFixed(1)}× the baseline's p99)`,
         );
       }
       console.error(lines.join('\n'));

@@ -24,6 +24,8 @@ const ts = (name: string) => timestamp(name, { precision: 3, withTimezone: true,
 export interface TailBatch {
   bytes: number;
   until: number;
+  /** The batch's bytes by the part its targets belong to (batches of migration 0011 lack it). */
+  parts?: Record<string, number>;
 }
 
 export const RECORDING_STATUSES = ['recording', 'uploading', 'ready', 'failed'] as const;
@@ -69,6 +71,8 @@ export const recordings = pgTable(
     tailBytesBound: bigint('tail_bytes_bound', { mode: 'number' }).notNull().default(0),
     /** S3: its batches of tail targets not yet expired: what each may write (the sum of its caps) and until when. */
     tailBatches: jsonb('tail_batches').$type<TailBatch[]>().notNull().default([]),
+    /** tailBytesBound by the part the tails belong to: a part counts once with the tails it replaces. */
+    tailBytesByPart: jsonb('tail_bytes_by_part').$type<Record<string, number>>().notNull().default({}),
   },
   // `DESC NULLS FIRST` is PostgreSQL's own order for `ORDER BY … DESC`: an index in
   // another null order is not used for the lists' sort (seen with EXPLAIN ANALYZE: a

@@ -153,8 +153,10 @@ export class Sweeper {
       try {
         const removed = await this.opts.recordings.removeOrphanTails();
         if (removed) result.orphanTails = removed;
+        // And of open recordings, the tails their stored parts replaced, once no target can add to them.
+        await this.opts.recordings.removeSupersededTails();
       } catch (err) {
-        logger.error('sweeper could not remove orphan tails; the next run will', { err: String(err) });
+        logger.error('sweeper could not remove orphan or superseded tails; the next run will', { err: String(err) });
       }
     }
     if (result.finalized || result.failed || stuck.length)

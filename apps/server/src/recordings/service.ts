@@ -39,7 +39,7 @@ import {
 } from '../storage/types.js';
 import { decodeListCursor, encodeListCursor, type ListKey, type ListOrder, type ListSort } from './cursor.js';
 import { isWebm, repairWebm } from './repair.js';
-import { foldTails, issueTailUrls, removeOrphanTails } from './tails.js';
+import { foldTails, issueTailUrls, removeOrphanTails, removeSupersededTails } from './tails.js';
 import { repairWebmObject, writeDurationObject } from './repair-object.js';
 import type { PartsUrl, TailTargets } from '@sortie/contract';
 
@@ -520,7 +520,8 @@ export class RecordingsService {
     if (!row || row.user_id !== userId) throw notFound();
     if (!OPEN.includes(row.status)) throw conflict(`Recording is ${row.status}; it takes no more parts.`);
     if (row.reserved !== 1) {
-      // This part's earlier version stays stored until the new one replaces it: this_part is the larger.
+      // This part's earlier version stays stored until the new one replaces it: this_part is the larger; on S3
+      // it also holds the recording's tails beyond those this part replaces (migration 0013).
       const thisPart = Number(row.this_part ?? sizeBytes);
       const total = Number(row.others ?? 0) + thisPart;
       if (total > this.maxSizeBytes) {
@@ -710,6 +711,11 @@ export class RecordingsService {
   /** Removes tails of no open recording (S3; the sweeper, tails.ts). */
   removeOrphanTails(): Promise<number> {
     return removeOrphanTails({ ...this.tailDeps(), logger: this.logger });
+  }
+
+  /** S3: tails of parts stored in full, of open recordings whose targets have all expired (tails.ts). */
+  removeSupersededTails(): Promise<number> {
+    return removeSupersededTails({ ...this.tailDeps(), logger: this.logger });
   }
 
   private tailDeps() {

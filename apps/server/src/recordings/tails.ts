@@ -24,11 +24,11 @@
  * markFailed, deleteRow).
  */
 import { Readable } from 'node:stream';
-import { and, eq, inArray, ne, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { TailTargets } from '@sortie/contract';
 import type { Identity } from '../auth/identity.js';
 import type { Db } from '../db/client.js';
-import { recordingParts, recordings, type RecordingRow } from '../db/schema.js';
+import { recordingParts, recordings, type RecordingRow, type TailBatch } from '../db/schema.js';
 import { badRequest, conflict, notFound, tooLarge } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/logger.js';
@@ -127,7 +127,8 @@ export async function issueTailUrls(
   const inBucket = await tails.listTails(id);
   const superseded = inBucket.filter((x) => x.partNumber <= full);
   if (superseded.length > 0) await tails.removeTails(id, superseded);
-  const listed = inBucket.filter((x) => x.partNumber > full).reduce((n, x) => n + x.sizeBytes, 0);
+  const kept = inBucket.filter((x) => x.partNumber > full);
+  const listed = kept.reduce((n, x) => n + x.sizeBytes, 0);
 
   const wanted: { partNumber: number; seq: number }[] = [];
   for (let s = firstSeq; s < firstSeq + TAIL_URLS_FOR_PART && s <= MAX_TAIL_SEQ; s++)
@@ -152,10 +153,10 @@ export async function issueTailUrls(
     const mine = row.sizeBytes + listed + unexpired;
     let room = deps.maxSizeBytes - mine;
     if (deps.userCapBytes !== undefined) {
-      const [others] = await tx
-        .select({ n: sql<string>`coalesce(sum(${recordings.sizeBytes} + ${recordings.tailBytesBound}), 0)` })
-        .from(recordings)
-        .where(and(eq(recordings.userId, user.id), inArray(recordings.status, [...OPEN]), ne(recordings.id, id)));
+      // The user's reserve (migration 0013) less this recording's parts and tails, counted in `mine`.
+      const [others] = (await tx.execute(
+        sql`select sortie_user_reserved(${user.id}, ${now.toISOString()}::timestamptz, ${id}::uuid, null) as n`,
+      )) as unknown as { n: string }[];
       room = Math.min(room, deps.userCapBytes - Number(others?.n ?? 0) - mine);
     }
     // A batch takes its share of the room left, so the next batches (one every few tails) still find some.
@@ -164,7 +165,10 @@ export async function issueTailUrls(
       throw tooLarge(
         `The recording's parts and tails reach its limit of ${deps.maxSizeBytes} bytes or your reserve; it takes no more tails.`,
       );
-    const batch = { bytes: cap * wanted.length, until: until.getTime() };
+    const parts: Record<string, number> = {};
+    for (const w of wanted) parts[w.partNumber] = (parts[w.partNumber] ?? 0) + cap;
+    const batch: TailBatch = { bytes: cap * wanted.length, until: until.getTime(), parts };
+    const byPart = tailBytesByPart(kept, [...live, batch]);
     await tx
       .update(recordings)
       .set({
@@ -172,6 +176,7 @@ export async function issueTailUrls(
         updatedAt: now,
         tailBatches: [...live, batch],
         tailBytesBound: listed + unexpired + batch.bytes,
+        tailBytesByPart: byPart,
       })
       .where(eq(recordings.id, id));
     return cap;
@@ -184,6 +189,22 @@ export async function issueTailUrls(
   );
   return { urls, method: 'POST', maxBytes, expiresAt: until.toISOString() };
 }
+
+/**
+ * The tail bound by part: the tails in the bucket and what the live batches' targets may still write. A
+ * batch from before the split (no `parts`) counts under the highest part number, which no part replaces.
+ */
+function tailBytesByPart(listed: StoredTail[], batches: TailBatch[]): Record<string, number> {
+  const byPart: Record<string, number> = {};
+  const add = (part: number, bytes: number) => (byPart[part] = (byPart[part] ?? 0) + bytes);
+  for (const t of listed) add(t.partNumber, t.sizeBytes);
+  for (const b of batches) {
+    if (b.parts) for (const [part, bytes] of Object.entries(b.parts)) add(Number(part), bytes);
+    else add(UNSPLIT_PART, b.bytes);
+  }
+  return byPart;
+}
+const UNSPLIT_PART = 2_147_483_647;
 
 /** How many parts from 1 on are stored at the part floor or more: their tails are superseded. */
 function fullParts(parts: StoredPart[], storage: RecordingStorage): number {
@@ -237,6 +258,62 @@ export async function removeOrphanTails(deps: TailDeps & { logger: Logger }): Pr
   await flush();
   return removed;
 }
+
+/**
+ * For open recordings none of whose targets can still write (every batch expired a minute ago or more, the
+ * minute for uploads begun before their expiry): removes the tails of parts now stored in full, which a
+ * recording that asks for no more batches keeps otherwise until it ends, and brings the recording's tail
+ * bound down to what the bucket holds. A batch issued meanwhile is left to count as it does. Answers how many
+ * recordings were brought down.
+ */
+export async function removeSupersededTails(deps: TailDeps & { logger: Logger }): Promise<number> {
+  const tails = deps.storage.tails;
+  if (!tails) return 0;
+  const quietSince = deps.clock.now().getTime() - IN_FLIGHT_TAIL_MS;
+  const rows = await deps.db
+    .select()
+    .from(recordings)
+    .where(
+      and(
+        inArray(recordings.status, [...OPEN]),
+        sql`${recordings.tailBatches} <> '[]'::jsonb`,
+        sql`not exists (select 1 from jsonb_array_elements(${recordings.tailBatches}) b
+          where (b->>'until')::bigint > ${quietSince})`,
+      ),
+    )
+    .limit(SUPERSEDED_BATCH);
+  let settled = 0;
+  for (const row of rows) {
+    const full = fullParts(await deps.storage.listParts({ key: row.storageKey, uploadId: row.uploadId }), deps.storage);
+    const inBucket = await tails.listTails(row.id);
+    const superseded = inBucket.filter((x) => x.partNumber <= full);
+    if (superseded.length > 0) await tails.removeTails(row.id, superseded);
+    const kept = inBucket.filter((x) => x.partNumber > full);
+    const done = await deps.db.transaction(async (tx) => {
+      const [now] = await tx.select().from(recordings).where(eq(recordings.id, row.id)).for('update');
+      if (!now || !isOpen(now.status) || now.tailBatches.some((b) => b.until > quietSince)) return false;
+      await tx
+        .update(recordings)
+        .set({
+          tailBatches: [],
+          tailBytesBound: kept.reduce((n, x) => n + x.sizeBytes, 0),
+          tailBytesByPart: tailBytesByPart(kept, []),
+        })
+        .where(eq(recordings.id, row.id));
+      return true;
+    });
+    if (done) {
+      settled++;
+      if (superseded.length > 0)
+        deps.logger.info('superseded tails removed', { recordingId: row.id, tails: superseded.length });
+    }
+  }
+  return settled;
+}
+/** How long after its target's expiry a tail upload begun before it may still land. */
+const IN_FLIGHT_TAIL_MS = 60_000;
+/** Recordings brought down per sweeper run. */
+const SUPERSEDED_BATCH = 100;
 
 /**
  * The tails that continue `parts` (the usable run 1..n, as the sweeper found

@@ -190,18 +190,11 @@ export class TimelineService {
       if (!existing && Number(held?.n ?? 0) >= MAX_THUMBNAILS_PER_RECORDING)
         throw new DomainError('conflict', `A recording keeps at most ${MAX_THUMBNAILS_PER_RECORDING} thumbnails.`);
       if (cap !== undefined) {
-        // The user's reserve as sortie_request_part counts it (migration 0010), with this thumbnail in place of
-        // the one it replaces.
-        const [sum] = (await tx.execute(sql`
-          select
-            (select coalesce(sum(greatest(p.declared_size, coalesce(p.stored_size, 0))), 0)
-              from recording_parts p join recordings o on o.id = p.recording_id
-              where o.user_id = ${row.userId} and o.status in ('recording', 'uploading'))::bigint
-            + (select coalesce(sum(t.size_bytes), 0)
-              from recording_thumbnails t join recordings o on o.id = t.recording_id
-              where o.user_id = ${row.userId} and ${takesTimeline(now)})::bigint as total`)) as unknown as {
-          total: string;
-        }[];
+        // The user's reserve as parts and tails count it (sortie_user_reserved, migration 0013), with this
+        // thumbnail in place of the one it replaces.
+        const [sum] = (await tx.execute(
+          sql`select sortie_user_reserved(${row.userId}, ${now.toISOString()}::timestamptz, null, null) as total`,
+        )) as unknown as { total: string }[];
         const total = Number(sum?.total ?? 0) - (existing?.size ?? 0) + bytes.length;
         if (total > cap)
           throw new DomainError(
