@@ -215,6 +215,29 @@ if (TEST_STORAGE === 'local') {
       expect(await tailsOf(rec.id)).toEqual([]);
     });
 
+    it('a stop at the size limit whose last part was refused keeps that part’s tails, folded in after its parts', async () => {
+      const rec = await create();
+      const first = randomBytes(t.storage.minPartSizeBytes);
+      const etag = await sendPart(rec.id, 1, first);
+      const tails = [0, 1].map((seq) => ({ partNumber: 2, seq, bytes: randomBytes(1500 + seq) }));
+      await putTails(rec.id, tails);
+      // Part 2 was refused (413) and the SDK completes with the parts stored, as it does at the limit.
+      const done = await t.json(
+        'POST',
+        `/api/recordings/${rec.id}/complete`,
+        { durationMs: 1000, parts: [{ partNumber: 1, etag }], endedBy: 'size_limit' },
+        t.auth.user,
+      );
+      expect(done.status).toBe(200);
+      expect(await done.json()).toMatchObject({
+        status: 'ready',
+        endedBy: 'size_limit',
+        sizeBytes: first.length + 3001,
+      });
+      expect((await downloaded(rec.id)).equals(Buffer.concat([first, ...tails.map((x) => x.bytes)]))).toBe(true);
+      expect(await tailsOf(rec.id)).toEqual([]);
+    });
+
     it('deleting an open recording, or failing it, removes its tails', async () => {
       for (const end of ['delete', 'fail'] as const) {
         const rec = await create();

@@ -775,7 +775,28 @@ export class RecordingsService {
     const row = await this.getRow(user, id, false);
     if (row.status === 'ready') return toResource(row);
     if (row.status === 'failed') throw conflict('Recording has failed; it cannot be completed.');
-    return this.finalize(row, input.durationMs, input.parts, input.endedBy ?? 'stop');
+    let parts = input.parts;
+    // Ended by its size limit, a recording on S3 may have had its last part refused (413) with its bytes still
+    // in tails: they go into the object up to the limit, as the sweeper's would (tails.ts, foldTails).
+    if (this.storage.tails && input.endedBy === 'size_limit') parts = await this.withTailsAfter(row, parts);
+    return this.finalize(row, input.durationMs, parts, input.endedBy ?? 'stop');
+  }
+
+  /** `parts` and, when they are the stored run 1..n, the tails after them folded in as part n+1. */
+  private async withTailsAfter(
+    row: RecordingRow,
+    parts: { partNumber: number; etag: string }[],
+  ): Promise<{ partNumber: number; etag: string }[]> {
+    const held = await this.heldParts(row);
+    if (!held) return parts;
+    const run: StoredPart[] = [];
+    for (const [i, p] of [...parts].sort((a, b) => a.partNumber - b.partNumber).entries()) {
+      const h = held.get(p.partNumber);
+      // Anything else is finalize's to refuse, with its own message.
+      if (p.partNumber !== i + 1 || !h || normalizeEtag(h.etag) !== normalizeEtag(p.etag)) return parts;
+      run.push(h);
+    }
+    return (await this.foldTails(row, run)).map((p) => ({ partNumber: p.partNumber, etag: p.etag }));
   }
 
   /** Shared by complete and the sweeper: validate, assemble, mark ready. */
