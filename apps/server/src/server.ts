@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { serve, type ServerType } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { collectDefaultMetrics } from 'prom-client';
-import type { Server as HttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import { createApp, type App } from './app.js';
 import type { Drain } from './lib/drain.js';
 import type { Config } from './config.js';
@@ -88,6 +88,10 @@ export async function buildService(
           { fetch: built.app.fetch, port, hostname: host, serverOptions: httpServerOptions(config) },
           (info: AddressInfo) => resolve({ port: info.port, server: server! }),
         );
+        // A client gone mid-request (a closed tab) destroys the request with "aborted"; Node emits that on a
+        // later tick, when the reader that listened (a part's write, a web stream) may have let go: without a
+        // listener of its own the error would be thrown and end the process. The readers see the cut anyway.
+        (server as HttpServer).on('request', (req: IncomingMessage) => req.on('error', ignoreClientAbort));
       });
     },
     async close({ deadlineMs = SHUTDOWN_DEADLINE_MS } = {}) {
@@ -100,6 +104,8 @@ export async function buildService(
     },
   };
 }
+
+function ignoreClientAbort(): void {}
 
 /**
  * Node's own limits for the server: headers within SORTIE_HTTP_HEADERS_TIMEOUT_SECONDS (else 408 and the

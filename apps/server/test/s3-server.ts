@@ -30,7 +30,7 @@
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -116,6 +116,9 @@ export async function startS3Server(opts: S3TestServerOptions = {}): Promise<S3T
   const { port } = await server.run();
   // A test file's worker must be free to exit with the server still open.
   server.httpServer?.unref();
+  // A browser closed mid-upload (the tab-close tests) aborts its request, and Node emits that "aborted" a tick
+  // later, when s3rver's body readers may have let go: without a listener it is thrown in the test's process.
+  server.httpServer?.on('request', (req: IncomingMessage) => req.on('error', () => {}));
   process.once('exit', () => rmSync(directory, { recursive: true, force: true }));
 
   return {
