@@ -15,8 +15,11 @@ CREATE OR REPLACE FUNCTION sortie_user_reserved(
   p_at timestamptz,
   p_id uuid,
   p_part integer
-) RETURNS bigint LANGUAGE sql STABLE AS $$
-  SELECT
+) RETURNS bigint LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  -- plpgsql, not sql: its statement's plan is cached per connection, where a sql function called from
+  -- sortie_request_part is planned again at every part.
+  RETURN
     (SELECT coalesce(sum(greatest(p.declared_size, coalesce(p.stored_size, 0))), 0)
       FROM recording_parts p JOIN recordings o ON o.id = p.recording_id
       WHERE o.user_id = p_user_id AND o.status IN ('recording', 'uploading')
@@ -28,7 +31,8 @@ CREATE OR REPLACE FUNCTION sortie_user_reserved(
       FROM recording_thumbnails t JOIN recordings o ON o.id = t.recording_id
       WHERE o.user_id = p_user_id
         AND (o.status IN ('recording', 'uploading')
-          OR coalesce(o.completed_at, o.updated_at) > p_at - interval '1 minute'))::bigint
+          OR coalesce(o.completed_at, o.updated_at) > p_at - interval '1 minute'))::bigint;
+END;
 $$;--> statement-breakpoint
 
 -- 0010's function, with the recording's tails counted: part n and the tails of parts up to n count as the
