@@ -11,15 +11,17 @@
  *   reserve: what the bucket already holds under the recording's tails, plus
  *   what its unexpired targets may still write, plus this batch, must fit in
  *   what its parts' reservations leave (recordings.tail_bytes_bound,
- *   tail_batches);
+ *   tail_batches, and tail_bytes_by_part, with which a part's reservation
+ *   counts it once with the tails it replaces: migration 0013);
  * - folding them into the last part when a recording is finalized without
- *   its client (beacon, abandoned): the tails after the last full part are
- *   streamed once, in order, into one UploadPart. They are under one part's
- *   size, so this is the only time recording bytes pass through the service,
- *   bounded, and never buffered;
+ *   its client (beacon, abandoned) or completed at its size limit: the tails
+ *   after the last full part are streamed once, in order, into one
+ *   UploadPart. They are under one part's size, so this is the only time
+ *   recording bytes pass through the service, bounded, and never buffered;
  * - removing tails that belong to no open recording (the sweeper,
  *   removeOrphanTails): a target stays valid until it expires, whatever
- *   happens to its recording.
+ *   happens to its recording; and, of open recordings whose targets have all
+ *   expired, those their full parts replaced (removeSupersededTails).
  * Tails are also deleted with the recording's parts (service.ts: markReady,
  * markFailed, deleteRow).
  */
