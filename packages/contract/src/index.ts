@@ -220,7 +220,10 @@ export interface CompletedPart {
 export interface CompleteBody {
   durationMs?: number | null;
   parts: CompletedPart[];
-  /** (extension) Why the client completes it: `size_limit` when it reached the size limit. Default `stop`. */
+  /**
+   * (extension) Why the client completes it: `size_limit` when it reached the size limit. Default `stop`. On S3
+   * a `size_limit` complete also takes the tails after the parts listed (a last part refused with 413).
+   */
   endedBy?: 'stop' | 'size_limit';
 }
 
