@@ -16,6 +16,8 @@ import {
   TAIL_URLS_FOR_PART,
   TAIL_URLS_PER_NEXT_PART,
 } from '../src/recordings/tails.js';
+import { eq } from 'drizzle-orm';
+import { recordings } from '../src/db/schema.js';
 import { fakeClock, postTail, testApp, token, type TestApp } from './helpers.js';
 
 const MiB = 1024 * 1024;
@@ -283,6 +285,39 @@ describe('parts and tails together', () => {
     const held = (await inBucket(a)).tails + (await inBucket(b)).parts + (await inBucket(c)).parts;
     expect(held).toBeLessThanOrEqual(16 * MiB);
   }, 300_000);
+});
+
+describe("a part's credit for the tails it replaces", () => {
+  it('is at most one SDK part and one tail, however large a part a client declares', async () => {
+    // A recording that may hold 100 MiB, holding 50 MiB of tails of part 1 (set as the tail batches would).
+    const big = await testApp({
+      clock,
+      env: { SORTIE_RECORDING_MAX_SIZE_MB: '100', SORTIE_RECORDING_MAX_RESERVED_MB_PER_USER: '1000' },
+    });
+    try {
+      const r = await big.json('POST', '/api/recordings', { sessionId: 'credit', mimeType: 'video/webm' }, me);
+      expect(r.status).toBe(201);
+      const id = ((await r.json()) as { id: string }).id;
+      await big.database.db
+        .update(recordings)
+        .set({ tailBytesBound: 50 * MiB, tailBytesByPart: { '1': 50 * MiB } })
+        .where(eq(recordings.id, id));
+      const ask = (sizeBytes: number) =>
+        big.json('POST', `/api/recordings/${id}/parts`, { partNumber: 1, sizeBytes }, me);
+      // The credit: the 5 MiB floor (100 MiB over 9,999 parts is less) plus one 4 MiB tail, 9 MiB. Part 1 and the
+      // tails it replaces may then hold 100 MiB between them: the part at most 59 MiB beside 50 MiB of tails.
+      const credit = 5 * MiB + 4 * MiB;
+      const largest = 100 * MiB - 50 * MiB + credit;
+      const over = await ask(largest + 1);
+      expect(over.status).toBe(413);
+      expect((await ask(largest)).status).toBe(200);
+      // Without the cap, a part as large as the tails got them all as credit: 60 MiB beside 50 MiB of tails.
+      expect((await ask(60 * MiB)).status).toBe(413);
+    } finally {
+      big.service.jobs.sweeper.stopPending();
+      await big.close();
+    }
+  }, 120_000);
 });
 
 describe('tails of no open recording', () => {

@@ -12,7 +12,7 @@
  *   what its unexpired targets may still write, plus this batch, must fit in
  *   what its parts' reservations leave (recordings.tail_bytes_bound,
  *   tail_batches, and tail_bytes_by_part, with which a part's reservation
- *   counts it once with the tails it replaces: migration 0013);
+ *   counts it once with the tails it replaces: db/functions/sortie_request_part.sql);
  * - folding them into the last part when a recording is finalized without
  *   its client (beacon, abandoned) or completed at its size limit: the tails
  *   after the last full part are streamed once, in order, into one
@@ -125,11 +125,7 @@ export async function issueTailUrls(
   // What the bucket holds, listed before the locks: whatever lands after the listing is written by a
   // target still unexpired, whose cap is counted below under the locks. Tails of parts now stored in full
   // are never folded (tailsAfter): they are removed here, so that a long recording's tails do not add up.
-  const full = fullParts(await deps.storage.listParts({ key: pre.storageKey, uploadId: pre.uploadId }), deps.storage);
-  const inBucket = await tails.listTails(id);
-  const superseded = inBucket.filter((x) => x.partNumber <= full);
-  if (superseded.length > 0) await tails.removeTails(id, superseded);
-  const kept = inBucket.filter((x) => x.partNumber > full);
+  const { kept } = await dropSupersededTails(deps, pre);
   const listed = kept.reduce((n, x) => n + x.sizeBytes, 0);
 
   const wanted: { partNumber: number; seq: number }[] = [];
@@ -155,7 +151,7 @@ export async function issueTailUrls(
     const mine = row.sizeBytes + listed + unexpired;
     let room = deps.maxSizeBytes - mine;
     if (deps.userCapBytes !== undefined) {
-      // The user's reserve (migration 0013) less this recording's parts and tails, counted in `mine`.
+      // The user's reserve (db/functions/sortie_user_reserved.sql) less this recording's parts and tails, counted in `mine`.
       const [others] = (await tx.execute(
         sql`select sortie_user_reserved(${user.id}, ${now.toISOString()}::timestamptz, ${id}::uuid, null) as n`,
       )) as unknown as { n: string }[];
@@ -286,11 +282,7 @@ export async function removeSupersededTails(deps: TailDeps & { logger: Logger })
     .limit(SUPERSEDED_BATCH);
   let settled = 0;
   for (const row of rows) {
-    const full = fullParts(await deps.storage.listParts({ key: row.storageKey, uploadId: row.uploadId }), deps.storage);
-    const inBucket = await tails.listTails(row.id);
-    const superseded = inBucket.filter((x) => x.partNumber <= full);
-    if (superseded.length > 0) await tails.removeTails(row.id, superseded);
-    const kept = inBucket.filter((x) => x.partNumber > full);
+    const { kept, superseded } = await dropSupersededTails(deps, row);
     const done = await deps.db.transaction(async (tx) => {
       const [now] = await tx.select().from(recordings).where(eq(recordings.id, row.id)).for('update');
       if (!now || !isOpen(now.status) || now.tailBatches.some((b) => b.until > quietSince)) return false;
@@ -312,6 +304,22 @@ export async function removeSupersededTails(deps: TailDeps & { logger: Logger })
   }
   return settled;
 }
+/**
+ * Removes a recording's tails that its parts stored in full now hold (they are never folded: tailsAfter),
+ * and answers those and the tails it keeps, as the bucket lists them.
+ */
+async function dropSupersededTails(
+  deps: TailDeps,
+  row: { id: string; storageKey: string; uploadId: string | null },
+): Promise<{ kept: StoredTail[]; superseded: StoredTail[] }> {
+  const tails = deps.storage.tails!;
+  const full = fullParts(await deps.storage.listParts({ key: row.storageKey, uploadId: row.uploadId }), deps.storage);
+  const inBucket = await tails.listTails(row.id);
+  const superseded = inBucket.filter((x) => x.partNumber <= full);
+  if (superseded.length > 0) await tails.removeTails(row.id, superseded);
+  return { kept: inBucket.filter((x) => x.partNumber > full), superseded };
+}
+
 /** How long after its target's expiry a tail upload begun before it may still land. */
 const IN_FLIGHT_TAIL_MS = 60_000;
 /** Recordings brought down per sweeper run. */

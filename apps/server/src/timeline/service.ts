@@ -39,7 +39,7 @@ export function thumbnailName(offsetMs: number): string {
 /**
  * How long after its end (completedAt, or updatedAt for a failed recording) a recording still takes markers and
  * thumbnails: the SDK sends its last ones as it stops, a few seconds at most after the complete. While it takes
- * them they count toward the user's caps; migration 0010 counts the same window for parts.
+ * them they count toward the user's caps; sortie_user_reserved counts the same window for parts.
  */
 export const TIMELINE_AFTER_END_MS = 60_000;
 
@@ -190,7 +190,7 @@ export class TimelineService {
       if (!existing && Number(held?.n ?? 0) >= MAX_THUMBNAILS_PER_RECORDING)
         throw new DomainError('conflict', `A recording keeps at most ${MAX_THUMBNAILS_PER_RECORDING} thumbnails.`);
       if (cap !== undefined) {
-        // The user's reserve as parts and tails count it (sortie_user_reserved, migration 0013), with this
+        // The user's reserve as parts and tails count it (db/functions/sortie_user_reserved.sql), with this
         // thumbnail in place of the one it replaces.
         const [sum] = (await tx.execute(
           sql`select sortie_user_reserved(${row.userId}, ${now.toISOString()}::timestamptz, null, null) as total`,
