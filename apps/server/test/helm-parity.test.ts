@@ -100,10 +100,10 @@ function render(v: Values, secrets: Record<string, string>): Record<string, stri
 
 /**
  * The admin guide's "Helm Configuration" `recording:` block. The guide is
- * kept in the repository (docs/admin-guide.md); the chart's README quotes the
+ * kept in the repository (docs/recording-admin-guide.md); the chart's README quotes the
  * block verbatim, and the quote is checked against the guide.
  */
-const ADMIN_GUIDE = 'docs/admin-guide.md';
+const ADMIN_GUIDE = 'docs/recording-admin-guide.md';
 function recordingBlock(markdown: string, heading: string, source: string): Values {
   const section = markdown.slice(markdown.indexOf(heading));
   const block = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];

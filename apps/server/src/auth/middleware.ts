@@ -25,7 +25,7 @@ export interface AuthOptions {
 /**
  * How long an HS256 bearer token is taken as verified without checking it again
  * (never past its own exp). A recorder sends two requests per part with the same
- * token; the check (a WebCrypto HMAC, a thread-pool job) was among the larger
+ * token; the check (a WebCrypto HMAC, a thread-pool job) is among the larger
  * costs of a small part. Only HS256: its secret is fixed for the process, while
  * JWKS-verified tokens follow the key set's refreshes and rotations (jwks.ts).
  */

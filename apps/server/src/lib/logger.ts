@@ -19,7 +19,7 @@ let stdout: SonicBoom | undefined;
 
 /**
  * The process's one stdout writer. `process.stdout.write` is synchronous on Linux pipes and files, and
- * writing every request's line that way cost ~0.9 ms of CPU a part: lines are gathered here
+ * writing every request's line that way costs ~0.9 ms of CPU a part: lines are gathered here
  * and written off the event loop in blocks. On exit — `process.exit()` in the shutdown path, a fatal
  * error — whatever is still buffered is written synchronously, so no line is lost.
  */

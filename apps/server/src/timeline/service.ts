@@ -5,7 +5,7 @@
  * and they go when it goes (the rows on delete cascade, the files with
  * RecordingsService.deleteRow). A recording takes them while it is open and
  * for TIMELINE_AFTER_END_MS after its end, and meanwhile they count toward
- * its owner's caps (docs/admin.md "Limits, and a full disk").
+ * its owner's caps (docs/operations.md "Limits, and a full disk").
  */
 import { randomUUID } from 'node:crypto';
 import type { Readable } from 'node:stream';
