@@ -23,6 +23,9 @@ import { Sweeper } from './jobs/sweeper.js';
 import { demoRoutes, demoSigningKey } from './auth/demo.js';
 import { jsonBodyLimit, securityHeaders } from './lib/http-guards.js';
 import { BODY_TIMED_OUT, bodyDeadline } from './lib/body-deadline.js';
+import { SealKeyring } from './seals/keys.js';
+import { sealKeyRoutes, sealRoutes } from './seals/routes.js';
+import { SealService } from './seals/service.js';
 import type { Clock } from './lib/clock.js';
 import type { Logger } from './lib/logger.js';
 import { RecordingsService } from './recordings/service.js';
@@ -54,7 +57,7 @@ export interface App {
   settings: SettingsService;
   audit: AuditService;
   /** The background jobs, built here and started on timers by server.ts (startJobs). */
-  jobs: { retention: RetentionJob; sweeper: Sweeper };
+  jobs: { retention: RetentionJob; sweeper: Sweeper; sealer: SealService };
 }
 
 const FOREIGN_READ_ACTION = {
@@ -107,6 +110,7 @@ export function createApp(deps: AppDeps): App {
   const metrics = createMetrics(database.db);
   const drain = createDrain();
   const jobDeps = { db: database.db, recordings, clock, audit };
+  const sealKeyring = new SealKeyring(database.db, clock, config.sealPrivateKey);
   const jobs = {
     retention: new RetentionJob({
       ...jobDeps,
@@ -119,6 +123,13 @@ export function createApp(deps: AppDeps): App {
       ...jobDeps,
       logger: logger.child({ job: 'sweeper' }),
       abandonedAfterMinutes: config.abandonedAfterMinutes,
+    }),
+    sealer: new SealService({
+      db: database.db,
+      storage,
+      clock,
+      keys: sealKeyring,
+      logger: logger.child({ job: 'sealer' }),
     }),
   };
   app.use('*', observeRequests({ metrics, logger }));
@@ -168,6 +179,8 @@ export function createApp(deps: AppDeps): App {
   });
 
   if (config.demo && hsSecret) app.route('/api/demo', demoRoutes(hsSecret));
+  // The seals' public keys: anyone may check a seal.
+  app.route('/api', sealKeyRoutes(sealKeyring));
 
   if (config.recordingEnabled) {
     const routeDeps = {
@@ -203,6 +216,7 @@ export function createApp(deps: AppDeps): App {
     app.use('/api/recordings/*', auth);
     app.use('/api/recordings', auth);
     app.route('/api/recordings', recordingRoutes(routeDeps));
+    app.route('/api/recordings', sealRoutes({ recordings, seals: jobs.sealer }));
     // Markers and thumbnails (extension): under the same bearer guard, and the thumbnails' own signed-URL route.
     const timelineDeps = {
       recordings,

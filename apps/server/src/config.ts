@@ -4,6 +4,7 @@
  * with one sentence naming the variable; docs/configuration.md's table is generated from the schema
  * (`pnpm docs:config`, checked by config-table.test.ts).
  */
+import { parsePrivateKey } from './seals/key-text.js';
 
 export type StorageBackend = 'local' | 's3';
 
@@ -31,6 +32,8 @@ export interface Config {
     jwtSecret: string | null;
     jwksUrl: string | null;
   };
+  /** SORTIE_SEAL_PRIVATE_KEY as given (checked here), or null for a key the service generates. */
+  sealPrivateKey: string | null;
   corsOrigins: string[];
   demo: boolean;
   nodeEnv: string;
@@ -322,6 +325,14 @@ export const CONFIG_SCHEMA = {
     default: null,
     description: 'JWKS endpoint for RS256/ES256 tokens (instead of or beside the secret; see "Tokens").',
   },
+  sealPrivateKey: {
+    name: 'SORTIE_SEAL_PRIVATE_KEY',
+    type: 'string',
+    default: null,
+    defaultText: 'generated once, kept in the database',
+    description:
+      'Ed25519 private key (PKCS#8 PEM or a JWK with `d`) that signs recordings\' seals; every key that ever signed stays published at `GET /api/seal-keys` (see "Seals" in docs/operations.md).',
+  },
   corsOrigins: {
     name: 'SORTIE_CORS_ORIGINS',
     type: 'origins',
@@ -486,6 +497,14 @@ export function loadConfig(env: Env = process.env): Config {
     );
   }
   const corsOrigins = origins(env, S.corsOrigins);
+  const sealPrivateKey = str(env, S.sealPrivateKey);
+  if (sealPrivateKey) {
+    try {
+      parsePrivateKey(sealPrivateKey);
+    } catch (err) {
+      throw new ConfigError(S.sealPrivateKey.name, (err as Error).message);
+    }
+  }
 
   return {
     recordingEnabled,
@@ -506,6 +525,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: str(env, S.dataDir),
     publicUrl: publicUrl?.replace(/\/$/, '') ?? null,
     auth: { jwtSecret, jwksUrl },
+    sealPrivateKey,
     corsOrigins: corsOrigins.map((o) => o.replace(/\/$/, '')),
     demo,
     nodeEnv,

@@ -164,6 +164,12 @@ const ROUTES: Record<string, Row> = {
     expect: ownerAndAdmin(200),
     request: async () => ({ path: `/api/recordings/${shared.id}/download-url`, method: 'POST' }),
   },
+  'GET /api/recordings/:id/seal': {
+    expect: ownerAndAdmin(200),
+    request: async () => ({ path: `/api/recordings/${shared.id}/seal` }),
+  },
+  // The seals' public keys: anyone checks a seal.
+  'GET /api/seal-keys': { expect: all(200), request: async () => ({ path: '/api/seal-keys' }) },
   'DELETE /api/recordings/:id': {
     expect: ownerAndAdmin(204),
     request: async () => ({ path: `/api/recordings/${(await makeRecording(t, 'ready')).id}`, method: 'DELETE' }),
@@ -256,6 +262,7 @@ beforeAll(async () => {
   );
   expect(done.status).toBe(200);
   shared = { id, status: 'ready', storageKey: (await t.service.recordings.rowById(id))!.storageKey, bytes };
+  expect(await t.service.jobs.sealer.run()).toBe(1);
 });
 afterAll(async () => {
   await t?.close();

@@ -371,6 +371,8 @@ describe('fuzz: malformed requests on loopback', () => {
       method: 'POST',
       path: (r) => `/api/recordings/${id(r)}/download-url`,
     },
+    { route: 'GET /api/recordings/:id/seal', method: 'GET', path: (r) => `/api/recordings/${id(r)}/seal` },
+    { route: 'GET /api/seal-keys', method: 'GET', path: () => '/api/seal-keys' },
     {
       route: 'DELETE /api/recordings/:id',
       method: 'DELETE',

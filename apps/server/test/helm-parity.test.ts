@@ -155,8 +155,8 @@ describe('Helm chart parity', () => {
     expect(read(`${CHART}/values.yaml`)).not.toMatch(/demo/i);
   });
 
-  it('takes the JWT secret, the database URL and the S3 keys from Secrets, never from plain values', () => {
-    for (const name of ['SORTIE_AUTH_JWT_SECRET', 'DATABASE_URL', ...READ_BY_AWS_SDK]) {
+  it('takes the JWT secret, the seal key, the database URL and the S3 keys from Secrets, never from plain values', () => {
+    for (const name of ['SORTIE_AUTH_JWT_SECRET', 'SORTIE_SEAL_PRIVATE_KEY', 'DATABASE_URL', ...READ_BY_AWS_SDK]) {
       expect(byName.get(name)?.kind, name).toBe('secret');
     }
   });

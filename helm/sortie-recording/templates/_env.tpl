@@ -65,6 +65,13 @@ One variable per setting of apps/server/src/config.ts; the parity test
       name: {{ .Values.auth.existingSecret }}
       key: {{ .Values.auth.existingSecretKey }}
 {{- end }}
+{{- if .Values.seal.existingSecret }}
+- name: SORTIE_SEAL_PRIVATE_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.seal.existingSecret }}
+      key: {{ .Values.seal.existingSecretKey }}
+{{- end }}
 - name: DATABASE_URL
   valueFrom:
     secretKeyRef:

@@ -387,6 +387,44 @@ export interface AuditQuery {
 // --- docs/API.md "Health and metrics" ---
 
 /** GET /readyz answer (200 when every check is `ok`, else 503). */
+/**
+ * GET /api/recordings/:id/seal: what a ready recording's file is (its SHA-256 and size, as downloaded) and
+ * what the service knew of it, signed with Ed25519 over the UTF-8 bytes of the seal without `signature` in
+ * RFC 8785 (JCS) form. Check it offline with `@sortie/verify` (`pnpm sortie-verify`).
+ */
+export interface Seal {
+  recordingId: string;
+  /** Of the file exactly as downloaded, lowercase hex. */
+  sha256: string;
+  sizeBytes: number;
+  durationMs: number | null;
+  mimeType: string;
+  userId: string;
+  sessionId: string;
+  createdAt: string;
+  /** When the recording was finalized. */
+  endedAt: string | null;
+  endedBy: EndedBy | null;
+  sealedAt: string;
+  /** The `kid` of the key that signed it, among GET /api/seal-keys. */
+  keyId: string;
+  /** Ed25519, base64url. */
+  signature: string;
+}
+
+/** A public key of the service's seals (a JWK); `kid` is its RFC 7638 thumbprint. */
+export interface SealKey {
+  kty: 'OKP';
+  crv: 'Ed25519';
+  x: string;
+  kid: string;
+}
+
+/** GET /api/seal-keys: every key that ever signed a seal, the current one first; old keys stay after a rotation. */
+export interface SealKeys {
+  keys: SealKey[];
+}
+
 export interface Readiness {
   status: 'ready' | 'not_ready';
   /** One entry per dependency checked (`database`, `storage`): `ok`, or a word saying what is wrong (`unavailable`). */

@@ -73,6 +73,8 @@ export const recordings = pgTable(
     tailBatches: jsonb('tail_batches').$type<TailBatch[]>().notNull().default([]),
     /** tailBytesBound by the part the tails belong to: a part counts once with the tails it replaces. */
     tailBytesByPart: jsonb('tail_bytes_by_part').$type<Record<string, number>>().notNull().default({}),
+    /** When its seal (recording_seals) was made; null for a recording not ready or not yet sealed. */
+    sealedAt: ts('sealed_at'),
   },
   // `DESC NULLS FIRST` is PostgreSQL's own order for `ORDER BY … DESC`: an index in
   // another null order is not used for the lists' sort (seen with EXPLAIN ANALYZE: a
@@ -93,6 +95,10 @@ export const recordings = pgTable(
       .on(t.userId)
       .where(sql`${t.status} in ('recording', 'uploading')`),
     index('recordings_user_ended_idx').on(t.userId, sql`coalesce(${t.completedAt}, ${t.updatedAt})`),
+    // The sealer's queue: ready recordings not yet sealed, without reading every sealed one.
+    index('recordings_unsealed_idx')
+      .on(t.completedAt)
+      .where(sql`${t.status} = 'ready' and ${t.sealedAt} is null`),
   ],
 );
 
@@ -192,3 +198,29 @@ export type RecordingRow = typeof recordings.$inferSelect;
 export type PartRow = typeof recordingParts.$inferSelect;
 export type MarkerRow = typeof recordingMarkers.$inferSelect;
 export type ThumbnailRow = typeof recordingThumbnails.$inferSelect;
+
+/**
+ * The signed seal of a ready recording (seals/service.ts): its text exactly as GET /api/recordings/:id/seal
+ * answers it, signature included. It goes when the recording goes.
+ */
+export const recordingSeals = pgTable('recording_seals', {
+  recordingId: uuid('recording_id')
+    .primaryKey()
+    .references(() => recordings.id, { onDelete: 'cascade' }),
+  seal: text('seal').notNull(),
+  sealedAt: ts('sealed_at').notNull(),
+});
+
+/**
+ * Every key that ever signed a seal, published by GET /api/seal-keys (old keys stay after a rotation). The
+ * private key is kept only for a key the service generated itself (no SORTIE_SEAL_PRIVATE_KEY).
+ */
+export const sealKeys = pgTable('seal_keys', {
+  /** The RFC 7638 thumbprint of the public key. */
+  kid: text('kid').primaryKey(),
+  /** The public key's x (base64url). */
+  x: text('x').notNull(),
+  /** PKCS#8 PEM, only for a generated key. */
+  privatePem: text('private_pem'),
+  createdAt: ts('created_at').notNull(),
+});

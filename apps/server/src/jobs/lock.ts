@@ -16,6 +16,7 @@ import type { Db } from '../db/client.js';
 export const LOCK_IDS = {
   retention: 7_365_100_001n,
   sweeper: 7_365_100_002n,
+  sealer: 7_365_100_003n,
 } as const;
 
 export type LockResult<T> = { acquired: true; value: T } | { acquired: false };

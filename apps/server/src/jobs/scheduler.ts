@@ -1,5 +1,5 @@
 /**
- * Runs the background jobs on timers: the sweeper every minute and, when
+ * Runs the background jobs on timers: the sweeper every minute, the sealer every 10 s and, when
  * retention is on, the retention job hourly. Timers are unref'd so they never
  * keep a process alive; stop() clears them and waits for a run in progress,
  * so the database is not closed under it.
@@ -7,13 +7,18 @@
 import type { Logger } from '../lib/logger.js';
 import type { RetentionJob } from './retention.js';
 import type { Sweeper } from './sweeper.js';
+import type { SealService } from '../seals/service.js';
 
 export interface SchedulerOptions {
   retention: RetentionJob;
   sweeper: Sweeper;
+  /** Seals ready recordings (seals/service.ts). */
+  sealer?: SealService;
   logger: Logger;
   /** Between retention runs. Default one hour (admin guide: "runs hourly"). */
   retentionIntervalMs?: number;
+  /** Between the sealer's runs. Default 10 s: a recording is sealed seconds after it is ready. */
+  sealIntervalMs?: number;
   /** Between sweeps. Default one minute: a small delay next to the 30-minute abandon time. */
   sweepIntervalMs?: number;
   /**
@@ -31,6 +36,9 @@ export function startJobs(opts: SchedulerOptions): Scheduler {
   const { logger } = opts;
   const loops = [
     loop('sweeper', () => opts.sweeper.run(), opts.sweepIntervalMs ?? 60_000, opts.sweepIntervalMs ?? 60_000, logger),
+    ...(opts.sealer
+      ? [loop('sealer', () => opts.sealer!.run(), opts.sealIntervalMs ?? 10_000, opts.sealIntervalMs ?? 10_000, logger)]
+      : []),
     ...(opts.retention.enabled
       ? [
           loop(

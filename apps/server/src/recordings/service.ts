@@ -486,7 +486,8 @@ export class RecordingsService {
     const receiver = this.storage.receiver;
     // A part URL whose PUT would find no room is refused now, on a fresh figure that counts the writes under way;
     // the PUT's write still reserves its bytes before reading them, which is what holds the reserve exactly.
-    if (receiver && checkFreeSpace) {
+    // A part over the size limit is the size rules' to refuse (413), whatever room the disk has.
+    if (receiver && checkFreeSpace && sizeBytes <= this.maxSizeBytes) {
       const free = await receiver.freeBytes();
       if (free - sizeBytes < (this.opts.minFreeBytes ?? 0)) {
         throw new DomainError('insufficient_storage', 'The recordings disk is full; send this part again later.', {
@@ -1015,7 +1016,13 @@ export class RecordingsService {
   /** A ready recording's bytes, whole or one range. */
   async open(row: RecordingRow, range?: ByteRange): Promise<Readable> {
     if (row.status !== 'ready') throw conflict(`Recording is ${row.status}; only a ready recording can be downloaded.`);
-    return this.storage.read(row.storageKey, range);
+    try {
+      return await this.storage.read(row.storageKey, range);
+    } catch (err) {
+      // Deleted between the row's read and the file's (its owner, an admin, retention): gone, not a fault.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw notFound();
+      throw err;
+    }
   }
 
   /** Removes the stored object(s) first, then the row, so a crash never leaves bytes with no row. */
