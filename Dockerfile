@@ -21,6 +21,7 @@ COPY apps/web/package.json apps/web/
 COPY packages/contract/package.json packages/contract/
 COPY packages/webm/package.json packages/webm/
 COPY packages/recorder/package.json packages/recorder/
+COPY packages/verify/package.json packages/verify/
 COPY e2e/package.json e2e/
 RUN --mount=type=cache,id=pnpm-store,target=/root/.local/share/pnpm/store \
     pnpm install --frozen-lockfile
