@@ -45,6 +45,7 @@ export default defineConfig({
             'test/admin-overview-rollups.test.ts',
             'test/replicas-start.test.ts',
             'test/functions.test.ts',
+            'test/audit-chain.test.ts',
             // The local disk's free-space reserve: S3 has none.
             'test/free-space.test.ts',
             // The HTTP server's own time limits, on a listening service; the storage plays no part.

@@ -226,6 +226,8 @@ const ROUTES: Record<string, Row> = {
     request: async () => ({ path: '/api/admin/retention/run', method: 'POST' }),
   },
   'GET /api/admin/audit': { expect: adminOnly(200), request: async () => ({ path: '/api/admin/audit' }) },
+  'GET /api/admin/audit/verify': { expect: adminOnly(200), request: async () => ({ path: '/api/admin/audit/verify' }) },
+  'GET /api/admin/audit/export': { expect: adminOnly(200), request: async () => ({ path: '/api/admin/audit/export' }) },
 };
 
 /** Demo mode's own routes: public by design (they hand out the demo tokens), only in a demo instance. */

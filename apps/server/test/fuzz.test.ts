@@ -451,6 +451,8 @@ describe('fuzz: malformed requests on loopback', () => {
     { route: 'PUT /api/admin/settings', method: 'PUT', path: () => '/api/admin/settings', body: { autoRecord: false } },
     { route: 'POST /api/admin/retention/run', method: 'POST', path: () => '/api/admin/retention/run' },
     { route: 'GET /api/admin/audit', method: 'GET', path: (r) => `/api/admin/audit${query(r)}` },
+    { route: 'GET /api/admin/audit/verify', method: 'GET', path: () => '/api/admin/audit/verify' },
+    { route: 'GET /api/admin/audit/export', method: 'GET', path: (r) => `/api/admin/audit/export${query(r)}` },
     {
       method: 'GET',
       path: (r) =>

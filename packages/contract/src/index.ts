@@ -388,6 +388,35 @@ export interface AuditQuery {
 
 /** GET /readyz answer (200 when every check is `ok`, else 503). */
 /**
+ * GET /api/admin/audit/verify: the audit trail's hash chain walked from its first entry. `entries` chained
+ * entries held; `unchained` entries written before the chain existed; on a break, the first entry that does
+ * not hold and why.
+ */
+export interface AuditVerification {
+  ok: boolean;
+  entries: number;
+  unchained: number;
+  firstBadId?: string;
+  problem?: string;
+}
+
+/** One line of GET /api/admin/audit/export (JSON Lines): an entry with its place in the chain. */
+export interface ChainedAuditEntry {
+  seq: number;
+  id: string;
+  at: string;
+  actorId: string | null;
+  actorName: string | null;
+  action: AuditAction;
+  recordingId: string | null;
+  details: Record<string, unknown>;
+  /** The previous entry's hash (null for the chain's first). */
+  prevHash: string | null;
+  /** SHA-256 (hex) of the RFC 8785 form of every field above. */
+  hash: string;
+}
+
+/**
  * GET /api/recordings/:id/seal: what a ready recording's file is (its SHA-256 and size, as downloaded) and
  * what the service knew of it, signed with Ed25519 over the UTF-8 bytes of the seal without `signature` in
  * RFC 8785 (JCS) form. Check it offline with `@sortie/verify` (`pnpm sortie-verify`).

@@ -5,7 +5,7 @@
  * `verifySeal`, offline, against the keys the service publishes (`GET /api/seal-keys`).
  */
 import { createHash, createPublicKey, verify as verifySignature } from 'node:crypto';
-import type { Seal, SealKey } from '@sortie/contract';
+import type { ChainedAuditEntry, Seal, SealKey } from '@sortie/contract';
 import canonicalize from 'canonicalize';
 
 export type { Seal, SealKey as SealJwk } from '@sortie/contract';
@@ -88,4 +88,53 @@ export async function verifySeal(
     lines.push(`signature does not hold for key ${jwk.kid}: the seal was changed, or not signed by it`);
   }
   return { ok: failed.length === 0, lines, failed };
+}
+
+/** The hash of an audit entry: SHA-256 (hex) of the RFC 8785 form of its fields but `hash`. */
+export function auditEntryHash(entry: Omit<ChainedAuditEntry, 'hash'> | ChainedAuditEntry): string {
+  const { seq, id, at, actorId, actorName, action, recordingId, details, prevHash } = entry;
+  const content = { seq, id, at, actorId, actorName, action, recordingId, details, prevHash };
+  return createHash('sha256').update(canonicalize(content)!, 'utf8').digest('hex');
+}
+
+/**
+ * Checks an export of the audit trail (GET /api/admin/audit/export, one entry per line): each entry's hash is
+ * that of its content, and each links to the one before it (its prevHash, the next seq). The first entry's
+ * own link is to an entry outside the export, and is reported, not checked.
+ */
+export async function verifyAuditExport(lines: AsyncIterable<string>): Promise<Verdict> {
+  const out: string[] = [];
+  let prev: ChainedAuditEntry | null = null;
+  let n = 0;
+  for await (const raw of lines) {
+    const line = raw.trim();
+    if (line === '') continue;
+    let entry: ChainedAuditEntry;
+    try {
+      entry = JSON.parse(line) as ChainedAuditEntry;
+    } catch {
+      return { ok: false, lines: [...out, `line ${n + 1} is not JSON`], failed: ['format'] };
+    }
+    const bad = (why: string): Verdict => ({
+      ok: false,
+      lines: [...out, `entry seq ${entry.seq} (${entry.id}): ${why}`],
+      failed: ['chain'],
+    });
+    if (auditEntryHash(entry) !== entry.hash) return bad('its content is not what its hash was made of');
+    if (prev) {
+      if (entry.seq !== prev.seq + 1) return bad(`entry ${prev.seq + 1} is missing`);
+      if (entry.prevHash !== prev.hash) return bad('its previous hash is not the previous entry’s hash');
+    } else {
+      out.push(
+        entry.prevHash === null
+          ? `starts at the chain's first entry (seq ${entry.seq})`
+          : `starts at seq ${entry.seq}, after an entry whose hash was ${entry.prevHash} (not in this file)`,
+      );
+    }
+    prev = entry;
+    n++;
+  }
+  if (!prev) return { ok: false, lines: ['no entries'], failed: ['format'] };
+  out.push(`${n} entries hold; the last is seq ${prev.seq}, hash ${prev.hash}`);
+  return { ok: true, lines: out, failed: [] };
 }

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jwkThumbprint, sealPayload, verifySeal, type Seal, type SealJwk } from './index.js';
+import { auditEntryHash, jwkThumbprint, sealPayload, verifySeal, type Seal, type SealJwk } from './index.js';
 
 const file = Buffer.from('a recording, byte for byte\n'.repeat(1000));
 const { privateKey, publicKey } = generateKeyPairSync('ed25519');
@@ -106,5 +106,34 @@ describe('sortie-verify', () => {
     expect(unsigned.code).toBe(1);
     expect(unsigned.stdout).toMatch(/signature not checked/);
     expect((await run('rec.webm')).code).toBe(2);
+  }, 60_000);
+
+  it('checks an audit export with --audit: 0 for an unbroken stretch, 1 naming the entry that breaks it', async () => {
+    let prevHash: string | null = null;
+    const entries = [1, 2, 3].map((seq) => {
+      const content = {
+        seq,
+        id: `00000000-0000-4000-8000-00000000000${seq}`,
+        at: `2026-12-07T10:00:0${seq}.000Z`,
+        actorId: 'admin-1',
+        actorName: 'Ada',
+        action: 'settings.update' as const,
+        recordingId: null,
+        details: { autoRecord: seq % 2 === 0 },
+        prevHash,
+      };
+      const hash = auditEntryHash(content);
+      prevHash = hash;
+      return { ...content, hash };
+    });
+    await writeFile(path.join(dir, 'audit.jsonl'), entries.map((e) => JSON.stringify(e)).join('\n') + '\n');
+    const good = await run('--audit', 'audit.jsonl');
+    expect(good.code).toBe(0);
+    expect(good.stdout).toMatch(/3 entries hold; the last is seq 3/);
+    const changed = entries.map((e) => (e.seq === 2 ? { ...e, actorName: 'Mallory' } : e));
+    await writeFile(path.join(dir, 'changed.jsonl'), changed.map((e) => JSON.stringify(e)).join('\n'));
+    const bad = await run('--audit', 'changed.jsonl');
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/entry seq 2 .*its content is not what its hash was made of/);
   }, 60_000);
 });

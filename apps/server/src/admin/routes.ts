@@ -8,6 +8,7 @@ import type {
   AdminOverview,
   AdminSettings,
   AuditEntry,
+  AuditVerification,
   BulkDeleteResult,
   Page,
   RecordingPage,
@@ -24,7 +25,14 @@ import type { RecordingsService } from '../recordings/service.js';
 import type { SettingsService } from '../settings/service.js';
 import { bulkDelete } from './bulk-delete.js';
 import { adminOverview } from './overview.js';
-import { adminListQuery, auditQuery, bulkDeleteBody, overviewQuery, settingsBody } from './schemas.js';
+import {
+  adminListQuery,
+  auditExportQuery,
+  auditQuery,
+  bulkDeleteBody,
+  overviewQuery,
+  settingsBody,
+} from './schemas.js';
 
 export interface AdminRoutesDeps {
   recordings: RecordingsService;
@@ -82,6 +90,30 @@ export function adminRoutes(deps: AdminRoutesDeps) {
   app.get('/audit', validate('query', auditQuery), async (c) =>
     c.json((await audit.list(c.req.valid('query'))) satisfies Page<AuditEntry>),
   );
+
+  app.get('/audit/verify', async (c) => c.json((await audit.verify()) satisfies AuditVerification));
+
+  // JSON Lines, streamed a page of entries at a time; `pnpm sortie-verify --audit <file>` checks it offline.
+  app.get('/audit/export', validate('query', auditExportQuery), (c) => {
+    const { from, to } = c.req.valid('query');
+    const entries = audit.exportRange(from ?? new Date(0), to ?? new Date('9999-12-31T23:59:59.999Z'));
+    const encoder = new TextEncoder();
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const next = await entries.next();
+        if (next.done) controller.close();
+        else controller.enqueue(encoder.encode(`${JSON.stringify(next.value)}\n`));
+      },
+      async cancel() {
+        await entries.return(undefined);
+      },
+    });
+    return c.body(body, 200, {
+      'Content-Type': 'application/x-ndjson; charset=utf-8',
+      'Content-Disposition': 'attachment; filename="sortie-audit.jsonl"',
+      'Cache-Control': 'private, no-store',
+    });
+  });
 
   return app;
 }

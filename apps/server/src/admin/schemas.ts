@@ -1,7 +1,7 @@
 /** Request shapes of the admin routes (docs/API.md "5. Routes"). */
 import { z } from 'zod';
 import { AUDIT_ACTIONS } from '../audit/service.js';
-import { listQuery, pgText } from '../recordings/schemas.js';
+import { instant, listQuery, pgText } from '../recordings/schemas.js';
 
 export const adminListQuery = listQuery.extend({
   userId: pgText(256).optional(),
@@ -34,4 +34,10 @@ export const auditQuery = z.object({
   actorId: pgText(256).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().min(1).max(200).optional(),
+});
+
+/** GET /api/admin/audit/export: the chained entries written in [from, to); either bound may be left out. */
+export const auditExportQuery = z.object({
+  from: instant('from').optional(),
+  to: instant('to').optional(),
 });

@@ -5,12 +5,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AuditAction, AuditEntry, Page } from '@sortie/contract';
-import { and, desc, eq, lt, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, gte, isNotNull, lt, or, sql, type SQL } from 'drizzle-orm';
 import type { Identity } from '../auth/identity.js';
 import type { Db } from '../db/client.js';
 import { auditLog } from '../db/schema.js';
 import type { Clock } from '../lib/clock.js';
 import { decodeCursor, encodeCursor } from '../recordings/cursor.js';
+import { AUDIT_CHAIN_LOCK_ID, entryHash, type ChainedContent } from './chain.js';
+
+type AuditRow = typeof auditLog.$inferSelect;
 
 export type { AuditAction, AuditEntry };
 
@@ -39,6 +42,9 @@ export type AuditPage = Page<AuditEntry>;
  */
 export const READ_AUDIT_WINDOW_MS = 10 * 60_000;
 
+/** Entries read at a time when the chain is walked or exported. */
+const VERIFY_PAGE = 1000;
+
 export class AuditService {
   constructor(
     private readonly db: Db,
@@ -56,15 +62,119 @@ export class AuditService {
     recordingId?: string | null;
     details?: Record<string, unknown>;
   }): Promise<void> {
-    await this.db.insert(auditLog).values({
+    // In the caller's transaction when this service writes through one (withDb), else in one of its own.
+    await this.db.transaction((tx) => this.append(tx as unknown as Db, entry));
+  }
+
+  /** Appends an entry to the chain: under the chain's lock, after the entry with the highest seq. */
+  private async append(
+    tx: Db,
+    entry: { actor: Actor; action: AuditAction; recordingId?: string | null; details?: Record<string, unknown> },
+  ): Promise<void> {
+    await tx.execute(sql`select pg_advisory_xact_lock(${AUDIT_CHAIN_LOCK_ID.toString()}::bigint)`);
+    const [head] = await tx
+      .select({ seq: auditLog.seq, hash: auditLog.hash })
+      .from(auditLog)
+      .where(isNotNull(auditLog.seq))
+      .orderBy(desc(auditLog.seq))
+      .limit(1);
+    const at = this.clock.now();
+    const content: ChainedContent = {
+      seq: (head?.seq ?? 0) + 1,
       id: randomUUID(),
-      at: this.clock.now(),
+      at: at.toISOString(),
       actorId: entry.actor.id,
       actorName: entry.actor.name,
       action: entry.action,
       recordingId: entry.recordingId ?? null,
-      details: entry.details ?? {},
+      // As the database gives it back (jsonb), so that the hash is of what is read later.
+      details: JSON.parse(JSON.stringify(entry.details ?? {})) as Record<string, unknown>,
+      prevHash: head?.hash ?? null,
+    };
+    await tx.insert(auditLog).values({
+      id: content.id,
+      at,
+      actorId: content.actorId,
+      actorName: content.actorName,
+      action: content.action,
+      recordingId: content.recordingId,
+      details: content.details,
+      seq: content.seq,
+      prevHash: content.prevHash,
+      hash: entryHash(content),
     });
+  }
+
+  /**
+   * Walks the chain from its first entry: each entry's hash must be that of its content and of the previous
+   * entry's hash, and its seq the next one. Reads in pages, never the whole trail at once.
+   */
+  async verify(): Promise<{ ok: boolean; entries: number; unchained: number; firstBadId?: string; problem?: string }> {
+    const [legacy] = (await this.db.execute(
+      sql`select count(*)::int as n from ${auditLog} where seq is null`,
+    )) as unknown as { n: number }[];
+    let entries = 0;
+    let prev: { seq: number; hash: string } | null = null;
+    for (;;) {
+      const after: number = prev?.seq ?? 0;
+      const rows: AuditRow[] = await this.db
+        .select()
+        .from(auditLog)
+        .where(and(isNotNull(auditLog.seq), gt(auditLog.seq, after)))
+        .orderBy(asc(auditLog.seq))
+        .limit(VERIFY_PAGE);
+      for (const r of rows) {
+        const bad = (problem: string) => ({ ok: false, entries, unchained: legacy?.n ?? 0, firstBadId: r.id, problem });
+        const seq: number = r.seq!;
+        if (prev ? seq !== prev.seq + 1 : false) return bad(`entry ${prev!.seq + 1} is missing`);
+        if (r.prevHash !== (prev?.hash ?? null)) return bad('its previous hash is not the previous entry’s hash');
+        const content: ChainedContent = {
+          seq,
+          id: r.id,
+          at: r.at.toISOString(),
+          actorId: r.actorId,
+          actorName: r.actorName,
+          action: r.action,
+          recordingId: r.recordingId,
+          details: r.details,
+          prevHash: r.prevHash,
+        };
+        if (entryHash(content) !== r.hash) return bad('its content is not what its hash was made of');
+        entries++;
+        prev = { seq, hash: r.hash };
+      }
+      if (rows.length < VERIFY_PAGE) break;
+    }
+    return { ok: true, entries, unchained: legacy?.n ?? 0 };
+  }
+
+  /** The chained entries written in [from, to), in chain order, a page at a time (an export streams them). */
+  async *exportRange(from: Date, to: Date): AsyncGenerator<ChainedContent & { hash: string }> {
+    let after = 0;
+    for (;;) {
+      const rows = await this.db
+        .select()
+        .from(auditLog)
+        .where(and(gt(auditLog.seq, after), gte(auditLog.at, from), lt(auditLog.at, to)))
+        .orderBy(asc(auditLog.seq))
+        .limit(VERIFY_PAGE);
+      for (const r of rows) {
+        yield {
+          seq: r.seq!,
+          id: r.id,
+          at: r.at.toISOString(),
+          actorId: r.actorId,
+          actorName: r.actorName,
+          action: r.action,
+          recordingId: r.recordingId,
+          details: r.details,
+          prevHash: r.prevHash,
+          hash: r.hash!,
+        };
+        after = r.seq!;
+      }
+      if (rows.length < VERIFY_PAGE) return;
+    }
   }
 
   /**
@@ -87,17 +197,14 @@ export class AuditService {
     const lockKey = `sortie.audit:${entry.action}:${entry.recordingId}:${entry.actor.id}`;
     return this.db.transaction(async (tx) => {
       await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${lockKey}, 0))`);
-      const inserted = (await tx.execute(sql`
-        insert into ${auditLog} (id, at, actor_id, actor_name, action, recording_id, details)
-        select ${randomUUID()}, ${at.toISOString()}::timestamptz, ${entry.actor.id}, ${entry.actor.name},
-               ${entry.action}, ${entry.recordingId}::uuid, ${JSON.stringify(entry.details ?? {})}::jsonb
-        where not exists (
-          select 1 from ${auditLog}
-          where at > ${since.toISOString()}::timestamptz
-            and actor_id = ${entry.actor.id} and recording_id = ${entry.recordingId}::uuid and action = ${entry.action}
-        )
-        returning id`)) as unknown as { rows?: unknown[] } | unknown[];
-      return (Array.isArray(inserted) ? inserted : (inserted.rows ?? [])).length > 0;
+      const recent = (await tx.execute(sql`
+        select 1 from ${auditLog}
+        where at > ${since.toISOString()}::timestamptz
+          and actor_id = ${entry.actor.id} and recording_id = ${entry.recordingId}::uuid and action = ${entry.action}
+        limit 1`)) as unknown as unknown[];
+      if (recent.length > 0) return false;
+      await this.append(tx as unknown as Db, entry);
+      return true;
     });
   }
 

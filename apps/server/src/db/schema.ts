@@ -15,6 +15,7 @@ import {
   primaryKey,
   text,
   timestamp,
+  uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
 
@@ -190,8 +191,18 @@ export const auditLog = pgTable(
       .$type<Record<string, unknown>>()
       .notNull()
       .default(sql`'{}'::jsonb`),
+    /** The entry's place in the hash chain (audit/chain.ts); null for entries written before the chain. */
+    seq: bigint('seq', { mode: 'number' }),
+    /** The previous entry's hash; null for the chain's first entry. */
+    prevHash: text('prev_hash'),
+    /** SHA-256 (hex) of the entry's canonical content, prevHash included. */
+    hash: text('hash'),
   },
-  (t) => [index('audit_log_at_idx').on(t.at.desc().nullsFirst(), t.id.desc().nullsFirst())],
+  (t) => [
+    index('audit_log_at_idx').on(t.at.desc().nullsFirst(), t.id.desc().nullsFirst()),
+    // One chain: no two entries in one place of it.
+    uniqueIndex('audit_log_seq_idx').on(t.seq),
+  ],
 );
 
 export type RecordingRow = typeof recordings.$inferSelect;

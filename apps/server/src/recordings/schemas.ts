@@ -30,7 +30,7 @@ export const createBody = z.object({
  * An instant in a query: ISO 8601 with seconds and a zone (`Z` or `+01:00`), parsed to a Date. Years 1970–9999
  * only: PostgreSQL's timestamp cannot take every year a JavaScript Date can (an error, then a 500).
  */
-const instant = (name: string) =>
+export const instant = (name: string) =>
   z.iso
     .datetime({
       offset: true,
