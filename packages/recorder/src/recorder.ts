@@ -410,8 +410,9 @@ class CanvasRecorder implements Recorder {
     if (this.currentState !== 'recording')
       throw new RecorderError('invalid_state', `pause() is not allowed while ${this.currentState}.`);
     const take = this.take!;
-    take.media!.pause();
+    // First: the take asks MediaRecorder for what it holds while it still records.
     take.markPaused();
+    take.media!.pause();
     this.setState('paused');
   }
 
