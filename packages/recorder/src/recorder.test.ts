@@ -620,3 +620,32 @@ describe("recorder: maxLagMs holds whatever chunk size the browser picks (the la
     expect(asked).toBeLessThanOrEqual(6);
   });
 });
+
+describe("recorder: part uploads that never reach their server say so ('upload_blocked', uploadState 'stalled')", () => {
+  it('emits the error once, says stalled while capture goes on, and returns to ok when a part is stored', async () => {
+    let open = false;
+    const svc = service({
+      put: (n) => {
+        if (!open) throw new TypeError('Failed to fetch');
+        return new Response(null, { status: 200, headers: { ETag: `"e${n}"` } });
+      },
+    });
+    const { r, seen } = recorder(svc);
+    const uploadStates: string[] = [];
+    r.on('uploadstatechange', ({ uploadState }) => uploadStates.push(uploadState));
+    await r.start();
+    media().chunk(100);
+    // STALL_AFTER_MS (4 s) after the first failure, tried every 1-2 ms meanwhile.
+    await vi.waitFor(() => expect(r.uploadState).toBe('stalled'), { timeout: 15_000, interval: 20 });
+    expect(r.state).toBe('recording');
+    expect(seen.errors.map((e) => e.code)).toEqual(['upload_blocked']);
+    expect(seen.errors[0]!.message).toContain('https://store.test');
+    media().chunk(100);
+    open = true;
+    await vi.waitFor(() => expect(r.uploadState).toBe('ok'), { timeout: 5000, interval: 5 });
+    const rec = await r.stop();
+    expect(rec.status).toBe('ready');
+    expect(uploadStates).toEqual(['stalled', 'ok']);
+    expect(seen.errors).toHaveLength(1);
+  });
+});

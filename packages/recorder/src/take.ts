@@ -217,7 +217,11 @@ export class Take {
   }
 
   /** The uploader of this recording's parts (once the server's recording exists). */
-  openUploader(hooks: { onProgress: () => void; onFatal: (err: RecorderError) => void }): Uploader {
+  openUploader(hooks: {
+    onProgress: () => void;
+    onFatal: (err: RecorderError) => void;
+    onStall: (blocked: RecorderError | null) => void;
+  }): Uploader {
     this.uploader = new Uploader({
       api: this.api,
       recordingId: this.rec!.id,
@@ -227,6 +231,7 @@ export class Take {
       partsUrl: this.partsUrl,
       onProgress: hooks.onProgress,
       onFatal: hooks.onFatal,
+      onStall: hooks.onStall,
     });
     if (this.useTails && this.tailModule) {
       this.tails = new this.tailModule.TailUploader({
