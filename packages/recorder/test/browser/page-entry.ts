@@ -278,6 +278,18 @@ async function measureLag(o: LagOptions) {
       const target = (await res.clone().json()) as { url: string };
       partOfUrl.set(target.url, (JSON.parse(String(init?.body)) as { partNumber: number }).partNumber);
     }
+    // A tail is a form upload (a presigned POST to the bucket): its name is the form's `key`, its bytes the `file`.
+    const form = init?.body instanceof FormData ? init.body : null;
+    const tailKey = form && method === 'POST' ? /\/tails\/[^/]+\/(\d+)-(\d+)$/.exec(String(form.get('key'))) : null;
+    if (tailKey)
+      puts.push({
+        part: Number(tailKey[1]),
+        tail: [Number(tailKey[1]), Number(tailKey[2])],
+        size: (form!.get('file') as Blob).size,
+        start,
+        end: performance.now(),
+        ok: res.ok,
+      });
     if (method === 'PUT')
       puts.push({
         // A part URL from /parts, or the parts URL's `${url}/${partNumber}` (local, one request a part).
