@@ -21,10 +21,19 @@
  * part URLs, PUTs, stop, complete) over the time from start() to stop()'s
  * end; bytes uploaded ÷ recorded counts every PUT body (part 1 is sent again
  * with its Duration at stop) over the stored file's size.
+ *
+ * Each case runs twice: with Chromium's MediaRecorder as it is (the baseline),
+ * then with one that ignores `timeslice` (its start(timeslice) calls start()
+ * without one, as Safari 26 hands WebM over in ~10 s segments whatever it is
+ * asked and Chromium MP4 only at fragment boundaries), so chunks come only when
+ * the SDK asks for them (requestData). The second row prints its max at risk
+ * as a ratio of the baseline's, and both print requestData() calls a minute.
+ * LAG_VARIANTS=normal (or ignored) runs one.
  */
 import { launch, mintToken, openPage, USER } from '../test/browser/harness.js';
 import { startBackend, type Backend } from '../test/browser/s3-harness.js';
 import type { LagOptions, LagResult } from '../test/browser/page-entry.js';
+import { atRisk, percentile, timesliceScript } from '../test/browser/at-risk.js';
 
 const SECONDS = Number(process.env.LAG_SECONDS ?? 30);
 const CASES: { name: string; opts: Omit<LagOptions, 'sessionId' | 'seconds'> }[] = [
@@ -32,68 +41,6 @@ const CASES: { name: string; opts: Omit<LagOptions, 'sessionId' | 'seconds'> }[]
   { name: '~1 Mbit/s', opts: { width: 640, height: 480, noise: 0.002, recorder: { videoBitsPerSecond: 1_000_000 } } },
   { name: '~8 Mbit/s', opts: { width: 960, height: 540, noise: 0.5, recorder: { videoBitsPerSecond: 8_000_000 } } },
 ];
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
-
-/** Ages (ms) of the oldest byte past `prefixBytes(t)`, sampled over capture. */
-function ages(r: LagResult, prefixBytes: (t: number) => number): number[] {
-  // Byte offset where each chunk starts, and when what it holds began to be recorded.
-  const starts: { offset: number; end: number; since: number }[] = [];
-  let offset = 0;
-  let since = r.startedAt;
-  for (const c of r.chunks) {
-    starts.push({ offset, end: offset + c.size, since });
-    offset += c.size;
-    since = c.at;
-  }
-  const out: number[] = [];
-  for (let t = r.startedAt; t <= r.stoppedAt; t += 10) {
-    const have = prefixBytes(t);
-    // Chunks handed over by t; the oldest byte past `have` is in the first of them that ends past it, else in MediaRecorder.
-    let oldest = r.chunks.length ? r.chunks.filter((c) => c.at <= t).reduce((_, c) => c.at, r.startedAt) : r.startedAt;
-    for (let i = 0; i < r.chunks.length && r.chunks[i]!.at <= t; i++) {
-      if (starts[i]!.end > have) {
-        oldest = starts[i]!.since;
-        break;
-      }
-    }
-    out.push(t - oldest);
-  }
-  return out.sort((a, b) => a - b);
-}
-
-type Put = LagResult['puts'][number];
-
-/**
- * Bytes of the longest run of parts 1..k whose first PUT began (or ended OK)
- * by t, then of the tails 0..j of part k+1 likewise: what a finalize without
- * the browser would keep.
- */
-function prefixOf(r: LagResult, t: number, stored: boolean): number {
-  const by = (p: Put) => (stored ? p.ok && p.end <= t : p.start <= t);
-  const first = new Map<number, Put>();
-  const tails = new Map<string, Put>();
-  for (const p of r.puts) {
-    if (p.tail) {
-      const k = p.tail.join('-');
-      if (!tails.has(k) || (!by(tails.get(k)!) && by(p))) tails.set(k, p);
-    } else if (!first.has(p.part)) first.set(p.part, p);
-  }
-  let bytes = 0;
-  let n = 1;
-  for (; ; n++) {
-    const p = first.get(n);
-    if (!p || !by(p)) break;
-    bytes += p.size;
-  }
-  for (let seq = 0; ; seq++) {
-    const p = tails.get(`${n}-${seq}`);
-    if (!p || !by(p)) return bytes;
-    bytes += p.size;
-  }
-}
 
 /** A request's kind, ids and signatures left out. */
 function kind(q: { method: string; path: string }): string {
@@ -106,6 +53,7 @@ function kind(q: { method: string; path: string }): string {
 }
 
 const BACKENDS = (process.env.LAG_BACKENDS ?? 'local,s3').split(',') as Backend[];
+const VARIANTS = (process.env.LAG_VARIANTS ?? 'normal,ignored').split(',');
 const requestsByKind = new Map<string, number>();
 const browser = await launch();
 try {
@@ -116,32 +64,44 @@ try {
         `\n${backend} backend, maxLagMs 2000 (default), ${SECONDS} s per case, Chromium ${browser.version()}\n`,
       );
       console.log(
-        'case         bitrate      at risk, browser only   at risk, not stored     req/min  req/rec  uploaded÷recorded  parts  tails',
+        'case                            bitrate      at risk, browser only   at risk, not stored     req/min  req/rec  uploaded÷recorded  parts  tails  requestData/min',
       );
-      console.log('                          max       p95           max       p95');
+      console.log('                                             max       p95           max       p95');
       for (const c of CASES) {
-        const page = await openPage(browser, svc.baseUrl);
-        await page.exposeFunction('testToken', () => mintToken(USER, 3600));
-        const o: LagOptions = { sessionId: `bench-lag-${backend}-${c.name}`, seconds: SECONDS, ...c.opts };
-        const r = (await page.evaluate(
-          (x) => (window as unknown as { measureLag(o: unknown): Promise<unknown> }).measureLag(x),
-          o as unknown,
-        )) as LagResult;
-        await page.close();
-        const browserOnly = ages(r, (t) => prefixOf(r, t, false));
-        const notStored = ages(r, (t) => prefixOf(r, t, true));
-        const kbps = (r.sizeBytes * 8) / (r.durationMs ?? SECONDS * 1000);
-        const minutes = (r.endedAt - r.t0) / 60_000;
-        const uploaded = r.puts.reduce((n, p) => n + p.size, 0);
-        const parts = new Set(r.puts.filter((p) => !p.tail).map((p) => p.part)).size;
-        const tails = r.puts.filter((p) => p.tail).length;
-        requestsByKind.clear();
-        for (const q of r.requests) requestsByKind.set(kind(q), (requestsByKind.get(kind(q)) ?? 0) + 1);
-        const f = (ms: number) => `${(ms / 1000).toFixed(2)} s`.padEnd(10);
-        console.log(
-          `${c.name.padEnd(13)}${`${kbps.toFixed(0)} kbit/s`.padEnd(13)}${f(browserOnly.at(-1)!)}${f(percentile(browserOnly, 95))}    ${f(notStored.at(-1)!)}${f(percentile(notStored, 95))}    ` +
-            `${(r.requests.length / minutes).toFixed(1).padEnd(9)}${String(r.requests.length).padEnd(9)}${(uploaded / r.sizeBytes).toFixed(3).padEnd(19)}${String(parts).padEnd(7)}${tails}`,
-        );
+        let baselineMax: number | null = null;
+        for (const variant of VARIANTS) {
+          const ignored = variant === 'ignored';
+          const page = await openPage(browser, svc.baseUrl);
+          await page.exposeFunction('testToken', () => mintToken(USER, 3600));
+          await page.evaluate(timesliceScript(ignored));
+          const o: LagOptions = { sessionId: `bench-lag-${backend}-${c.name}-${variant}`, seconds: SECONDS, ...c.opts };
+          const r = (await page.evaluate(
+            (x) => (window as unknown as { measureLag(o: unknown): Promise<unknown> }).measureLag(x),
+            o as unknown,
+          )) as LagResult;
+          const requestDataCalls = await page.evaluate(
+            () => (window as unknown as { requestDataCalls: number }).requestDataCalls,
+          );
+          await page.close();
+          const { browserOnly, notStored } = atRisk(r);
+          const kbps = (r.sizeBytes * 8) / (r.durationMs ?? SECONDS * 1000);
+          const minutes = (r.endedAt - r.t0) / 60_000;
+          const uploaded = r.puts.reduce((n, p) => n + p.size, 0);
+          const parts = new Set(r.puts.filter((p) => !p.tail).map((p) => p.part)).size;
+          const tails = r.puts.filter((p) => p.tail).length;
+          requestsByKind.clear();
+          for (const q of r.requests) requestsByKind.set(kind(q), (requestsByKind.get(kind(q)) ?? 0) + 1);
+          const f = (ms: number) => `${(ms / 1000).toFixed(2)} s`.padEnd(10);
+          const max = browserOnly.at(-1)!;
+          if (!ignored) baselineMax = max;
+          const name = ignored ? `${c.name}, timeslice ignored` : c.name;
+          const ratio = ignored && baselineMax ? `   max ×${(max / baselineMax).toFixed(2)} the baseline` : '';
+          console.log(
+            `${name.padEnd(32)}${`${kbps.toFixed(0)} kbit/s`.padEnd(13)}${f(max)}${f(percentile(browserOnly, 95))}    ${f(notStored.at(-1)!)}${f(percentile(notStored, 95))}    ` +
+              `${(r.requests.length / minutes).toFixed(1).padEnd(9)}${String(r.requests.length).padEnd(9)}${(uploaded / r.sizeBytes).toFixed(3).padEnd(19)}${String(parts).padEnd(7)}${String(tails).padEnd(7)}` +
+              `${((requestDataCalls / (r.stoppedAt - r.startedAt)) * 60_000).toFixed(1)}${ratio}`,
+          );
+        }
       }
       // A normal stop: what each request of one recording was (the last case's shape holds for all).
       console.log(`\nrequests of one recording stopped normally (${backend}, ${SECONDS} s, the last case):`);

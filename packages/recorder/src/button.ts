@@ -240,6 +240,10 @@ export class SortieRecordButton extends Base {
       }),
       recorder.on('progress', () => this.refresh()),
       recorder.on('error', (error) => this.showError(error)),
+      // The upload_blocked message stays while uploads stall, and goes once they reach their server again.
+      recorder.on('uploadstatechange', ({ uploadState }) => {
+        if (uploadState === 'ok' && this.ui) this.ui.error.textContent = '';
+      }),
       recorder.on('limit', () => this.setStatus('Size limit reached; saving what was recorded.')),
     ];
     this.rec = recorder;
@@ -274,6 +278,9 @@ export class SortieRecordButton extends Base {
     return {
       get state() {
         return current().state;
+      },
+      get uploadState() {
+        return current().uploadState;
       },
       get recording() {
         return current().recording;

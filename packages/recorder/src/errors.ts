@@ -13,6 +13,12 @@ export type RecorderErrorCode =
   | 'disabled'
   /** The network failed (fetch threw) and retries ran out. */
   | 'network'
+  /**
+   * Part uploads keep failing before reaching their server (network or CORS; the message names the
+   * origin). Informational: the recorder keeps retrying and its `uploadState` is 'stalled' until a part
+   * is stored.
+   */
+  | 'upload_blocked'
   /** The service refused the token, even a fresh one from getToken. */
   | 'unauthorized'
   /** The service said no: any other 4xx/5xx after retries. See `status`, `serverCode`. */

@@ -2,7 +2,7 @@
 import * as webm from '@sortie/webm';
 export { createRecorder, isSupported, pickMimeType, DEFAULT_MIME_TYPES } from './recorder.js';
 export type { Recorder, RecorderOptions, RecorderEvents, RecorderProgress } from './recorder.js';
-export type { RecorderState } from './state.js';
+export type { RecorderState, UploadState } from './state.js';
 export type { PointerInput } from './compositor/pointer.js';
 export { RecorderError, isRecorderError, type RecorderErrorCode } from './errors.js';
 export {

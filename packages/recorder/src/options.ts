@@ -52,7 +52,10 @@ export interface RecorderOptions {
    * `recorder.setPointer()` hands over. Default true.
    */
   cursor?: boolean;
-  /** MediaRecorder timeslice: how often a chunk is handed over, in ms. Default 1000; at most maxLagMs/2. */
+  /**
+   * MediaRecorder timeslice: how often a chunk is handed over, in ms. Default 1000; at most maxLagMs/2.
+   * A wish only (Safari hands WebM over in ~10 s segments whatever it asks): maxLagMs holds without it.
+   */
   timesliceMs?: number;
   /**
    * The most recorded media, in ms, held only in this tab (plus one upload

@@ -544,3 +544,108 @@ describe('recorder: frame rate and bitrate', () => {
     await r.abort();
   });
 });
+
+describe("recorder: maxLagMs holds whatever chunk size the browser picks (the lag timer's requestData)", () => {
+  /** A MediaRecorder that hands over nothing by itself (timeslice ignored), only when asked or at stop. */
+  class AskOnly extends FakeMediaRecorder {
+    asked = 0;
+    askedWhilePaused = 0;
+    requestData(): void {
+      this.asked++;
+      if (this.state !== 'recording') this.askedWhilePaused++;
+      else setTimeout(() => this.chunk(10), 1);
+    }
+  }
+  /** Hands over a chunk every `timesliceMs` by itself, as Chromium does with a timeslice; counts requestData. */
+  class OnTime extends AskOnly {
+    private timer: ReturnType<typeof setInterval> | null = null;
+    override start(): void {
+      super.start();
+      this.timer = setInterval(() => this.state === 'recording' && this.chunk(10), 50);
+    }
+    override stop(): void {
+      if (this.timer) clearInterval(this.timer);
+      super.stop();
+    }
+  }
+  // maxLagMs 200 (timeslice 100 by the SDK's rule; OnTime's 50 is on time), parts closed by time only.
+  const lagged = { mimeTypes: ['video/mp4'], partSizeBytes: 1_000_000, maxLagMs: 200 };
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('asks a recorder that hands over nothing by itself about once per maxLagMs, and its parts go up', async () => {
+    vi.stubGlobal('MediaRecorder', AskOnly);
+    const svc = service();
+    const { r, seen } = recorder(svc, lagged);
+    await r.start();
+    await sleep(1000);
+    const m = media() as AskOnly;
+    const asked = m.asked;
+    await r.stop();
+    // 1000 ms / 200: about 5. At least 3 on a loaded machine (timers late), at most one per timeslice.
+    expect(asked).toBeGreaterThanOrEqual(3);
+    expect(asked).toBeLessThanOrEqual(10);
+    // Each answer closed a part by time: the data did not wait for stop().
+    expect(svc.log.puts.size).toBeGreaterThanOrEqual(3);
+    expect(seen.errors).toEqual([]);
+  });
+
+  it('does not ask while paused; asks again after resume', async () => {
+    vi.stubGlobal('MediaRecorder', AskOnly);
+    const svc = service();
+    const { r } = recorder(svc, lagged);
+    await r.start();
+    await sleep(300);
+    r.pause();
+    const m = media() as AskOnly;
+    const atPause = m.asked;
+    await sleep(600);
+    // The one request made as it pauses (before MediaRecorder pauses), none during the pause.
+    expect(m.askedWhilePaused).toBe(0);
+    expect(m.asked).toBe(atPause);
+    r.resume();
+    await sleep(600);
+    expect(m.asked).toBeGreaterThan(atPause);
+    expect(m.askedWhilePaused).toBe(0);
+    await r.stop();
+  });
+
+  it('asks a recorder whose chunks come on time no more than before (once per maxLagMs, no extra flush)', async () => {
+    vi.stubGlobal('MediaRecorder', OnTime);
+    const svc = service();
+    const { r } = recorder(svc, lagged);
+    await r.start();
+    await sleep(1000);
+    const asked = (media() as AskOnly).asked;
+    await r.stop();
+    expect(asked).toBeLessThanOrEqual(6);
+  });
+});
+
+describe("recorder: part uploads that never reach their server say so ('upload_blocked', uploadState 'stalled')", () => {
+  it('emits the error once, says stalled while capture goes on, and returns to ok when a part is stored', async () => {
+    let open = false;
+    const svc = service({
+      put: (n) => {
+        if (!open) throw new TypeError('Failed to fetch');
+        return new Response(null, { status: 200, headers: { ETag: `"e${n}"` } });
+      },
+    });
+    const { r, seen } = recorder(svc);
+    const uploadStates: string[] = [];
+    r.on('uploadstatechange', ({ uploadState }) => uploadStates.push(uploadState));
+    await r.start();
+    media().chunk(100);
+    // STALL_AFTER_MS (4 s) after the first failure, tried every 1-2 ms meanwhile.
+    await vi.waitFor(() => expect(r.uploadState).toBe('stalled'), { timeout: 15_000, interval: 20 });
+    expect(r.state).toBe('recording');
+    expect(seen.errors.map((e) => e.code)).toEqual(['upload_blocked']);
+    expect(seen.errors[0]!.message).toContain('https://store.test');
+    media().chunk(100);
+    open = true;
+    await vi.waitFor(() => expect(r.uploadState).toBe('ok'), { timeout: 5000, interval: 5 });
+    const rec = await r.stop();
+    expect(rec.status).toBe('ready');
+    expect(uploadStates).toEqual(['stalled', 'ok']);
+    expect(seen.errors).toHaveLength(1);
+  });
+});

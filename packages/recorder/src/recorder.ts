@@ -26,7 +26,7 @@ import {
   type ResolvedRecorderOptions,
 } from './options.js';
 import { MarkerQueue } from './markers.js';
-import { canStart, canTransition, isCapturing, type RecorderState } from './state.js';
+import { canStart, canTransition, isCapturing, type RecorderState, type UploadState } from './state.js';
 import type { Take } from './take.js';
 import type { CompletedPart, Recording, RecordingConfig } from './types.js';
 
@@ -62,6 +62,11 @@ export interface RecorderProgress {
 
 export interface RecorderEvents {
   statechange: { state: RecorderState; previous: RecorderState; recording: Recording | null };
+  /**
+   * Part uploads began to fail before reaching their server ('stalled': an 'error' with code
+   * 'upload_blocked' comes with it, naming the origin), or reach it again ('ok'). Retries go on meanwhile.
+   */
+  uploadstatechange: { uploadState: UploadState };
   progress: RecorderProgress;
   error: RecorderError;
   /** The size limit was reached: capture stopped by itself, and the recording completes with what fits. */
@@ -78,6 +83,11 @@ export interface RecorderEvents {
 
 export interface Recorder {
   readonly state: RecorderState;
+  /**
+   * 'stalled' while part uploads keep failing before reaching their server (network or CORS; see the
+   * 'upload_blocked' error), else 'ok'. Beside `state`, not one of its values: capture goes on meanwhile.
+   */
+  readonly uploadState: UploadState;
   /** The server's recording, once start() has created it. */
   readonly recording: Recording | null;
   /** The type being recorded, once started. */
@@ -158,6 +168,7 @@ class CanvasRecorder implements Recorder {
   private readonly api: ApiClient;
   private readonly events = new Emitter<RecorderEvents>();
   private currentState: RecorderState = 'idle';
+  private currentUpload: UploadState = 'ok';
   private configPromise: Promise<RecordingConfig> | null = null;
   /** The recording under way, or the last one; replaced whole by each start() (null until the engine is loaded). */
   private take: Take | null = null;
@@ -177,6 +188,9 @@ class CanvasRecorder implements Recorder {
 
   get state(): RecorderState {
     return this.currentState;
+  }
+  get uploadState(): UploadState {
+    return this.currentUpload;
   }
   get recording(): Recording | null {
     return this.take?.rec ?? null;
@@ -222,6 +236,16 @@ class CanvasRecorder implements Recorder {
       this.detachPageExit = null;
     }
     this.events.emit('statechange', { state: next, previous, recording: this.recording });
+    // Nothing is uploading any more: no stall to report.
+    if (next === 'ready' || next === 'failed' || next === 'idle') this.setUploadState(null);
+  }
+
+  private setUploadState(blocked: RecorderError | null): void {
+    const next = blocked ? 'stalled' : 'ok';
+    if (this.currentUpload === next) return;
+    this.currentUpload = next;
+    this.events.emit('uploadstatechange', { uploadState: next });
+    if (blocked) this.events.emit('error', blocked);
   }
 
   private emitProgress(): void {
@@ -279,6 +303,9 @@ class CanvasRecorder implements Recorder {
         onProgress: () => this.emitProgress(),
         onFatal: (err) => {
           if (!signal.aborted) this.onUploadFailure(take, err);
+        },
+        onStall: (blocked) => {
+          if (this.take === take && !signal.aborted) this.setUploadState(blocked);
         },
       });
       const media = (take.media = new MediaRecorder(stream, {
@@ -410,8 +437,9 @@ class CanvasRecorder implements Recorder {
     if (this.currentState !== 'recording')
       throw new RecorderError('invalid_state', `pause() is not allowed while ${this.currentState}.`);
     const take = this.take!;
-    take.media!.pause();
+    // First: the take asks MediaRecorder for what it holds while it still records.
     take.markPaused();
+    take.media!.pause();
     this.setState('paused');
   }
 

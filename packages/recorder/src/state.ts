@@ -22,6 +22,14 @@ export const TRANSITIONS: Readonly<Record<RecorderState, readonly RecorderState[
   failed: ['starting', 'idle'],
 };
 
+/**
+ * Beside the state, not in it: whether part uploads reach their server ('ok') or keep failing before
+ * they do ('stalled', network or CORS; retried meanwhile). It is not a state of the table above because
+ * capture runs on while uploads stall: 'recording' and 'paused' keep saying what stop() and pause() may
+ * do, and 'uploading' what stop() is waiting for.
+ */
+export type UploadState = 'ok' | 'stalled';
+
 export function canTransition(from: RecorderState, to: RecorderState): boolean {
   return TRANSITIONS[from].includes(to);
 }

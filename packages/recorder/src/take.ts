@@ -110,7 +110,14 @@ export class Take {
   partsUrl: PartsUrl | null = null;
   /** Page-clock time of the previous chunk's handover (or of start): the chunk after it holds what was recorded since. */
   private lastHandoverAt = 0;
-  /** Fires when the oldest buffered byte reaches maxLagMs: asks MediaRecorder for what it holds, then closes the part. */
+  /** Page-clock time the oldest buffered byte (in a part or tail not sent yet) was recorded: the handover before its chunk. */
+  private bufferedSince = 0;
+  /**
+   * Fires when the oldest byte held only in this tab reaches maxLagMs, whether it is buffered here or still
+   * in MediaRecorder: asks MediaRecorder for what it holds, then closes the part. Armed from start to stop
+   * whatever chunk size the browser picks (Safari hands WebM over in ~10 s segments whatever timeslice
+   * asks, Chromium MP4 only at fragment boundaries), so the bound does not rest on timeslice.
+   */
   private lagTimer: ReturnType<typeof setTimeout> | null = null;
   /** Closes the part anyway if the chunk asked for by requestData() does not come (paused, or nothing encoded). */
   private lagFallback: ReturnType<typeof setTimeout> | null = null;
@@ -210,7 +217,11 @@ export class Take {
   }
 
   /** The uploader of this recording's parts (once the server's recording exists). */
-  openUploader(hooks: { onProgress: () => void; onFatal: (err: RecorderError) => void }): Uploader {
+  openUploader(hooks: {
+    onProgress: () => void;
+    onFatal: (err: RecorderError) => void;
+    onStall: (blocked: RecorderError | null) => void;
+  }): Uploader {
     this.uploader = new Uploader({
       api: this.api,
       recordingId: this.rec!.id,
@@ -220,6 +231,7 @@ export class Take {
       partsUrl: this.partsUrl,
       onProgress: hooks.onProgress,
       onFatal: hooks.onFatal,
+      onStall: hooks.onStall,
     });
     if (this.useTails && this.tailModule) {
       this.tails = new this.tailModule.TailUploader({
@@ -240,13 +252,23 @@ export class Take {
   markStarted(at = performance.now()): void {
     this.startedAt = at;
     this.lastHandoverAt = this.startedAt;
+    this.watchLag();
   }
+  /** Called before MediaRecorder pauses: what it holds is asked for now, so a long pause does not keep it in the tab. */
   markPaused(): void {
     this.pausedAt = performance.now();
+    if (this.media?.state === 'recording' && this.timed()) this.requestChunk();
   }
   markResumed(): void {
-    if (this.pausedAt !== null) this.pausedTotal += performance.now() - this.pausedAt;
+    const now = performance.now();
+    if (this.pausedAt !== null) {
+      this.pausedTotal += now - this.pausedAt;
+      // MediaRecorder records nothing while paused: what it still holds from before the pause ages as
+      // media time, and once it handed that over (the chunk asked for at pause) it holds nothing older than now.
+      this.lastHandoverAt = this.lastHandoverAt < this.pausedAt ? this.lastHandoverAt + now - this.pausedAt : now;
+    }
     this.pausedAt = null;
+    this.watchLag();
   }
   markStopped(): void {
     this.stoppedAt = performance.now();
@@ -264,6 +286,12 @@ export class Take {
 
   /** Keeps a chunk MediaRecorder handed over (gathered into parts, sent as they close) or drops it for the limit. */
   keep(data: Blob): ChunkVerdict {
+    if (data.size === 0 && this.gatherer && !this.aborted) {
+      // MediaRecorder had nothing to hand over (a still canvas): it holds nothing older than now.
+      this.lastHandoverAt = performance.now();
+      if (this.lagDue && !this.buffered()) this.clearLag();
+      this.watchLag();
+    }
     if (data.size === 0 || !this.gatherer || !this.uploader || this.aborted) return 'ignored';
     if (this.full || this.recordedBytes + data.size > this.limitBytes) {
       this.full = true;
@@ -287,49 +315,80 @@ export class Take {
       this.partEndMs.set(part.partNumber, this.keptUntilMs);
       this.send(part);
       this.clearLag();
-    } else if (this.lagDue) {
-      this.closeByTime();
-    } else if (wasEmpty) {
+    } else {
       // This chunk holds what was recorded since the previous handover: its oldest byte is that old.
-      this.armLag(this.lastHandoverAt);
+      if (wasEmpty) this.bufferedSince = this.lastHandoverAt;
+      if (this.lagDue) this.closeByTime();
     }
     this.lastHandoverAt = handover;
+    this.watchLag();
     // Stop while one more chunk half again as large as the recent ones still fits: the last chunk, which
     // comes after stop(), covers at most one timeslice. Should it not fit, it is dropped (see above) and
     // the file ends at the previous chunk.
     return this.recordedBytes + 1.5 * Math.max(0, ...this.recentChunks) > this.limitBytes ? 'kept-full' : 'kept';
   }
 
-  /** Arms the lag timer for buffered bytes whose oldest was recorded at `since` (page clock). */
-  private armLag(since: number): void {
+  /** Whether bytes are buffered here and not handed to a part or tail yet. */
+  private buffered(): boolean {
+    return this.tails ? this.untailed.length > 0 : (this.gatherer?.bufferedBytes ?? 0) > 0;
+  }
+
+  /** Whether this recording closes parts (or sends tails) by time. */
+  private timed(): boolean {
+    return !!(this.gatherer?.plan.timeCommits || this.tails) && Number.isFinite(this.opts.maxLagMs);
+  }
+
+  /**
+   * Arms the lag timer for the oldest byte held only in this tab: the first buffered one, else what
+   * MediaRecorder holds since its last handover. An armed timer is never later than that deadline (the
+   * oldest byte only moves forward), so one is left as it is; so is a chunk asked for and not handled yet
+   * (its fallback arms the next). `minDelayMs` spaces out retries.
+   */
+  private watchLag(minDelayMs = 0): void {
     if (
       this.lagTimer !== null ||
-      !(this.gatherer?.plan.timeCommits || this.tails) ||
-      !Number.isFinite(this.opts.maxLagMs)
+      this.lagFallback !== null ||
+      this.stoppedAt !== null ||
+      this.pausedAt !== null ||
+      this.aborted ||
+      !this.timed()
     )
       return;
-    const delay = Math.max(0, since + this.opts.maxLagMs - performance.now());
-    this.lagTimer = setTimeout(() => {
-      this.lagTimer = null;
-      if (this.aborted || !this.gatherer || this.gatherer.bufferedBytes === 0) return;
-      this.lagDue = true;
-      const media = this.media;
-      if (media && media.state !== 'inactive') {
-        // What MediaRecorder holds comes as a chunk at once; keep() then closes the part with it, so
-        // the part ends where the recording is now rather than up to a timeslice earlier.
-        try {
-          media.requestData();
-        } catch {
-          // Stopping: the last chunk comes anyway.
-        }
-        this.lagFallback = setTimeout(() => {
-          this.lagFallback = null;
-          if (this.lagDue) this.closeByTime();
-        }, 250);
-      } else {
-        this.closeByTime();
-      }
-    }, delay);
+    const since = this.buffered() ? this.bufferedSince : this.lastHandoverAt;
+    const delay = Math.max(minDelayMs, since + this.opts.maxLagMs - performance.now());
+    this.lagTimer = setTimeout(() => this.onLagDeadline(), delay);
+  }
+
+  private onLagDeadline(): void {
+    this.lagTimer = null;
+    if (this.aborted || this.stoppedAt !== null) return;
+    const since = this.buffered() ? this.bufferedSince : this.lastHandoverAt;
+    // Chunks came on time and a part closed since this was armed: the oldest byte is younger, nothing to ask.
+    if (performance.now() < since + this.opts.maxLagMs - 50) return this.watchLag();
+    if (this.media?.state === 'recording') this.requestChunk();
+    // Paused: MediaRecorder holds nothing new, so what is buffered goes as it is (resume() re-arms).
+    else this.closeByTime();
+  }
+
+  /**
+   * Asks MediaRecorder for what it holds; the chunk it hands over (at once) closes the part with it, so the
+   * part ends where the recording is now rather than up to a timeslice earlier.
+   */
+  private requestChunk(): void {
+    this.lagDue = true;
+    try {
+      this.media!.requestData();
+    } catch {
+      // Stopping: the last chunk comes anyway.
+    }
+    if (this.lagFallback !== null) clearTimeout(this.lagFallback);
+    // Closes the part anyway if that chunk does not come (nothing encoded), or could not close it (part 1
+    // without the file's head yet); then asks again, not sooner than a timeslice.
+    this.lagFallback = setTimeout(() => {
+      this.lagFallback = null;
+      if (this.lagDue) this.closeByTime();
+      this.watchLag(this.timesliceMs());
+    }, 250);
   }
 
   private clearLag(): void {
@@ -351,12 +410,14 @@ export class Take {
     const gatherer = this.gatherer;
     if (!gatherer || !this.uploader || this.aborted || gatherer.bufferedBytes === 0) {
       this.clearLag();
+      this.watchLag();
       return false;
     }
     if (gatherer.partCount === 0 && this.timeline && this.timeline.endMs === null) return false; // lagDue stays: the next chunk tries again
     const part = gatherer.closeEarly();
     if (!part) return false;
     this.clearLag();
+    this.watchLag();
     this.partEndMs.set(part.partNumber, this.keptUntilMs);
     const timeline = this.timeline;
     if (timeline) {
@@ -373,10 +434,13 @@ export class Take {
   /** Sends the chunks kept since the last tail or part as a tail of the part they will belong to. */
   private sendTail(): boolean {
     this.clearLag();
-    if (!this.tails || !this.gatherer || this.aborted || this.untailed.length === 0) return false;
-    this.tails.send(this.gatherer.partCount + 1, new Blob(this.untailed, { type: this.type ?? '' }));
-    this.untailed = [];
-    return true;
+    const sent = !!this.tails && !!this.gatherer && !this.aborted && this.untailed.length > 0;
+    if (sent) {
+      this.tails!.send(this.gatherer!.partCount + 1, new Blob(this.untailed, { type: this.type ?? '' }));
+      this.untailed = [];
+    }
+    this.watchLag();
+    return sent;
   }
 
   private send(part: Part): void {

@@ -1,6 +1,7 @@
 /** The uploader against a scripted fetch (a unit test of this one module; the real service is in test/browser). */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ApiClient } from './api.js';
+import type { RecorderError } from './errors.js';
 import { Uploader } from './uploader.js';
 
 type Handler = (url: URL, init: RequestInit) => Promise<Response> | Response;
@@ -365,5 +366,101 @@ describe('Uploader: keepalive PUTs (a part in flight outlives its page)', () => 
       { part: 1, keepalive: true },
       { part: 1, keepalive: false },
     ]);
+  });
+});
+
+describe('Uploader: uploads that never reach their server (network or CORS) are reported, and retried', () => {
+  const blocked = () => {
+    throw new TypeError('Failed to fetch');
+  };
+
+  it("reports 'upload_blocked' naming the origin after 3 tries in a row, keeps retrying, and clears it once a part is stored", async () => {
+    let open = false;
+    const h = harness((p) => (open ? ok(p) : blocked()));
+    const stalls: (RecorderError | null)[] = [];
+    const up = new Uploader({
+      api: h.api,
+      recordingId: 'r1',
+      retry: { baseDelayMs: 1, maxDelayMs: 2 },
+      stallAfterMs: 0,
+      onStall: (e) => stalls.push(e),
+    });
+    up.enqueue(part(1));
+    await vi.waitFor(() => expect(stalls).toHaveLength(1), { timeout: 5000, interval: 2 });
+    const err = stalls[0]!;
+    expect(err.code).toBe('upload_blocked');
+    expect(err.message).toContain('https://store.test');
+    expect(err.message).toMatch(/network/);
+    expect(err.message).toMatch(/CORS/);
+    expect(up.stalled).toBe(err);
+    // Still retrying, and no second report while it stays blocked.
+    const tries = h.calls.puts.get(1)!;
+    await vi.waitFor(() => expect(h.calls.puts.get(1)!).toBeGreaterThan(tries + 3), { timeout: 5000, interval: 2 });
+    expect(stalls).toHaveLength(1);
+    open = true;
+    expect(await up.finish()).toHaveLength(1);
+    expect(stalls).toEqual([err, null]);
+    expect(up.stalled).toBeNull();
+  });
+
+  it('does not report a blip: two failed tries, then the part is stored', async () => {
+    const h = harness((p, attempt) => (attempt <= 2 ? blocked() : ok(p)));
+    const stalls: unknown[] = [];
+    const up = new Uploader({
+      api: h.api,
+      recordingId: 'r1',
+      retry: { baseDelayMs: 1, maxDelayMs: 2 },
+      stallAfterMs: 0,
+      onStall: (e) => stalls.push(e),
+    });
+    up.enqueue(part(1));
+    await up.finish();
+    expect(stalls).toEqual([]);
+  });
+
+  it('does not report before stallAfterMs, however many tries failed', async () => {
+    const h = harness((p, attempt) => (attempt <= 8 ? blocked() : ok(p)));
+    const stalls: unknown[] = [];
+    const up = new Uploader({
+      api: h.api,
+      recordingId: 'r1',
+      retry: { baseDelayMs: 1, maxDelayMs: 2 },
+      stallAfterMs: 60_000,
+      onStall: (e) => stalls.push(e),
+    });
+    up.enqueue(part(1));
+    await up.finish();
+    expect(stalls).toEqual([]);
+  });
+
+  it('does not count answers from a server (5xx): those reached it', async () => {
+    const h = harness((p, attempt) => (attempt <= 6 ? new Response('{}', { status: 503 }) : ok(p)));
+    const stalls: unknown[] = [];
+    const up = new Uploader({
+      api: h.api,
+      recordingId: 'r1',
+      retry: { baseDelayMs: 1, maxDelayMs: 2 },
+      stallAfterMs: 0,
+      onStall: (e) => stalls.push(e),
+    });
+    up.enqueue(part(1));
+    await up.finish();
+    expect(stalls).toEqual([]);
+  });
+
+  it("names the service's origin when it is /parts that cannot be reached", async () => {
+    const h = harness(ok, () => blocked());
+    const stalls: (RecorderError | null)[] = [];
+    const up = new Uploader({
+      api: h.api,
+      recordingId: 'r1',
+      retry: { baseDelayMs: 1, maxDelayMs: 2 },
+      stallAfterMs: 0,
+      onStall: (e) => stalls.push(e),
+    });
+    up.enqueue(part(1));
+    await vi.waitFor(() => expect(stalls).toHaveLength(1), { timeout: 5000, interval: 2 });
+    expect(stalls[0]!.message).toContain('https://api.test');
+    up.cancel();
   });
 });

@@ -9,6 +9,14 @@
  * answers 401/403 is replaced by asking /parts again. A part's bytes are
  * dropped as soon as it is stored, so memory holds only what is not
  * uploaded yet.
+ *
+ * Failures that never reach a server (fetch rejects: no network, a proxy or
+ * an extension blocking the request, a cross-origin URL without CORS) are
+ * retried like any other, but once they keep coming (STALL_AFTER_TRIES in a
+ * row over at least STALL_AFTER_MS, across every part) the uploader says so
+ * through `onStall` with an `upload_blocked` error naming the URL's origin,
+ * and again (null) once a part is stored: without it an integrator whose part
+ * URLs are blocked sees a recording that uploads forever and never learns why.
  */
 import { send, errorFromResponse, type ApiClient } from './api.js';
 import { RecorderError } from './errors.js';
@@ -42,7 +50,20 @@ export interface UploaderOptions {
   onFatal?: (err: RecorderError) => void;
   /** Told of each retried failure (for logs). */
   onRetry?: (err: unknown, partNumber: number, attempt: number) => void;
+  /** Uploads keep failing before reaching a server (an `upload_blocked` error), or (null) a part was stored since. */
+  onStall?: (blocked: RecorderError | null) => void;
+  /** The least time from the first of STALL_AFTER_TRIES such failures to the stall. Default STALL_AFTER_MS. */
+  stallAfterMs?: number | undefined;
 }
+
+/**
+ * Failed tries in a row, over every part, that never reached a server before the uploader calls itself
+ * stalled, and the least time since the first of them: a blip (a few parallel parts failing in the same
+ * second) is not reported, a blocked URL is within ~5-10 s (tries at 0, ~0.4, ~1.2, ~2.8, ~6 s by the
+ * default backoff).
+ */
+export const STALL_AFTER_TRIES = 3;
+export const STALL_AFTER_MS = 4000;
 
 /**
  * The most a browser lets keepalive requests carry in flight at once (the
@@ -77,6 +98,12 @@ export class Uploader {
   private keepaliveBytes = 0;
   /** Parts whose keepalive PUT failed: their retries go without keepalive (a browser or server that refuses it must not stall them). */
   private readonly keepaliveRefused = new Set<number>();
+  /** Tries in a row (over every part, since the last part stored) that failed before reaching a server. */
+  private blockedTries = 0;
+  /** When the first of them failed (Date.now()). */
+  private blockedSince = 0;
+  /** The `upload_blocked` error while stalled, else null. */
+  stalled: RecorderError | null = null;
 
   /** The parts URL in use (null: every part asks POST /parts for its URL). */
   partsUrl: PartsUrl | null;
@@ -195,7 +222,14 @@ export class Uploader {
     const { api, recordingId } = this.opts;
     const signal = this.controller.signal;
     let target: PartTarget | null = null;
+    /** The URL of the request under way: the one a network failure did not reach. */
+    let url = api.baseUrl;
+    const put = (t: PartTarget): Promise<Response> => {
+      url = t.url;
+      return this.put(t, part, signal);
+    };
     const ask = async (): Promise<PartTarget> => {
+      url = api.baseUrl;
       // No retries inside: this loop is the one retry budget of the part.
       const t = await api.requestPart(recordingId, part.partNumber, part.data.size, signal, false);
       if (t.partsUrl) this.partsUrl = t.partsUrl;
@@ -207,12 +241,13 @@ export class Uploader {
         const parts = this.partsUrl;
         if (parts && Date.parse(parts.expiresAt) - Date.now() >= EXPIRY_MARGIN_MS) {
           // One request: the PUT reserves the part (its Content-Length) and stores it.
-          const url = `${parts.url}/${part.partNumber}`;
-          res = await this.put(
-            { partNumber: part.partNumber, url, method: 'PUT', headers: parts.headers, expiresAt: parts.expiresAt },
-            part,
-            signal,
-          );
+          res = await put({
+            partNumber: part.partNumber,
+            url: `${parts.url}/${part.partNumber}`,
+            method: 'PUT',
+            headers: parts.headers,
+            expiresAt: parts.expiresAt,
+          });
           if (res.status === 401 || res.status === 403 || res.status === 404) {
             // Expired, refused, or a service that no longer has the route: POST /parts, whose answer
             // carries a fresh parts URL when there is one.
@@ -222,13 +257,13 @@ export class Uploader {
         }
         if (!res) {
           if (!target || Date.parse(target.expiresAt) - Date.now() < EXPIRY_MARGIN_MS) target = await ask();
-          res = await this.put(target, part, signal);
+          res = await put(target);
           if (res.status === 401 || res.status === 403 || res.status === 409) {
             // The URL expired or was refused, or the part's reservation is not this URL's (asked again
             // meanwhile, or forgotten by a database crash): a new one, right away, once per attempt. A
             // recording that takes no more parts answers POST /parts with its own 409.
             target = await ask();
-            res = await this.put(target, part, signal);
+            res = await put(target);
           }
         }
         if (!res.ok) throw await errorFromResponse(res, `PUT part ${part.partNumber}`);
@@ -244,6 +279,11 @@ export class Uploader {
         }
         this.etags.set(part.partNumber, etag);
         this.sizes.set(part.partNumber, part.data.size);
+        this.blockedTries = 0;
+        if (this.stalled) {
+          this.stalled = null;
+          this.opts.onStall?.(null);
+        }
         this.opts.onProgress?.(this.uploadedBytes);
       },
       this.opts.persistent === false ? this.opts.retry : { ...this.opts.retry, attempts: Infinity },
@@ -251,10 +291,29 @@ export class Uploader {
         signal,
         onRetry: (err, attempt) => {
           this.lastTransient = err;
+          if (err instanceof RecorderError && err.code === 'network') this.blocked(url);
           this.opts.onRetry?.(err, part.partNumber, attempt);
         },
       },
     );
+  }
+
+  /** One more try failed before reaching `url`'s server. */
+  private blocked(url: string): void {
+    const now = Date.now();
+    if (this.blockedTries++ === 0) this.blockedSince = now;
+    const wait = this.opts.stallAfterMs ?? STALL_AFTER_MS;
+    if (this.stalled || this.blockedTries < STALL_AFTER_TRIES || now - this.blockedSince < wait) return;
+    const origin = new URL(url).origin;
+    const seconds = Math.round((now - this.blockedSince) / 1000);
+    this.stalled = new RecorderError(
+      'upload_blocked',
+      `Part uploads to ${origin} keep failing before reaching it (${this.blockedTries} tries in ${seconds} s): ` +
+        `the network (offline, a proxy, a firewall or an extension) blocks them, or ${origin} does not allow ` +
+        `this page's origin (CORS: Access-Control-Allow-Origin, and ETag in Access-Control-Expose-Headers). Still retrying.`,
+      { cause: this.lastTransient },
+    );
+    this.opts.onStall?.(this.stalled);
   }
 
   private async put(target: PartTarget, part: Part, signal: AbortSignal): Promise<Response> {

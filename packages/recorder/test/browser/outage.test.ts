@@ -4,7 +4,9 @@
  * Playwright) for 12 s, starting after the first stored part and lasting
  * past stop(): with retry { baseDelayMs: 200, maxDelayMs: 2000 } the old
  * 8-attempt budget ran out within ~9 s. The recording must still complete
- * ready and byte-exact once the network is back.
+ * ready and byte-exact once the network is back. Meanwhile the recorder says
+ * why it waits (uploadState 'stalled', an 'upload_blocked' error naming the
+ * service's origin), and 'ok' again once parts get through.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,9 +72,11 @@ describe('recording through a 12 s network outage', () => {
     expect(seen.refused).toBeGreaterThan(8);
   });
 
-  it('completes ready with no error', () => {
+  it('completes ready; the one error says uploads were blocked, and uploads got through again', () => {
     expect(result.failure).toBeNull();
-    expect(result.errors).toEqual([]);
+    expect(result.errors.map((e) => e.code)).toEqual(['upload_blocked']);
+    expect(result.errors[0]!.message).toContain(svc.baseUrl);
+    expect(result.uploadStates).toEqual(['stalled', 'ok']);
     expect(result.recording?.status).toBe('ready');
   });
 

@@ -102,6 +102,7 @@ async function runRecording(o: RunOptions) {
   const chunks: Blob[] = [];
   const progress: Sortie.RecorderProgress[] = [];
   const states: string[] = [];
+  const uploadStates: string[] = [];
   const errors: { code: string; message: string; status?: number | undefined }[] = [];
   let limit: { recordedBytes: number; maxSizeBytes: number } | null = null;
   const w = window as unknown as { testToken(): Promise<string> };
@@ -114,6 +115,7 @@ async function runRecording(o: RunOptions) {
   recorder.on('chunk', ({ data }) => chunks.push(data));
   recorder.on('progress', (p) => progress.push(p));
   recorder.on('statechange', ({ state }) => states.push(state));
+  recorder.on('uploadstatechange', ({ uploadState }) => uploadStates.push(uploadState));
   recorder.on('error', (e) => errors.push({ code: e.code, message: e.message, status: e.status }));
   recorder.on('limit', (l) => (limit = l));
   // The page's own clock around the recording: capture begins at 'capture' (MediaRecorder.start()), ends as
@@ -173,6 +175,7 @@ async function runRecording(o: RunOptions) {
     chunkSizes: chunks.map((c) => c.size),
     lastProgress: progress[progress.length - 1] ?? null,
     states,
+    uploadStates,
     errors,
     limit: limit as { recordedBytes: number; maxSizeBytes: number } | null,
     mimeType: recorder.mimeType,
@@ -275,6 +278,18 @@ async function measureLag(o: LagOptions) {
       const target = (await res.clone().json()) as { url: string };
       partOfUrl.set(target.url, (JSON.parse(String(init?.body)) as { partNumber: number }).partNumber);
     }
+    // A tail is a form upload (a presigned POST to the bucket): its name is the form's `key`, its bytes the `file`.
+    const form = init?.body instanceof FormData ? init.body : null;
+    const tailKey = form && method === 'POST' ? /\/tails\/[^/]+\/(\d+)-(\d+)$/.exec(String(form.get('key'))) : null;
+    if (tailKey)
+      puts.push({
+        part: Number(tailKey[1]),
+        tail: [Number(tailKey[1]), Number(tailKey[2])],
+        size: (form!.get('file') as Blob).size,
+        start,
+        end: performance.now(),
+        ok: res.ok,
+      });
     if (method === 'PUT')
       puts.push({
         // A part URL from /parts, or the parts URL's `${url}/${partNumber}` (local, one request a part).
