@@ -27,7 +27,7 @@ export default defineConfig({
         // Chromium.
         test: {
           name: 'browser-firefox',
-          include: ['test/browser/record.test.ts', 'test/browser/faults.test.ts'],
+          include: ['test/browser/record.test.ts', 'test/browser/compositor.test.ts', 'test/browser/faults.test.ts'],
           env: { SORTIE_TEST_BROWSER: 'firefox' },
           environment: 'node',
           fileParallelism: false,
