@@ -27,7 +27,13 @@ export default defineConfig({
         // Chromium.
         test: {
           name: 'browser-firefox',
-          include: ['test/browser/record.test.ts', 'test/browser/compositor.test.ts', 'test/browser/faults.test.ts'],
+          include: [
+            'test/browser/record.test.ts',
+            'test/browser/record-s3.test.ts',
+            'test/browser/compositor.test.ts',
+            'test/browser/faults.test.ts',
+            'test/browser/tab-close.test.ts',
+          ],
           env: { SORTIE_TEST_BROWSER: 'firefox' },
           environment: 'node',
           fileParallelism: false,

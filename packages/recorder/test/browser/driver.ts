@@ -151,7 +151,9 @@ async function launchFirefox(): Promise<TestBrowser> {
   return {
     engine: 'firefox',
     version: async () => (await browser.version()).replace('/', ' '),
-    newPage: async () => puppeteerPage(await browser.newPage()),
+    // A window each: a second tab in the same window would push the first to the background, where Firefox runs its
+    // timers once a second (Playwright keeps every Chromium page it drives visible).
+    newPage: async () => puppeteerPage(await browser.newPage({ type: 'window' })),
     close: () => browser.close(),
     kill() {
       browser.process()?.kill('SIGKILL');
