@@ -262,7 +262,7 @@ for (const backend of backendsUnderTest()) {
               `or at the sweeper's run past the abandon window`,
           );
           expect(rec.status).toBe('ready');
-          // Firefox 153 on the local backend: 2 of 4 animated canvases' tabs closed did not end their recording
+          // Firefox 153 on the local backend: 2 of 6 animated canvases' tabs closed did not end their recording
           // within 30 s (the beacon did not reach the service), while every quiet one and every one on S3 did. An
           // open finding: there it is held to what a killed browser is held to, the abandon window, and logged.
           if (ENGINE === 'firefox' && scene === 'animated' && rec.endedBy === 'abandoned') {
