@@ -21,6 +21,26 @@ export default defineConfig({
           hookTimeout: 180_000,
         },
       },
+      {
+        // Debian's firefox-esr through puppeteer-core (test/browser/driver.ts): the acceptance set, the same test
+        // bodies as in Chromium, on both backends. The rest (Playwright-only tools: focus emulation, CDP) stays in
+        // Chromium.
+        test: {
+          name: 'browser-firefox',
+          include: [
+            'test/browser/record.test.ts',
+            'test/browser/record-s3.test.ts',
+            'test/browser/compositor.test.ts',
+            'test/browser/faults.test.ts',
+            'test/browser/tab-close.test.ts',
+          ],
+          env: { SORTIE_TEST_BROWSER: 'firefox' },
+          environment: 'node',
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+        },
+      },
     ],
   },
 });

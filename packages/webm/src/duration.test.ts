@@ -141,6 +141,14 @@ describe('webm-duration with an odd existing Duration', () => {
     expect(setWebmDuration(synthetic([...infoWith([0x40, 0x00]), ...CLUSTER]), 1000)).toBeNull();
   });
 
+  it("reads Firefox's Duration of 0 (written while it records) as none, and overwrites it in place", () => {
+    const file = synthetic([...infoWith([0, 0, 0, 0, 0, 0, 0, 0]), ...CLUSTER]);
+    expect(readWebmDuration(file)).toBeNull();
+    const out = setWebmDuration(file, 2500)!;
+    expect(out.length).toBe(file.length);
+    expect(readWebmDuration(out)).toBe(2500);
+  });
+
   it('still overwrites a 4-byte Duration in place', () => {
     const file = synthetic([...infoWith([0, 0, 0, 0]), ...CLUSTER]);
     const out = setWebmDuration(file, 1500)!;

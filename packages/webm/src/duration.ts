@@ -130,12 +130,14 @@ function parseHead(buf: Uint8Array): Head | null {
   }
 }
 
-/** The Duration of a WebM file in ms, from its head; null when it has none or the bytes are not WebM. */
+/** The Duration of a WebM file in ms, from its head; null when it has none (or 0) or the bytes are not WebM. */
 export function readWebmDuration(buf: Uint8Array): number | null {
   const head = parseHead(buf);
   // Only 4- and 8-byte floats are valid; anything else (0 bytes included) is not a duration to read.
   if (!head?.duration || (head.duration.size !== 4 && head.duration.size !== 8)) return null;
-  return (readFloat(buf, head.duration.dataStart, head.duration.size) * head.timecodeScale) / 1e6;
+  const value = readFloat(buf, head.duration.dataStart, head.duration.size);
+  // Firefox's MediaRecorder writes a Duration of 0 while it records: a place to write one, not a length.
+  return value > 0 ? (value * head.timecodeScale) / 1e6 : null;
 }
 
 function concat(...parts: Uint8Array[]): Uint8Array {

@@ -77,6 +77,14 @@ describe('WebmScanner on the whole Chromium recording', () => {
     for (const chunk of [1, 2, 3, 7, 64, 1000, 4096]) expect(scan(fixture, chunk), `chunk ${chunk}`).toEqual(whole);
   });
 
+  it("does not count Firefox's Duration of 0 (written while it records) as one", () => {
+    const zero = setWebmDuration(fixture, 0)!;
+    expect(scan(zero, 100).info).toMatchObject({ hasDuration: false, durationMs: null });
+    const patched = setWebmDuration(zero, 1234.5)!;
+    expect(patched.length).toBe(zero.length);
+    expect(scan(patched, 100).info).toMatchObject({ hasDuration: true, durationMs: 1234.5 });
+  });
+
   it('sees a Duration once the SDK wrote one', () => {
     const patched = setWebmDuration(fixture, 1234.5)!;
     const r = scan(patched, 100);

@@ -289,12 +289,16 @@ export class WebmScanner {
           let v = 0;
           for (let i = 0; i < sized!; i++) v = v * 256 + buf[data + i]!;
           if (v > 0) this.scale = v;
+        } else if (sized === 4 || sized === 8) {
+          const view = new DataView(buf.buffer, buf.byteOffset + data, sized);
+          const v = sized === 4 ? view.getFloat32(0) : view.getFloat64(0);
+          // Firefox's MediaRecorder writes a Duration of 0 while it records: a place to write one, not a length.
+          if (v > 0) {
+            this.info!.hasDuration = true;
+            this.durationValue = v;
+          }
         } else {
           this.info!.hasDuration = true;
-          if (sized === 4 || sized === 8) {
-            const view = new DataView(buf.buffer, buf.byteOffset + data, sized);
-            this.durationValue = sized === 4 ? view.getFloat32(0) : view.getFloat64(0);
-          }
         }
         return next;
       }

@@ -11,8 +11,9 @@
  * nothing cut off. What it costs: after a resize the picture is scaled (a
  * larger desktop is recorded at a lower resolution than it is shown).
  *
- * Frames: captureStream(0) and one requestFrame() per tick, so the stream
- * holds exactly the frames drawn, at the ticker's pace; the encoder stamps
+ * Frames: captureStream(0) and one requestFrame() per tick (in Firefox, a
+ * stream that captures each change), so the stream holds exactly the frames
+ * drawn, at the ticker's pace; the encoder stamps
  * them with wall-clock time, so the recording's length is wall time whether
  * the tab is visible or not.
  */
@@ -49,6 +50,10 @@ export interface Compositor {
   /** Stops the ticks, the pointer listeners and the stream's track. */
   stop(): void;
 }
+
+/** Gecko (Firefox): the only engine with `HTMLMediaElement.mozCaptureStream`. */
+const isGecko = () =>
+  typeof HTMLMediaElement !== 'undefined' && 'mozCaptureStream' in (HTMLMediaElement.prototype as object);
 
 /** Rounds up to an even number of at least 2 (VP8/VP9 and H.264 want even sizes). */
 const even = (n: number) => Math.max(2, Math.ceil(n / 2) * 2);
@@ -88,16 +93,25 @@ export function createCompositor(element: HTMLElement, options: CompositorOption
     pointer?.draw(ctx, b, scale, ox, oy);
   };
 
-  // captureStream(0) + requestFrame(): a frame exactly when one is drawn. Without requestFrame (not Chromium or
-  // Firefox), a stream at the frame rate captures each drawn frame as the canvas changes.
-  const probe = canvas.captureStream(0);
-  const probeTrack = probe.getVideoTracks()[0] as (MediaStreamTrack & { requestFrame?: () => void }) | undefined;
-  let stream = probe;
-  let requestFrame = probeTrack?.requestFrame ? () => probeTrack.requestFrame!() : () => {};
-  if (!probeTrack?.requestFrame) {
-    probeTrack?.stop();
-    stream = canvas.captureStream(frameRate);
-    requestFrame = () => {};
+  let stream: MediaStream;
+  let requestFrame = () => {};
+  if (isGecko()) {
+    // Firefox records about two frames in three of a captureStream(0) + requestFrame() stream, and of a
+    // captureStream(frameRate) one, whatever the rate; a stream without a rate captures each change of the canvas
+    // and records every frame drawn. The ticker draws at the frame rate, so that is the stream's rate too.
+    stream = canvas.captureStream();
+  } else {
+    // captureStream(0) + requestFrame(): a frame exactly when one is drawn. Without requestFrame (neither Chromium
+    // nor Firefox), a stream at the frame rate captures each drawn frame as the canvas changes.
+    const probe = canvas.captureStream(0);
+    const probeTrack = probe.getVideoTracks()[0] as (MediaStreamTrack & { requestFrame?: () => void }) | undefined;
+    stream = probe;
+    if (probeTrack?.requestFrame) {
+      requestFrame = () => probeTrack.requestFrame!();
+    } else {
+      probeTrack?.stop();
+      stream = canvas.captureStream(frameRate);
+    }
   }
 
   let tickSource: TickSource = 'worker';

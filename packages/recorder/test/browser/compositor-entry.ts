@@ -92,6 +92,26 @@ function resizeStage(width: number, height: number): { before: number; after: nu
 
 let recorder: Sortie.Recorder | null = null;
 let startedAt = 0;
+
+/**
+ * Frames the compositor drew: each begins with one fillRect of the whole capture canvas (the only 2D context made
+ * with `alpha: false` here), counted from capture to stop() against the frames the file holds.
+ */
+let framesDrawn = 0;
+const getContext = HTMLCanvasElement.prototype.getContext;
+HTMLCanvasElement.prototype.getContext = function (this: HTMLCanvasElement, ...args: unknown[]) {
+  const ctx = (getContext as (...a: unknown[]) => RenderingContext | null).apply(this, args);
+  const opts = args[1] as { alpha?: boolean } | undefined;
+  if (ctx instanceof CanvasRenderingContext2D && opts?.alpha === false) {
+    const fillRect = ctx.fillRect.bind(ctx);
+    ctx.fillRect = (x, y, w, h) => {
+      if (x === 0 && y === 0 && w === this.width && h === this.height) framesDrawn++;
+      fillRect(x, y, w, h);
+    };
+  }
+  return ctx;
+} as typeof HTMLCanvasElement.prototype.getContext;
+let framesAtCapture = 0;
 const visibility: { at: number; state: DocumentVisibilityState }[] = [];
 document.addEventListener('visibilitychange', () =>
   visibility.push({ at: performance.now() - startedAt, state: document.visibilityState }),
@@ -109,15 +129,24 @@ async function startStage(opts: Partial<Sortie.RecorderOptions> & { sessionId: s
     getToken: () => w.testToken(),
     ...opts,
   });
-  recorder.on('capture', () => (startedAt = performance.now()));
+  recorder.on('capture', () => {
+    startedAt = performance.now();
+    framesAtCapture = framesDrawn;
+  });
   await recorder.start();
 }
 
 /** Stops; the ready recording, and the page's own measure of how long it recorded (capture to stop()). */
-async function stopStage(): Promise<{ recording: Sortie.Recording; wallMs: number; visibility: typeof visibility }> {
+async function stopStage(): Promise<{
+  recording: Sortie.Recording;
+  wallMs: number;
+  visibility: typeof visibility;
+  framesDrawn: number;
+}> {
   const wallMs = performance.now() - startedAt;
+  const drawn = framesDrawn - framesAtCapture;
   const recording = await recorder!.stop();
-  return { recording, wallMs, visibility };
+  return { recording, wallMs, visibility, framesDrawn: drawn };
 }
 
 /** Page ms since recording started. */

@@ -15,6 +15,7 @@ import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { buildService, type Service } from '@sortie/server';
 import { loadConfig } from '@sortie/server/config';
+import type { TestPage } from './driver.js';
 import type { RunOptions, RunResult } from './page-entry.js';
 
 export const JWT_SECRET = 'browser-tests-secret-0123456789abcdef';
@@ -183,8 +184,11 @@ export async function downloadUrl(baseUrl: string, id: string): Promise<string> 
   return ((await res.json()) as { url: string }).url;
 }
 
-/** Runs page-entry's runRecording in the page (typed loosely for Playwright's serializer, precisely for the test). */
-export function runRecording(page: Page, opts: RunOptions): Promise<RunResult> {
+/**
+ * Runs page-entry's runRecording in the page (typed loosely for the drivers' serializers, precisely for the
+ * test); a Playwright page or a driver.ts TestPage.
+ */
+export function runRecording(page: Page | Pick<TestPage, 'evaluate'>, opts: RunOptions): Promise<RunResult> {
   const fn = (o: unknown) => (window as unknown as { runRecording(o: unknown): Promise<unknown> }).runRecording(o);
-  return page.evaluate(fn, opts as unknown) as Promise<RunResult>;
+  return (page as Pick<TestPage, 'evaluate'>).evaluate(fn, opts as unknown) as Promise<RunResult>;
 }

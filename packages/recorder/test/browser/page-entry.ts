@@ -53,8 +53,14 @@ async function blobsToBase64(blobs: Blob[]): Promise<string> {
   return toBase64(new Uint8Array(await new Blob(blobs).arrayBuffer()));
 }
 
-/** Loads `url` in a <video>, then seeks to the middle; what the element reports. */
-async function probeVideo(url: string): Promise<{ duration: number; seekedTo: number; target: number }> {
+/**
+ * Loads `url` in a <video>, then seeks to the middle; what the element reports. With `seekWithinMs`, a seek that
+ * has not ended by then resolves with `seeked: false` instead of waiting on.
+ */
+async function probeVideo(
+  url: string,
+  seekWithinMs?: number,
+): Promise<{ duration: number; seekedTo: number; target: number; seeked: boolean }> {
   const video = document.createElement('video');
   video.muted = true;
   video.preload = 'auto';
@@ -70,14 +76,15 @@ async function probeVideo(url: string): Promise<{ duration: number; seekedTo: nu
   });
   const duration = video.duration;
   const target = Number.isFinite(duration) ? duration / 2 : 1;
-  await new Promise<void>((resolve, reject) => {
-    video.addEventListener('seeked', () => resolve(), { once: true });
+  const seeked = await new Promise<boolean>((resolve, reject) => {
+    video.addEventListener('seeked', () => resolve(true), { once: true });
+    if (seekWithinMs !== undefined) setTimeout(() => resolve(false), seekWithinMs);
     video.addEventListener('error', () => reject(new Error(`video error while seeking: ${video.error?.message}`)), {
       once: true,
     });
     video.currentTime = target;
   });
-  return { duration, seekedTo: video.currentTime, target };
+  return { duration, seekedTo: video.currentTime, target, seeked };
 }
 
 Object.assign(window, { Sortie, animatedCanvas, blobsToBase64, probeVideo });

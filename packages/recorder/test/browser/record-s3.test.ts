@@ -8,35 +8,35 @@
  * as the SDK would have: part 1 is not sent again). Real Chromium
  * against the service on the loopback S3 server (s3-harness.ts).
  */
-import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setWebmDuration } from '@sortie/webm';
-import { download, launch, mintToken, openPage, runRecording, USER } from './harness.js';
+import { download, mintToken, runRecording, USER } from './harness.js';
+import { launchBrowser, openTestPage, type TestBrowser, type TestPage } from './driver.js';
 import type { RunOptions, RunResult } from './page-entry.js';
 import { startBackend } from './s3-harness.js';
 
 let svc: Awaited<ReturnType<typeof startBackend>>;
-let browser: Browser;
-let page: Page;
+let browser: TestBrowser;
+let page: TestPage;
 /** Every request the page made: "METHOD kind". */
 let requests: string[] = [];
-/** The part numbers the page asked URLs for, in order. */
-let partsAsked: number[] = [];
+/** The part numbers the page asked URLs for, in the order asked (read from the bodies, which may come later). */
+let partsAsked: Promise<number>[] = [];
 
 beforeAll(async () => {
   svc = await startBackend('s3');
-  browser = await launch();
-  page = await openPage(browser, svc.baseUrl);
+  browser = await launchBrowser();
+  page = await openTestPage(browser, svc.baseUrl);
   await page.exposeFunction('testToken', () => mintToken(USER, 600));
-  page.on('request', (r) => {
-    const path = new URL(r.url()).pathname;
-    if (r.method() === 'OPTIONS' || path.startsWith('/__test__')) return;
+  page.onRequest((r) => {
+    const path = new URL(r.url).pathname;
+    if (r.method === 'OPTIONS' || path.startsWith('/__test__')) return;
     if (path.endsWith('/parts'))
-      partsAsked.push((JSON.parse(r.postData() ?? '{}') as { partNumber: number }).partNumber);
+      partsAsked.push(r.postData().then((body) => (JSON.parse(body ?? '{}') as { partNumber: number }).partNumber));
     // A tail is a form upload to the bucket itself (a presigned POST).
-    const tail = r.method() === 'POST' && path === `/${svc.s3!.bucket}`;
+    const tail = r.method === 'POST' && path === `/${svc.s3!.bucket}`;
     requests.push(
-      `${r.method()} ${(tail ? `${path} (tail)` : path)
+      `${r.method} ${(tail ? `${path} (tail)` : path)
         .replace(/\/[0-9a-f-]{36}\.webm$/, '/:id.webm (part)')
         .replace(/[0-9a-f-]{36}/, ':id')}`,
     );
@@ -75,7 +75,7 @@ describe.each(CASES)('a recording stopped normally on S3 ($name)', ({ name, opts
     partsAsked = [];
     result = await runRecording(page, { sessionId: `sess-s3-${name}`, ...opts });
     seen = requests;
-    asked = partsAsked;
+    asked = await Promise.all(partsAsked);
     if (result.recording) stored = await download(svc.baseUrl, result.recording.id);
   }, 120_000);
 

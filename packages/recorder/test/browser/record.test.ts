@@ -1,23 +1,21 @@
 /**
- * Real Chromium records an animated canvas for a few seconds
+ * A real browser (Chromium, or Firefox in the browser-firefox project: driver.ts) records an animated canvas for a few seconds
  * against the real service; the stored file is the recorded chunks with the
  * Duration written in, ffprobe and a <video> agree on its length, and it seeks.
  */
-import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setWebmDuration } from '@sortie/webm';
 import {
   runRecording,
   download,
   downloadUrl,
-  launch,
   mintToken,
-  openPage,
   probe,
   startService,
   USER,
   type TestService,
 } from './harness.js';
+import { ENGINE, launchBrowser, openTestPage, type TestBrowser, type TestPage } from './driver.js';
 import type { RunOptions, RunResult } from './page-entry.js';
 
 /**
@@ -27,13 +25,14 @@ import type { RunOptions, RunResult } from './page-entry.js';
 const PAGE_CLOCK_TOLERANCE_MS = 250;
 
 let svc: TestService;
-let browser: Browser;
-let page: Page;
+let browser: TestBrowser;
+let page: TestPage;
 
 beforeAll(async () => {
   svc = await startService();
-  browser = await launch();
-  page = await openPage(browser, svc.baseUrl);
+  browser = await launchBrowser();
+  console.info(`browser: ${await browser.version()}`);
+  page = await openTestPage(browser, svc.baseUrl);
   await page.exposeFunction('testToken', () => mintToken(USER, 600));
 });
 
@@ -42,7 +41,7 @@ afterAll(async () => {
   await svc?.close();
 });
 
-describe('recording a canvas in Chromium', () => {
+describe(`recording a canvas in ${ENGINE}`, () => {
   let result: RunResult;
   let stored: Buffer;
 
@@ -61,7 +60,8 @@ describe('recording a canvas in Chromium', () => {
     expect(result.failure).toBeNull();
     expect(result.errors).toEqual([]);
     expect(result.recording?.status).toBe('ready');
-    expect(result.mimeType).toBe('video/webm;codecs=vp9');
+    // The SDK's first choice each engine offers: Firefox's MediaRecorder has no VP9.
+    expect(result.mimeType).toBe(ENGINE === 'firefox' ? 'video/webm;codecs=vp8' : 'video/webm;codecs=vp9');
     expect(result.states).toEqual(['starting', 'recording', 'stopping', 'uploading', 'ready']);
   });
 
@@ -69,7 +69,8 @@ describe('recording a canvas in Chromium', () => {
     const recorded = new Uint8Array(Buffer.from(result.chunks, 'base64'));
     expect(result.chunkCount).toBeGreaterThan(4);
     const expected = setWebmDuration(recorded, result.recording!.durationMs!)!;
-    expect(expected.length).toBe(recorded.length + 11);
+    // Chromium's Info has no Duration: 11 bytes are added. Firefox's holds a Duration of 0, overwritten in place.
+    expect(expected.length).toBe(recorded.length + (ENGINE === 'firefox' ? 0 : 11));
     expect(stored.length).toBe(expected.length);
     expect(stored.equals(Buffer.from(expected))).toBe(true);
     expect(result.recording!.sizeBytes).toBe(stored.length);
@@ -96,8 +97,9 @@ describe('recording a canvas in Chromium', () => {
     expect(Math.abs(result.recording!.durationMs! - result.pageRecordedMs)).toBeLessThan(PAGE_CLOCK_TOLERANCE_MS);
     // Every frame the canvas drew is recorded (30 fps asked, the canvas draws at most that): at the service's
     // default of 15 fps half would be missing. Counted against the draws of this run, not a rate the machine
-    // may not reach.
-    expect(p.packets).toBeGreaterThanOrEqual(Math.floor(result.drawsRecorded * 0.8));
+    // may not reach. Firefox's captureStream(30) records about two frames in three whatever the canvas draws (75
+    // of 115 here; the compositor's stream avoids that, compositor.test.ts): half at least.
+    expect(p.packets).toBeGreaterThanOrEqual(Math.floor(result.drawsRecorded * (ENGINE === 'firefox' ? 0.5 : 0.8)));
     expect(Math.abs(p.formatDuration - seconds)).toBeLessThan(0.5);
     // Not only the header we wrote: the frames themselves end where the header says.
     expect(Math.abs(p.lastPacketEnd - seconds)).toBeLessThan(0.5);
