@@ -247,7 +247,7 @@ class PresignedUploads implements UploadStrategy {
     endedBy: EndedBy,
   ): Promise<{ parts: PartRef[]; held?: HeldParts }> {
     if (endedBy !== 'size_limit' || !this.storage.tails) return { parts };
-    return { parts: (await this.withTailsAfter(row, parts)).parts };
+    return this.withTailsAfter(row, parts);
   }
 
   /** `parts` and, when they are the stored run 1..n, the tails after them folded in as part n+1. */
