@@ -65,7 +65,7 @@ export function origin(c: Context, publicUrl: string | null): string {
 /** Bearer-authenticated routes under /api/recordings. */
 export function recordingRoutes(deps: RecordingRoutesDeps) {
   const { service, settings, clock } = deps;
-  const { queries, parts, finalizer, lifecycle, downloads } = service;
+  const { queries, parts } = service;
   const app = new Hono<AuthEnv>();
 
   app.get('/config', async (c) => {
@@ -134,6 +134,14 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
     );
   });
 
+  endRoutes(app, deps);
+  readRoutes(app, deps);
+  return app;
+}
+
+/** Stop, complete and fail: the ways an upload ends, by its owner. */
+function endRoutes(app: Hono<AuthEnv>, deps: RecordingRoutesDeps): void {
+  const { finalizer, lifecycle } = deps.service;
   app.post('/:id/stop', validate('param', idParam), async (c) => {
     return c.json(await lifecycle.stop(c.get('user'), c.req.valid('param').id));
   });
@@ -152,7 +160,12 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
   app.post('/:id/fail', validate('param', idParam), validate('json', failBody), async (c) => {
     return c.json(await lifecycle.fail(c.get('user'), c.req.valid('param').id, c.req.valid('json').reason));
   });
+}
 
+/** Downloads and delete: of the user's own recordings, or by an admin of anyone's (audited through the hooks). */
+function readRoutes(app: Hono<AuthEnv>, deps: RecordingRoutesDeps): void {
+  const { service, clock } = deps;
+  const { queries, lifecycle, downloads } = service;
   app.get('/:id/download', validate('param', idParam), async (c) => {
     const { row, presigned } = await downloads.readyForDownload(c.get('user'), c.req.valid('param').id);
     // Every request counts, whatever its Range (bytes=1- is the file but one byte); the trail coalesces a
@@ -180,8 +193,6 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
     if (row.userId !== user.id) await deps.onForeignDelete?.(user, row);
     return c.body(null, 204);
   });
-
-  return app;
 }
 
 /**
