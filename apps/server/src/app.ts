@@ -1,15 +1,15 @@
 /**
- * createApp(deps): every route, middleware and the one error handler. Does no
- * I/O when imported or called; index.ts builds the dependencies and serves.
+ * createApp(deps): every route, middleware and the one error handler, over the services createServices builds
+ * (services.ts). Does no I/O when imported or called; server.ts builds the dependencies and serves.
  */
 import type { Readiness } from '@sortie/contract';
-import { Hono } from 'hono';
+import { Hono, type ErrorHandler } from 'hono';
 import { cors } from 'hono/cors';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { routePath } from 'hono/route';
 import { createDrain, type Drain } from './lib/drain.js';
-import { createMetrics, type Metrics } from './metrics/index.js';
+import type { Metrics } from './metrics/index.js';
 import { observeRequests } from './metrics/http.js';
 import type { Config } from './config.js';
 import type { Database } from './db/client.js';
@@ -17,22 +17,21 @@ import { sql } from 'drizzle-orm';
 import { DomainError, errorBody, httpStatus, type ErrorCode } from './errors.js';
 import { bearerAuth, requireAdmin, type AuthEnv } from './auth/middleware.js';
 import { adminRoutes } from './admin/routes.js';
-import { AuditService, type AuditAction } from './audit/service.js';
-import { RetentionJob } from './jobs/retention.js';
-import { Sweeper } from './jobs/sweeper.js';
+import type { AuditAction, AuditService } from './audit/service.js';
+import type { RetentionJob } from './jobs/retention.js';
+import type { Sweeper } from './jobs/sweeper.js';
 import { demoRoutes, demoSigningKey } from './auth/demo.js';
 import { jsonBodyLimit, securityHeaders } from './lib/http-guards.js';
 import { BODY_TIMED_OUT, bodyDeadline } from './lib/body-deadline.js';
-import { SealKeyring } from './seals/keys.js';
 import { sealKeyRoutes, sealRoutes } from './seals/routes.js';
-import { SealService } from './seals/service.js';
+import type { SealService } from './seals/service.js';
 import type { Clock } from './lib/clock.js';
 import type { Logger } from './lib/logger.js';
-import { RecordingsService } from './recordings/service.js';
-import { recordingRoutes, transferRoutes, type ForeignRead } from './recordings/routes.js';
-import { SettingsService } from './settings/service.js';
+import type { RecordingsService } from './recordings/service.js';
+import { recordingRoutes, transferRoutes, type ForeignRead, type RecordingRoutesDeps } from './recordings/routes.js';
+import type { SettingsService } from './settings/service.js';
 import { thumbnailFileRoutes, timelineRoutes } from './timeline/routes.js';
-import { TimelineService } from './timeline/service.js';
+import { createServices, type Services } from './services.js';
 import type { RecordingStorage } from './storage/types.js';
 import type { Identity } from './auth/identity.js';
 import type { RecordingRow } from './db/schema.js';
@@ -85,56 +84,16 @@ function isClientAbort(err: unknown): boolean {
 }
 
 export function createApp(deps: AppDeps): App {
-  const { config, database, storage, clock, logger } = deps;
-  const settings = new SettingsService(database.db, clock);
-  const recordings = new RecordingsService({
-    db: database.db,
-    storage,
-    clock,
-    maxSizeBytes: config.maxSizeBytes,
-    perUser: config.perUser,
-    uploads: config.uploads,
-    minFreeBytes: config.minFreeBytes,
-    logger: logger.child({ component: 'recordings' }),
-  });
-  const audit = new AuditService(database.db, clock);
-  // HS256 bearer tokens: the configured secret, or in demo mode (which config.ts refuses beside a secret or a
-  // JWKS) the demo key of its own, derived from the deployment key.
-  const hsSecret = config.demo ? demoSigningKey(deps.signingKey) : config.auth.jwtSecret;
-
+  const { config } = deps;
+  const services = createServices(config, deps);
   const app = new Hono<AuthEnv>();
   app.use('*', requestId());
   // CSP, nosniff, Referrer-Policy, frame-ancestors on every answer: the pages, the API, the downloads (lib/http-guards.ts).
   app.use('*', securityHeaders(config));
   // Observe first, so that the drain's 503s are logged and counted too.
-  const metrics = createMetrics(database.db);
   const drain = createDrain();
-  const jobDeps = { db: database.db, recordings, clock, audit };
-  const sealKeyring = new SealKeyring(database.db, clock, config.sealPrivateKey);
-  const jobs = {
-    retention: new RetentionJob({
-      ...jobDeps,
-      logger: logger.child({ job: 'retention' }),
-      retentionDays: config.retentionDays,
-      // Whichever caller ran it: the hourly timer or an admin's run-now.
-      onDeleted: (n) => metrics.retentionDeleted(n),
-    }),
-    sweeper: new Sweeper({
-      ...jobDeps,
-      logger: logger.child({ job: 'sweeper' }),
-      abandonedAfterMinutes: config.abandonedAfterMinutes,
-    }),
-    sealer: new SealService({
-      db: database.db,
-      storage,
-      clock,
-      keys: sealKeyring,
-      logger: logger.child({ job: 'sealer' }),
-    }),
-  };
-  app.use('*', observeRequests({ metrics, logger }));
+  app.use('*', observeRequests({ metrics: services.metrics, logger: deps.logger }));
   app.use('*', drain.middleware);
-
   if (config.corsOrigins.length > 0) {
     app.use(
       '/api/*',
@@ -147,15 +106,29 @@ export function createApp(deps: AppDeps): App {
       }),
     );
   }
-
   // A stalled or trickling body (but a part's) is cut off after SORTIE_HTTP_BODY_TIMEOUT_SECONDS (lib/body-deadline.ts).
   app.use('*', bodyDeadline(config.http.bodyTimeoutMs));
-
   // Every body read whole is JSON of at most 2 MiB, refused before it is buffered; part PUTs stream under their own limits.
   app.use('*', jsonBodyLimit());
 
+  probeRoutes(app, deps, services.metrics);
+  // HS256 bearer tokens: the configured secret, or in demo mode (which config.ts refuses beside a secret or a
+  // JWKS) the demo key of its own, derived from the deployment key.
+  const hsSecret = config.demo ? demoSigningKey(deps.signingKey) : config.auth.jwtSecret;
+  if (config.demo && hsSecret) app.route('/api/demo', demoRoutes(hsSecret));
+  // The seals' public keys: anyone may check a seal.
+  app.route('/api', sealKeyRoutes(services.sealKeys));
+  if (config.recordingEnabled) apiRoutes(app, deps, services, hsSecret);
+
+  app.notFound((c) => c.json(errorBody('not_found', 'No such route.'), 404));
+  app.onError(errorHandler(deps.logger));
+  const { recordings, settings, audit, jobs, metrics } = services;
+  return { app, recordings, settings, audit, jobs, metrics, drain };
+}
+
+/** /healthz, /metrics and /readyz: unauthenticated like the probes (restrict /metrics at the ingress). */
+function probeRoutes(app: Hono<AuthEnv>, deps: AppDeps, metrics: Metrics): void {
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  // Unauthenticated like the probes: restrict it at the ingress (see the README's Kubernetes section).
   app.get('/metrics', async (c) => {
     const { body, contentType } = await metrics.render();
     return c.body(body, 200, { 'Content-Type': contentType });
@@ -163,13 +136,13 @@ export function createApp(deps: AppDeps): App {
   app.get('/readyz', async (c) => {
     const checks: Record<string, string> = {};
     try {
-      await database.db.execute(sql`select 1`);
+      await deps.database.db.execute(sql`select 1`);
       checks.database = 'ok';
     } catch {
       checks.database = 'unavailable';
     }
     try {
-      await storage.check();
+      await deps.storage.check();
       checks.storage = 'ok';
     } catch {
       checks.storage = 'unavailable';
@@ -177,70 +150,73 @@ export function createApp(deps: AppDeps): App {
     const ok = Object.values(checks).every((v) => v === 'ok');
     return c.json({ status: ok ? 'ready' : 'not_ready', checks } satisfies Readiness, ok ? 200 : 503);
   });
+}
 
-  if (config.demo && hsSecret) app.route('/api/demo', demoRoutes(hsSecret));
-  // The seals' public keys: anyone may check a seal.
-  app.route('/api', sealKeyRoutes(sealKeyring));
+/** The recordings API, its signed-URL routes, markers and thumbnails, and the admin API. */
+function apiRoutes(app: Hono<AuthEnv>, deps: AppDeps, services: Services, hsSecret: string | null): void {
+  const { config, clock } = deps;
+  const { recordings, settings, audit, jobs, timeline } = services;
+  const routeDeps: RecordingRoutesDeps = {
+    service: recordings,
+    settings,
+    clock,
+    signingKey: deps.signingKey,
+    publicUrl: config.publicUrl,
+    capture: config.capture,
+    ...auditHooks(audit),
+    onEndRequested: (id: string) => jobs.sweeper.settleSoon(id),
+  };
+  // One verifier for every bearer route, so the JWKS cache is shared.
+  const auth = bearerAuth({ secret: hsSecret, jwksUrl: config.auth.jwksUrl });
+  app.route('/api', transferRoutes(routeDeps));
+  app.use('/api/recordings/*', auth);
+  app.use('/api/recordings', auth);
+  app.route('/api/recordings', recordingRoutes(routeDeps));
+  app.route('/api/recordings', sealRoutes({ recordings, seals: jobs.sealer }));
+  // Markers and thumbnails (extension): under the same bearer guard, and the thumbnails' own signed-URL route.
+  const timelineDeps = {
+    recordings,
+    timeline,
+    clock,
+    signingKey: deps.signingKey,
+    publicUrl: config.publicUrl,
+    onForeignRead: routeDeps.onForeignRead,
+  };
+  app.route('/api/recordings', timelineRoutes(timelineDeps));
+  app.route('/api', thumbnailFileRoutes(timelineDeps));
+  app.use('/api/admin/*', auth, requireAdmin);
+  app.route(
+    '/api/admin',
+    adminRoutes({ recordings, settings, audit, retention: jobs.retention, db: deps.database.db, clock }),
+  );
+}
 
-  if (config.recordingEnabled) {
-    const routeDeps = {
-      service: recordings,
-      settings,
-      clock,
-      signingKey: deps.signingKey,
-      publicUrl: config.publicUrl,
-      capture: config.capture,
-      // The audit trail of administrators acting on other people's recordings.
-      onForeignDelete: (user: Identity, row: RecordingRow) =>
-        audit.record({
+/** The audit trail of administrators acting on other people's recordings. */
+function auditHooks(audit: AuditService): Pick<RecordingRoutesDeps, 'onForeignDelete' | 'onForeignRead'> {
+  return {
+    onForeignDelete: (user: Identity, row: RecordingRow) =>
+      audit.record({
+        actor: user,
+        action: 'recording.delete',
+        recordingId: row.id,
+        details: { userId: row.userId, sessionId: row.sessionId },
+      }),
+    // Coalesced per admin, recording and action (audit/service.ts READ_AUDIT_WINDOW_MS): seeking is one entry.
+    onForeignRead: (user: Identity, row: RecordingRow, how: ForeignRead) =>
+      audit
+        .recordCoalesced({
           actor: user,
-          action: 'recording.delete',
+          action: FOREIGN_READ_ACTION[how],
           recordingId: row.id,
           details: { userId: row.userId, sessionId: row.sessionId },
-        }),
-      // Coalesced per admin, recording and action (audit/service.ts READ_AUDIT_WINDOW_MS): seeking is one entry.
-      onForeignRead: (user: Identity, row: RecordingRow, how: ForeignRead) =>
-        audit
-          .recordCoalesced({
-            actor: user,
-            action: FOREIGN_READ_ACTION[how],
-            recordingId: row.id,
-            details: { userId: row.userId, sessionId: row.sessionId },
-          })
-          .then(() => undefined),
-      onEndRequested: (id: string) => jobs.sweeper.settleSoon(id),
-    };
-    // One verifier for every bearer route, so the JWKS cache is shared.
-    const auth = bearerAuth({ secret: hsSecret, jwksUrl: config.auth.jwksUrl });
-    app.route('/api', transferRoutes(routeDeps));
-    app.use('/api/recordings/*', auth);
-    app.use('/api/recordings', auth);
-    app.route('/api/recordings', recordingRoutes(routeDeps));
-    app.route('/api/recordings', sealRoutes({ recordings, seals: jobs.sealer }));
-    // Markers and thumbnails (extension): under the same bearer guard, and the thumbnails' own signed-URL route.
-    const timelineDeps = {
-      recordings,
-      timeline: new TimelineService(database.db, storage, clock, {
-        maxReservedBytes: config.perUser.maxReservedBytes,
-        maxMarkerBytes: config.perUser.maxMarkerBytes,
-      }),
-      clock,
-      signingKey: deps.signingKey,
-      publicUrl: config.publicUrl,
-      onForeignRead: routeDeps.onForeignRead,
-    };
-    app.route('/api/recordings', timelineRoutes(timelineDeps));
-    app.route('/api', thumbnailFileRoutes(timelineDeps));
-    app.use('/api/admin/*', auth, requireAdmin);
-    app.route(
-      '/api/admin',
-      adminRoutes({ recordings, settings, audit, retention: jobs.retention, db: database.db, clock }),
-    );
-  }
+        })
+        .then(() => undefined),
+  };
+}
 
-  app.notFound((c) => c.json(errorBody('not_found', 'No such route.'), 404));
-
-  app.onError((err, c) => {
+/** The one error handler: a DomainError as the contract's error body, anything unexpected logged and a 500. */
+function errorHandler(logger: Logger): ErrorHandler<AuthEnv> {
+  return (err, c) => {
     if (c.get(BODY_TIMED_OUT as never)) {
       // The deadline already answered 408 on the socket and closed it; this answer goes nowhere.
       return c.json(errorBody('request_timeout', 'The request body did not arrive in time.'), 408);
@@ -269,7 +245,5 @@ export function createApp(deps: AppDeps): App {
       requestId: c.get('requestId' as never),
     });
     return c.json(errorBody('internal', 'Something went wrong on our side; it has been logged.'), 500);
-  });
-
-  return { app, recordings, settings, audit, jobs, metrics, drain };
+  };
 }

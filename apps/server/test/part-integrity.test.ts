@@ -282,13 +282,15 @@ describe('parallel PUTs of one part', () => {
     });
     const user = { id: 'u-1', name: 'Ada Lovelace', isAdmin: false };
     for (let trial = 0; trial < 10; trial++) {
-      const rec = await racing.create(user, { sessionId: `race-${trial}`, mimeType: 'video/webm;codecs=vp9' });
-      await racing.requestPart(user, rec.id, 1, 64 * 1024, 'http://127.0.0.1');
+      const rec = await racing.parts.createRow(user, { sessionId: `race-${trial}`, mimeType: 'video/webm;codecs=vp9' });
+      await racing.parts.requestPart(user, rec.id, 1, 64 * 1024, 'http://127.0.0.1');
       const bodies = Array.from({ length: 8 }, () => randomBytes(64 * 1024));
       // Each body arrives in several chunks so that the writes interleave.
       const chunked = (b: Buffer) =>
         Readable.from([b.subarray(0, 20_000), b.subarray(20_000, 40_000), b.subarray(40_000)]);
-      const results = await Promise.allSettled(bodies.map((b) => racing.acceptPart(rec.id, 1, b.length, chunked(b))));
+      const results = await Promise.allSettled(
+        bodies.map((b) => racing.parts.acceptPart(rec.id, 1, b.length, chunked(b))),
+      );
       const etags = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.etag] : []));
       expect(etags.length).toBe(8);
       const row = await partRow(rec.id, 1);
@@ -296,13 +298,15 @@ describe('parallel PUTs of one part', () => {
       const disk = await onDisk(rec.id);
       expect(disk.files).toHaveLength(1);
       expect(disk.files[0]).toContain(row!.etag!.replace(/"/g, ''));
-      const ready = await racing.complete(user, rec.id, {
+      const ready = await racing.finalizer.complete(user, rec.id, {
         durationMs: null,
         parts: [{ partNumber: 1, etag: row!.etag! }],
       });
       expect(ready.status).toBe('ready');
       const winner = bodies[etags.indexOf(row!.etag!)]!;
-      const got = Buffer.concat(await (await racing.open(await racing.getRow(user, rec.id, false))).toArray());
+      const got = Buffer.concat(
+        await (await racing.downloads.open(await racing.getRow(user, rec.id, false))).toArray(),
+      );
       expect(got.equals(winner)).toBe(true);
     }
   });

@@ -222,13 +222,23 @@ if (TEST_STORAGE === 'local') {
       const tails = [0, 1].map((seq) => ({ partNumber: 2, seq, bytes: randomBytes(1500 + seq) }));
       await putTails(rec.id, tails);
       // Part 2 was refused (413) and the SDK completes with the parts stored, as it does at the limit.
-      const done = await t.json(
-        'POST',
-        `/api/recordings/${rec.id}/complete`,
-        { durationMs: 1000, parts: [{ partNumber: 1, etag }], endedBy: 'size_limit' },
-        t.auth.user,
-      );
+      const listParts = t.storage.listParts;
+      let listings = 0;
+      t.storage.listParts = (args) => {
+        listings++;
+        return listParts.call(t.storage, args);
+      };
+      const done = await t
+        .json(
+          'POST',
+          `/api/recordings/${rec.id}/complete`,
+          { durationMs: 1000, parts: [{ partNumber: 1, etag }], endedBy: 'size_limit' },
+          t.auth.user,
+        )
+        .finally(() => (t.storage.listParts = listParts));
       expect(done.status).toBe(200);
+      // The listing that found the run to fold after is the one the parts are checked against.
+      expect(listings).toBe(1);
       expect(await done.json()).toMatchObject({
         status: 'ready',
         endedBy: 'size_limit',

@@ -361,7 +361,7 @@ describe('a delete racing an upload', () => {
     const made = await makeRecording(t, 'ready');
     const row = (await t.service.recordings.rowById(made.id))!;
     const timeline = new TimelineService(t.database.db, t.storage, { now: () => new Date() });
-    await t.service.recordings.deleteRow(row);
+    await t.service.recordings.lifecycle.deleteRow(row);
     await expect(timeline.putThumbnail(row, 0, jpeg())).rejects.toMatchObject({ code: 'not_found' });
     await expect(timeline.addMarkers(row, [{ offsetMs: 0, label: 'm', source: 'app' }])).rejects.toMatchObject({
       code: 'not_found',

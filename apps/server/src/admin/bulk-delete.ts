@@ -41,7 +41,7 @@ async function deleteOne(
   if (!row) return { id, status: 'not_found', message: 'No such recording (it may have been deleted already).' };
   let removed: boolean;
   try {
-    removed = await recordings.deleteRow(row);
+    removed = await recordings.lifecycle.deleteRow(row);
   } catch (err) {
     // The row stays when storage refuses (deleteRow removes the bytes first): the admin can try again.
     const message = err instanceof DomainError ? err.message : 'Storage refused the delete; the recording is kept.';

@@ -49,7 +49,7 @@ export function adminRoutes(deps: AdminRoutesDeps) {
   const app = new Hono<AuthEnv>();
 
   app.get('/recordings', validate('query', adminListQuery), async (c) => {
-    return c.json((await recordings.list(c.req.valid('query'))) satisfies RecordingPage);
+    return c.json((await recordings.queries.list(c.req.valid('query'))) satisfies RecordingPage);
   });
 
   // A POST with the ids in the body, not DELETE with a query: 200 UUIDs do not fit every proxy's URL limit.

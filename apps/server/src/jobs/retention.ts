@@ -115,7 +115,7 @@ export class RetentionJob {
     for (const row of rows) {
       try {
         // A savepoint, so that one failed delete does not abort the whole batch's transaction.
-        await tx.transaction((sp) => this.opts.recordings.withDb(sp as unknown as Db).deleteRow(row));
+        await tx.transaction((sp) => this.opts.recordings.withDb(sp as unknown as Db).lifecycle.deleteRow(row));
       } catch (err) {
         failedIds.push(row.id);
         logger.error('retention could not delete a recording; it is kept for the next run', {

@@ -214,12 +214,12 @@ export class Sweeper {
     const audit = this.opts.audit.withDb(db);
     // What is stored, as the database says where it knows (parts received through the
     // service), or as the backend says where it never saw the bytes (S3).
-    const stored = await service.storedParts(row);
+    const stored = await service.parts.storedParts(row);
     // On S3, what the client had not yet made a part is in its tail objects: they become the last part.
-    let parts = await service.foldTails(row, usableParts(stored, storage.minPartSizeBytes));
+    let parts = await service.strategy.foldTails(row, usableParts(stored, storage.minPartSizeBytes));
     const idle = { lastActivityAt: row.lastActivityAt.toISOString(), userId: row.userId, sessionId: row.sessionId };
     const fail = async (reason: string) => {
-      await service.markFailed(row, reason);
+      await service.lifecycle.markFailed(row, reason);
       await audit.record({
         actor: SWEEPER_ACTOR,
         action: 'sweeper.fail',
@@ -233,7 +233,7 @@ export class Sweeper {
       // A complete that joined the parts but never recorded it: the object is whole, keep it.
       const joined = await storage.stat(row.storageKey);
       if (joined) {
-        const rec = await service.markReady(row, joined.sizeBytes, null, endedBy);
+        const rec = await service.finalizer.markReady(row, joined.sizeBytes, null, endedBy);
         await audit.record({
           actor: SWEEPER_ACTOR,
           action: 'sweeper.finalize',
@@ -264,7 +264,7 @@ export class Sweeper {
     let lastError = '';
     while (parts.length > 0 && !rec) {
       try {
-        rec = await service.finalize(
+        rec = await service.finalizer.finalize(
           row,
           null,
           parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag })),

@@ -20,7 +20,9 @@ import { parseRange } from '../lib/range.js';
 import { signToken, verifyToken } from '../lib/signed-token.js';
 import { validate } from '../lib/validate.js';
 import type { SettingsService } from '../settings/service.js';
-import { downloadFilename, toResource, type RecordingsService } from './service.js';
+import { DOWNLOAD_URL_TTL_SECONDS } from './downloads.js';
+import { downloadFilename, toResource } from './resource.js';
+import type { RecordingsService } from './service.js';
 import { completeBody, createBody, failBody, idParam, listQuery, partBody, tailBody } from './schemas.js';
 import type { RecordingRow } from '../db/schema.js';
 import type { Clock } from '../lib/clock.js';
@@ -54,8 +56,7 @@ export type ForeignRead = 'download' | 'download_url' | 'thumbnails';
  */
 export const END_URL_TTL_SECONDS = 7 * 24 * 60 * 60;
 
-/** How long a header-less download URL stays valid: long enough to watch a long recording. */
-export const DOWNLOAD_URL_TTL_SECONDS = 60 * 60;
+export { DOWNLOAD_URL_TTL_SECONDS };
 
 export function origin(c: Context, publicUrl: string | null): string {
   return publicUrl ?? new URL(c.req.url).origin;
@@ -64,6 +65,7 @@ export function origin(c: Context, publicUrl: string | null): string {
 /** Bearer-authenticated routes under /api/recordings. */
 export function recordingRoutes(deps: RecordingRoutesDeps) {
   const { service, settings, clock } = deps;
+  const { queries, parts } = service;
   const app = new Hono<AuthEnv>();
 
   app.get('/config', async (c) => {
@@ -71,18 +73,13 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
     return c.json({
       enabled: true,
       autoRecord: s.autoRecord,
-      maxSizeBytes: service.maxSizeBytes,
-      backend: service.storage.backend,
-      minPartSizeBytes: service.storage.minPartSizeBytes,
-      maxParts: service.storage.maxParts,
-      // Where the service can rewrite a finished object (S3), it writes the Duration at complete (repair-object.ts).
-      writesDuration: service.storage.rewriteObject !== undefined,
+      ...service.uploadConfig(),
       ...deps.capture,
     } satisfies RecordingConfig);
   });
 
   app.post('/', validate('json', createBody), async (c) => {
-    const row = await service.createRow(c.get('user'), c.req.valid('json'));
+    const row = await parts.createRow(c.get('user'), c.req.valid('json'));
     // A capability to end this recording only, for navigator.sendBeacon (no Authorization header).
     const token = await signToken(
       deps.signingKey,
@@ -90,7 +87,7 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
       new Date(clock.now().getTime() + END_URL_TTL_SECONDS * 1000),
     );
     const base = origin(c, deps.publicUrl);
-    const partsUrl = await service.partsUrl(row, base);
+    const partsUrl = await parts.partsUrl(row, base);
     return c.json(
       {
         ...toResource(row),
@@ -103,18 +100,17 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
 
   app.get('/', validate('query', listQuery), async (c) => {
     const q = c.req.valid('query');
-    return c.json((await service.list({ ...q, userId: c.get('user').id })) satisfies Page<Recording>);
+    return c.json((await queries.list({ ...q, userId: c.get('user').id })) satisfies Page<Recording>);
   });
 
   app.get('/:id', validate('param', idParam), async (c) => {
-    return c.json(await service.get(c.get('user'), c.req.valid('param').id));
+    return c.json(await queries.get(c.get('user'), c.req.valid('param').id));
   });
 
   app.post('/:id/parts', validate('param', idParam), validate('json', partBody), async (c) => {
     const { id } = c.req.valid('param');
     const { partNumber, sizeBytes } = c.req.valid('json');
-    // The backend makes the URL: presigned S3 UploadPart, or a signed URL back to this service.
-    const { target, expiresAt, partsUrl } = await service.requestPart(
+    const { target, expiresAt, partsUrl } = await parts.requestPart(
       c.get('user'),
       id,
       partNumber,
@@ -134,18 +130,26 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
   // Extension (docs/bounded-loss.md): presigned URLs for the tail objects of a backend with a part floor (S3).
   app.post('/:id/tails', validate('param', idParam), validate('json', tailBody), async (c) => {
     return c.json(
-      (await service.requestTails(c.get('user'), c.req.valid('param').id, c.req.valid('json'))) satisfies TailTargets,
+      (await parts.requestTails(c.get('user'), c.req.valid('param').id, c.req.valid('json'))) satisfies TailTargets,
     );
   });
 
+  endRoutes(app, deps);
+  readRoutes(app, deps);
+  return app;
+}
+
+/** Stop, complete and fail: the ways an upload ends, by its owner. */
+function endRoutes(app: Hono<AuthEnv>, deps: RecordingRoutesDeps): void {
+  const { finalizer, lifecycle } = deps.service;
   app.post('/:id/stop', validate('param', idParam), async (c) => {
-    return c.json(await service.stop(c.get('user'), c.req.valid('param').id));
+    return c.json(await lifecycle.stop(c.get('user'), c.req.valid('param').id));
   });
 
   app.post('/:id/complete', validate('param', idParam), validate('json', completeBody), async (c) => {
     const body = c.req.valid('json');
     return c.json(
-      await service.complete(c.get('user'), c.req.valid('param').id, {
+      await finalizer.complete(c.get('user'), c.req.valid('param').id, {
         durationMs: body.durationMs ?? null,
         parts: body.parts,
         endedBy: body.endedBy,
@@ -154,28 +158,16 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
   });
 
   app.post('/:id/fail', validate('param', idParam), validate('json', failBody), async (c) => {
-    return c.json(await service.fail(c.get('user'), c.req.valid('param').id, c.req.valid('json').reason));
+    return c.json(await lifecycle.fail(c.get('user'), c.req.valid('param').id, c.req.valid('json').reason));
   });
+}
 
-  /** The ready recording `user` may download, and the backend's own URL for it (S3) or null. */
-  async function readyForDownload(
-    user: Identity,
-    id: string,
-  ): Promise<{ row: RecordingRow; presigned: string | null }> {
-    const row = await service.getRow(user, id, true);
-    if (row.status !== 'ready')
-      throw new DomainError('conflict', `Recording is ${row.status}; only a ready recording can be downloaded.`);
-    const presigned = await service.storage.presignDownload({
-      key: row.storageKey,
-      filename: downloadFilename(row),
-      mimeType: row.mimeType,
-      expiresInSeconds: DOWNLOAD_URL_TTL_SECONDS,
-    });
-    return { row, presigned };
-  }
-
+/** Downloads and delete: of the user's own recordings, or by an admin of anyone's (audited through the hooks). */
+function readRoutes(app: Hono<AuthEnv>, deps: RecordingRoutesDeps): void {
+  const { service, clock } = deps;
+  const { queries, lifecycle, downloads } = service;
   app.get('/:id/download', validate('param', idParam), async (c) => {
-    const { row, presigned } = await readyForDownload(c.get('user'), c.req.valid('param').id);
+    const { row, presigned } = await downloads.readyForDownload(c.get('user'), c.req.valid('param').id);
     // Every request counts, whatever its Range (bytes=1- is the file but one byte); the trail coalesces a
     // viewing's many range requests into one entry.
     if (row.userId !== c.get('user').id) await deps.onForeignRead?.(c.get('user'), row, 'download');
@@ -184,7 +176,7 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
   });
 
   app.post('/:id/download-url', validate('param', idParam), async (c) => {
-    const { row, presigned } = await readyForDownload(c.get('user'), c.req.valid('param').id);
+    const { row, presigned } = await downloads.readyForDownload(c.get('user'), c.req.valid('param').id);
     const expiresAt = new Date(clock.now().getTime() + DOWNLOAD_URL_TTL_SECONDS * 1000);
     if (row.userId !== c.get('user').id) await deps.onForeignRead?.(c.get('user'), row, 'download_url');
     const url =
@@ -195,14 +187,12 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
 
   app.delete('/:id', validate('param', idParam), async (c) => {
     const user = c.get('user');
-    const row = await service.getRow(user, c.req.valid('param').id, true);
+    const row = await queries.getRow(user, c.req.valid('param').id, true);
     // A concurrent delete that removed the row first wins: this one answers as if it came after (404).
-    if (!(await service.deleteRow(row))) throw notFound();
+    if (!(await lifecycle.deleteRow(row))) throw notFound();
     if (row.userId !== user.id) await deps.onForeignDelete?.(user, row);
     return c.body(null, 204);
   });
-
-  return app;
 }
 
 /**
@@ -212,13 +202,12 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
  */
 export function transferRoutes(deps: RecordingRoutesDeps) {
   const { service } = deps;
+  const { parts } = service;
   const app = new Hono<{ Bindings: { incoming?: import('node:http').IncomingMessage } }>();
 
   // Only backends that receive part bodies themselves (local disk) have this route.
   app.put('/uploads/:token', async (c) => {
-    const receiver = service.storage.receiver;
-    if (!receiver) throw notFound('No such route.');
-    const claims = await receiver.verifyPartUrl(c.req.param('token'));
+    const claims = await parts.verifyPartUrl(c.req.param('token'));
     if (!claims) throw new DomainError('unauthorized', 'This upload URL is invalid or has expired; request a new one.');
     const declared = c.req.header('content-length');
     if (declared !== undefined) {
@@ -232,7 +221,7 @@ export function transferRoutes(deps: RecordingRoutesDeps) {
         throw badRequest(`This URL takes exactly ${claims.sizeBytes} bytes; the body has ${n}.`);
     }
     return receiveBody(c, (body) =>
-      service.acceptPart(claims.recordingId, claims.partNumber, claims.sizeBytes, body, claims),
+      parts.acceptPart(claims.recordingId, claims.partNumber, claims.sizeBytes, body, claims),
     );
   });
 
@@ -241,20 +230,18 @@ export function transferRoutes(deps: RecordingRoutesDeps) {
    * the reservation POST /parts makes, for the Content-Length's size, then the bytes.
    */
   app.put('/uploads/:token/:partNumber', async (c) => {
-    const receiver = service.storage.receiver;
-    if (!receiver) throw notFound('No such route.');
-    const claims = await receiver.verifyPartsUrl(c.req.param('token'));
+    const claims = await parts.verifyPartsUrl(c.req.param('token'));
     if (!claims) throw new DomainError('unauthorized', 'This upload URL is invalid or has expired; request a new one.');
     const pn = c.req.param('partNumber');
     const partNumber = /^[1-9][0-9]{0,8}$/.test(pn) ? Number(pn) : 0;
-    if (partNumber < 1 || partNumber > service.storage.maxParts)
-      throw badRequest(`The part number must be an integer from 1 to ${service.storage.maxParts}.`);
+    if (partNumber < 1 || partNumber > parts.maxParts)
+      throw badRequest(`The part number must be an integer from 1 to ${parts.maxParts}.`);
     const declared = c.req.header('content-length');
     if (declared === undefined || !/^[0-9]{1,15}$/.test(declared))
       throw badRequest('A part sent to the parts URL needs a Content-Length header: the part size it reserves.');
     const sizeBytes = Number(declared);
     if (sizeBytes < 1) throw badRequest('A part has at least 1 byte.');
-    return receiveBody(c, (body) => service.receivePart(claims, partNumber, sizeBytes, body));
+    return receiveBody(c, (body) => parts.receivePart(claims, partNumber, sizeBytes, body));
   });
 
   /**
@@ -267,9 +254,9 @@ export function transferRoutes(deps: RecordingRoutesDeps) {
   app.post('/ends/:token', async (c) => {
     const claims = await verifyToken(deps.signingKey, c.req.param('token'), 'end');
     if (!claims) throw new DomainError('unauthorized', 'This end URL is invalid or has expired.');
-    const row = await service.rowById(claims.rid);
+    const row = await service.queries.rowById(claims.rid);
     if (!row) throw notFound();
-    if (await service.requestEnd(row.id)) deps.onEndRequested?.(row.id);
+    if (await service.lifecycle.requestEnd(row.id)) deps.onEndRequested?.(row.id);
     return c.json({ id: row.id, status: 'ending' }, 202);
   });
 
@@ -277,7 +264,7 @@ export function transferRoutes(deps: RecordingRoutesDeps) {
     const claims = await verifyToken(deps.signingKey, c.req.param('token'), 'file');
     if (!claims)
       throw new DomainError('unauthorized', 'This download URL is invalid or has expired; request a new one.');
-    const row = await service.rowById(claims.rid);
+    const row = await service.queries.rowById(claims.rid);
     if (!row) throw notFound();
     return serveFile(c, service, row);
   });
@@ -314,6 +301,7 @@ async function receiveBody(
 
 /** Streams a ready recording with Range support (206 / 416), never buffering it. */
 async function serveFile(c: Context, service: RecordingsService, row: RecordingRow): Promise<Response> {
+  const { downloads } = service;
   if (row.status !== 'ready')
     throw new DomainError('conflict', `Recording is ${row.status}; only a ready recording can be downloaded.`);
   const size = row.sizeBytes;
@@ -337,10 +325,10 @@ async function serveFile(c: Context, service: RecordingsService, row: RecordingR
   if (range.kind === 'range') {
     headers['Content-Range'] = `bytes ${range.start}-${range.end}/${size}`;
     headers['Content-Length'] = String(range.end - range.start + 1);
-    const stream = isHead ? null : await service.open(row, { start: range.start, end: range.end });
+    const stream = isHead ? null : await downloads.open(row, { start: range.start, end: range.end });
     return new Response(stream ? (Readable.toWeb(stream) as ReadableStream) : null, { status: 206, headers });
   }
   headers['Content-Length'] = String(size);
-  const stream = isHead ? null : await service.open(row);
+  const stream = isHead ? null : await downloads.open(row);
   return new Response(stream ? (Readable.toWeb(stream) as ReadableStream) : null, { status: 200, headers });
 }

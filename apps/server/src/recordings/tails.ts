@@ -22,8 +22,8 @@
  *   removeOrphanTails): a target stays valid until it expires, whatever
  *   happens to its recording; and, of open recordings whose targets have all
  *   expired, those their full parts replaced (removeSupersededTails).
- * Tails are also deleted with the recording's parts (service.ts: markReady,
- * markFailed, deleteRow).
+ * Tails are also deleted with the recording's parts (finalize.ts: markReady;
+ * lifecycle.ts: markFailed, deleteRow).
  */
 import { Readable } from 'node:stream';
 import { and, eq, inArray, sql } from 'drizzle-orm';

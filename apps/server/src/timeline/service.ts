@@ -3,7 +3,7 @@
  * in storage beside the recording, indexed by rows). Both belong to the
  * recording: only its owner adds to them, its owner or an admin reads them,
  * and they go when it goes (the rows on delete cascade, the files with
- * RecordingsService.deleteRow). A recording takes them while it is open and
+ * RecordingLifecycle.deleteRow). A recording takes them while it is open and
  * for TIMELINE_AFTER_END_MS after its end, and meanwhile they count toward
  * its owner's caps (docs/operations.md "Limits, and a full disk").
  */

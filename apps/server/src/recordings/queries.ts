@@ -1,0 +1,146 @@
+/**
+ * Reading recordings: the filtered, sorted, cursor-paged list (every sort an index range, schema.ts) and the
+ * lookups of one row, with or without the ownership rule.
+ */
+import { and, asc, desc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
+import type { Identity } from '../auth/identity.js';
+import type { Db } from '../db/client.js';
+import { recordingMarkers, recordings, type RecordingRow, type RecordingStatus } from '../db/schema.js';
+import { badRequest, notFound } from '../errors.js';
+import { decodeListCursor, encodeListCursor, type ListKey, type ListOrder, type ListSort } from './cursor.js';
+import { toResource, type Recording } from './resource.js';
+
+export interface ListFilter {
+  userId?: string;
+  sessionId?: string;
+  status?: RecordingStatus;
+  /** createdAt ≥ from. */
+  from?: Date;
+  /** createdAt < to. */
+  to?: Date;
+  /** Default created, newest first. */
+  sort?: ListSort;
+  order?: ListOrder;
+  limit: number;
+  cursor?: string;
+  /** 'true': count the matches too (up to LIST_COUNT_CAP). */
+  count?: 'true' | 'false';
+  /** (extension) Only recordings with a marker whose label contains this text, case-insensitively. */
+  marker?: string;
+}
+
+export interface Page {
+  items: Recording[];
+  nextCursor: string | null;
+  /** With count=true: how many recordings match, at most LIST_COUNT_CAP. */
+  count?: number;
+  /** With count=true: more than `count` match (shown as "1000+"). */
+  countIsLowerBound?: boolean;
+}
+
+/**
+ * Counting stops here: an exact count of a large filter reads every matching row, while counting up to a cap reads
+ * at most this many index entries, whatever the table's size. Past it the answer is a lower bound ("1000+").
+ */
+export const LIST_COUNT_CAP = 1000;
+
+/**
+ * The sort key of each sort, as SQL. A duration is null until known: -1 puts those after every known duration
+ * newest-first (and first oldest-first) and keeps the key a plain number the cursor can carry. Each key has an
+ * index on (key DESC, id DESC) in schema.ts, read forwards for desc and backwards for asc.
+ */
+const SORT_KEY: Record<ListSort, SQL> = {
+  created: sql`${recordings.createdAt}`,
+  duration: sql`coalesce(${recordings.durationMs}, -1)`,
+  size: sql`${recordings.sizeBytes}`,
+};
+
+function sortKeyOf(r: RecordingRow, sort: ListSort): ListKey {
+  if (sort === 'created') return r.createdAt;
+  return sort === 'size' ? r.sizeBytes : (r.durationMs ?? -1);
+}
+
+export class RecordingQueries {
+  constructor(private readonly db: Db) {}
+
+  async list(filter: ListFilter): Promise<Page> {
+    const sort = filter.sort ?? 'created';
+    const order = filter.order ?? 'desc';
+    if (filter.from && filter.to && filter.from > filter.to) {
+      throw badRequest(`from (${filter.from.toISOString()}) must not be after to (${filter.to.toISOString()}).`);
+    }
+    const where: SQL[] = [];
+    if (filter.userId !== undefined) where.push(eq(recordings.userId, filter.userId));
+    if (filter.sessionId !== undefined) where.push(eq(recordings.sessionId, filter.sessionId));
+    if (filter.status !== undefined) where.push(eq(recordings.status, filter.status));
+    if (filter.from !== undefined) where.push(gte(recordings.createdAt, filter.from));
+    if (filter.to !== undefined) where.push(lt(recordings.createdAt, filter.to));
+    if (filter.marker !== undefined) {
+      // LIKE's own wildcards in the text are literal; markers are read through their (recording, offset) index.
+      const pattern = `%${filter.marker.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+      where.push(
+        sql`exists (select 1 from ${recordingMarkers} where ${recordingMarkers.recordingId} = ${recordings.id} and ${recordingMarkers.label} ilike ${pattern})`,
+      );
+    }
+    const matches = where.length ? and(...where) : undefined;
+    const key = SORT_KEY[sort];
+    const page = [...where];
+    if (filter.cursor !== undefined) {
+      const c = decodeListCursor(filter.cursor, sort, order);
+      const k = c.key instanceof Date ? sql`${c.key.toISOString()}::timestamptz` : sql`${c.key}::bigint`;
+      // The next page holds what sorts strictly after (key, id) in this order: a row comparison, which
+      // PostgreSQL reads as one index range on (key, id).
+      page.push(
+        order === 'desc'
+          ? sql`(${key}, ${recordings.id}) < (${k}, ${c.id}::uuid)`
+          : sql`(${key}, ${recordings.id}) > (${k}, ${c.id}::uuid)`,
+      );
+    }
+    const dir = order === 'desc' ? desc : asc;
+    const rows = await this.db
+      .select()
+      .from(recordings)
+      .where(page.length ? and(...page) : undefined)
+      .orderBy(dir(key), dir(recordings.id))
+      .limit(filter.limit + 1);
+    const items = rows.slice(0, filter.limit);
+    const last = items[items.length - 1];
+    const result: Page = {
+      items: items.map(toResource),
+      nextCursor:
+        rows.length > filter.limit && last
+          ? encodeListCursor({ sort, order, key: sortKeyOf(last, sort), id: last.id })
+          : null,
+    };
+    if (filter.count === 'true') {
+      const capped = this.db
+        .select({ one: sql`1` })
+        .from(recordings)
+        .where(matches)
+        .limit(LIST_COUNT_CAP + 1)
+        .as('capped');
+      const [counted] = await this.db.select({ n: sql<string>`count(*)` }).from(capped);
+      const n = Number(counted?.n ?? 0);
+      result.count = Math.min(n, LIST_COUNT_CAP);
+      result.countIsLowerBound = n > LIST_COUNT_CAP;
+    }
+    return result;
+  }
+
+  /** The row if `user` may see it: its owner, or any admin when `allowAdmin`. Else 404, as if absent. */
+  async getRow(user: Identity, id: string, allowAdmin: boolean): Promise<RecordingRow> {
+    const [row] = await this.db.select().from(recordings).where(eq(recordings.id, id));
+    if (!row || (row.userId !== user.id && !(allowAdmin && user.isAdmin))) throw notFound();
+    return row;
+  }
+
+  /** The row with no ownership check: for callers already authorized by a signed URL or a job. */
+  async rowById(id: string): Promise<RecordingRow | null> {
+    const [row] = await this.db.select().from(recordings).where(eq(recordings.id, id));
+    return row ?? null;
+  }
+
+  async get(user: Identity, id: string): Promise<Recording> {
+    return toResource(await this.getRow(user, id, true));
+  }
+}
