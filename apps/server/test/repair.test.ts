@@ -192,6 +192,20 @@ describe('a recording ended by a beacon, and one completed by its client', () =>
     await expectWhole(t, rec.id, 'beacon');
   });
 
+  it('a beacon on a recording whose head holds a placeholder Duration (1 ms): the real one is written', async () => {
+    // Chromium started without a timeslice writes 1 ms into the head and never rewrites it.
+    const whole = cut.subarray(0, cutAt);
+    const placeholder = Buffer.from(setWebmDuration(whole, 1)!);
+    const rec = await create(t);
+    await upload(t, rec.id, placeholder, []);
+    expect((await t.send(new URL(rec.endUrl).pathname, { method: 'POST', body: 'end' })).status).toBe(202);
+    await waitReady(rec.id);
+    const bytes = await downloaded(t, rec.id);
+    expect(bytes.equals(Buffer.from(setWebmDuration(placeholder, keptMs)!))).toBe(true);
+    const { probedMs } = await judge(bytes);
+    expect(Math.abs(probedMs - keptMs)).toBeLessThan(500);
+  });
+
   it('a beacon on a single part: cut and Duration in the one part', async () => {
     const rec = await create(t);
     await upload(t, rec.id, cut, []);

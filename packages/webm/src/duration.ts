@@ -238,3 +238,12 @@ export function setWebmDuration(buf: Uint8Array, durationMs: number): Uint8Array
   }
   return out;
 }
+
+/**
+ * Whether a Duration a recorder wrote is a placeholder rather than its length: far shorter than the media
+ * (Chromium writes 1 ms into the head when it records without a timeslice, and never rewrites it). One second
+ * of slack: a real Duration and the last block's end differ by a frame or two.
+ */
+export function isPlaceholderDuration(writtenMs: number | null, mediaMs: number | null): boolean {
+  return writtenMs !== null && mediaMs !== null && writtenMs + 1000 < mediaMs;
+}

@@ -20,7 +20,14 @@
  * never loses bytes it cannot account for.
  */
 import type { Readable } from 'node:stream';
-import { WebmScanner, readElement, readWebmDuration, setWebmDuration, type WebmScanResult } from '@sortie/webm';
+import {
+  WebmScanner,
+  isPlaceholderDuration,
+  readElement,
+  readWebmDuration,
+  setWebmDuration,
+  type WebmScanResult,
+} from '@sortie/webm';
 import type { RecordingRow } from '../db/schema.js';
 import type { Logger } from '../lib/logger.js';
 import type { RecordingStorage } from '../storage/types.js';
@@ -161,7 +168,8 @@ export async function repairWebmObject(args: ObjectRepairArgs): Promise<ObjectRe
     const cut = cutAt < size ? cutAt : null;
     let patched: Uint8Array | null = null;
     let headLength = 0;
-    if (durationMs !== null && (!scan.info.hasDuration || cut !== null) && scan.info.end <= clustersAt) {
+    const placeholder = isPlaceholderDuration(scan.info.durationMs, scan.durationMs);
+    if (durationMs !== null && (!scan.info.hasDuration || cut !== null || placeholder) && scan.info.end <= clustersAt) {
       headLength = Math.min(clustersAt, scan.info.end + HEAD_SLACK_BYTES);
       patched = setWebmDuration(head.subarray(0, headLength), durationMs);
       if (!patched)
@@ -217,7 +225,9 @@ export async function writeDurationObject(args: ObjectRepairArgs & { durationMs:
   if (!storage.rewriteObject || size === 0) return size;
   const headLength = Math.min(size, SDK_HEAD_BYTES);
   const head = await readAll(await storage.read(row.storageKey, { start: 0, end: headLength - 1 }));
-  if (readWebmDuration(head) !== null) return size;
+  // A Duration the client wrote stays, unless it is a placeholder far shorter than the one it reports.
+  const written = readWebmDuration(head);
+  if (written !== null && !isPlaceholderDuration(written, args.durationMs)) return size;
   // Not WebM at all (no EBML header): nothing to write into, nothing to say.
   if (head.length < 4 || head.readUInt32BE(0) !== ID_EBML) return size;
   const patched = setWebmDuration(head, args.durationMs);

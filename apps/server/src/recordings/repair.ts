@@ -25,7 +25,7 @@
  */
 import { Readable } from 'node:stream';
 import { and, eq, inArray, sql } from 'drizzle-orm';
-import { WebmScanner, setWebmDuration, type WebmScanResult } from '@sortie/webm';
+import { WebmScanner, isPlaceholderDuration, setWebmDuration, type WebmScanResult } from '@sortie/webm';
 import type { Db } from '../db/client.js';
 import { recordingParts, recordings, type RecordingRow } from '../db/schema.js';
 import type { Clock } from '../lib/clock.js';
@@ -169,14 +169,14 @@ export async function repairWebm(args: RepairArgs): Promise<RepairResult> {
   }
 
   // The Duration goes into Info, which lies in part 1. A Duration the client wrote is rewritten
-  // only when the end moved (a cut): otherwise it is the client's own account of its recording.
+  // only when the end moved (a cut) or it is a placeholder: otherwise it is the client's own account.
   const first = args.parts[0]!;
   const part1Length = lastKept === 0 && lastKeptLength !== null ? lastKeptLength : bounds[0]!.end;
   let head: Uint8Array | null = null;
   let headLength = 0;
   if (
     durationMs !== null &&
-    (!scan.info.hasDuration || cutAt !== null) &&
+    (!scan.info.hasDuration || cutAt !== null || isPlaceholderDuration(scan.info.durationMs, scan.durationMs)) &&
     scan.info.end <= part1Length &&
     scan.info.end <= MAX_HEAD_BYTES
   ) {
