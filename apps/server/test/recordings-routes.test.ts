@@ -409,6 +409,25 @@ describe('routes', () => {
     expect(logged).not.toContain(tokenInUrl);
   });
 
+  it('answers 404 when the recording is deleted between the lookup of its URL and the read of its file', async () => {
+    const done = await ready(randomBytes(50));
+    const { url } = (await (
+      await t.json('POST', `/api/recordings/${done.id}/download-url`, undefined, t.auth.user)
+    ).json()) as { url: string };
+    // The delete lands while the download is under way: after the row was read, before the file is.
+    const read = t.storage.read.bind(t.storage);
+    t.storage.read = async (key, range) => {
+      t.storage.read = read;
+      expect((await t.json('DELETE', `/api/recordings/${done.id}`, undefined, t.auth.user)).status).toBe(204);
+      return read(key, range);
+    };
+    try {
+      await expectError(await t.app.request(url), 404, 'not_found');
+    } finally {
+      t.storage.read = read;
+    }
+  });
+
   it('DELETE removes the stored object and the row (204), then the recording is gone', async () => {
     const done = await ready(randomBytes(10));
     expect(await t.storage.stat(`${done.id}.webm`)).not.toBeNull();

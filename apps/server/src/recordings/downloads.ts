@@ -32,8 +32,10 @@ export class Downloads {
     try {
       return await this.deps.storage.read(row.storageKey, range);
     } catch (err) {
-      // Deleted between the row's read and the file's (its owner, an admin, retention): gone, not a fault.
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw notFound();
+      // Deleted between the row's read and the file's (its owner, an admin, retention): gone, not a fault. A
+      // file missing under a row that is still there is a lost file, and stays the fault it is.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !(await this.deps.queries.rowById(row.id)))
+        throw notFound();
       throw err;
     }
   }
