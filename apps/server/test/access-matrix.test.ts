@@ -215,6 +215,14 @@ const ROUTES: Record<string, Row> = {
       ...json({ ids: [(await makeRecording(t, 'ready')).id] }),
     }),
   },
+  'PUT /api/admin/recordings/:id/hold': {
+    expect: adminOnly(200),
+    request: async () => ({
+      path: `/api/admin/recordings/${(await makeRecording(t, 'ready')).id}/hold`,
+      method: 'PUT',
+      ...json({ hold: true, reason: 'access matrix' }),
+    }),
+  },
   'GET /api/admin/overview': { expect: adminOnly(200), request: async () => ({ path: '/api/admin/overview' }) },
   'GET /api/admin/settings': { expect: adminOnly(200), request: async () => ({ path: '/api/admin/settings' }) },
   'PUT /api/admin/settings': {

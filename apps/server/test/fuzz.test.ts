@@ -443,6 +443,13 @@ describe('fuzz: malformed requests on loopback', () => {
       body: { ids: ['00000000-0000-4000-8000-000000000000'] },
     },
     {
+      route: 'PUT /api/admin/recordings/:id/hold',
+      method: 'PUT',
+      path: (r) => `/api/admin/recordings/${id(r)}/hold`,
+      // A release: a hold would keep the fixtures from the fuzzed deletes.
+      body: { hold: false, reason: 'fuzz' },
+    },
+    {
       route: 'GET /api/admin/overview',
       method: 'GET',
       path: (r) => `/api/admin/overview${r.chance(0.5) ? `?days=${encode(String(oddValue(r)))}` : query(r)}`,

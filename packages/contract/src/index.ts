@@ -69,6 +69,18 @@ export interface Recording {
    * (`GET /api/recordings/:id/thumbnails/:offsetMs`); null when it has none.
    */
   posterOffsetMs: number | null;
+  /**
+   * (extension) The legal hold, while one is placed (`PUT /api/admin/recordings/:id/hold`): no delete (the
+   * owner's, an admin's, a bulk delete, retention) removes the recording. Null when it is not held.
+   */
+  hold: RecordingHold | null;
+}
+
+/** A legal hold on a recording: why, since when (ISO 8601), and which admin (user id) placed it. */
+export interface RecordingHold {
+  reason: string;
+  heldAt: string;
+  heldBy: string;
 }
 
 export type EndedBy = 'stop' | 'beacon' | 'abandoned' | 'size_limit' | 'failed';
@@ -284,12 +296,20 @@ export interface AdminListQuery extends ListQuery {
   userId?: string;
   /** (extension) Only recordings with a marker whose label contains this text (case-insensitive). */
   marker?: string;
+  /** (extension) `true`: only recordings on legal hold; `false`: only those not held. */
+  held?: boolean;
 }
 
 /** (extension) POST /api/admin/recordings/delete body: 1–200 distinct recording ids. */
 export interface BulkDeleteBody {
   ids: string[];
 }
+
+/**
+ * (extension) PUT /api/admin/recordings/:id/hold body: place a legal hold (`reason` 1–500 characters, required)
+ * or release it (`reason` optional, audited when given).
+ */
+export type HoldBody = { hold: true; reason: string } | { hold: false; reason?: string };
 
 /** (extension) POST /api/admin/recordings/delete answer: one result per id, in the order given. */
 export interface BulkDeleteResult {
@@ -360,7 +380,9 @@ export type AuditAction =
   | 'settings.update'
   | 'retention.delete'
   | 'sweeper.finalize'
-  | 'sweeper.fail';
+  | 'sweeper.fail'
+  | 'recording.hold'
+  | 'recording.release';
 
 /** One entry of GET /api/admin/audit. */
 export interface AuditEntry {

@@ -13,6 +13,7 @@ import type {
   AuditQuery,
   BulkDeleteBody,
   BulkDeleteResult,
+  HoldBody,
   RecordingPage,
   RetentionResult,
 } from '@sortie/contract';
@@ -36,7 +37,9 @@ export type {
   AdminSettings,
   BulkDeleteBody,
   BulkDeleteResult,
+  HoldBody,
   ListSort,
+  RecordingHold,
   RecordingPage,
   AdminSettingsUpdate,
   AuditAction,
@@ -68,6 +71,8 @@ export interface AdminClient {
   deleteRecording(id: string, signal?: AbortSignal): Promise<void>;
   /** POST /api/admin/recordings/delete: 1–200 recordings at once, a result per id (extension). */
   deleteRecordings(ids: string[], signal?: AbortSignal): Promise<BulkDeleteResult>;
+  /** PUT /api/admin/recordings/:id/hold: place (with its reason) or release a legal hold (extension). */
+  setHold(id: string, hold: HoldBody, signal?: AbortSignal): Promise<Recording>;
   /** GET /api/admin/overview: the overview charts' figures for the last `days` UTC days (extension). */
   overview(days?: number, signal?: AbortSignal): Promise<AdminOverview>;
   /** GET /api/admin/settings */
@@ -95,6 +100,12 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
         body: { ids } satisfies BulkDeleteBody,
         signal,
         retry: false,
+      }),
+    // A PUT that sets the hold to what the body says: sending it again does the same.
+    setHold: (id, hold, signal) =>
+      api.request('PUT', `/api/admin/recordings/${encodeURIComponent(id)}/hold`, {
+        body: hold satisfies HoldBody,
+        signal,
       }),
     overview: (days, signal) =>
       api.request('GET', '/api/admin/overview', { query: days === undefined ? {} : { days }, signal }),

@@ -5,6 +5,7 @@
  * recording go through the ordinary recording routes.
  */
 import type {
+  Recording,
   AdminOverview,
   AdminSettings,
   AuditEntry,
@@ -21,6 +22,7 @@ import type { Db } from '../db/client.js';
 import type { Clock } from '../lib/clock.js';
 import type { RetentionJob } from '../jobs/retention.js';
 import { validate } from '../lib/validate.js';
+import { idParam } from '../recordings/schemas.js';
 import type { RecordingsService } from '../recordings/service.js';
 import type { SettingsService } from '../settings/service.js';
 import { bulkDelete } from './bulk-delete.js';
@@ -30,6 +32,7 @@ import {
   auditExportQuery,
   auditQuery,
   bulkDeleteBody,
+  holdBody,
   overviewQuery,
   settingsBody,
 } from './schemas.js';
@@ -58,6 +61,26 @@ export function adminRoutes(deps: AdminRoutesDeps) {
       (await bulkDelete({ recordings, audit }, c.get('user'), c.req.valid('json').ids)) satisfies BulkDeleteResult,
     ),
   );
+
+  // A legal hold keeps the recording from every delete until it is released (docs/API.md "Legal hold").
+  app.put('/recordings/:id/hold', validate('param', idParam), validate('json', holdBody), async (c) => {
+    const user = c.get('user');
+    const body = c.req.valid('json');
+    const { recording, changed, previous } = await recordings.lifecycle.setHold(
+      user,
+      c.req.valid('param').id,
+      body.hold ? { hold: true, reason: body.reason } : { hold: false },
+    );
+    if (changed) {
+      await audit.record({
+        actor: user,
+        action: body.hold ? 'recording.hold' : 'recording.release',
+        recordingId: recording.id,
+        details: { userId: previous.userId, sessionId: previous.sessionId, reason: body.reason ?? null },
+      });
+    }
+    return c.json(recording satisfies Recording);
+  });
 
   app.get('/overview', validate('query', overviewQuery), async (c) =>
     c.json((await adminOverview(deps.db, deps.clock, c.req.valid('query').days)) satisfies AdminOverview),

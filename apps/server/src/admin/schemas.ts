@@ -1,4 +1,5 @@
 /** Request shapes of the admin routes (docs/API.md "5. Routes"). */
+import type { HoldBody } from '@sortie/contract';
 import { z } from 'zod';
 import { AUDIT_ACTIONS } from '../audit/service.js';
 import { instant, listQuery, pgText } from '../recordings/schemas.js';
@@ -7,7 +8,18 @@ export const adminListQuery = listQuery.extend({
   userId: pgText(256).optional(),
   /** (extension) Text in a marker's label. */
   marker: pgText(200).optional(),
+  /** (extension) Only held recordings (true) or only those not held (false). */
+  held: z.enum(['true', 'false']).optional(),
 });
+
+/** PUT /api/admin/recordings/:id/hold: place a legal hold (with its reason) or release it. */
+export const holdBody = z.discriminatedUnion('hold', [
+  z.strictObject({
+    hold: z.literal(true),
+    reason: pgText(500).refine((s) => s.trim().length > 0, 'reason must not be blank'),
+  }),
+  z.strictObject({ hold: z.literal(false), reason: pgText(500).optional() }),
+]) satisfies z.ZodType<HoldBody>;
 
 /** Most ids one bulk delete takes: a page of the list at its largest. */
 export const BULK_DELETE_MAX = 200;

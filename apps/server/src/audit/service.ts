@@ -27,6 +27,8 @@ export const AUDIT_ACTIONS = [
   'retention.delete',
   'sweeper.finalize',
   'sweeper.fail',
+  'recording.hold',
+  'recording.release',
 ] as const satisfies readonly AuditAction[];
 /** Fails to compile ("property '<action>' is missing") when the contract has an action this list lacks. */
 const _everyAction: Record<Exclude<AuditAction, (typeof AUDIT_ACTIONS)[number]>, never> = {};

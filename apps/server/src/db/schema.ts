@@ -76,6 +76,11 @@ export const recordings = pgTable(
     tailBytesByPart: jsonb('tail_bytes_by_part').$type<Record<string, number>>().notNull().default({}),
     /** When its seal (recording_seals) was made; null for a recording not ready or not yet sealed. */
     sealedAt: ts('sealed_at'),
+    /** Legal hold: set while held (heldAt not null); no delete, owner's, admin's or retention's, removes it. */
+    holdReason: text('hold_reason'),
+    heldAt: ts('held_at'),
+    /** The admin's user id (the token's sub) who placed the hold. */
+    heldBy: text('held_by'),
   },
   // `DESC NULLS FIRST` is PostgreSQL's own order for `ORDER BY … DESC`: an index in
   // another null order is not used for the lists' sort (seen with EXPLAIN ANALYZE: a
@@ -96,6 +101,10 @@ export const recordings = pgTable(
       .on(t.userId)
       .where(sql`${t.status} in ('recording', 'uploading')`),
     index('recordings_user_ended_idx').on(t.userId, sql`coalesce(${t.completedAt}, ${t.updatedAt})`),
+    // The admin list's held=true filter, without reading every recording that is not held.
+    index('recordings_held_idx')
+      .on(t.heldAt)
+      .where(sql`${t.heldAt} is not null`),
     // The sealer's queue: ready recordings not yet sealed, without reading every sealed one.
     index('recordings_unsealed_idx')
       .on(t.completedAt)

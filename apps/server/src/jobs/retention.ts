@@ -2,10 +2,10 @@
  * The retention job (admin guide, "Retention Policy"): deletes recordings in
  * state `ready` whose createdAt is older than SORTIE_RECORDING_RETENTION_DAYS
  * days — the stored object first, then the row — and never touches another
- * state. Runs hourly from the scheduler and on demand from
+ * state, nor a recording on legal hold. Runs hourly from the scheduler and on demand from
  * POST /api/admin/retention/run; one replica at a time does the work.
  */
-import { and, asc, eq, lt, notInArray } from 'drizzle-orm';
+import { and, asc, eq, isNull, lt, notInArray } from 'drizzle-orm';
 import type { AuditService } from '../audit/service.js';
 import type { Db } from '../db/client.js';
 import { recordings } from '../db/schema.js';
@@ -104,6 +104,8 @@ export class RetentionJob {
         and(
           eq(recordings.status, 'ready'),
           lt(recordings.createdAt, cutoff),
+          // Held recordings are kept whatever their age: a filter on the (status, created_at) index range's rows.
+          isNull(recordings.heldAt),
           failedIds.length ? notInArray(recordings.id, failedIds) : undefined,
         ),
       )

@@ -10,7 +10,7 @@ import { conflict, notFound } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import type { RecordingStorage } from '../storage/types.js';
 import type { RecordingQueries } from './queries.js';
-import { OPEN, toResource, type Recording } from './resource.js';
+import { ON_HOLD_MESSAGE, OPEN, toResource, type Recording } from './resource.js';
 import type { UploadStrategy } from './upload-strategy.js';
 
 export interface LifecycleDeps {
@@ -88,6 +88,15 @@ export class RecordingLifecycle {
    * first: only the one that removed it reports and audits the delete.
    */
   async deleteRow(row: RecordingRow): Promise<boolean> {
+    // The row the caller read may be older than a hold: the hold is read again right before anything is removed.
+    // A hold placed after this read, while the files are being removed, comes too late: the delete goes on.
+    if (row.heldAt) throw conflict(ON_HOLD_MESSAGE);
+    const [current] = await this.deps.db
+      .select({ heldAt: recordings.heldAt })
+      .from(recordings)
+      .where(eq(recordings.id, row.id));
+    if (!current) return false;
+    if (current.heldAt) throw conflict(ON_HOLD_MESSAGE);
     await this.discardStorage(row);
     const removed = await this.deps.db
       .delete(recordings)
@@ -97,6 +106,32 @@ export class RecordingLifecycle {
     // then; none can come after (its route finds no recording).
     await this.deps.storage.deleteAssets(row.storageKey);
     return removed.length > 0;
+  }
+
+  /**
+   * Places (hold) or releases a legal hold. Answers the recording and whether this call changed it: placing a
+   * hold on a held recording replaces its reason, and releasing one that is not held changes nothing.
+   */
+  async setHold(
+    admin: Identity,
+    id: string,
+    hold: { hold: true; reason: string } | { hold: false },
+  ): Promise<{ recording: Recording; changed: boolean; previous: RecordingRow }> {
+    const { db, clock, queries } = this.deps;
+    const previous = await queries.rowById(id);
+    if (!previous) throw notFound();
+    if (!hold.hold && !previous.heldAt) return { recording: toResource(previous), changed: false, previous };
+    const set = hold.hold
+      ? // A hold placed again keeps its first heldAt and heldBy: the hold has lasted since then.
+        {
+          holdReason: hold.reason,
+          heldAt: previous.heldAt ?? clock.now(),
+          heldBy: previous.heldAt ? previous.heldBy : admin.id,
+        }
+      : { holdReason: null, heldAt: null, heldBy: null };
+    const [updated] = await db.update(recordings).set(set).where(eq(recordings.id, id)).returning();
+    if (!updated) throw notFound();
+    return { recording: toResource(updated), changed: true, previous };
   }
 
   /**

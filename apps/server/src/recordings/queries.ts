@@ -2,7 +2,7 @@
  * Reading recordings: the filtered, sorted, cursor-paged list (every sort an index range, schema.ts) and the
  * lookups of one row, with or without the ownership rule.
  */
-import { and, asc, desc, eq, gte, lt, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gte, isNotNull, isNull, lt, sql, type SQL } from 'drizzle-orm';
 import type { Identity } from '../auth/identity.js';
 import type { Db } from '../db/client.js';
 import { recordingMarkers, recordings, type RecordingRow, type RecordingStatus } from '../db/schema.js';
@@ -27,6 +27,8 @@ export interface ListFilter {
   count?: 'true' | 'false';
   /** (extension) Only recordings with a marker whose label contains this text, case-insensitively. */
   marker?: string;
+  /** (extension) 'true': only recordings on legal hold; 'false': only those not held. */
+  held?: 'true' | 'false';
 }
 
 export interface Page {
@@ -75,6 +77,8 @@ export class RecordingQueries {
     if (filter.status !== undefined) where.push(eq(recordings.status, filter.status));
     if (filter.from !== undefined) where.push(gte(recordings.createdAt, filter.from));
     if (filter.to !== undefined) where.push(lt(recordings.createdAt, filter.to));
+    if (filter.held !== undefined)
+      where.push(filter.held === 'true' ? isNotNull(recordings.heldAt) : isNull(recordings.heldAt));
     if (filter.marker !== undefined) {
       // LIKE's own wildcards in the text are literal; markers are read through their (recording, offset) index.
       const pattern = `%${filter.marker.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;

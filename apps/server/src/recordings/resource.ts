@@ -33,8 +33,12 @@ export function toResource(r: RecordingRow): Recording {
     failureReason: r.failureReason,
     endedBy: r.endedBy ?? null,
     posterOffsetMs: r.posterOffsetMs ?? null,
+    hold: r.heldAt ? { reason: r.holdReason ?? '', heldAt: r.heldAt.toISOString(), heldBy: r.heldBy ?? '' } : null,
   };
 }
+
+/** The answer to any delete of a held recording: 409, and the bytes and the row stay as they are. */
+export const ON_HOLD_MESSAGE = 'The recording is on legal hold; release the hold before deleting it.';
 
 /** A download file name: the session and the start time, safe in a header. */
 export function downloadFilename(r: Pick<RecordingRow, 'sessionId' | 'createdAt' | 'storageKey'>): string {
