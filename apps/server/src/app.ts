@@ -116,8 +116,6 @@ export function createApp(deps: AppDeps): App {
   // JWKS) the demo key of its own, derived from the deployment key.
   const hsSecret = config.demo ? demoSigningKey(deps.signingKey) : config.auth.jwtSecret;
   if (config.demo && hsSecret) app.route('/api/demo', demoRoutes(hsSecret));
-  // The seals' public keys: anyone may check a seal.
-  app.route('/api', sealKeyRoutes(services.sealKeys));
   if (config.recordingEnabled) apiRoutes(app, deps, services, hsSecret);
 
   app.notFound((c) => c.json(errorBody('not_found', 'No such route.'), 404));
@@ -173,6 +171,8 @@ function apiRoutes(app: Hono<AuthEnv>, deps: AppDeps, services: Services, hsSecr
   app.use('/api/recordings', auth);
   app.route('/api/recordings', recordingRoutes(routeDeps));
   app.route('/api/recordings', sealRoutes({ recordings, seals: jobs.sealer }));
+  // The seals' public keys: anyone may check a seal (no bearer guard on /api/seal-keys).
+  app.route('/api', sealKeyRoutes(services.sealKeys));
   // Markers and thumbnails (extension): under the same bearer guard, and the thumbnails' own signed-URL route.
   const timelineDeps = {
     recordings,

@@ -40,6 +40,10 @@ describe('SORTIE_VIDEO_RECORDING_ENABLED=false', () => {
     }
   });
 
+  it('registers no /api route at all, whatever is added later', () => {
+    expect(t.app.routes.filter((r) => r.path.startsWith('/api') && r.method !== 'ALL').map((r) => r.path)).toEqual([]);
+  });
+
   it('still answers health', async () => {
     expect((await t.app.request('/healthz')).status).toBe(200);
     expect((await t.app.request('/readyz')).status).toBe(200);
