@@ -130,18 +130,7 @@ export class AuditService {
         const seq: number = r.seq!;
         if (prev ? seq !== prev.seq + 1 : false) return bad(`entry ${prev!.seq + 1} is missing`);
         if (r.prevHash !== (prev?.hash ?? null)) return bad('its previous hash is not the previous entry’s hash');
-        const content: ChainedContent = {
-          seq,
-          id: r.id,
-          at: r.at.toISOString(),
-          actorId: r.actorId,
-          actorName: r.actorName,
-          action: r.action,
-          recordingId: r.recordingId,
-          details: r.details,
-          prevHash: r.prevHash,
-        };
-        if (entryHash(content) !== r.hash) return bad('its content is not what its hash was made of');
+        if (entryHash(chained(r)) !== r.hash) return bad('its content is not what its hash was made of');
         entries++;
         prev = { seq, hash: r.hash };
       }
@@ -161,18 +150,7 @@ export class AuditService {
         .orderBy(asc(auditLog.seq))
         .limit(VERIFY_PAGE);
       for (const r of rows) {
-        yield {
-          seq: r.seq!,
-          id: r.id,
-          at: r.at.toISOString(),
-          actorId: r.actorId,
-          actorName: r.actorName,
-          action: r.action,
-          recordingId: r.recordingId,
-          details: r.details,
-          prevHash: r.prevHash,
-          hash: r.hash!,
-        };
+        yield { ...chained(r), hash: r.hash! };
         after = r.seq!;
       }
       if (rows.length < VERIFY_PAGE) return;
@@ -246,4 +224,19 @@ export class AuditService {
       nextCursor: rows.length > filter.limit && last ? encodeCursor(last.at, last.id) : null,
     };
   }
+}
+
+/** A chained entry's content as its hash covers it (the row's seq is set: the caller read chained rows only). */
+function chained(r: AuditRow): ChainedContent {
+  return {
+    seq: r.seq!,
+    id: r.id,
+    at: r.at.toISOString(),
+    actorId: r.actorId,
+    actorName: r.actorName,
+    action: r.action,
+    recordingId: r.recordingId,
+    details: r.details,
+    prevHash: r.prevHash,
+  };
 }
