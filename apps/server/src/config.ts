@@ -331,7 +331,7 @@ export const CONFIG_SCHEMA = {
     default: null,
     defaultText: 'generated once, kept in the database',
     description:
-      'Ed25519 private key (PKCS#8 PEM or a JWK with `d`) that signs recordings\' seals; every key that ever signed stays published at `GET /api/seal-keys` (see "Seals" in docs/operations.md).',
+      'Ed25519 private key (PKCS8 PEM or a JWK with `d`) that signs recordings\' seals; every key that ever signed stays published at `GET /api/seal-keys` (see "Seals" in docs/operations.md).',
   },
   corsOrigins: {
     name: 'SORTIE_CORS_ORIGINS',

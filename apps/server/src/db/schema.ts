@@ -240,7 +240,7 @@ export const sealKeys = pgTable('seal_keys', {
   kid: text('kid').primaryKey(),
   /** The public key's x (base64url). */
   x: text('x').notNull(),
-  /** PKCS#8 PEM, only for a generated key. */
+  /** PKCS8 PEM, only for a generated key. */
   privatePem: text('private_pem'),
   createdAt: ts('created_at').notNull(),
 });

@@ -1,7 +1,7 @@
 /** Reading SORTIE_SEAL_PRIVATE_KEY: apart from keys.ts so that config.ts checks it without the database's modules. */
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 
-/** The Ed25519 private key in `text` (PKCS#8 PEM, or a JWK with `d`); throws a sentence saying what is wrong. */
+/** The Ed25519 private key in `text` (PKCS8 PEM, or a JWK with `d`); throws a sentence saying what is wrong. */
 export function parsePrivateKey(text: string): KeyObject {
   let key: KeyObject;
   try {
