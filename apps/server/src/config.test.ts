@@ -15,7 +15,7 @@ describe('loadConfig', () => {
     expect(c.maxSizeMb).toBe(500);
     expect(c.maxSizeBytes).toBe(500 * 1048576);
     expect(c.retentionDays).toBe(0);
-    expect(c.s3).toEqual({ bucket: null, region: 'us-east-1', endpoint: null, prefix: 'recordings/' });
+    expect(c.s3).toEqual({ bucket: null, region: 'us-east-1', endpoint: null, prefix: 'recordings/', sse: null });
     expect(c.port).toBe(3000);
     expect(c.host).toBe('0.0.0.0');
     expect(c.databaseUrl).toBeNull();
@@ -55,7 +55,57 @@ describe('loadConfig', () => {
       SORTIE_RECORDING_S3_ENDPOINT: 'http://127.0.0.1:9000',
       SORTIE_RECORDING_S3_PREFIX: 'rec',
     });
-    expect(c.s3).toEqual({ bucket: 'b', region: 'us-east-1', endpoint: 'http://127.0.0.1:9000', prefix: 'rec/' });
+    expect(c.s3).toEqual({
+      bucket: 'b',
+      region: 'us-east-1',
+      endpoint: 'http://127.0.0.1:9000',
+      prefix: 'rec/',
+      sse: null,
+    });
+  });
+
+  it('reads S3 server-side encryption: SSE-S3, SSE-KMS with and without a key id', () => {
+    const s3 = {
+      SORTIE_AUTH_JWT_SECRET: SECRET,
+      SORTIE_RECORDING_STORAGE_BACKEND: 's3',
+      SORTIE_RECORDING_S3_BUCKET: 'b',
+    };
+    expect(loadConfig({ ...s3, SORTIE_RECORDING_S3_SSE: 'AES256' }).s3.sse).toEqual({ algorithm: 'AES256' });
+    expect(loadConfig({ ...s3, SORTIE_RECORDING_S3_SSE: 'aws:kms' }).s3.sse).toEqual({
+      algorithm: 'aws:kms',
+      kmsKeyId: null,
+    });
+    const arn = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    expect(
+      loadConfig({ ...s3, SORTIE_RECORDING_S3_SSE: 'aws:kms', SORTIE_RECORDING_S3_SSE_KMS_KEY_ID: arn }).s3.sse,
+    ).toEqual({ algorithm: 'aws:kms', kmsKeyId: arn });
+    // Blank is unset, as for every variable (a Helm value left empty).
+    expect(loadConfig({ ...s3, SORTIE_RECORDING_S3_SSE: '', SORTIE_RECORDING_S3_SSE_KMS_KEY_ID: ' ' }).s3.sse).toBe(
+      null,
+    );
+  });
+
+  it('refuses an unknown SSE algorithm, a KMS key id without aws:kms and SSE on local disk, naming the variable', () => {
+    expect(() => loadConfig({ SORTIE_AUTH_JWT_SECRET: SECRET, SORTIE_RECORDING_S3_SSE: 'AES256' })).toThrow(
+      'SORTIE_RECORDING_S3_SSE: only with SORTIE_RECORDING_STORAGE_BACKEND=s3 (the local backend does not encrypt recordings at rest)',
+    );
+    const base = {
+      SORTIE_AUTH_JWT_SECRET: SECRET,
+      SORTIE_RECORDING_STORAGE_BACKEND: 's3',
+      SORTIE_RECORDING_S3_BUCKET: 'b',
+    };
+    expect(() => loadConfig({ ...base, SORTIE_RECORDING_S3_SSE: 'aes256' })).toThrow(
+      'SORTIE_RECORDING_S3_SSE: expected "AES256" or "aws:kms", got "aes256"',
+    );
+    expect(() => loadConfig({ ...base, SORTIE_RECORDING_S3_SSE: 'aws:kms:dsse' })).toThrow(ConfigError);
+    expect(() => loadConfig({ ...base, SORTIE_RECORDING_S3_SSE_KMS_KEY_ID: 'alias/rec' })).toThrow(
+      'SORTIE_RECORDING_S3_SSE_KMS_KEY_ID: only with SORTIE_RECORDING_S3_SSE=aws:kms (got no SORTIE_RECORDING_S3_SSE)',
+    );
+    expect(() =>
+      loadConfig({ ...base, SORTIE_RECORDING_S3_SSE: 'AES256', SORTIE_RECORDING_S3_SSE_KMS_KEY_ID: 'alias/rec' }),
+    ).toThrow(
+      'SORTIE_RECORDING_S3_SSE_KMS_KEY_ID: only with SORTIE_RECORDING_S3_SSE=aws:kms (got "AES256" SORTIE_RECORDING_S3_SSE)',
+    );
   });
 
   const bad: [string, Record<string, string>][] = [

@@ -8,6 +8,9 @@ import { parsePrivateKey } from './seals/key-text.js';
 
 export type StorageBackend = 'local' | 's3';
 
+/** SSE-S3 (`AES256`) or SSE-KMS (`aws:kms`, with the bucket's default KMS key when `kmsKeyId` is null). */
+export type S3ServerSideEncryption = { algorithm: 'AES256' } | { algorithm: 'aws:kms'; kmsKeyId: string | null };
+
 export interface Config {
   recordingEnabled: boolean;
   storageBackend: StorageBackend;
@@ -22,6 +25,8 @@ export interface Config {
     region: string;
     endpoint: string | null;
     prefix: string;
+    /** Server-side encryption asked of the bucket for every object written, or null for the bucket's default. */
+    sse: S3ServerSideEncryption | null;
   };
   port: number;
   host: string;
@@ -88,6 +93,7 @@ export type VariableSpec = { name: string; description: string } & (
   | { type: 'int'; default: number; min: number; max?: number }
   | { type: 'string'; default: string | null; defaultText?: string }
   | { type: 'enum'; values: readonly string[]; default: string }
+  | { type: 'enum'; values: readonly string[]; default: null; defaultText: string }
   | { type: 'url'; protocols: readonly string[]; default: null; defaultText?: string }
   | { type: 'origins'; default: null; defaultText: string }
 );
@@ -157,6 +163,22 @@ export const CONFIG_SCHEMA = {
     type: 'string',
     default: 'recordings/',
     description: 'Key prefix in the bucket; must not start with `/` or contain `..`; a missing trailing `/` is added.',
+  },
+  s3Sse: {
+    name: 'SORTIE_RECORDING_S3_SSE',
+    type: 'enum',
+    values: ['AES256', 'aws:kms'],
+    default: null,
+    defaultText: "— (the bucket's default encryption)",
+    description:
+      'Server-side encryption asked for every object the service and the browsers write: SSE-S3 (`AES256`) or SSE-KMS (`aws:kms`); only with the `s3` backend. See docs/s3.md.',
+  },
+  s3SseKmsKeyId: {
+    name: 'SORTIE_RECORDING_S3_SSE_KMS_KEY_ID',
+    type: 'string',
+    default: null,
+    defaultText: "— (the account's `aws/s3` key)",
+    description: 'KMS key (id, ARN or alias ARN) for `aws:kms`; only with `SORTIE_RECORDING_S3_SSE=aws:kms`.',
   },
   frameRate: {
     name: 'SORTIE_RECORDING_FRAME_RATE',
@@ -419,12 +441,38 @@ function url(env: Env, spec: Spec<'url'>): string | null {
   return v;
 }
 
-function oneOf<T extends string>(env: Env, spec: Spec<'enum'> & { values: readonly T[]; default: T }): T {
-  const v = str(env, spec);
-  if (!(spec.values as readonly string[]).includes(v)) {
+function oneOf<T extends string, D extends T | null>(
+  env: Env,
+  spec: Spec<'enum'> & { values: readonly T[]; default: D },
+): T | D {
+  const v: string | D = raw(env, spec.name) ?? spec.default;
+  if (v !== null && !(spec.values as readonly string[]).includes(v)) {
     throw new ConfigError(spec.name, `expected ${spec.values.map((x) => `"${x}"`).join(' or ')}, got "${v}"`);
   }
-  return v as T;
+  return v as T | D;
+}
+
+/**
+ * The S3 SSE settings. A KMS key id means nothing without `aws:kms`, and the local backend encrypts nothing:
+ * both are refused rather than ignored, so that no one believes recordings encrypted that are not.
+ */
+function s3Sse(env: Env, backend: StorageBackend): S3ServerSideEncryption | null {
+  const algorithm = oneOf<'AES256' | 'aws:kms', null>(env, S.s3Sse);
+  if (algorithm !== null && backend !== 's3') {
+    throw new ConfigError(
+      S.s3Sse.name,
+      `only with ${S.storageBackend.name}=s3 (the local backend does not encrypt recordings at rest)`,
+    );
+  }
+  const kmsKeyId = str(env, S.s3SseKmsKeyId);
+  if (kmsKeyId !== null && algorithm !== 'aws:kms') {
+    throw new ConfigError(
+      S.s3SseKmsKeyId.name,
+      `only with ${S.s3Sse.name}=aws:kms (got ${algorithm === null ? 'no' : `"${algorithm}"`} ${S.s3Sse.name})`,
+    );
+  }
+  if (algorithm === null) return null;
+  return algorithm === 'aws:kms' ? { algorithm, kmsKeyId } : { algorithm };
 }
 
 function origins(env: Env, spec: Spec<'origins'>): string[] {
@@ -452,7 +500,7 @@ export function isProduction(nodeEnv: string): boolean {
 }
 
 export function loadConfig(env: Env = process.env): Config {
-  const backend = oneOf<StorageBackend>(env, S.storageBackend);
+  const backend = oneOf<StorageBackend, StorageBackend>(env, S.storageBackend);
   const maxSizeMb = int(env, S.maxSizeMb);
   const bucket = str(env, S.s3Bucket);
   if (backend === 's3' && !bucket) {
@@ -463,6 +511,7 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(S.s3Prefix.name, `must not start with "/" or contain "..", got "${prefix}"`);
   }
   if (prefix !== '' && !prefix.endsWith('/')) prefix += '/';
+  const sse = s3Sse(env, backend);
 
   const nodeEnv = str(env, S.nodeEnv);
   const production = isProduction(nodeEnv);
@@ -518,6 +567,7 @@ export function loadConfig(env: Env = process.env): Config {
       region: str(env, S.s3Region),
       endpoint: url(env, S.s3Endpoint),
       prefix,
+      sse,
     },
     port: int(env, S.port),
     host: str(env, S.host),

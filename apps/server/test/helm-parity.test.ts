@@ -210,6 +210,7 @@ describe('Helm chart parity', () => {
     Object.assign(v.auth as Values, { jwksUrl: 'https://login.example.com/jwks.json' });
     Object.assign(v.database as Values, { existingSecret: 'db' });
     Object.assign(v.s3Credentials as Values, { existingSecret: 's3' });
+    Object.assign(v.s3Encryption as Values, { sse: 'aws:kms', kmsKeyId: 'alias/sortie' });
     const env = render(v, {
       DATABASE_URL: 'postgres://db/sortie',
       AWS_ACCESS_KEY_ID: 'id',
@@ -222,7 +223,13 @@ describe('Helm chart parity', () => {
       storageBackend: 's3',
       maxSizeBytes: 2048 * 1048576,
       retentionDays: 30,
-      s3: { bucket: 'rec', region: 'eu-west-1', endpoint: 'http://minio:9000', prefix: 'sortie/' },
+      s3: {
+        bucket: 'rec',
+        region: 'eu-west-1',
+        endpoint: 'http://minio:9000',
+        prefix: 'sortie/',
+        sse: { algorithm: 'aws:kms', kmsKeyId: 'alias/sortie' },
+      },
       publicUrl: 'https://rec.example.com',
       corsOrigins: ['https://a.example.com', 'https://b.example.com'],
       abandonedAfterMinutes: 45,

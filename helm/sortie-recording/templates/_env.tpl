@@ -26,6 +26,10 @@ One variable per setting of apps/server/src/config.ts; the parity test
   value: {{ .Values.recording.s3.endpoint | quote }}
 - name: SORTIE_RECORDING_S3_PREFIX
   value: {{ .Values.recording.s3.prefix | quote }}
+- name: SORTIE_RECORDING_S3_SSE
+  value: {{ .Values.s3Encryption.sse | quote }}
+- name: SORTIE_RECORDING_S3_SSE_KMS_KEY_ID
+  value: {{ .Values.s3Encryption.kmsKeyId | quote }}
 - name: SORTIE_RECORDING_FRAME_RATE
   value: {{ .Values.capture.frameRate | quote }}
 - name: SORTIE_RECORDING_VIDEO_BITRATE_KBPS

@@ -56,6 +56,13 @@ recordings, with a sentence naming the value to change.
 {{- if and (eq $backend "s3") (not .Values.recording.s3.bucket) -}}
 {{- fail "recording.s3.bucket is required when recording.storageBackend is \"s3\"" -}}
 {{- end -}}
+{{- $sse := .Values.s3Encryption.sse -}}
+{{- if not (has $sse (list "" "AES256" "aws:kms")) -}}
+{{- fail (printf "s3Encryption.sse must be empty, \"AES256\" or \"aws:kms\", got %q" $sse) -}}
+{{- end -}}
+{{- if and .Values.s3Encryption.kmsKeyId (ne $sse "aws:kms") -}}
+{{- fail "s3Encryption.kmsKeyId is only for s3Encryption.sse \"aws:kms\"" -}}
+{{- end -}}
 {{- if not (or .Values.auth.existingSecret .Values.auth.jwksUrl) -}}
 {{- fail "set auth.existingSecret (a Secret holding the HS256 JWT secret) or auth.jwksUrl: the service refuses to start without authentication" -}}
 {{- end -}}
