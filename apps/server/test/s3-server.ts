@@ -22,6 +22,15 @@
  *   - POST Object (presigned POST, the tails): s3rver ignores the policy. Here
  *     its signature, expiry and conditions, content-length-range included,
  *     are checked first (policyPost).
+ *   - Server-side encryption: s3rver ignores it. Here every request that
+ *     writes an object is recorded with its SSE headers (or form fields) in
+ *     `writes`; as S3 does, UploadPart, UploadPartCopy and
+ *     CompleteMultipartUpload carrying SSE-S3/SSE-KMS headers are refused
+ *     (400 InvalidArgument, "… header is not supported for this operation"),
+ *     so are an unknown algorithm and a KMS key id without aws:kms; and an
+ *     object keeps the encryption it was written with (PutObject, POST, or the
+ *     CreateMultipartUpload of the upload completed on it), answered in
+ *     HeadObject's and GetObject's x-amz-server-side-encryption headers.
  * Everything else (CreateMultipartUpload, UploadPart, GetObject with Range and
  * response-content-disposition, HeadObject, DeleteObject, PutObject, and the
  * bucket-level ListObjectsV2 and DeleteObjects with the HeadBucket signature fix)
@@ -76,6 +85,28 @@ export const S3_SECRET_ACCESS_KEY = 'S3RVER';
 /** S3's own floor for every part but the last. */
 const MIN_PART_BYTES = 5 * 1024 * 1024;
 
+/** The request header (or POST form field) names of SSE-S3 and SSE-KMS. */
+export const SSE_HEADER = 'x-amz-server-side-encryption';
+export const SSE_KMS_KEY_HEADER = 'x-amz-server-side-encryption-aws-kms-key-id';
+const SSE_ALGORITHMS = ['AES256', 'aws:kms', 'aws:kms:dsse'];
+
+/** One request that writes (part of) an object, as the server received it. */
+export interface S3Write {
+  op:
+    | 'CreateMultipartUpload'
+    | 'UploadPart'
+    | 'UploadPartCopy'
+    | 'CompleteMultipartUpload'
+    | 'PutObject'
+    | 'CopyObject'
+    | 'PostObject';
+  key: string;
+  /** Its x-amz-server-side-encryption* headers (form fields for PostObject), names in lower case. */
+  sse: Record<string, string>;
+  /** The status answered. */
+  status: number;
+}
+
 export interface S3TestServer {
   /** http://127.0.0.1:<port> */
   endpoint: string;
@@ -86,6 +117,8 @@ export interface S3TestServer {
   openUploads(): Promise<string[]>;
   /** Every request the server received, in order: "METHOD /path?query". */
   requests: string[];
+  /** Every request that wrote an object or part, in order, with its SSE headers (see the header). */
+  writes: S3Write[];
   close(): Promise<void>;
 }
 
@@ -106,12 +139,49 @@ export async function startS3Server(opts: S3TestServerOptions = {}): Promise<S3T
     configureBuckets: [{ name: bucket, configs: opts.corsXml ? [opts.corsXml] : [] }],
   });
   const requests: string[] = [];
+  const writes: S3Write[] = [];
+  /** The SSE headers each object was written with ("bucket/key"), and each open upload was created with. */
+  const objectSse = new Map<string, Record<string, string>>();
+  const uploadSse = new Map<string, Record<string, string>>();
   const uploadsDir = (b: string) => server.store.getResourcePath(b, undefined, 'uploads');
   // After s3rver's logger, XML encoder, mount and vhost middleware; before its router.
   server.middleware.splice(server.middleware.length - 1, 0, missingOperations(uploadsDir));
   server.middleware.unshift(async (ctx, next) => {
     requests.push(`${ctx.method} ${ctx.url}`);
-    await next();
+    const op = writeOp(ctx);
+    if (!op) {
+      await next();
+      // As S3 does: an encrypted object says so in HeadObject's and GetObject's answers.
+      const sse = (ctx.method === 'GET' || ctx.method === 'HEAD') && objectSse.get(objectPath(ctx.path));
+      if (sse && ctx.status >= 200 && ctx.status < 300) for (const [h, v] of Object.entries(sse)) ctx.set(h, v);
+      return;
+    }
+    let status = 500;
+    try {
+      await next();
+      status = ctx.status;
+    } catch (err) {
+      status = (err as { status?: number; statusCode?: number }).status ?? 500;
+      throw err;
+    } finally {
+      const sse = op === 'PostObject' ? ((ctx.state.sseFields as Record<string, string>) ?? {}) : sseHeaders(ctx);
+      const key = op === 'PostObject' ? String(ctx.state.postKey ?? '') : objectPath(ctx.path).replace(/^[^/]*\//, '');
+      writes.push({ op, key, sse, status });
+      if (status >= 200 && status < 300) {
+        const q = ctx.query as Record<string, string | undefined>;
+        if (op === 'CreateMultipartUpload') {
+          const id = /<UploadId>([^<]+)<\/UploadId>/.exec(String(ctx.body))?.[1];
+          if (id) uploadSse.set(id, sse);
+        } else if (op === 'CompleteMultipartUpload') {
+          objectSse.set(objectPath(ctx.path), uploadSse.get(q.uploadId ?? '') ?? {});
+          uploadSse.delete(q.uploadId ?? '');
+        } else if (op === 'PutObject' || op === 'CopyObject') {
+          objectSse.set(objectPath(ctx.path), sse);
+        } else if (op === 'PostObject') {
+          objectSse.set(`${objectPath(ctx.path).replace(/\/$/, '')}/${key}`, sse);
+        }
+      }
+    }
   });
   const { port } = await server.run();
   // A test file's worker must be free to exit with the server still open.
@@ -127,6 +197,7 @@ export async function startS3Server(opts: S3TestServerOptions = {}): Promise<S3T
     region: 'us-east-1',
     directory,
     requests,
+    writes,
     async openUploads() {
       const names = await readdir(uploadsDir(bucket)).catch(() => [] as string[]);
       return names.filter((n) => /^[0-9a-f]+$/.test(n));
@@ -165,6 +236,60 @@ export function s3Env(server: S3TestServer, prefix: string): Record<string, stri
   };
 }
 
+/** "bucket/key" (or "bucket") of a path-style request path. */
+function objectPath(p: string): string {
+  return p.replace(/^\//, '').split('/').map(decodeURIComponent).join('/');
+}
+
+/** The request's x-amz-server-side-encryption* headers, names in lower case. */
+function sseHeaders(ctx: any): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [h, v] of Object.entries(ctx.headers as Record<string, string | string[] | undefined>))
+    if (h.startsWith(SSE_HEADER) && v !== undefined) out[h] = String(v);
+  return out;
+}
+
+/** The S3 operation of a request that writes an object or a part, or null for any other. */
+function writeOp(ctx: any): S3Write['op'] | null {
+  const m = /^\/[^/]+(\/.*)?$/.exec(ctx.path);
+  if (!m) return null;
+  const hasKey = (m[1] ?? '').length > 1;
+  const q = ctx.query as Record<string, string | undefined>;
+  const copy = ctx.headers['x-amz-copy-source'] !== undefined;
+  if (ctx.method === 'PUT' && hasKey && q.uploadId !== undefined && q.partNumber !== undefined)
+    return copy ? 'UploadPartCopy' : 'UploadPart';
+  // SDK v3 adds "x-id=PutObject"; subresources (acl, tagging…) write no object.
+  const subresource = Object.keys(q).some((k) => k !== 'x-id' && !k.startsWith('X-Amz-'));
+  if (ctx.method === 'PUT' && hasKey && !subresource) return copy ? 'CopyObject' : 'PutObject';
+  if (ctx.method === 'POST' && hasKey && q.uploads !== undefined) return 'CreateMultipartUpload';
+  if (ctx.method === 'POST' && hasKey && q.uploadId !== undefined) return 'CompleteMultipartUpload';
+  if (ctx.method === 'POST' && !hasKey && ctx.is('multipart/form-data')) return 'PostObject';
+  return null;
+}
+
+/**
+ * S3's checks of SSE-S3/SSE-KMS on a write: refused on the parts of a multipart upload and on its
+ * completion (their encryption is the one CreateMultipartUpload named); elsewhere a known algorithm,
+ * and a KMS key id only with aws:kms. `given` holds the headers (or a POST form's fields).
+ */
+function checkSse(op: S3Write['op'], given: Record<string, string>): void {
+  const invalid = (name: string, message: string) =>
+    new S3Error('InvalidArgument', message, { ArgumentName: name, ArgumentValue: given[name] ?? 'null' });
+  if (op === 'UploadPart' || op === 'UploadPartCopy' || op === 'CompleteMultipartUpload') {
+    for (const name of [SSE_HEADER, SSE_KMS_KEY_HEADER])
+      if (given[name] !== undefined) throw invalid(name, `${name} header is not supported for this operation.`);
+    return;
+  }
+  const algorithm = given[SSE_HEADER];
+  if (algorithm !== undefined && !SSE_ALGORITHMS.includes(algorithm))
+    throw invalid(SSE_HEADER, 'The encryption method specified is not supported');
+  if (given[SSE_KMS_KEY_HEADER] !== undefined && !algorithm?.startsWith('aws:kms'))
+    throw invalid(
+      SSE_KMS_KEY_HEADER,
+      `Server Side Encryption with AWS KMS managed key requires HTTP header ${SSE_HEADER} : aws:kms`,
+    );
+}
+
 /** The operations s3rver lacks or gets wrong (see the header). */
 function missingOperations(uploadsDir: (bucket: string) => string): KoaMiddleware {
   const auth = authentication();
@@ -176,6 +301,8 @@ function missingOperations(uploadsDir: (bucket: string) => string): KoaMiddlewar
     const key = rest.length > 1 ? rest.slice(1).split('/').map(decodeURIComponent).join('/') : undefined;
     const q = ctx.query as Record<string, string | undefined>;
     const uploadId = q.uploadId;
+    const op = writeOp(ctx);
+    if (op && op !== 'PostObject') checkSse(op, sseHeaders(ctx));
 
     const signed = async (handler: () => Promise<void>) => {
       ctx.params = key === undefined ? { bucket } : { bucket, key };
@@ -391,8 +518,11 @@ async function policyPost(ctx: any, bucket: string, next: () => Promise<void>): 
     parser.on('file', (name: string, file: NodeJS.ReadableStream) => {
       if (name !== 'file') return void file.resume();
       let range: [number, number];
+      ctx.state.postKey = fields.key;
+      ctx.state.sseFields = Object.fromEntries(Object.entries(fields).filter(([k]) => k.startsWith(SSE_HEADER)));
       try {
         range = checkPolicy(fields, bucket);
+        checkSse('PostObject', ctx.state.sseFields);
       } catch (err) {
         file.resume();
         return done(err as Error);

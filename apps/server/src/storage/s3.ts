@@ -7,6 +7,14 @@
  * Objects live at `<prefix><recording uuid>.<ext>`; the key is checked against
  * that shape before any request, so nothing a user sends can name another
  * object. Credentials come from the AWS SDK's default chain.
+ *
+ * Server-side encryption (`sse`), when configured, is asked for on every
+ * request that makes an object: CreateMultipartUpload (the recording, its
+ * rewrites), PutObject (thumbnails) and the tails' POST policies. Parts carry
+ * none: S3 encrypts them with what CreateMultipartUpload named and answers
+ * UploadPart, UploadPartCopy and CompleteMultipartUpload that carry SSE-S3 or
+ * SSE-KMS headers with 400 InvalidArgument, so the presigned part URLs need
+ * nothing more from the browser.
  */
 import { createHmac } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -28,6 +36,7 @@ import {
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { S3ServerSideEncryption } from '../config.js';
 import type { Clock } from '../lib/clock.js';
 import {
   ASSET_NAME_RE,
@@ -66,6 +75,27 @@ export interface S3StorageOptions {
   clock?: Clock;
   /** Limit on reaching the bucket for the readiness check, in ms. Default 5000. */
   checkTimeoutMs?: number;
+  /** Encryption asked for every object written; null or absent leaves it to the bucket's default. */
+  sse?: S3ServerSideEncryption | null;
+}
+
+/** The SDK parameters of CreateMultipartUpload and PutObject that ask for `sse`. */
+function sseParams(sse: S3ServerSideEncryption | null): {
+  ServerSideEncryption?: 'AES256' | 'aws:kms';
+  SSEKMSKeyId?: string;
+} {
+  if (!sse) return {};
+  if (sse.algorithm === 'AES256') return { ServerSideEncryption: 'AES256' };
+  return { ServerSideEncryption: 'aws:kms', ...(sse.kmsKeyId ? { SSEKMSKeyId: sse.kmsKeyId } : {}) };
+}
+
+/** The same as form fields of a POST policy (S3 takes the header names as field names). */
+function sseFields(sse: S3ServerSideEncryption | null): Record<string, string> {
+  const p = sseParams(sse);
+  return {
+    ...(p.ServerSideEncryption ? { 'x-amz-server-side-encryption': p.ServerSideEncryption } : {}),
+    ...(p.SSEKMSKeyId ? { 'x-amz-server-side-encryption-aws-kms-key-id': p.SSEKMSKeyId } : {}),
+  };
 }
 
 /** The S3 error codes for a part list that S3 will not assemble: the client's fault, a 400. */
@@ -93,9 +123,11 @@ export class S3Storage implements RecordingStorage {
   private readonly prefix: string;
   private readonly clock: Clock;
   private readonly checkTimeoutMs: number;
+  private readonly sse: S3ServerSideEncryption | null;
 
   constructor(opts: S3StorageOptions) {
     this.bucket = opts.bucket;
+    this.sse = opts.sse ?? null;
     this.prefix = opts.prefix;
     this.clock = opts.clock ?? { now: () => new Date() };
     this.checkTimeoutMs = opts.checkTimeoutMs ?? 5000;
@@ -115,6 +147,7 @@ export class S3Storage implements RecordingStorage {
       (key) => this.objectKey(key),
       opts.endpoint,
       opts.region,
+      this.sse,
     );
   }
 
@@ -135,6 +168,7 @@ export class S3Storage implements RecordingStorage {
         Bucket: this.bucket,
         Key: this.objectKey(key),
         ContentType: mimeType.split(';')[0]!,
+        ...sseParams(this.sse),
       }),
     );
     if (!out.UploadId) throw new StorageError('S3 created a multipart upload without an UploadId');
@@ -155,6 +189,7 @@ export class S3Storage implements RecordingStorage {
       PartNumber: args.partNumber,
       // Signed into the URL: S3 refuses a body of any other length.
       ContentLength: args.sizeBytes,
+      // No SSE here: the upload's encryption was set by CreateMultipartUpload (see the header).
     });
     const url = await getSignedUrl(this.client, command, {
       expiresIn: args.expiresInSeconds,
@@ -361,6 +396,7 @@ export class S3Storage implements RecordingStorage {
         Key: this.assetKey(key, name),
         Body: bytes,
         ContentType: contentType,
+        ...sseParams(this.sse),
       }),
     );
   }
@@ -408,6 +444,7 @@ class S3Tails implements TailStore {
     private readonly objectKey: (key: string) => string,
     private readonly endpoint: string | null,
     private readonly region: string,
+    private readonly sse: S3ServerSideEncryption | null,
   ) {}
 
   /** The folder of a recording's tails, refusing anything that is not a recording id. */
@@ -453,6 +490,8 @@ class S3Tails implements TailStore {
       'x-amz-credential': credential,
       'x-amz-date': amzDate,
       ...(creds.sessionToken ? { 'x-amz-security-token': creds.sessionToken } : {}),
+      // In the policy like every field: the browser sends it in the form and cannot drop or change it.
+      ...sseFields(this.sse),
     };
     const policy = {
       expiration: args.expiresAt.toISOString(),
