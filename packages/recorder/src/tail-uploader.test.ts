@@ -6,6 +6,7 @@ import { TailUploader } from './tail-uploader.js';
 function harness(
   put: (key: string, attempt: number) => Response = () => new Response(null, { status: 204 }),
   maxBytes = 1024 * 1024,
+  extraFields: Record<string, string> = {},
 ) {
   const batches: { partNumber: number; firstSeq: number }[] = [];
   const puts: { key: string; size: number; keepalive: boolean }[] = [];
@@ -27,7 +28,7 @@ function harness(
           partNumber,
           seq,
           url: 'https://bucket.test/',
-          fields: { key: `${partNumber}-${seq}`, policy: 'signed' },
+          fields: { key: `${partNumber}-${seq}`, policy: 'signed', ...extraFields },
         });
         for (let s = body.firstSeq; s < body.firstSeq + 30; s++) urls.push(target(body.partNumber, s));
         for (let s = 0; s < 8; s++) urls.push(target(body.partNumber + 1, s));
@@ -41,7 +42,7 @@ function harness(
       // A form upload: the policy's fields, then the file.
       const form = init.body as FormData;
       expect(init.method).toBe('POST');
-      expect([...form.keys()]).toEqual(['key', 'policy', 'file']);
+      expect([...form.keys()]).toEqual(['key', 'policy', ...Object.keys(extraFields), 'file']);
       const key = String(form.get('key'));
       const n = (attempts.get(key) ?? 0) + 1;
       attempts.set(key, n);
@@ -99,6 +100,18 @@ describe('TailUploader', () => {
     tails.send(1, blob(1000));
     tails.send(1, blob(100 * 1024));
     await tails.close();
+    expect(h.puts.map((p) => p.keepalive)).toEqual([true, false]);
+  });
+
+  it('counts long fields (a session token, the encryption fields) in the size judged for keepalive', async () => {
+    const sse = { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': 'k' };
+    const h = harness(undefined, undefined, { 'x-amz-security-token': 't'.repeat(50_000), ...sse });
+    const tails = h.make();
+    tails.prepare(1);
+    tails.send(1, blob(1000));
+    tails.send(1, blob(20_000));
+    await tails.close();
+    // 20 000 bytes and a 4 KiB allowance fit in 64 KiB; with the token's 50 000 they do not.
     expect(h.puts.map((p) => p.keepalive)).toEqual([true, false]);
   });
 

@@ -35,8 +35,20 @@ const EXPIRY_MARGIN_MS = 30_000;
 const LOW_WATER = 3;
 /** Attempts per tail: a tail is worth a few, not the recording's whole retry budget. */
 const TAIL_ATTEMPTS = 4;
-/** What a form upload adds to the tail's own bytes (boundaries, the policy and its fields), counted for keepalive. */
+/**
+ * What a form upload adds to the tail's own bytes, counted for keepalive: at least this, and more when the
+ * fields are long (a session token, a KMS key ARN, each also in the base64 policy).
+ */
 const FORM_OVERHEAD_BYTES = 4096;
+/** A part of a multipart/form-data body besides its name and value: its boundary line and headers. */
+const FORM_PART_BYTES = 160;
+
+/** The size of a form upload of `fileBytes` with `fields`, for keepalive's budget (an upper estimate). */
+export function formBytes(fields: Record<string, string>, fileBytes: number): number {
+  let bytes = 2 * FORM_PART_BYTES;
+  for (const [k, v] of Object.entries(fields)) bytes += k.length + v.length + FORM_PART_BYTES;
+  return fileBytes + Math.max(FORM_OVERHEAD_BYTES, bytes);
+}
 
 export interface TailUploaderOptions {
   api: ApiClient;
@@ -172,7 +184,7 @@ export class TailUploader {
     for (const [k, v] of Object.entries(target.fields)) form.append(k, v);
     form.append('file', data);
     const init: RequestInit = { method: 'POST', body: form, signal };
-    const size = data.size + FORM_OVERHEAD_BYTES;
+    const size = formBytes(target.fields, data.size);
     if (this.keepaliveRefused || !fitsKeepalive(size, this.keepaliveBytes))
       return send(this.opts.api.fetch, target.url, init);
     this.keepaliveBytes += size;
