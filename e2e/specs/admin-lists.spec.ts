@@ -62,6 +62,7 @@ async function tokens(baseURL: string): Promise<Record<DemoAs, string>> {
     user: await demoToken(baseURL, 'user'),
     other: await demoToken(baseURL, 'other'),
     admin: await demoToken(baseURL, 'admin'),
+    auditor: await demoToken(baseURL, 'auditor'),
   };
 }
 

@@ -16,7 +16,7 @@ import type { Database } from './db/client.js';
 import { sql } from 'drizzle-orm';
 import { DomainError, errorBody, httpStatus, type ErrorCode } from './errors.js';
 import { bearerAuth, requireAdmin, type AuthEnv } from './auth/middleware.js';
-import { adminRoutes } from './admin/routes.js';
+import { AUDITOR_READS, adminRoutes } from './admin/routes.js';
 import type { AuditAction, AuditService } from './audit/service.js';
 import type { RetentionJob } from './jobs/retention.js';
 import type { Sweeper } from './jobs/sweeper.js';
@@ -63,7 +63,13 @@ const FOREIGN_READ_ACTION = {
   download: 'recording.download',
   download_url: 'recording.download_url',
   thumbnails: 'recording.thumbnails',
+  view: 'recording.view',
+  seal: 'recording.seal',
+  markers: 'recording.markers',
 } as const satisfies Record<ForeignRead, AuditAction>;
+
+/** The reads of a recording's content: audited whoever reads someone else's (the rest, for auditors only). */
+const CONTENT_READS: ReadonlySet<ForeignRead> = new Set(['download', 'download_url', 'thumbnails']);
 
 const CODE_BY_STATUS: Record<number, ErrorCode> = {
   400: 'invalid_request',
@@ -170,7 +176,7 @@ function apiRoutes(app: Hono<AuthEnv>, deps: AppDeps, services: Services, hsSecr
   app.use('/api/recordings/*', auth);
   app.use('/api/recordings', auth);
   app.route('/api/recordings', recordingRoutes(routeDeps));
-  app.route('/api/recordings', sealRoutes({ recordings, seals: jobs.sealer }));
+  app.route('/api/recordings', sealRoutes({ recordings, seals: jobs.sealer, onForeignRead: routeDeps.onForeignRead }));
   // The seals' public keys: anyone may check a seal (no bearer guard on /api/seal-keys).
   app.route('/api', sealKeyRoutes(services.sealKeys));
   // Markers and thumbnails (extension): under the same bearer guard, and the thumbnails' own signed-URL route.
@@ -184,14 +190,14 @@ function apiRoutes(app: Hono<AuthEnv>, deps: AppDeps, services: Services, hsSecr
   };
   app.route('/api/recordings', timelineRoutes(timelineDeps));
   app.route('/api', thumbnailFileRoutes(timelineDeps));
-  app.use('/api/admin/*', auth, requireAdmin);
+  app.use('/api/admin/*', auth, requireAdmin('/api/admin', AUDITOR_READS));
   app.route(
     '/api/admin',
     adminRoutes({ recordings, settings, audit, retention: jobs.retention, db: deps.database.db, clock }),
   );
 }
 
-/** The audit trail of administrators acting on other people's recordings. */
+/** The audit trail of administrators and auditors acting on other people's recordings. */
 function auditHooks(audit: AuditService): Pick<RecordingRoutesDeps, 'onForeignDelete' | 'onForeignRead'> {
   return {
     onForeignDelete: (user: Identity, row: RecordingRow) =>
@@ -201,16 +207,17 @@ function auditHooks(audit: AuditService): Pick<RecordingRoutesDeps, 'onForeignDe
         recordingId: row.id,
         details: { userId: row.userId, sessionId: row.sessionId },
       }),
-    // Coalesced per admin, recording and action (audit/service.ts READ_AUDIT_WINDOW_MS): seeking is one entry.
-    onForeignRead: (user: Identity, row: RecordingRow, how: ForeignRead) =>
-      audit
-        .recordCoalesced({
-          actor: user,
-          action: FOREIGN_READ_ACTION[how],
-          recordingId: row.id,
-          details: { userId: row.userId, sessionId: row.sessionId },
-        })
-        .then(() => undefined),
+    // Coalesced per reader, recording and action (audit/service.ts READ_AUDIT_WINDOW_MS): seeking is one entry.
+    // An admin's reads of content are on the record; an auditor's every read is, metadata, seal and markers too.
+    onForeignRead: async (user: Identity, row: RecordingRow, how: ForeignRead) => {
+      if (!user.isAuditor && !CONTENT_READS.has(how)) return;
+      await audit.recordCoalesced({
+        actor: user,
+        action: FOREIGN_READ_ACTION[how],
+        recordingId: row.id,
+        details: { userId: row.userId, sessionId: row.sessionId },
+      });
+    },
   };
 }
 

@@ -1,6 +1,6 @@
 /**
  * Who may call what: every route the app registers × {no token, the recording's owner, another user, an
- * admin}, each cell's status asserted. The list of routes is read from the app itself (Hono's app.routes), so
+ * admin, an auditor}, each cell's status asserted. The list of routes is read from the app itself (Hono's app.routes), so
  * a route added without a row here fails the first test. Routes whose URL carries its own signed token
  * (uploads, ends, files, thumbnail files) answer the same whoever sends a bearer header: the URL is the
  * capability. Each cell that changes state gets a recording of its own.
@@ -11,8 +11,8 @@ import { signToken } from '../src/lib/signed-token.js';
 import { createRecording, makeRecording, uploadPart, type Made } from './admin-fixtures.js';
 import { TEST_STORAGE, testApp, type TestApp } from './helpers.js';
 
-type Who = 'none' | 'owner' | 'other' | 'admin';
-const WHO: Who[] = ['none', 'owner', 'other', 'admin'];
+type Who = 'none' | 'owner' | 'other' | 'admin' | 'auditor';
+const WHO: Who[] = ['none', 'owner', 'other', 'admin', 'auditor'];
 const S3 = TEST_STORAGE === 's3';
 
 interface Req {
@@ -32,12 +32,26 @@ let t: TestApp;
 let shared: Made;
 const json = (v: unknown) => ({ body: JSON.stringify(v), headers: { 'content-type': 'application/json' } });
 const jpeg = () => Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), randomBytes(300)]);
-const all = (status: number): Record<Who, number> => ({ none: status, owner: status, other: status, admin: status });
-/** A bearer route on the owner's recording: the owner and (when it reads) an admin; others see no such recording. */
-const ownerAndAdmin = (ok: number) => ({ none: 401, owner: ok, other: 404, admin: ok });
-const ownerOnly = (ok: number) => ({ none: 401, owner: ok, other: 404, admin: 404 });
-const anyUser = (ok: number) => ({ none: 401, owner: ok, other: ok, admin: ok });
-const adminOnly = (ok: number) => ({ none: 401, owner: 403, other: 403, admin: ok });
+const all = (status: number): Record<Who, number> => ({
+  none: status,
+  owner: status,
+  other: status,
+  admin: status,
+  auditor: status,
+});
+/**
+ * A bearer route reading the owner's recording: the owner, an admin and an auditor (read-only oversight);
+ * others see no such recording.
+ */
+const ownerAndReaders = (ok: number) => ({ none: 401, owner: ok, other: 404, admin: ok, auditor: ok });
+/** A write the owner or an admin makes (delete): an auditor sees the recording, so is refused as such (403). */
+const ownerAndAdmin = (ok: number) => ({ none: 401, owner: ok, other: 404, admin: ok, auditor: 403 });
+/** A write only the owner makes (recording into it): an admin gets 404 like any other user; an auditor a 403. */
+const ownerOnly = (ok: number) => ({ none: 401, owner: ok, other: 404, admin: 404, auditor: 403 });
+const anyUser = (ok: number) => ({ none: 401, owner: ok, other: ok, admin: ok, auditor: ok });
+const adminOnly = (ok: number) => ({ none: 401, owner: 403, other: 403, admin: ok, auditor: 403 });
+/** The admin API's reads an auditor makes too: every user's recordings and the audit trail. */
+const adminAndAuditor = (ok: number) => ({ ...adminOnly(ok), auditor: ok });
 
 async function openWithPart(): Promise<{ id: string; partNumber: number; url: string; partsUrl?: string }> {
   const { id } = await createRecording(t, 'user', 'matrix-open');
@@ -111,7 +125,7 @@ const ROUTES: Record<string, Row> = {
   },
   'GET /api/recordings': { expect: anyUser(200), request: async () => ({ path: '/api/recordings' }) },
   'GET /api/recordings/:id': {
-    expect: ownerAndAdmin(200),
+    expect: ownerAndReaders(200),
     request: async () => ({ path: `/api/recordings/${shared.id}` }),
   },
   'POST /api/recordings/:id/parts': {
@@ -157,15 +171,15 @@ const ROUTES: Record<string, Row> = {
   },
   'GET /api/recordings/:id/download': {
     // S3: a redirect to the bucket.
-    expect: ownerAndAdmin(S3 ? 302 : 200),
+    expect: ownerAndReaders(S3 ? 302 : 200),
     request: async () => ({ path: `/api/recordings/${shared.id}/download` }),
   },
   'POST /api/recordings/:id/download-url': {
-    expect: ownerAndAdmin(200),
+    expect: ownerAndReaders(200),
     request: async () => ({ path: `/api/recordings/${shared.id}/download-url`, method: 'POST' }),
   },
   'GET /api/recordings/:id/seal': {
-    expect: ownerAndAdmin(200),
+    expect: ownerAndReaders(200),
     request: async () => ({ path: `/api/recordings/${shared.id}/seal` }),
   },
   // The seals' public keys: anyone checks a seal.
@@ -183,7 +197,7 @@ const ROUTES: Record<string, Row> = {
     }),
   },
   'GET /api/recordings/:id/markers': {
-    expect: ownerAndAdmin(200),
+    expect: ownerAndReaders(200),
     request: async () => ({ path: `/api/recordings/${shared.id}/markers` }),
   },
   'PUT /api/recordings/:id/thumbnails/:offsetMs': {
@@ -197,16 +211,19 @@ const ROUTES: Record<string, Row> = {
     }),
   },
   'GET /api/recordings/:id/thumbnails': {
-    expect: ownerAndAdmin(200),
+    expect: ownerAndReaders(200),
     request: async () => ({ path: `/api/recordings/${shared.id}/thumbnails` }),
   },
   'GET /api/recordings/:id/thumbnails/:offsetMs': {
-    expect: ownerAndAdmin(200),
+    expect: ownerAndReaders(200),
     request: async () => ({ path: `/api/recordings/${shared.id}/thumbnails/0` }),
   },
 
   // The admin API.
-  'GET /api/admin/recordings': { expect: adminOnly(200), request: async () => ({ path: '/api/admin/recordings' }) },
+  'GET /api/admin/recordings': {
+    expect: adminAndAuditor(200),
+    request: async () => ({ path: '/api/admin/recordings' }),
+  },
   'POST /api/admin/recordings/delete': {
     expect: adminOnly(200),
     request: async () => ({
@@ -233,9 +250,15 @@ const ROUTES: Record<string, Row> = {
     expect: adminOnly(200),
     request: async () => ({ path: '/api/admin/retention/run', method: 'POST' }),
   },
-  'GET /api/admin/audit': { expect: adminOnly(200), request: async () => ({ path: '/api/admin/audit' }) },
-  'GET /api/admin/audit/verify': { expect: adminOnly(200), request: async () => ({ path: '/api/admin/audit/verify' }) },
-  'GET /api/admin/audit/export': { expect: adminOnly(200), request: async () => ({ path: '/api/admin/audit/export' }) },
+  'GET /api/admin/audit': { expect: adminAndAuditor(200), request: async () => ({ path: '/api/admin/audit' }) },
+  'GET /api/admin/audit/verify': {
+    expect: adminAndAuditor(200),
+    request: async () => ({ path: '/api/admin/audit/verify' }),
+  },
+  'GET /api/admin/audit/export': {
+    expect: adminAndAuditor(200),
+    request: async () => ({ path: '/api/admin/audit/export' }),
+  },
 };
 
 /** Demo mode's own routes: public by design (they hand out the demo tokens), only in a demo instance. */
@@ -278,8 +301,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-const authOf = (who: Who): Record<string, string> =>
-  who === 'none' ? {} : t.auth[who === 'owner' ? 'user' : who === 'other' ? 'other' : 'admin'];
+const authOf = (who: Who): Record<string, string> => (who === 'none' ? {} : t.auth[who === 'owner' ? 'user' : who]);
 
 async function cell(app: TestApp['app'], row: Row, who: Who): Promise<number> {
   const req = await row.request();

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import type { TestApp } from './helpers.js';
 
-export type Who = 'user' | 'other' | 'admin';
+export type Who = 'user' | 'other' | 'admin' | 'auditor';
 
 export interface Made {
   id: string;

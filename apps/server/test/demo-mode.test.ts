@@ -68,6 +68,14 @@ describe('demo tokens', () => {
     expect((await demo.json('GET', '/api/recordings', undefined, bearer(await mint('user')))).status).toBe(200);
   });
 
+  it('include a demo auditor: the trail is readable, the settings are not', async () => {
+    const auditor = bearer(await mint('auditor'));
+    expect((await demo.json('GET', '/api/admin/audit', undefined, auditor)).status).toBe(200);
+    expect((await demo.json('GET', '/api/admin/settings', undefined, auditor)).status).toBe(403);
+    const { users } = (await (await demo.app.request('/api/demo')).json()) as { users: { as: string; role: string }[] };
+    expect(users).toContainEqual(expect.objectContaining({ as: 'auditor', role: 'auditor' }));
+  });
+
   it('are not signed with the deployment key (the key of signed URLs)', async () => {
     const admin = await mint('admin');
     const deploymentKey = await demo.service.settings.signingKey();

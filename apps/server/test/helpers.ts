@@ -1,7 +1,7 @@
 /**
  * Test dependencies: a real database (a fresh database on the PostgreSQL at
  * 127.0.0.1:5432, or a throwaway embedded server, chosen by SORTIE_TEST_DB), a temporary storage folder,
- * the real app, and tokens for a user, a second user and an admin.
+ * the real app, and tokens for a user, a second user, an admin and an auditor.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { crc32c } from '@node-rs/crc32';
@@ -89,7 +89,12 @@ export interface TestApp {
   /** The deployment's key of the service's signed URLs. */
   signingKey: string;
   /** Authorization headers. */
-  auth: { user: Record<string, string>; other: Record<string, string>; admin: Record<string, string> };
+  auth: {
+    user: Record<string, string>;
+    other: Record<string, string>;
+    admin: Record<string, string>;
+    auditor: Record<string, string>;
+  };
   /** app.request with a JSON body. */
   json(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<Response>;
   /**
@@ -131,6 +136,8 @@ export async function testApp(opts: TestAppOptions = {}): Promise<TestApp> {
     user: await bearer({ sub: 'u-1', name: 'Ada Lovelace' }),
     other: await bearer({ sub: 'u-2', name: 'Grace Hopper' }),
     admin: await bearer({ sub: 'admin-1', name: 'Root Admin', role: 'admin' }),
+    // The list form of the role claim (`roles`), where the admin's token has the single `role`: both are read.
+    auditor: await bearer({ sub: 'auditor-1', name: 'Ida Auditor', roles: ['staff', 'auditor'] }),
   };
   return {
     config,

@@ -382,7 +382,16 @@ export type AuditAction =
   | 'sweeper.finalize'
   | 'sweeper.fail'
   | 'recording.hold'
-  | 'recording.release';
+  | 'recording.release'
+  // An auditor's reads (docs/API.md "Roles"): a recording's metadata, seal and markers, the list of every
+  // recording, and the audit trail itself.
+  | 'recording.view'
+  | 'recording.seal'
+  | 'recording.markers'
+  | 'recording.list'
+  | 'audit.list'
+  | 'audit.verify'
+  | 'audit.export';
 
 /** One entry of GET /api/admin/audit. */
 export interface AuditEntry {

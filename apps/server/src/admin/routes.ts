@@ -2,9 +2,11 @@
  * The administrator's routes under /api/admin (docs/API.md "Admin routes"): every user's
  * recordings, the run-time settings, retention on demand and the audit trail.
  * Mounted behind bearerAuth + requireAdmin; downloads and deletes of any
- * recording go through the ordinary recording routes.
+ * recording go through the ordinary recording routes. An auditor calls the
+ * reads of AUDITOR_READS, each of which is written to the audit trail.
  */
 import type {
+  AuditAction,
   Recording,
   AdminOverview,
   AdminSettings,
@@ -17,6 +19,7 @@ import type {
 } from '@sortie/contract';
 import { Hono } from 'hono';
 import type { AuditService } from '../audit/service.js';
+import type { Identity } from '../auth/identity.js';
 import type { AuthEnv } from '../auth/middleware.js';
 import type { Db } from '../db/client.js';
 import type { Clock } from '../lib/clock.js';
@@ -47,12 +50,25 @@ export interface AdminRoutesDeps {
   clock: Clock;
 }
 
+/**
+ * The admin routes an auditor may call (GET, below /api/admin): every user's recordings and the audit trail.
+ * Overview and settings stay an administrator's: they are not in the auditor's remit of recordings and trail.
+ */
+export const AUDITOR_READS = ['/recordings', '/audit', '/audit/verify', '/audit/export'] as const;
+
 export function adminRoutes(deps: AdminRoutesDeps) {
   const { recordings, settings, audit, retention } = deps;
   const app = new Hono<AuthEnv>();
 
+  /** An auditor's reads are on the record, each one: what was asked is kept in the entry's details. */
+  const auditRead = async (user: Identity, action: AuditAction, details: Record<string, unknown>) => {
+    if (user.isAuditor) await audit.record({ actor: user, action, details });
+  };
+
   app.get('/recordings', validate('query', adminListQuery), async (c) => {
-    return c.json((await recordings.queries.list(c.req.valid('query'))) satisfies RecordingPage);
+    const query = c.req.valid('query');
+    await auditRead(c.get('user'), 'recording.list', { query });
+    return c.json((await recordings.queries.list(query)) satisfies RecordingPage);
   });
 
   // A POST with the ids in the body, not DELETE with a query: 200 UUIDs do not fit every proxy's URL limit.
@@ -110,15 +126,25 @@ export function adminRoutes(deps: AdminRoutesDeps) {
     return c.json((skipped ? { deleted, skipped } : { deleted }) satisfies RetentionResult);
   });
 
-  app.get('/audit', validate('query', auditQuery), async (c) =>
-    c.json((await audit.list(c.req.valid('query'))) satisfies Page<AuditEntry>),
-  );
+  // The entry of an auditor's read is written first, so that the read itself is in what it answers.
+  app.get('/audit', validate('query', auditQuery), async (c) => {
+    const query = c.req.valid('query');
+    await auditRead(c.get('user'), 'audit.list', { query });
+    return c.json((await audit.list(query)) satisfies Page<AuditEntry>);
+  });
 
-  app.get('/audit/verify', async (c) => c.json((await audit.verify()) satisfies AuditVerification));
+  app.get('/audit/verify', async (c) => {
+    await auditRead(c.get('user'), 'audit.verify', {});
+    return c.json((await audit.verify()) satisfies AuditVerification);
+  });
 
   // JSON Lines, streamed a page of entries at a time; `pnpm sortie-verify --audit <file>` checks it offline.
-  app.get('/audit/export', validate('query', auditExportQuery), (c) => {
+  app.get('/audit/export', validate('query', auditExportQuery), async (c) => {
     const { from, to } = c.req.valid('query');
+    await auditRead(c.get('user'), 'audit.export', {
+      from: from?.toISOString() ?? null,
+      to: to?.toISOString() ?? null,
+    });
     const entries = audit.exportRange(from ?? new Date(0), to ?? new Date('9999-12-31T23:59:59.999Z'));
     const encoder = new TextEncoder();
     const body = new ReadableStream<Uint8Array>({

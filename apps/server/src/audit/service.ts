@@ -29,6 +29,13 @@ export const AUDIT_ACTIONS = [
   'sweeper.fail',
   'recording.hold',
   'recording.release',
+  'recording.view',
+  'recording.seal',
+  'recording.markers',
+  'recording.list',
+  'audit.list',
+  'audit.verify',
+  'audit.export',
 ] as const satisfies readonly AuditAction[];
 /** Fails to compile ("property '<action>' is missing") when the contract has an action this list lacks. */
 const _everyAction: Record<Exclude<AuditAction, (typeof AUDIT_ACTIONS)[number]>, never> = {};

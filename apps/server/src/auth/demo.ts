@@ -13,6 +13,8 @@ export const DEMO_USERS = {
   user: { sub: 'demo-user', name: 'Demo User', role: 'user' },
   other: { sub: 'demo-user-2', name: 'Second Demo User', role: 'user' },
   admin: { sub: 'demo-admin', name: 'Demo Admin', role: 'admin' },
+  // The read-only oversight role, so that a newcomer can see what an auditor sees (and that it is audited).
+  auditor: { sub: 'demo-auditor', name: 'Demo Auditor', role: 'auditor' },
 } as const;
 
 export type DemoUser = keyof typeof DEMO_USERS;
@@ -39,7 +41,7 @@ export async function demoToken(secret: string, who: DemoUser, now = new Date())
 export function demoRoutes(secret: string) {
   const app = new Hono();
   app.get('/', (c) => c.json({ demo: true, users: Object.entries(DEMO_USERS).map(([as, u]) => ({ as, ...u })) }));
-  app.post('/token', validate('json', z.object({ as: z.enum(['user', 'other', 'admin']) })), async (c) => {
+  app.post('/token', validate('json', z.object({ as: z.enum(['user', 'other', 'admin', 'auditor']) })), async (c) => {
     const { as } = c.req.valid('json');
     return c.json({ token: await demoToken(secret, as), user: DEMO_USERS[as] });
   });

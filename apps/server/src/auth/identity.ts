@@ -3,6 +3,16 @@ export interface Identity {
   id: string;
   name: string | null;
   isAdmin: boolean;
+  /**
+   * Read-only oversight: every recording, its file, seal, markers and thumbnails, and the audit trail, but no
+   * delete, hold, settings or write to someone else's recording. Each of those reads is written to the trail.
+   */
+  isAuditor: boolean;
+}
+
+/** Whether the claims grant a role: `role` (one string) or `roles` (a list), as identity providers vary. */
+function hasRole(claims: Record<string, unknown>, role: string): boolean {
+  return claims.role === role || (Array.isArray(claims.roles) && claims.roles.includes(role));
 }
 
 export function identityFromClaims(claims: Record<string, unknown>): Identity | null {
@@ -14,7 +24,5 @@ export function identityFromClaims(claims: Record<string, unknown>): Identity | 
     typeof claims.name === 'string' && claims.name.length <= 256 && !claims.name.includes('\u0000')
       ? claims.name
       : null;
-  const roles = Array.isArray(claims.roles) ? claims.roles : [];
-  const isAdmin = claims.role === 'admin' || roles.includes('admin');
-  return { id: sub, name, isAdmin };
+  return { id: sub, name, isAdmin: hasRole(claims, 'admin'), isAuditor: hasRole(claims, 'auditor') };
 }

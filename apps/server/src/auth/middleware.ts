@@ -117,7 +117,20 @@ export function bearerAuth(opts: AuthOptions): MiddlewareHandler<AuthEnv> {
   };
 }
 
-export const requireAdmin: MiddlewareHandler<AuthEnv> = async (c, next) => {
-  if (!c.get('user').isAdmin) throw forbidden();
-  await next();
-};
+/**
+ * The admin API's guard: an administrator calls every route; an auditor calls only the reads listed in
+ * `auditorReads` (paths below `mount`, GET or HEAD) and gets a 403 saying so for the rest; anyone else a 403.
+ * The list is explicit so that a route added to the admin API is an administrator's only until it is named.
+ */
+export function requireAdmin(mount: string, auditorReads: readonly string[]): MiddlewareHandler<AuthEnv> {
+  const reads = new Set(auditorReads.map((p) => `${mount}${p}`));
+  return async (c, next) => {
+    const user = c.get('user');
+    if (user.isAdmin) return next();
+    if (!user.isAuditor) throw forbidden();
+    if ((c.req.method === 'GET' || c.req.method === 'HEAD') && reads.has(c.req.path)) return next();
+    throw forbidden(
+      'An auditor has read-only access: deleting, holding, changing settings and running retention need administrator rights.',
+    );
+  };
+}

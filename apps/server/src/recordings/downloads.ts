@@ -15,7 +15,7 @@ export class Downloads {
 
   /** The ready recording `user` may download, and the backend's own URL for it (S3) or null. */
   async readyForDownload(user: Identity, id: string): Promise<{ row: RecordingRow; presigned: string | null }> {
-    const row = await this.deps.queries.getRow(user, id, true);
+    const row = await this.deps.queries.getRow(user, id, 'read');
     if (row.status !== 'ready') throw notReady(row);
     const presigned = await this.deps.storage.presignDownload({
       key: row.storageKey,

@@ -38,7 +38,7 @@ export class Finalizer {
     id: string,
     input: { durationMs: number | null; parts: PartRef[]; endedBy?: 'stop' | 'size_limit' },
   ): Promise<Recording> {
-    const row = await this.deps.queries.getRow(user, id, false);
+    const row = await this.deps.queries.getRow(user, id, 'own');
     if (row.status === 'ready') return toResource(row);
     if (row.status === 'failed') throw conflict('Recording has failed; it cannot be completed.');
     const endedBy = input.endedBy ?? 'stop';

@@ -26,7 +26,7 @@ export class RecordingLifecycle {
 
   async stop(user: Identity, id: string): Promise<Recording> {
     const { db, clock, queries } = this.deps;
-    const row = await queries.getRow(user, id, false);
+    const row = await queries.getRow(user, id, 'own');
     if (row.status === 'uploading') return toResource(row);
     if (row.status !== 'recording')
       throw conflict(`Recording is ${row.status}; only a recording in progress can be stopped.`);
@@ -36,7 +36,7 @@ export class RecordingLifecycle {
       .set({ status: 'uploading', updatedAt: now, lastActivityAt: now })
       .where(and(eq(recordings.id, id), eq(recordings.status, 'recording')))
       .returning();
-    return toResource(updated ?? (await queries.getRow(user, id, false)));
+    return toResource(updated ?? (await queries.getRow(user, id, 'own')));
   }
 
   /**
@@ -56,7 +56,7 @@ export class RecordingLifecycle {
   }
 
   async fail(user: Identity, id: string, reason: string): Promise<Recording> {
-    const row = await this.deps.queries.getRow(user, id, false);
+    const row = await this.deps.queries.getRow(user, id, 'own');
     if (row.status === 'failed') return toResource(row);
     if (row.status === 'ready') throw conflict('Recording is ready; it cannot be failed.');
     return this.markFailed(row, reason);

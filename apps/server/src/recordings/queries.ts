@@ -6,9 +6,12 @@ import { and, asc, desc, eq, gte, isNotNull, isNull, lt, sql, type SQL } from 'd
 import type { Identity } from '../auth/identity.js';
 import type { Db } from '../db/client.js';
 import { recordingMarkers, recordings, type RecordingRow, type RecordingStatus } from '../db/schema.js';
-import { badRequest, notFound } from '../errors.js';
+import { badRequest, forbidden, notFound } from '../errors.js';
 import { decodeListCursor, encodeListCursor, type ListKey, type ListOrder, type ListSort } from './cursor.js';
 import { toResource, type Recording } from './resource.js';
+
+/** What a caller means to do with a recording (getRow): read it, delete it, or write to it as its owner. */
+export type RowAccess = 'read' | 'delete' | 'own';
 
 export interface ListFilter {
   userId?: string;
@@ -131,11 +134,26 @@ export class RecordingQueries {
     return result;
   }
 
-  /** The row if `user` may see it: its owner, or any admin when `allowAdmin`. Else 404, as if absent. */
-  async getRow(user: Identity, id: string, allowAdmin: boolean): Promise<RecordingRow> {
+  /**
+   * The row if `user` may act on it in this way: its owner always; for 'read' an admin or an auditor; for
+   * 'delete' an admin; for 'own' (writes only the owner makes: parts, ends, markers, thumbnails) nobody else.
+   * Anyone else gets 404, as if absent, except an auditor: the auditor can see every recording, so pretending
+   * one is absent would mislead, and a write they may not make is refused as such (403).
+   */
+  async getRow(user: Identity, id: string, access: RowAccess): Promise<RecordingRow> {
     const [row] = await this.db.select().from(recordings).where(eq(recordings.id, id));
-    if (!row || (row.userId !== user.id && !(allowAdmin && user.isAdmin))) throw notFound();
-    return row;
+    if (!row) throw notFound();
+    if (row.userId === user.id) return row;
+    if (user.isAdmin && access !== 'own') return row;
+    if (user.isAuditor) {
+      if (access === 'read') return row;
+      throw forbidden(
+        access === 'delete'
+          ? 'An auditor has read-only access to other users’ recordings: deleting one needs administrator rights.'
+          : 'An auditor has read-only access to other users’ recordings: only the owner records into or changes one.',
+      );
+    }
+    throw notFound();
   }
 
   /** The row with no ownership check: for callers already authorized by a signed URL or a job. */
@@ -145,6 +163,6 @@ export class RecordingQueries {
   }
 
   async get(user: Identity, id: string): Promise<Recording> {
-    return toResource(await this.getRow(user, id, true));
+    return toResource(await this.getRow(user, id, 'read'));
   }
 }

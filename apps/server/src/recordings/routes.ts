@@ -39,16 +39,20 @@ export interface RecordingRoutesDeps {
   /** Called after someone deletes a recording they do not own (an admin): the audit trail's hook. */
   onForeignDelete?: (user: Identity, row: RecordingRow) => Promise<void>;
   /**
-   * Called on every read of a recording's content by someone who does not own it (an admin): each download
-   * request (range reads included), each download URL. The audit trail coalesces them (app.ts).
+   * Called on every read of a recording by someone who does not own it (an admin or an auditor): each download
+   * request (range reads included), each download URL, each thumbnail read; and its metadata, seal and markers,
+   * which the trail records for auditors only (app.ts). The audit trail coalesces them (app.ts).
    */
   onForeignRead?: (user: Identity, row: RecordingRow, how: ForeignRead) => Promise<void>;
   /** Called when a beacon ended a recording: finalize it from what is stored, soon (the sweeper's settleSoon). */
   onEndRequested?: (recordingId: string) => void;
 }
 
-/** What of someone else's recording was read: the file, a URL to it, or its thumbnails (pictures of its content). */
-export type ForeignRead = 'download' | 'download_url' | 'thumbnails';
+/**
+ * What of someone else's recording was read: the file, a URL to it, its thumbnails (pictures of its content),
+ * or (audited for auditors) its metadata, its seal or its markers.
+ */
+export type ForeignRead = 'download' | 'download_url' | 'thumbnails' | 'view' | 'seal' | 'markers';
 
 /**
  * How long a recording's end URL stays valid. Longer than any session: it is
@@ -104,12 +108,16 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
   });
 
   app.get('/:id', validate('param', idParam), async (c) => {
-    return c.json(await queries.get(c.get('user'), c.req.valid('param').id));
+    const user = c.get('user');
+    const row = await service.getRow(user, c.req.valid('param').id, 'read');
+    if (row.userId !== user.id) await deps.onForeignRead?.(user, row, 'view');
+    return c.json(toResource(row) satisfies Recording);
   });
 
   app.post('/:id/parts', validate('param', idParam), validate('json', partBody), async (c) => {
     const { id } = c.req.valid('param');
     const { partNumber, sizeBytes } = c.req.valid('json');
+    await refuseAuditorWrite(service, c.get('user'), id);
     const { target, expiresAt, partsUrl } = await parts.requestPart(
       c.get('user'),
       id,
@@ -129,6 +137,7 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
 
   // Extension (docs/bounded-loss.md): presigned URLs for the tail objects of a backend with a part floor (S3).
   app.post('/:id/tails', validate('param', idParam), validate('json', tailBody), async (c) => {
+    await refuseAuditorWrite(service, c.get('user'), c.req.valid('param').id);
     return c.json(
       (await parts.requestTails(c.get('user'), c.req.valid('param').id, c.req.valid('json'))) satisfies TailTargets,
     );
@@ -137,6 +146,20 @@ export function recordingRoutes(deps: RecordingRoutesDeps) {
   endRoutes(app, deps);
   readRoutes(app, deps);
   return app;
+}
+
+/**
+ * Parts and tails check the owner inside their one-round-trip statement and answer 404 to anyone else. An
+ * auditor sees every recording, so for them the refusal of a write to someone else's is said as such (403,
+ * from getRow); the extra read is paid by auditors only, never on a recorder's hot path.
+ */
+async function refuseAuditorWrite(service: RecordingsService, user: Identity, id: string): Promise<void> {
+  if (user.isAuditor) await service.getRow(user, id, 'own').catch(rethrowForbidden);
+}
+
+/** Only the 403 matters here: a missing recording is answered by the write itself, as it always was. */
+function rethrowForbidden(err: unknown): void {
+  if (err instanceof DomainError && err.code === 'forbidden') throw err;
 }
 
 /** Stop, complete and fail: the ways an upload ends, by its owner. */
@@ -187,7 +210,7 @@ function readRoutes(app: Hono<AuthEnv>, deps: RecordingRoutesDeps): void {
 
   app.delete('/:id', validate('param', idParam), async (c) => {
     const user = c.get('user');
-    const row = await queries.getRow(user, c.req.valid('param').id, true);
+    const row = await queries.getRow(user, c.req.valid('param').id, 'delete');
     // A concurrent delete that removed the row first wins: this one answers as if it came after (404).
     if (!(await lifecycle.deleteRow(row))) throw notFound();
     if (row.userId !== user.id) await deps.onForeignDelete?.(user, row);

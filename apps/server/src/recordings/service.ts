@@ -21,7 +21,7 @@ import { Downloads } from './downloads.js';
 import { Finalizer } from './finalize.js';
 import { RecordingLifecycle } from './lifecycle.js';
 import { PartsService, type UploadLimits } from './parts.js';
-import { RecordingQueries } from './queries.js';
+import { RecordingQueries, type RowAccess } from './queries.js';
 import { removeOrphanTails, removeSupersededTails, type TailDeps } from './tails.js';
 import { uploadStrategyFor, type UploadStrategy } from './upload-strategy.js';
 
@@ -111,9 +111,9 @@ export class RecordingsService {
     };
   }
 
-  /** The row if `user` may see it: its owner, or any admin when `allowAdmin`. Else 404, as if absent. */
-  getRow(user: Identity, id: string, allowAdmin: boolean): Promise<RecordingRow> {
-    return this.queries.getRow(user, id, allowAdmin);
+  /** The row if `user` may act on it in this way (RecordingQueries.getRow): else 404, or 403 for an auditor. */
+  getRow(user: Identity, id: string, access: RowAccess): Promise<RecordingRow> {
+    return this.queries.getRow(user, id, access);
   }
 
   /** The row with no ownership check: for callers already authorized by a signed URL or a job. */

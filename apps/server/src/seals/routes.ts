@@ -1,5 +1,5 @@
 /**
- * GET /api/recordings/:id/seal (the owner or an administrator; under the bearer guard) and GET /api/seal-keys
+ * GET /api/recordings/:id/seal (the owner, an administrator or an auditor; under the bearer guard) and GET /api/seal-keys
  * (anyone: a verifier needs the public keys and nothing else).
  */
 import { Hono } from 'hono';
@@ -8,14 +8,21 @@ import type { AuthEnv } from '../auth/middleware.js';
 import { conflict } from '../errors.js';
 import { validate } from '../lib/validate.js';
 import { idParam } from '../recordings/schemas.js';
+import type { RecordingRoutesDeps } from '../recordings/routes.js';
 import type { RecordingsService } from '../recordings/service.js';
 import type { SealKeyring } from './keys.js';
 import type { SealService } from './service.js';
 
-export function sealRoutes(deps: { recordings: RecordingsService; seals: SealService }) {
+export function sealRoutes(deps: {
+  recordings: RecordingsService;
+  seals: SealService;
+  /** The audit trail's hook for a read of someone else's recording (recordings/routes.ts). */
+  onForeignRead?: RecordingRoutesDeps['onForeignRead'];
+}) {
   const app = new Hono<AuthEnv>();
   app.get('/:id/seal', validate('param', idParam), async (c) => {
-    const row = await deps.recordings.getRow(c.get('user'), c.req.valid('param').id, true);
+    const row = await deps.recordings.getRow(c.get('user'), c.req.valid('param').id, 'read');
+    if (row.userId !== c.get('user').id) await deps.onForeignRead?.(c.get('user'), row, 'seal');
     const seal = await deps.seals.get(row.id);
     if (!seal)
       throw conflict(

@@ -64,13 +64,14 @@ export function timelineRoutes(deps: TimelineRoutesDeps) {
   const app = new Hono<AuthEnv>();
 
   app.post('/:id/markers', validate('param', idParam), validate('json', markersBody), async (c) => {
-    const row = await recordings.getRow(c.get('user'), c.req.valid('param').id, false);
+    const row = await recordings.getRow(c.get('user'), c.req.valid('param').id, 'own');
     const count = await timeline.addMarkers(row, c.req.valid('json').markers);
     return c.json({ count }, 201);
   });
 
   app.get('/:id/markers', validate('param', idParam), async (c) => {
-    const row = await recordings.getRow(c.get('user'), c.req.valid('param').id, true);
+    const row = await recordings.getRow(c.get('user'), c.req.valid('param').id, 'read');
+    if (row.userId !== c.get('user').id) await deps.onForeignRead?.(c.get('user'), row, 'markers');
     return c.json({ items: await timeline.listMarkers(row) });
   });
 
@@ -78,7 +79,7 @@ export function timelineRoutes(deps: TimelineRoutesDeps) {
     const { id, offsetMs } = c.req.valid('param');
     const type = c.req.header('content-type')?.split(';')[0]?.trim().toLowerCase();
     if (type !== 'image/jpeg') throw badRequest('A thumbnail is sent as Content-Type: image/jpeg.');
-    const row = await recordings.getRow(c.get('user'), id, false);
+    const row = await recordings.getRow(c.get('user'), id, 'own');
     // At most MAX_THUMBNAIL_BYTES, enforced by thumbnailLimit while the body is read.
     const bytes = new Uint8Array(await c.req.arrayBuffer());
     await timeline.putThumbnail(row, offsetMs, bytes);
@@ -86,7 +87,7 @@ export function timelineRoutes(deps: TimelineRoutesDeps) {
   });
 
   app.get('/:id/thumbnails', validate('param', idParam), async (c) => {
-    const row = await recordings.getRow(c.get('user'), c.req.valid('param').id, true);
+    const row = await recordings.getRow(c.get('user'), c.req.valid('param').id, 'read');
     // Thumbnails are pictures of the recorded screen: content, audited like a download. The index hands out
     // their signed URLs, so it is where an admin's viewing of them is recorded (the URLs' own fetches are not).
     if (row.userId !== c.get('user').id) await deps.onForeignRead?.(c.get('user'), row, 'thumbnails');
@@ -102,7 +103,7 @@ export function timelineRoutes(deps: TimelineRoutesDeps) {
 
   app.get('/:id/thumbnails/:offsetMs', validate('param', thumbnailParam), async (c) => {
     const { id, offsetMs } = c.req.valid('param');
-    const row = await recordings.getRow(c.get('user'), id, true);
+    const row = await recordings.getRow(c.get('user'), id, 'read');
     if (row.userId !== c.get('user').id) await deps.onForeignRead?.(c.get('user'), row, 'thumbnails');
     return serveThumbnail(c, timeline, row, offsetMs);
   });

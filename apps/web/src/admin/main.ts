@@ -2,7 +2,8 @@
  * The admin panel: an Overview tab (charts), a Recordings tab (every user's
  * recordings) and a Settings tab (auto-record, effective configuration). The service decides who is an
  * administrator: a 403 on the admin routes means no panel at all, a 404 means
- * recording is disabled on this deployment.
+ * recording is disabled on this deployment. An auditor (who is not also an admin) sees the Recordings tab
+ * only, read-only: the list and the player, no delete; every read of theirs is audited by the service.
  */
 import '../shared/styles.css';
 import { statusOf } from '../shared/api.js';
@@ -52,9 +53,12 @@ async function main(): Promise<void> {
   const link = readPlayerLink();
   if (link) void openPlayerFromLink(link, timeline, (id) => api.downloadUrl(id));
 
+  // An auditor may not read the settings, so their access is checked with the list they may read (audited).
+  const auditorView = session.isAuditor && !session.isAdmin;
   // One admin call decides what this page may show.
   try {
-    await api.getSettings();
+    if (auditorView) await api.listRecordings({ limit: 1 });
+    else await api.getSettings();
   } catch (err) {
     const status = statusOf(err);
     if (status === 403) {
@@ -89,7 +93,9 @@ async function main(): Promise<void> {
     return;
   }
 
-  const tabs = { overview: overviewTab(api), recordings: recordingsTab(api), settings: settingsTab(api) };
+  const tabs: Partial<Record<TabName, { element: HTMLElement; refresh(): Promise<void> }>> = auditorView
+    ? { recordings: recordingsTab(api, { readOnly: true }) }
+    : { overview: overviewTab(api), recordings: recordingsTab(api), settings: settingsTab(api) };
   const buttons = (Object.keys(tabs) as TabName[]).map((name) =>
     h(
       'button',
@@ -100,20 +106,27 @@ async function main(): Promise<void> {
   const panel = h('div', { class: 'tab-panel' });
   replace(
     content,
-    h('div', { class: 'page-head' }, h('h1', {}, 'Recording administration')),
+    h(
+      'div',
+      { class: 'page-head' },
+      h('h1', {}, auditorView ? 'Recordings (auditor, read-only)' : 'Recording administration'),
+    ),
     h('div', { class: 'tabs', role: 'tablist', 'aria-label': 'Admin sections' }, ...buttons),
     panel,
   );
 
   function show(name: TabName): void {
     for (const b of buttons) b.setAttribute('aria-selected', String(b.id === `tab-btn-${name}`));
-    replace(panel, tabs[name].element);
-    void tabs[name].refresh();
+    const tab = tabs[name] ?? tabs.recordings!;
+    replace(panel, tab.element);
+    void tab.refresh();
     if (location.hash !== `#${name}`) history.replaceState(null, '', `${location.pathname}${location.search}#${name}`);
   }
   // Recordings stays the first view: it is what the panel is opened for most.
-  const fromHash = (): TabName =>
-    location.hash === '#settings' ? 'settings' : location.hash === '#overview' ? 'overview' : 'recordings';
+  const fromHash = (): TabName => {
+    const name = location.hash === '#settings' ? 'settings' : location.hash === '#overview' ? 'overview' : 'recordings';
+    return tabs[name] ? name : 'recordings';
+  };
   window.addEventListener('hashchange', () => show(fromHash()));
   // Arrow keys move between tabs (the WAI-ARIA tabs pattern); Tab then reaches the panel.
   buttons.forEach((b, i) =>

@@ -37,7 +37,14 @@ const SORT_OPTIONS: { value: string; label: string }[] = [
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString()} ${n === 1 ? one : many}`;
 
-export function recordingsTab(api: AdminApi): { element: HTMLElement; refresh(): Promise<void> } {
+/**
+ * `readOnly`: the auditor's view, with no tick boxes, bulk delete or Delete buttons (the service refuses an
+ * auditor's deletes; the buttons would only promise what it will not do).
+ */
+export function recordingsTab(
+  api: AdminApi,
+  opts: { readOnly?: boolean } = {},
+): { element: HTMLElement; refresh(): Promise<void> } {
   const input = (name: string, label: string, attrs: Record<string, string> = {}) =>
     h('input', { type: 'search', name, placeholder: label, autocomplete: 'off', ...attrs });
   const userInput = input('userId', 'User id');
@@ -127,7 +134,12 @@ export function recordingsTab(api: AdminApi): { element: HTMLElement; refresh():
     'section',
     { class: 'card', id: 'tab-recordings', role: 'tabpanel', 'aria-labelledby': 'tab-btn-recordings' },
     filters,
-    h('div', { class: 'list-toolbar' }, count, h('div', { class: 'bulk' }, selectedNote, bulkButton)),
+    h(
+      'div',
+      { class: 'list-toolbar' },
+      count,
+      opts.readOnly ? null : h('div', { class: 'bulk' }, selectedNote, bulkButton),
+    ),
     body,
     pager,
   );
@@ -206,7 +218,8 @@ export function recordingsTab(api: AdminApi): { element: HTMLElement; refresh():
             admin: true,
             actions: api,
             onChanged: () => void refresh(),
-            selection: { selected, onChange: updateSelection },
+            selection: opts.readOnly ? undefined : { selected, onChange: updateSelection },
+            readOnly: opts.readOnly,
             copyLink: true,
           })
         : isFiltered(current)

@@ -24,7 +24,7 @@ declare global {
   }
 }
 
-export type DemoAs = 'user' | 'other' | 'admin';
+export type DemoAs = 'user' | 'other' | 'admin' | 'auditor';
 
 export interface DemoUser {
   as: DemoAs;
@@ -39,6 +39,8 @@ export interface Session {
   name: string;
   sub: string;
   isAdmin: boolean;
+  /** Display only, like isAdmin: the admin panel shows an auditor its read-only view. */
+  isAuditor: boolean;
   /** Set in demo mode: the people one may act as, and who one is now. */
   demo: { users: DemoUser[]; as: DemoAs } | null;
   /** A fresh token (demo mode mints a new one once this one is near expiry). */
@@ -59,8 +61,13 @@ export function readClaims(token: string): Record<string, unknown> {
   }
 }
 
+/** The role as the server reads it (apps/server/src/auth/identity.ts): `role` or a `roles` list. */
+function hasRoleClaim(c: Record<string, unknown>, role: string): boolean {
+  return c.role === role || (Array.isArray(c.roles) && c.roles.includes(role));
+}
+
 function isAdminClaims(c: Record<string, unknown>): boolean {
-  return c.role === 'admin' || (Array.isArray(c.roles) && c.roles.includes('admin'));
+  return hasRoleClaim(c, 'admin');
 }
 
 /**
@@ -130,6 +137,7 @@ export async function signIn(defaultDemoAs: DemoAs): Promise<Session> {
       name: String(claims.name ?? claims.sub ?? as),
       sub: String(claims.sub ?? ''),
       isAdmin: isAdminClaims(claims),
+      isAuditor: hasRoleClaim(claims, 'auditor'),
       demo: { users, as },
       async getToken() {
         const exp = Number(readClaims(token).exp ?? 0);
@@ -147,6 +155,7 @@ export async function signIn(defaultDemoAs: DemoAs): Promise<Session> {
     name: String(claims.name ?? claims.sub ?? 'Signed in'),
     sub: String(claims.sub ?? ''),
     isAdmin: isAdminClaims(claims),
+    isAuditor: hasRoleClaim(claims, 'auditor'),
     demo: null,
     // Read afresh each time: after a 401 the SDK asks again and must get the host's refreshed token, not the one from page load.
     getToken: async () => currentHostToken() ?? token,

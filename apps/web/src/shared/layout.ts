@@ -17,8 +17,8 @@ export function topBar(current: PageName, session: Session | null): HTMLElement 
       },
       'Session',
     ),
-    // Display only: a non-admin who types /admin gets the server's refusal.
-    session?.isAdmin || current === 'admin'
+    // Display only: a non-admin who types /admin gets the server's refusal; an auditor gets a read-only view.
+    session?.isAdmin || session?.isAuditor || current === 'admin'
       ? h(
           'a',
           {
@@ -70,7 +70,7 @@ function identity(session: Session | null): HTMLElement | null {
       h(
         'option',
         { value: u.as, selected: u.as === session.demo!.as },
-        `${u.name}${u.role === 'admin' ? ' (admin)' : ''}`,
+        `${u.name}${u.role === 'admin' || u.role === 'auditor' ? ` (${u.role})` : ''}`,
       ),
     ),
   );

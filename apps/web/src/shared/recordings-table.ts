@@ -33,6 +33,8 @@ export interface TableOptions {
   selection?: TableSelection;
   /** A "Copy link" action: an expiring download URL (POST /download-url) to the clipboard. */
   copyLink?: boolean;
+  /** No Delete button: an auditor's view, whose deletes the service refuses anyway. */
+  readOnly?: boolean;
   /** Markers, thumbnails and posters (a poster column, and the player's timeline). Default: the page's (setPageTimeline). */
   timeline?: TimelineApi;
 }
@@ -252,7 +254,9 @@ function row(rec: Recording, opts: TableOptions, box: HTMLInputElement | null): 
             'Copy link',
           )
         : null,
-      h('button', { class: 'btn btn-small btn-danger-ghost', type: 'button', onclick: remove }, 'Delete'),
+      opts.readOnly
+        ? null
+        : h('button', { class: 'btn btn-small btn-danger-ghost', type: 'button', onclick: remove }, 'Delete'),
     ),
   );
 }

@@ -1,0 +1,62 @@
+/**
+ * An auditor in the admin panel: every user's recordings, read-only. The Recordings tab alone (no Overview or
+ * Settings), no tick boxes, bulk delete or Delete buttons; Play and Download as for an admin. What the panel
+ * read is in the audit trail under the auditor's name.
+ */
+import { demoToken, expect, openAdmin, test } from '../fixtures/service.ts';
+
+test('an auditor sees every recording read-only, and the panel’s reads are audited', async ({
+  page,
+  request,
+  baseURL,
+}, testInfo) => {
+  // A recording of another user, made through the API as a client would (create, a part, complete).
+  const auth = { Authorization: `Bearer ${await demoToken(baseURL!, 'user')}` };
+  const sessionId = `e2e-${testInfo.project.name}-audited`;
+  const created = await request.post('/api/recordings', {
+    headers: auth,
+    data: { sessionId, mimeType: 'video/webm;codecs=vp8' },
+  });
+  expect(created.status()).toBe(201);
+  const rec = (await created.json()) as { id: string };
+  const partRes = await request.post(`/api/recordings/${rec.id}/parts`, {
+    headers: auth,
+    data: { partNumber: 1, sizeBytes: 2000 },
+  });
+  const part = (await partRes.json()) as { url: string; headers: Record<string, string> };
+  const put = await request.put(part.url, { headers: part.headers, data: Buffer.alloc(2000, 7) });
+  expect(put.status()).toBe(200);
+  const done = await request.post(`/api/recordings/${rec.id}/complete`, {
+    headers: auth,
+    data: { durationMs: 1000, parts: [{ partNumber: 1, etag: put.headers()['etag'] }] },
+  });
+  expect(done.status()).toBe(200);
+
+  // Settings in the address bar: the auditor has no such tab, and lands on Recordings.
+  await openAdmin(page, 'auditor', 'settings');
+  await expect(page.getByRole('heading', { name: 'Recordings (auditor, read-only)' })).toBeVisible();
+  await expect(page.getByRole('tab')).toHaveCount(1);
+  await expect(page.getByRole('tab', { name: 'Recordings' })).toHaveAttribute('aria-selected', 'true');
+  const row = page.locator(`#tab-recordings tr[data-recording-id="${rec.id}"]`);
+  await expect(row).toBeVisible();
+  await expect(row.getByRole('button', { name: 'Play' })).toBeEnabled();
+  await expect(row.getByRole('button', { name: 'Download' })).toBeEnabled();
+  await expect(page.locator('#tab-recordings').getByRole('button', { name: /Delete/ })).toHaveCount(0);
+  await expect(page.locator('#tab-recordings input[type="checkbox"]')).toHaveCount(0);
+
+  await row.getByRole('button', { name: 'Play' }).click();
+  await expect(page.locator('dialog .player')).toBeVisible();
+  await page.getByRole('button', { name: 'Close player' }).click();
+  await expect(page.locator('dialog')).toHaveCount(0);
+
+  // The panel's list and the player's reads are entries naming the auditor (read here by an admin).
+  const admin = { Authorization: `Bearer ${await demoToken(baseURL!, 'admin')}` };
+  const actions = async (recordingId?: string) => {
+    const q = `actorId=demo-auditor&limit=200${recordingId ? `&recordingId=${recordingId}` : ''}`;
+    const res = await request.get(`/api/admin/audit?${q}`, { headers: admin });
+    expect(res.status()).toBe(200);
+    return new Set(((await res.json()) as { items: { action: string }[] }).items.map((e) => e.action));
+  };
+  expect(await actions()).toContain('recording.list');
+  await expect.poll(async () => [...(await actions(rec.id))].sort()).toContain('recording.download_url');
+});
