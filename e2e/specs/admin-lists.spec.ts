@@ -17,6 +17,8 @@ test.use({ timezoneId: TZ, viewport: { width: 1280, height: 800 } });
 interface Seeded {
   id: string;
   createdAt: string;
+  /** When it ended (completedAt; for a failed one its last change). */
+  endedAt: string;
 }
 
 /** A recording made through the API: one part of `bytes` random bytes, then complete (or fail with a reason). */
@@ -47,14 +49,15 @@ async function seed(
       data: { reason: opts.failReason },
     });
     expect(failed.status()).toBe(200);
+    return { ...rec, endedAt: ((await failed.json()) as { updatedAt: string }).updatedAt };
   } else {
     const done = await request.post(`/api/recordings/${rec.id}/complete`, {
       headers: auth,
       data: { durationMs: opts.durationMs ?? 1000, parts: [{ partNumber: 1, etag: put.headers()['etag'] }] },
     });
     expect(done.status()).toBe(200);
+    return { ...rec, endedAt: ((await done.json()) as { completedAt: string }).completedAt };
   }
-  return rec;
 }
 
 async function tokens(baseURL: string): Promise<Record<DemoAs, string>> {
@@ -87,7 +90,7 @@ function localInput(ms: number): string {
   return parts.replace(' ', 'T');
 }
 
-test('the time filter keeps the recordings made between two moments, and the URL keeps the search', async ({
+test('the time filter keeps the recordings going on between two moments, and the URL keeps the search', async ({
   page,
   request,
   baseURL,
@@ -100,7 +103,8 @@ test('the time filter keeps the recordings made between two moments, and the URL
   await page.waitForTimeout(1100);
   const c = await seed(request, t.user, { sessionId: 'sess-time-c', bytes: 2000 });
   const ceilSecond = (iso: string) => Math.ceil((Date.parse(iso) + 1) / 1000) * 1000;
-  const from = ceilSecond(a.createdAt); // after a, before b
+  // "Recorded between" finds what was going on in the range: it starts after a ended.
+  const from = ceilSecond(a.endedAt); // after a, before b
   const to = ceilSecond(b.createdAt); // after b, before c
   expect(from).toBeLessThanOrEqual(Date.parse(b.createdAt));
   expect(to).toBeLessThanOrEqual(Date.parse(c.createdAt));

@@ -155,6 +155,11 @@ export interface ListQuery {
   from?: string;
   /** (extension) createdAt < to (exclusive); from must not be after to. */
   to?: string;
+  /**
+   * (extension) How `from`/`to` match: `created` (default) bounds the start; `overlap` finds the recordings going
+   * on at some moment of [from, to): started before `to`, and ended at or after `from` or still open.
+   */
+  range?: 'created' | 'overlap';
   /** (extension) Default `created`. A recording with no duration yet sorts as -1. */
   sort?: ListSort;
   /** (extension) Default `desc`. A cursor only pages the sort and order it came from. */
@@ -175,6 +180,8 @@ export interface RecordingPage extends Page<Recording> {
   count?: number;
   /** More than `count` match: show it as "1000+". */
   countIsLowerBound?: boolean;
+  /** The service's clock when it read the page: a poll passes it (less a margin) as `updatedSince`. */
+  asOf?: string;
 }
 
 /** POST /api/recordings/:id/parts body. */
@@ -294,6 +301,12 @@ export interface ThumbnailIndex {
 /** Query of GET /api/admin/recordings. */
 export interface AdminListQuery extends ListQuery {
   userId?: string;
+  /** (extension) A case-insensitive prefix of the user's id or name. */
+  user?: string;
+  /** (extension) A case-insensitive prefix of the session id. */
+  session?: string;
+  /** (extension) Only recordings whose row changed at or after this instant (ISO 8601 with a zone): a live list's poll. */
+  updatedSince?: string;
   /** (extension) Only recordings with a marker whose label contains this text (case-insensitive). */
   marker?: string;
   /** (extension) `true`: only recordings on legal hold; `false`: only those not held. */

@@ -8,6 +8,12 @@ export const adminListQuery = listQuery.extend({
   userId: pgText(256).optional(),
   /** (extension) Text in a marker's label. */
   marker: pgText(200).optional(),
+  /** (extension) Only recordings whose row changed at or after this instant (the live list's poll). */
+  updatedSince: instant('updatedSince').optional(),
+  /** (extension) A case-insensitive prefix of the user's id or name. */
+  user: pgText(256).optional(),
+  /** (extension) A case-insensitive prefix of the session id. */
+  session: pgText(256).optional(),
   /** (extension) Only held recordings (true) or only those not held (false). */
   held: z.enum(['true', 'false']).optional(),
 });

@@ -4,9 +4,10 @@
  * Timestamps keep millisecond precision so that keyset cursors made from a JS
  * Date compare exactly with the stored value.
  */
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import {
   bigint,
+  type AnyPgColumn,
   boolean,
   index,
   integer,
@@ -33,6 +34,22 @@ export const RECORDING_STATUSES = ['recording', 'uploading', 'ready', 'failed'] 
 export type RecordingStatus = (typeof RECORDING_STATUSES)[number];
 export const ENDED_BY = ['stop', 'beacon', 'abandoned', 'size_limit', 'failed'] as const;
 export type EndedBy = (typeof ENDED_BY)[number];
+
+/**
+ * A recording's span, start to end, as a range: from createdAt to completedAt (updatedAt for a failed one, which
+ * has no completedAt), unbounded above while it is open (recording, uploading): a recording still going on overlaps
+ * every later range. Closed at both ends, so a recording that ended the moment it started is one instant, not empty;
+ * greatest() keeps the end from preceding the start (a range cannot be reversed). The list's overlap search and its
+ * GiST index use this one expression, so the planner matches them.
+ */
+export function recordingSpan(c: {
+  createdAt: AnyPgColumn;
+  completedAt: AnyPgColumn;
+  updatedAt: AnyPgColumn;
+  status: AnyPgColumn;
+}): SQL {
+  return sql`tstzrange(${c.createdAt}, case when ${c.status} in ('recording', 'uploading') then null else greatest(${c.createdAt}, coalesce(${c.completedAt}, ${c.updatedAt})) end, '[]')`;
+}
 
 export const recordings = pgTable(
   'recordings',
@@ -105,6 +122,15 @@ export const recordings = pgTable(
     index('recordings_held_idx')
       .on(t.heldAt)
       .where(sql`${t.heldAt} is not null`),
+    // The admin list's live poll (updatedSince): what changed lately, without reading every recording.
+    index('recordings_updated_idx').on(t.updatedAt),
+    // "Recorded between" as an overlap: the span from start to end (open while recording) meets the range.
+    index('recordings_span_idx').using('gist', recordingSpan(t)),
+    // Search by people: a case-insensitive prefix of the user's id or name, or of the session id. text_pattern_ops
+    // lets LIKE 'prefix%' read a range of the index whatever the database's collation.
+    index('recordings_user_id_prefix_idx').using('btree', sql`lower(${t.userId}) text_pattern_ops`),
+    index('recordings_user_name_prefix_idx').using('btree', sql`lower(${t.userName}) text_pattern_ops`),
+    index('recordings_session_prefix_idx').using('btree', sql`lower(${t.sessionId}) text_pattern_ops`),
     // The sealer's queue: ready recordings not yet sealed, without reading every sealed one.
     index('recordings_unsealed_idx')
       .on(t.completedAt)

@@ -5,7 +5,8 @@
 import { and, asc, desc, eq, gte, isNotNull, isNull, lt, sql, type SQL } from 'drizzle-orm';
 import type { Identity } from '../auth/identity.js';
 import type { Db } from '../db/client.js';
-import { recordingMarkers, recordings, type RecordingRow, type RecordingStatus } from '../db/schema.js';
+import type { Clock } from '../lib/clock.js';
+import { recordingMarkers, recordings, recordingSpan, type RecordingRow, type RecordingStatus } from '../db/schema.js';
 import { badRequest, forbidden, notFound } from '../errors.js';
 import { decodeListCursor, encodeListCursor, type ListKey, type ListOrder, type ListSort } from './cursor.js';
 import { toResource, type Recording } from './resource.js';
@@ -17,10 +18,18 @@ export interface ListFilter {
   userId?: string;
   sessionId?: string;
   status?: RecordingStatus;
-  /** createdAt ≥ from. */
+  /** createdAt ≥ from; with range=overlap, the recording ends at or after from (or is still open). */
   from?: Date;
-  /** createdAt < to. */
+  /** createdAt < to (with range=overlap too: it started before the range ends). */
   to?: Date;
+  /** (extension) How from/to match: `created` (default) the start alone, `overlap` any moment of the recording. */
+  range?: 'created' | 'overlap';
+  /** (extension) Only recordings whose row changed at or after this instant: the admin list's live poll. */
+  updatedSince?: Date;
+  /** (extension) A case-insensitive prefix of the user's id or name. */
+  user?: string;
+  /** (extension) A case-insensitive prefix of the session id. */
+  session?: string;
   /** Default created, newest first. */
   sort?: ListSort;
   order?: ListOrder;
@@ -41,6 +50,8 @@ export interface Page {
   count?: number;
   /** With count=true: more than `count` match (shown as "1000+"). */
   countIsLowerBound?: boolean;
+  /** The service's clock when it read the page: the next poll's updatedSince (less a margin) starts here. */
+  asOf: string;
 }
 
 /**
@@ -65,8 +76,64 @@ function sortKeyOf(r: RecordingRow, sort: ListSort): ListKey {
   return sort === 'size' ? r.sizeBytes : (r.durationMs ?? -1);
 }
 
+/** LIKE's own wildcards in user text are literal. */
+const likeEscape = (text: string) => text.replace(/[\\%_]/g, (ch) => `\\${ch}`);
+
+/** The filter as SQL conditions, each one an index range or a filter on one (list-index.test.ts checks the plans). */
+function conditions(filter: ListFilter): SQL[] {
+  const where: SQL[] = [];
+  if (filter.userId !== undefined) where.push(eq(recordings.userId, filter.userId));
+  if (filter.sessionId !== undefined) where.push(eq(recordings.sessionId, filter.sessionId));
+  if (filter.status !== undefined) where.push(eq(recordings.status, filter.status));
+  where.push(...timeConditions(filter));
+  if (filter.updatedSince !== undefined) where.push(gte(recordings.updatedAt, filter.updatedSince));
+  if (filter.held !== undefined)
+    where.push(filter.held === 'true' ? isNotNull(recordings.heldAt) : isNull(recordings.heldAt));
+  if (filter.user !== undefined) {
+    // The same lower(...) as the prefix indexes, so each side of the OR reads its own index range.
+    const prefix = `${likeEscape(filter.user.toLowerCase())}%`;
+    where.push(sql`(lower(${recordings.userId}) like ${prefix} or lower(${recordings.userName}) like ${prefix})`);
+  }
+  if (filter.session !== undefined) {
+    where.push(sql`lower(${recordings.sessionId}) like ${`${likeEscape(filter.session.toLowerCase())}%`}`);
+  }
+  if (filter.marker !== undefined) {
+    // Markers are read through their (recording, offset) index.
+    const pattern = `%${likeEscape(filter.marker)}%`;
+    where.push(
+      sql`exists (select 1 from ${recordingMarkers} where ${recordingMarkers.recordingId} = ${recordings.id} and ${recordingMarkers.label} ilike ${pattern})`,
+    );
+  }
+  return where;
+}
+
+/**
+ * from/to on the start (created), or as an overlap: the recording's span (recordingSpan: start to end, open while
+ * recording) meets [from, to). The overlap is asked both as the span GiST's `&&` and, with a `to`, as a range of
+ * the created index (a recording that overlaps started before `to`): the planner reads whichever is narrower.
+ */
+function timeConditions(filter: ListFilter): SQL[] {
+  const { from, to } = filter;
+  if (filter.range !== 'overlap') {
+    return [
+      ...(from !== undefined ? [gte(recordings.createdAt, from)] : []),
+      ...(to !== undefined ? [lt(recordings.createdAt, to)] : []),
+    ];
+  }
+  if (from === undefined && to === undefined) return [];
+  const bound = (d: Date | undefined) => (d ? sql`${d.toISOString()}::timestamptz` : sql`null::timestamptz`);
+  return [
+    sql`${recordingSpan(recordings)} && tstzrange(${bound(from)}, ${bound(to)}, '[)')`,
+    ...(to !== undefined ? [lt(recordings.createdAt, to)] : []),
+  ];
+}
+
 export class RecordingQueries {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    // The clock that stamps updatedAt, so that asOf and updatedSince are on one time line.
+    private readonly clock: Clock,
+  ) {}
 
   async list(filter: ListFilter): Promise<Page> {
     const sort = filter.sort ?? 'created';
@@ -74,21 +141,9 @@ export class RecordingQueries {
     if (filter.from && filter.to && filter.from > filter.to) {
       throw badRequest(`from (${filter.from.toISOString()}) must not be after to (${filter.to.toISOString()}).`);
     }
-    const where: SQL[] = [];
-    if (filter.userId !== undefined) where.push(eq(recordings.userId, filter.userId));
-    if (filter.sessionId !== undefined) where.push(eq(recordings.sessionId, filter.sessionId));
-    if (filter.status !== undefined) where.push(eq(recordings.status, filter.status));
-    if (filter.from !== undefined) where.push(gte(recordings.createdAt, filter.from));
-    if (filter.to !== undefined) where.push(lt(recordings.createdAt, filter.to));
-    if (filter.held !== undefined)
-      where.push(filter.held === 'true' ? isNotNull(recordings.heldAt) : isNull(recordings.heldAt));
-    if (filter.marker !== undefined) {
-      // LIKE's own wildcards in the text are literal; markers are read through their (recording, offset) index.
-      const pattern = `%${filter.marker.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
-      where.push(
-        sql`exists (select 1 from ${recordingMarkers} where ${recordingMarkers.recordingId} = ${recordings.id} and ${recordingMarkers.label} ilike ${pattern})`,
-      );
-    }
+    // Read before the rows: a change stamped while they are read is at or after asOf, so the next poll sees it.
+    const asOf = this.clock.now().toISOString();
+    const where = conditions(filter);
     const matches = where.length ? and(...where) : undefined;
     const key = SORT_KEY[sort];
     const page = [...where];
@@ -113,6 +168,7 @@ export class RecordingQueries {
     const items = rows.slice(0, filter.limit);
     const last = items[items.length - 1];
     const result: Page = {
+      asOf,
       items: items.map(toResource),
       nextCursor:
         rows.length > filter.limit && last

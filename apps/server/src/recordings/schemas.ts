@@ -49,6 +49,8 @@ export const listQuery = z.object({
   from: instant('from').optional(),
   /** createdAt < to (exclusive): adjacent ranges never share a recording. */
   to: instant('to').optional(),
+  /** `created` (default): from/to bound the start; `overlap`: any moment of the recording falls in [from, to). */
+  range: z.enum(['created', 'overlap']).optional(),
   sort: z.enum(LIST_SORTS).default('created'),
   order: z.enum(LIST_ORDERS).default('desc'),
   limit: z.coerce.number().int().min(1).max(200).default(50),

@@ -77,7 +77,7 @@ export class RecordingsService {
     this.gate = gate ?? new UploadGate(uploads);
     this.tailDeps = { db, storage, clock, maxSizeBytes, userCapBytes: opts.perUser?.maxReservedBytes, logger };
     this.strategy = uploadStrategyFor({ ...this.tailDeps, minFreeBytes: opts.minFreeBytes ?? 0 });
-    const rooms = { db, storage, clock, strategy: this.strategy, queries: new RecordingQueries(db) };
+    const rooms = { db, storage, clock, strategy: this.strategy, queries: new RecordingQueries(db, clock) };
     this.queries = rooms.queries;
     this.parts = new PartsService({
       ...rooms,

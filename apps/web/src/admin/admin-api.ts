@@ -18,12 +18,19 @@ export type { AdminOverview, AdminSettings, BulkDeleteResult, ListSort, Recordin
 export interface AdminQuery {
   userId?: string | undefined;
   sessionId?: string | undefined;
+  /** A prefix of the user's id or name, any case. */
+  user?: string | undefined;
+  /** A prefix of the session id, any case. */
+  session?: string | undefined;
   status?: RecordingStatus | undefined;
   /** Text in a marker's label. */
   marker?: string | undefined;
-  /** ISO 8601 instants: createdAt ≥ from, < to. */
+  /** ISO 8601 instants: createdAt ≥ from, < to; with range=overlap, any moment of the recording in [from, to). */
   from?: string | undefined;
   to?: string | undefined;
+  range?: 'created' | 'overlap' | undefined;
+  /** Only the recordings changed at or after this instant: the live list's poll. */
+  updatedSince?: string | undefined;
   sort?: ListSort | undefined;
   order?: 'asc' | 'desc' | undefined;
   limit?: number;

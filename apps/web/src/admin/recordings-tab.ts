@@ -1,17 +1,21 @@
 /**
- * The admin Recordings tab: every user's recordings, searched by user, session,
- * status, marker text and time ("recorded between"), sorted by created,
+ * The admin Recordings tab: every user's recordings, searched by user (a prefix
+ * of the id or name), session (a prefix), status, marker text and time
+ * ("recorded between": going on at some moment of the range), sorted by created,
  * duration or size, a page size, the count ("1000+" past the service's cap),
  * paging, ticked rows deleted in bulk, and play / download / copy a link /
  * delete on any one. The search lives in the query string (search-state.ts):
  * a link shares it, a reload restores it, Back returns to the previous one.
+ * The list keeps up by itself (live-list.ts); a click on a session or user
+ * filters by it.
  */
 import type { Recording } from '../shared/api.js';
 import { confirmDialog } from '../shared/dialogs.js';
 import { h, replace } from '../shared/dom.js';
 import { empty, errorState, loading, toast } from '../shared/layout.js';
-import { recordingsTable } from '../shared/recordings-table.js';
+import { recordingsTable, type TableOptions } from '../shared/recordings-table.js';
 import type { AdminApi } from './admin-api.js';
+import { liveList } from './live-list.js';
 import {
   PAGE_SIZES,
   fromLocalInput,
@@ -47,8 +51,8 @@ export function recordingsTab(
 ): { element: HTMLElement; refresh(): Promise<void> } {
   const input = (name: string, label: string, attrs: Record<string, string> = {}) =>
     h('input', { type: 'search', name, placeholder: label, autocomplete: 'off', ...attrs });
-  const userInput = input('userId', 'User id');
-  const sessionInput = input('sessionId', 'Session id');
+  const userInput = input('user', 'Name or id, from the start');
+  const sessionInput = input('session', 'Session id, from the start');
   const markerInput = input('marker', 'Marker text');
   const fromInput = h('input', { type: 'datetime-local', name: 'from', step: '1' });
   const toInput = h('input', { type: 'datetime-local', name: 'to', step: '1' });
@@ -130,6 +134,15 @@ export function recordingsTab(
   // Choices that need no typing take effect at once.
   for (const el of [statusSelect, sortSelect, sizeSelect]) el.addEventListener('change', () => apply());
 
+  // Rows that change and recordings that start while the list is open (live-list.ts).
+  const live = liveList(api, {
+    query: () => toQuery(current),
+    items: () => items,
+    table: () => body,
+    tableOptions: () => tableOptions(),
+    reload: () => void refresh(),
+  });
+
   const element = h(
     'section',
     { class: 'card', id: 'tab-recordings', role: 'tabpanel', 'aria-labelledby': 'tab-btn-recordings' },
@@ -138,6 +151,7 @@ export function recordingsTab(
       'div',
       { class: 'list-toolbar' },
       count,
+      live.element,
       opts.readOnly ? null : h('div', { class: 'bulk' }, selectedNote, bulkButton),
     ),
     body,
@@ -148,11 +162,23 @@ export function recordingsTab(
   let generation = 0;
   let current = readSearch();
   const selected = new Set<string>();
+  const tableOptions = (): TableOptions => ({
+    admin: true,
+    actions: api,
+    onChanged: () => void refresh(),
+    selection: opts.readOnly ? undefined : { selected, onChange: updateSelection },
+    readOnly: opts.readOnly,
+    copyLink: true,
+    filter: {
+      href: (by, value) => `${location.pathname}${searchString({ ...current, [by]: value })}${location.hash}`,
+      go: (by, value) => navigate({ ...current, [by]: value }),
+    },
+  });
 
   /** Puts a search into the form. */
   function show(s: Search): void {
-    userInput.value = s.userId;
-    sessionInput.value = s.sessionId;
+    userInput.value = s.user;
+    sessionInput.value = s.session;
     statusSelect.value = s.status;
     markerInput.value = s.marker;
     fromInput.value = toLocalInput(s.from);
@@ -170,8 +196,8 @@ export function recordingsTab(
     if (toInput.value && !to) return 'The end of "Recorded between" is not a complete date and time.';
     if (from && to && from > to) return 'The start of "Recorded between" must not be after its end.';
     return {
-      userId: userInput.value.trim(),
-      sessionId: sessionInput.value.trim(),
+      user: userInput.value.trim(),
+      session: sessionInput.value.trim(),
       status: statusSelect.value as Search['status'],
       marker: markerInput.value.trim(),
       from,
@@ -214,14 +240,7 @@ export function recordingsTab(
     replace(
       body,
       items.length
-        ? recordingsTable(items, {
-            admin: true,
-            actions: api,
-            onChanged: () => void refresh(),
-            selection: opts.readOnly ? undefined : { selected, onChange: updateSelection },
-            readOnly: opts.readOnly,
-            copyLink: true,
-          })
+        ? recordingsTable(items, tableOptions())
         : isFiltered(current)
           ? empty('No recordings match this search', 'Clear the search to see every recording.')
           : empty('No recordings yet', 'Recordings from every user appear here as soon as they start.'),
@@ -250,6 +269,7 @@ export function recordingsTab(
       const page = await api.listRecordings({ ...toQuery(current), count: true });
       if (gen !== generation) return; // A newer search won the race.
       items = page.items;
+      live.loaded(page.asOf);
       const n = page.count ?? items.length;
       count.textContent = page.countIsLowerBound ? `${n.toLocaleString()}+ recordings` : plural(n, 'recording');
       count.title = page.countIsLowerBound ? `More than ${n.toLocaleString()} match: the count stops there.` : '';

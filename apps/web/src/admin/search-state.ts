@@ -8,11 +8,13 @@ import type { RecordingStatus } from '../shared/api.js';
 import type { AdminQuery, ListSort } from './admin-api.js';
 
 export interface Search {
-  userId: string;
-  sessionId: string;
+  /** A prefix of the user's id or name, any case. */
+  user: string;
+  /** A prefix of the session id, any case. */
+  session: string;
   status: RecordingStatus | '';
   marker: string;
-  /** ISO 8601 instants, or ''. */
+  /** ISO 8601 instants, or '': "Recorded between", the recordings going on at some moment of [from, to). */
   from: string;
   to: string;
   sort: ListSort;
@@ -31,8 +33,9 @@ export function readSearch(search: string = location.search): Search {
   const iso = (v: string | null) => (v && !Number.isNaN(Date.parse(v)) ? new Date(v).toISOString() : '');
   const limit = Number(p.get('limit'));
   return {
-    userId: p.get('userId') ?? '',
-    sessionId: p.get('sessionId') ?? '',
+    // userId/sessionId: the names of links made before the search by prefix; a whole id is its own prefix.
+    user: p.get('user') ?? p.get('userId') ?? '',
+    session: p.get('session') ?? p.get('sessionId') ?? '',
     status: (STATUSES.includes(p.get('status') ?? '') ? p.get('status') : '') as RecordingStatus | '',
     marker: p.get('marker') ?? '',
     from: iso(p.get('from')),
@@ -47,8 +50,10 @@ export function readSearch(search: string = location.search): Search {
 export function searchString(s: Search, keep: string = location.search): string {
   const p = new URLSearchParams(keep);
   const set = (k: string, v: string, dflt = '') => (v && v !== dflt ? p.set(k, v) : p.delete(k));
-  set('userId', s.userId);
-  set('sessionId', s.sessionId);
+  p.delete('userId');
+  p.delete('sessionId');
+  set('user', s.user);
+  set('session', s.session);
   set('status', s.status);
   set('marker', s.marker);
   set('from', s.from);
@@ -63,12 +68,13 @@ export function searchString(s: Search, keep: string = location.search): string 
 /** The list query of a search (no cursor). */
 export function toQuery(s: Search): AdminQuery {
   return {
-    userId: s.userId || undefined,
-    sessionId: s.sessionId || undefined,
+    user: s.user || undefined,
+    session: s.session || undefined,
     status: s.status || undefined,
     marker: s.marker || undefined,
     from: s.from || undefined,
     to: s.to || undefined,
+    range: s.from || s.to ? 'overlap' : undefined,
     sort: s.sort,
     order: s.order,
     limit: s.limit,
@@ -76,7 +82,7 @@ export function toQuery(s: Search): AdminQuery {
 }
 
 export function isFiltered(s: Search): boolean {
-  return Boolean(s.userId || s.sessionId || s.status || s.marker || s.from || s.to);
+  return Boolean(s.user || s.session || s.status || s.marker || s.from || s.to);
 }
 
 /** An ISO instant as a datetime-local input's value: local time, to the second (the inputs have step=1). */

@@ -33,3 +33,23 @@ export function formatDate(iso: string | null | undefined): string {
 export function shortId(id: string): string {
   return id.split('-')[0] ?? id;
 }
+
+const timeFmt = new Intl.DateTimeFormat(undefined, {
+  year: 'numeric',
+  month: 'short',
+  day: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  timeZoneName: 'short',
+});
+
+/** An instant to the second in the viewer's time zone, the zone named: a reviewer compares it with other logs. */
+export function formatTime(iso: string): string {
+  return timeFmt.format(new Date(iso));
+}
+
+/** The same instant in UTC (`2026-03-10 12:00:00.250 UTC`), for a title on hover: one time line for every reader. */
+export function utcTime(iso: string): string {
+  return `${new Date(iso).toISOString().replace('T', ' ').replace('Z', '')} UTC`;
+}

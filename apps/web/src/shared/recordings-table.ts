@@ -6,7 +6,7 @@
 import type { Recording } from './api.js';
 import { confirmDialog, linkDialog, playerDialog, startDownload } from './dialogs.js';
 import { h } from './dom.js';
-import { formatBytes, formatDate, formatDuration, shortId } from './format.js';
+import { formatBytes, formatDate, formatDuration, formatTime, shortId, utcTime } from './format.js';
 import { posterCell } from './poster.js';
 import { pageTimeline, type TimelineApi } from './timeline-api.js';
 import { toast } from './layout.js';
@@ -37,6 +37,13 @@ export interface TableOptions {
   readOnly?: boolean;
   /** Markers, thumbnails and posters (a poster column, and the player's timeline). Default: the page's (setPageTimeline). */
   timeline?: TimelineApi;
+  /** The session and user cells become links that filter the list by that session or user. */
+  filter?: {
+    /** The address of the list filtered so, for a new tab or a copied link. */
+    href(by: 'session' | 'user', value: string): string;
+    /** A plain click: filter in place. */
+    go(by: 'session' | 'user', value: string): void;
+  };
 }
 
 const timelineOf = (opts: TableOptions) => opts.timeline ?? pageTimeline();
@@ -126,7 +133,8 @@ export function recordingsTable(items: Recording[], opts: TableOptions): HTMLEle
       : null,
     h('th', { scope: 'col' }, 'Session'),
     opts.admin ? h('th', { scope: 'col' }, 'User') : null,
-    h('th', { scope: 'col' }, 'Created'),
+    h('th', { scope: 'col' }, 'Started'),
+    h('th', { scope: 'col' }, 'Ended'),
     h('th', { scope: 'col', class: 'num' }, 'Duration'),
     h('th', { scope: 'col', class: 'num' }, 'Size'),
     h('th', { scope: 'col' }, 'Status'),
@@ -160,6 +168,55 @@ export function recordingsTable(items: Recording[], opts: TableOptions): HTMLEle
   );
   syncAll();
   return h('div', { class: 'table-wrap' }, h('table', { class: 'recordings' }, h('thead', {}, head), body));
+}
+
+/** An instant to the second in the viewer's zone, the same instant in UTC on hover. */
+function timeCell(iso: string): HTMLElement {
+  return h('time', { datetime: iso, title: utcTime(iso) }, formatTime(iso));
+}
+
+/** When it ended: completedAt, a failed one's last change; nothing yet while it is open. */
+function endCell(rec: Recording): HTMLElement | string {
+  if (rec.status === 'recording' || rec.status === 'uploading') return h('span', { class: 'muted' }, 'Still open');
+  const end = rec.completedAt ?? (rec.status === 'failed' ? rec.updatedAt : null);
+  return end ? timeCell(end) : '—';
+}
+
+/**
+ * A cell's text, as a link that filters the list by it when the table's owner can: a link, not a button, so it
+ * opens in a new tab too and its name is never taken for one of the row's buttons.
+ */
+function filterLink(opts: TableOptions, by: 'session' | 'user', value: string, text: string): HTMLElement | string {
+  const filter = opts.filter;
+  if (!filter) return text;
+  return h(
+    'a',
+    {
+      class: 'filter-link',
+      href: filter.href(by, value),
+      'data-filter': by,
+      title: `Show only the recordings of this ${by}`,
+      onclick: (e: Event) => {
+        const m = e as MouseEvent;
+        if (m.button !== 0 || m.ctrlKey || m.metaKey || m.shiftKey || m.altKey) return;
+        e.preventDefault();
+        filter.go(by, value);
+      },
+    },
+    text,
+  );
+}
+
+/**
+ * Puts a newer state of a recording into its row where it stands (the live list): the row is built again and
+ * takes the old one's place, keeping its checkbox, so nothing moves under the pointer. False when it is not shown.
+ */
+export function replaceRow(table: HTMLElement, rec: Recording, opts: TableOptions): boolean {
+  const old = table.querySelector<HTMLTableRowElement>(`tr[data-recording-id="${CSS.escape(rec.id)}"]`);
+  if (!old) return false;
+  const box = old.querySelector<HTMLInputElement>('input[data-select]');
+  old.replaceWith(row(rec, opts, box));
+  return true;
 }
 
 function row(rec: Recording, opts: TableOptions, box: HTMLInputElement | null): HTMLTableRowElement {
@@ -217,11 +274,17 @@ function row(rec: Recording, opts: TableOptions, box: HTMLInputElement | null): 
     box ? h('td', { class: 'select' }, box) : null,
     opts.admin ? h('td', { class: 'mono', title: rec.id }, shortId(rec.id)) : null,
     timelineOf(opts) ? h('td', { class: 'poster-col' }, posterCell(rec, timelineOf(opts)!)) : null,
-    h('td', { class: 'mono' }, rec.sessionId),
+    h('td', { class: 'mono', 'data-col': 'session' }, filterLink(opts, 'session', rec.sessionId, rec.sessionId)),
     opts.admin
-      ? h('td', {}, rec.userName ?? rec.userId, rec.userName ? h('div', { class: 'muted small' }, rec.userId) : null)
+      ? h(
+          'td',
+          { 'data-col': 'user' },
+          filterLink(opts, 'user', rec.userId, rec.userName ?? rec.userId),
+          rec.userName ? h('div', { class: 'muted small' }, rec.userId) : null,
+        )
       : null,
-    h('td', {}, formatDate(rec.createdAt)),
+    h('td', { 'data-col': 'started' }, timeCell(rec.createdAt)),
+    h('td', { 'data-col': 'ended' }, endCell(rec)),
     h('td', { class: 'num', 'data-col': 'duration' }, formatDuration(rec.durationMs)),
     h('td', { class: 'num', 'data-col': 'size' }, formatBytes(rec.sizeBytes)),
     h('td', { 'data-col': 'status' }, statusPill(rec.status, rec.failureReason)),
