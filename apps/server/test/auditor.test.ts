@@ -207,6 +207,19 @@ describe("an auditor's reads are each an entry of the trail naming the auditor",
     expect(((await verify.json()) as AuditVerification).ok).toBe(true);
   });
 
+  it("the admin page's live-list polls (updatedSince) are one entry in the read window; each search is its own", async () => {
+    const before = (await entries('recording.list')).length;
+    const since = new Date(Date.now() - 60_000).toISOString();
+    for (let i = 0; i < 3; i++)
+      expect((await call('GET', `/api/admin/recordings?updatedSince=${since}`)).status).toBe(200);
+    const afterPolls = await entries('recording.list');
+    expect(afterPolls).toHaveLength(before + 1);
+    expect(afterPolls[0]!.details).toMatchObject({ query: { updatedSince: since }, poll: true });
+    expect((await call('GET', '/api/admin/recordings?status=ready')).status).toBe(200);
+    expect((await call('GET', '/api/admin/recordings?status=ready')).status).toBe(200);
+    expect((await entries('recording.list')).length).toBe(before + 1 + 2);
+  });
+
   it('the role claim as a single string (`role: "auditor"`) is read like the list form', async () => {
     const single = {
       authorization: `Bearer ${await token({ sub: 'auditor-2', name: 'Solo Auditor', role: 'auditor' })}`,

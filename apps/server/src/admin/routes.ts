@@ -18,7 +18,7 @@ import type {
   RetentionResult,
 } from '@sortie/contract';
 import { Hono } from 'hono';
-import type { AuditService } from '../audit/service.js';
+import { READ_AUDIT_WINDOW_MS, type AuditService } from '../audit/service.js';
 import type { Identity } from '../auth/identity.js';
 import type { AuthEnv } from '../auth/middleware.js';
 import type { Db } from '../db/client.js';
@@ -67,7 +67,16 @@ export function adminRoutes(deps: AdminRoutesDeps) {
 
   app.get('/recordings', validate('query', adminListQuery), async (c) => {
     const query = c.req.valid('query');
-    await auditRead(c.get('user'), 'recording.list', { query });
+    const user = c.get('user');
+    // The admin page's live list asks for what changed every few seconds (updatedSince): those polls are one
+    // entry per auditor in the read window, as a player's seeks are; each search the auditor makes is its own.
+    if (user.isAuditor && query.updatedSince !== undefined)
+      await audit.recordCoalesced(
+        { actor: user, action: 'recording.list', recordingId: null, details: { query, poll: true } },
+        READ_AUDIT_WINDOW_MS,
+        { poll: true },
+      );
+    else await auditRead(user, 'recording.list', { query });
     return c.json((await recordings.queries.list(query)) satisfies RecordingPage);
   });
 

@@ -174,10 +174,13 @@ export class AuditService {
     entry: {
       actor: Actor & { id: string };
       action: AuditAction;
-      recordingId: string;
+      /** null: a read of no one recording (the admin list's poll). */
+      recordingId: string | null;
       details?: Record<string, unknown>;
     },
     windowMs = READ_AUDIT_WINDOW_MS,
+    /** Only entries whose details hold these keys and values count as the earlier one (the list's polls). */
+    sameAs: Record<string, unknown> = {},
   ): Promise<boolean> {
     const at = this.clock.now();
     const since = new Date(at.getTime() - windowMs);
@@ -187,7 +190,9 @@ export class AuditService {
       const recent = (await tx.execute(sql`
         select 1 from ${auditLog}
         where at > ${since.toISOString()}::timestamptz
-          and actor_id = ${entry.actor.id} and recording_id = ${entry.recordingId}::uuid and action = ${entry.action}
+          and actor_id = ${entry.actor.id} and action = ${entry.action}
+          and ${entry.recordingId === null ? sql`recording_id is null` : sql`recording_id = ${entry.recordingId}::uuid`}
+          and details @> ${JSON.stringify(sameAs)}::jsonb
         limit 1`)) as unknown as unknown[];
       if (recent.length > 0) return false;
       await this.append(tx as unknown as Db, entry);
