@@ -223,5 +223,9 @@ export async function openTestPage(browser: TestBrowser, baseUrl: string, entry?
     body: `<!doctype html><html><body><script>${script.replace(/<\/script/gi, '<\\/script')}</script></body></html>`,
   }));
   await page.goto(`${baseUrl}/__test__/`);
+  // The route served the page once; from here its requests (uploads, a <video>'s range reads, a beacon at close) go
+  // straight to the service. Puppeteer intercepts all of a page's requests or none, and Firefox's media reads and
+  // a closing page's beacon can stall or die in that round trip through the driver.
+  await page.unrouteAll();
   return page;
 }
