@@ -1,6 +1,6 @@
 /**
- * An auditor in the admin panel: every user's recordings, read-only. The Recordings tab alone (no Overview or
- * Settings), no tick boxes, bulk delete or Delete buttons; Play and Download as for an admin. What the panel
+ * An auditor in the admin panel: every user's recordings, read-only. The Recordings and Audit tabs (no Overview
+ * or Settings), no tick boxes, bulk delete, Delete or Hold buttons; Play and Download as for an admin. What the panel
  * read is in the audit trail under the auditor's name.
  */
 import { demoToken, expect, openAdmin, test } from '../fixtures/service.ts';
@@ -35,7 +35,8 @@ test('an auditor sees every recording read-only, and the panel’s reads are aud
   // Settings in the address bar: the auditor has no such tab, and lands on Recordings.
   await openAdmin(page, 'auditor', 'settings');
   await expect(page.getByRole('heading', { name: 'Recordings (auditor, read-only)' })).toBeVisible();
-  await expect(page.getByRole('tab')).toHaveCount(1);
+  await expect(page.getByRole('tab')).toHaveCount(2);
+  await expect(page.getByRole('tab', { name: 'Audit' })).toBeVisible();
   await expect(page.getByRole('tab', { name: 'Recordings' })).toHaveAttribute('aria-selected', 'true');
   const row = page.locator(`#tab-recordings tr[data-recording-id="${rec.id}"]`);
   await expect(row).toBeVisible();
@@ -43,6 +44,7 @@ test('an auditor sees every recording read-only, and the panel’s reads are aud
   await expect(row.getByRole('button', { name: 'Download' })).toBeEnabled();
   await expect(page.locator('#tab-recordings').getByRole('button', { name: /Delete/ })).toHaveCount(0);
   await expect(page.locator('#tab-recordings input[type="checkbox"]')).toHaveCount(0);
+  await expect(page.locator('#tab-recordings').getByRole('button', { name: /hold/i })).toHaveCount(0);
 
   await row.getByRole('button', { name: 'Play' }).click();
   await expect(page.locator('dialog .player')).toBeVisible();

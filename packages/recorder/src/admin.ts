@@ -11,6 +11,7 @@ import type {
   AdminSettingsUpdate,
   AuditEntry,
   AuditQuery,
+  AuditVerification,
   BulkDeleteBody,
   BulkDeleteResult,
   HoldBody,
@@ -45,6 +46,7 @@ export type {
   AuditAction,
   AuditEntry,
   AuditQuery,
+  AuditVerification,
   RetentionResult,
 } from '@sortie/contract';
 
@@ -83,6 +85,8 @@ export interface AdminClient {
   runRetention(signal?: AbortSignal): Promise<RetentionResult>;
   /** GET /api/admin/audit: the audit trail, newest first. */
   listAudit(query?: AuditQuery, signal?: AbortSignal): Promise<Page<AuditEntry>>;
+  /** GET /api/admin/audit/verify: the trail's hash chain walked from its first entry (extension). */
+  verifyAudit(signal?: AbortSignal): Promise<AuditVerification>;
 }
 
 export function createAdminClient(options: AdminClientOptions): AdminClient {
@@ -118,5 +122,6 @@ export function createAdminClient(options: AdminClientOptions): AdminClient {
     // Not retried: a retention run that timed out may have done its work; the caller decides.
     runRetention: (signal) => api.request('POST', '/api/admin/retention/run', { signal, retry: false }),
     listAudit: (query = {}, signal) => api.request('GET', '/api/admin/audit', { query: { ...query }, signal }),
+    verifyAudit: (signal) => api.request('GET', '/api/admin/audit/verify', { signal }),
   };
 }

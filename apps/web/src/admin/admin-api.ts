@@ -5,15 +5,33 @@
  */
 import {
   createAdminClient,
+  RecorderError,
   type AdminOverview,
   type AdminSettings,
+  type AuditAction,
+  type AuditEntry,
+  type AuditQuery,
+  type AuditVerification,
   type BulkDeleteResult,
+  type HoldBody,
   type ListSort,
+  type Page,
+  type Recording,
   type RecordingPage,
 } from '@sortie/recorder/admin';
 import type { RecordingConfig, RecordingStatus } from '../shared/api.js';
 
-export type { AdminOverview, AdminSettings, BulkDeleteResult, ListSort, RecordingPage };
+export type {
+  AdminOverview,
+  AdminSettings,
+  AuditAction,
+  AuditEntry,
+  AuditQuery,
+  AuditVerification,
+  BulkDeleteResult,
+  ListSort,
+  RecordingPage,
+};
 
 export interface AdminQuery {
   userId?: string | undefined;
@@ -23,6 +41,8 @@ export interface AdminQuery {
   /** A prefix of the session id, any case. */
   session?: string | undefined;
   status?: RecordingStatus | undefined;
+  /** Only the recordings on legal hold ('true') or only those not held ('false'). */
+  held?: 'true' | 'false' | undefined;
   /** Text in a marker's label. */
   marker?: string | undefined;
   /** ISO 8601 instants: createdAt ≥ from, < to; with range=overlap, any moment of the recording in [from, to). */
@@ -49,6 +69,11 @@ export interface AdminApi {
   remove(id: string): Promise<void>;
   removeMany(ids: string[]): Promise<BulkDeleteResult>;
   overview(days: number): Promise<AdminOverview>;
+  setHold(id: string, hold: HoldBody): Promise<Recording>;
+  listAudit(q: AuditQuery): Promise<Page<AuditEntry>>;
+  verifyAudit(): Promise<AuditVerification>;
+  /** The chained entries written in [from, to) as JSON Lines (either bound may be left out). */
+  exportAudit(range: { from?: string; to?: string }): Promise<Blob>;
 }
 
 export function adminApi(getToken: () => Promise<string>): AdminApi {
@@ -68,5 +93,29 @@ export function adminApi(getToken: () => Promise<string>): AdminApi {
     remove: (id) => client.deleteRecording(id),
     removeMany: (ids) => client.deleteRecordings(ids),
     overview: (days) => client.overview(days),
+    setHold: (id, hold) => client.setHold(id, hold),
+    listAudit: (q) => client.listAudit(q),
+    verifyAudit: () => client.verifyAudit(),
+    exportAudit: (range) => exportAudit(getToken, range),
   };
+}
+
+/**
+ * The export is a streamed file, not JSON, so it is read with a plain fetch carrying the token: a bare link
+ * could not send the Authorization header.
+ */
+async function exportAudit(getToken: () => Promise<string>, range: { from?: string; to?: string }): Promise<Blob> {
+  const q = new URLSearchParams();
+  if (range.from) q.set('from', range.from);
+  if (range.to) q.set('to', range.to);
+  const res = await fetch(`/api/admin/audit/export${q.size ? `?${q}` : ''}`, {
+    headers: { Authorization: `Bearer ${await getToken()}` },
+  });
+  if (!res.ok) {
+    const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
+    throw new RecorderError('http', body?.error?.message ?? `The service answered ${res.status}.`, {
+      status: res.status,
+    });
+  }
+  return res.blob();
 }

@@ -1,9 +1,11 @@
 /**
  * The admin panel: an Overview tab (charts), a Recordings tab (every user's
- * recordings) and a Settings tab (auto-record, effective configuration). The service decides who is an
+ * recordings, legal holds), an Audit tab (the trail, its verification and export) and a Settings tab
+ * (auto-record, effective configuration). The service decides who is an
  * administrator: a 403 on the admin routes means no panel at all, a 404 means
- * recording is disabled on this deployment. An auditor (who is not also an admin) sees the Recordings tab
- * only, read-only: the list and the player, no delete; every read of theirs is audited by the service.
+ * recording is disabled on this deployment. An auditor (who is not also an admin) sees the Recordings and
+ * Audit tabs only, read-only: the list, the player and the trail, no delete or hold; every read of theirs is
+ * audited by the service.
  */
 import '../shared/styles.css';
 import { statusOf } from '../shared/api.js';
@@ -11,6 +13,7 @@ import { NoTokenError, signIn, type Session } from '../shared/auth.js';
 import { $, h, replace } from '../shared/dom.js';
 import { errorState, loading, notice, topBar } from '../shared/layout.js';
 import { adminApi } from './admin-api.js';
+import { auditTab } from './audit-tab.js';
 import { overviewTab } from './overview-tab.js';
 import { openPlayerFromLink } from '../shared/player-dialog.js';
 import { readPlayerLink } from '../shared/player-link.js';
@@ -19,8 +22,13 @@ import { recordingsTab } from './recordings-tab.js';
 import { settingsTab } from './settings-tab.js';
 
 const root = $('#app');
-type TabName = 'overview' | 'recordings' | 'settings';
-const TAB_LABEL: Record<TabName, string> = { overview: 'Overview', recordings: 'Recordings', settings: 'Settings' };
+type TabName = 'overview' | 'recordings' | 'audit' | 'settings';
+const TAB_LABEL: Record<TabName, string> = {
+  overview: 'Overview',
+  recordings: 'Recordings',
+  audit: 'Audit',
+  settings: 'Settings',
+};
 
 async function main(): Promise<void> {
   let session: Session;
@@ -93,9 +101,16 @@ async function main(): Promise<void> {
     return;
   }
 
+  // A recording named in the trail opens in the player over the Audit tab, as a #play= link would.
+  const openRecording = (id: string) => void openPlayerFromLink({ id, t: 0 }, timeline, (rid) => api.downloadUrl(rid));
   const tabs: Partial<Record<TabName, { element: HTMLElement; refresh(): Promise<void> }>> = auditorView
-    ? { recordings: recordingsTab(api, { readOnly: true }) }
-    : { overview: overviewTab(api), recordings: recordingsTab(api), settings: settingsTab(api) };
+    ? { recordings: recordingsTab(api, { readOnly: true }), audit: auditTab(api, openRecording) }
+    : {
+        overview: overviewTab(api),
+        recordings: recordingsTab(api),
+        audit: auditTab(api, openRecording),
+        settings: settingsTab(api),
+      };
   const buttons = (Object.keys(tabs) as TabName[]).map((name) =>
     h(
       'button',
@@ -123,8 +138,10 @@ async function main(): Promise<void> {
     if (location.hash !== `#${name}`) history.replaceState(null, '', `${location.pathname}${location.search}#${name}`);
   }
   // Recordings stays the first view: it is what the panel is opened for most.
+  // The tab's name is the hash's first entry (the player may add play=… and t=… after it).
   const fromHash = (): TabName => {
-    const name = location.hash === '#settings' ? 'settings' : location.hash === '#overview' ? 'overview' : 'recordings';
+    const first = location.hash.replace(/^#/, '').split('&')[0] ?? '';
+    const name = (Object.keys(TAB_LABEL) as TabName[]).find((n) => n === first) ?? 'recordings';
     return tabs[name] ? name : 'recordings';
   };
   window.addEventListener('hashchange', () => show(fromHash()));

@@ -15,6 +15,7 @@ import { h, replace } from '../shared/dom.js';
 import { empty, errorState, loading, toast } from '../shared/layout.js';
 import { recordingsTable, type TableOptions } from '../shared/recordings-table.js';
 import type { AdminApi } from './admin-api.js';
+import { heldSelect, holdDialog } from './hold.js';
 import { liveList } from './live-list.js';
 import {
   PAGE_SIZES,
@@ -64,6 +65,7 @@ export function recordingsTab(
       h('option', { value: s }, s[0]!.toUpperCase() + s.slice(1)),
     ),
   );
+  const heldFilter = heldSelect();
   const sortSelect = h(
     'select',
     { name: 'sort' },
@@ -100,6 +102,7 @@ export function recordingsTab(
     h('label', { class: 'field' }, 'User', userInput),
     h('label', { class: 'field' }, 'Session', sessionInput),
     h('label', { class: 'field' }, 'Status', statusSelect),
+    h('label', { class: 'field' }, 'Held', heldFilter),
     h('label', { class: 'field' }, 'Marker', markerInput),
     h(
       'fieldset',
@@ -132,7 +135,7 @@ export function recordingsTab(
     formError,
   );
   // Choices that need no typing take effect at once.
-  for (const el of [statusSelect, sortSelect, sizeSelect]) el.addEventListener('change', () => apply());
+  for (const el of [statusSelect, heldFilter, sortSelect, sizeSelect]) el.addEventListener('change', () => apply());
 
   // Rows that change and recordings that start while the list is open (live-list.ts).
   const live = liveList(api, {
@@ -168,6 +171,7 @@ export function recordingsTab(
     onChanged: () => void refresh(),
     selection: opts.readOnly ? undefined : { selected, onChange: updateSelection },
     readOnly: opts.readOnly,
+    hold: opts.readOnly ? undefined : (rec) => void holdDialog(api, rec, () => void refresh()),
     copyLink: true,
     filter: {
       href: (by, value) => `${location.pathname}${searchString({ ...current, [by]: value })}${location.hash}`,
@@ -180,6 +184,7 @@ export function recordingsTab(
     userInput.value = s.user;
     sessionInput.value = s.session;
     statusSelect.value = s.status;
+    heldFilter.value = s.held;
     markerInput.value = s.marker;
     fromInput.value = toLocalInput(s.from);
     toInput.value = toLocalInput(s.to);
@@ -199,6 +204,7 @@ export function recordingsTab(
       user: userInput.value.trim(),
       session: sessionInput.value.trim(),
       status: statusSelect.value as Search['status'],
+      held: heldFilter.value as Search['held'],
       marker: markerInput.value.trim(),
       from,
       to,

@@ -13,6 +13,8 @@ export interface Search {
   /** A prefix of the session id, any case. */
   session: string;
   status: RecordingStatus | '';
+  /** Legal hold: 'true' only held recordings, 'false' only those not held, '' either. */
+  held: 'true' | 'false' | '';
   marker: string;
   /** ISO 8601 instants, or '': "Recorded between", the recordings going on at some moment of [from, to). */
   from: string;
@@ -37,6 +39,7 @@ export function readSearch(search: string = location.search): Search {
     user: p.get('user') ?? p.get('userId') ?? '',
     session: p.get('session') ?? p.get('sessionId') ?? '',
     status: (STATUSES.includes(p.get('status') ?? '') ? p.get('status') : '') as RecordingStatus | '',
+    held: p.get('held') === 'true' ? 'true' : p.get('held') === 'false' ? 'false' : '',
     marker: p.get('marker') ?? '',
     from: iso(p.get('from')),
     to: iso(p.get('to')),
@@ -55,6 +58,7 @@ export function searchString(s: Search, keep: string = location.search): string 
   set('user', s.user);
   set('session', s.session);
   set('status', s.status);
+  set('held', s.held);
   set('marker', s.marker);
   set('from', s.from);
   set('to', s.to);
@@ -71,6 +75,7 @@ export function toQuery(s: Search): AdminQuery {
     user: s.user || undefined,
     session: s.session || undefined,
     status: s.status || undefined,
+    held: s.held || undefined,
     marker: s.marker || undefined,
     from: s.from || undefined,
     to: s.to || undefined,
@@ -82,7 +87,7 @@ export function toQuery(s: Search): AdminQuery {
 }
 
 export function isFiltered(s: Search): boolean {
-  return Boolean(s.user || s.session || s.status || s.marker || s.from || s.to);
+  return Boolean(s.user || s.session || s.status || s.held || s.marker || s.from || s.to);
 }
 
 /** An ISO instant as a datetime-local input's value: local time, to the second (the inputs have step=1). */

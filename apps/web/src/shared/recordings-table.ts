@@ -7,6 +7,7 @@ import type { Recording } from './api.js';
 import { confirmDialog, linkDialog, playerDialog, startDownload } from './dialogs.js';
 import { h } from './dom.js';
 import { formatBytes, formatDate, formatDuration, formatTime, shortId, utcTime } from './format.js';
+import { HELD_DELETE_TITLE, holdBadge } from './hold-badge.js';
 import { posterCell } from './poster.js';
 import { pageTimeline, type TimelineApi } from './timeline-api.js';
 import { toast } from './layout.js';
@@ -35,6 +36,8 @@ export interface TableOptions {
   copyLink?: boolean;
   /** No Delete button: an auditor's view, whose deletes the service refuses anyway. */
   readOnly?: boolean;
+  /** A "Hold" / "Release hold" button per row: the admin's legal hold (an auditor's view has none). */
+  hold?: (rec: Recording) => void;
   /** Markers, thumbnails and posters (a poster column, and the player's timeline). Default: the page's (setPageTimeline). */
   timeline?: TimelineApi;
   /** The session and user cells become links that filter the list by that session or user. */
@@ -287,7 +290,7 @@ function row(rec: Recording, opts: TableOptions, box: HTMLInputElement | null): 
     h('td', { 'data-col': 'ended' }, endCell(rec)),
     h('td', { class: 'num', 'data-col': 'duration' }, formatDuration(rec.durationMs)),
     h('td', { class: 'num', 'data-col': 'size' }, formatBytes(rec.sizeBytes)),
-    h('td', { 'data-col': 'status' }, statusPill(rec.status, rec.failureReason)),
+    h('td', { 'data-col': 'status' }, statusPill(rec.status, rec.failureReason), holdBadge(rec)),
     opts.admin ? h('td', { 'data-col': 'ended-by', 'data-ended-by': rec.endedBy ?? '' }, endedByCell(rec)) : null,
     h(
       'td',
@@ -317,9 +320,36 @@ function row(rec: Recording, opts: TableOptions, box: HTMLInputElement | null): 
             'Copy link',
           )
         : null,
-      opts.readOnly
-        ? null
-        : h('button', { class: 'btn btn-small btn-danger-ghost', type: 'button', onclick: remove }, 'Delete'),
+      opts.hold ? holdButton(rec, opts.hold) : null,
+      opts.readOnly ? null : deleteButton(rec, remove),
     ),
+  );
+}
+
+function holdButton(rec: Recording, hold: (rec: Recording) => void): HTMLElement {
+  return h(
+    'button',
+    {
+      class: 'btn btn-small',
+      type: 'button',
+      title: rec.hold ? 'Release the legal hold' : 'Place a legal hold: no delete removes the recording while held',
+      onclick: () => hold(rec),
+    },
+    rec.hold ? 'Release hold' : 'Hold',
+  );
+}
+
+/** Off on a held row, saying why: the service refuses the delete (409) until the hold is released. */
+function deleteButton(rec: Recording, remove: () => void): HTMLElement {
+  return h(
+    'button',
+    {
+      class: 'btn btn-small btn-danger-ghost',
+      type: 'button',
+      disabled: Boolean(rec.hold),
+      title: rec.hold ? HELD_DELETE_TITLE : null,
+      onclick: remove,
+    },
+    'Delete',
   );
 }
