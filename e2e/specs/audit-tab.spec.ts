@@ -3,7 +3,7 @@
  * dialog), the row shows "Held" with the reason on hover, the "Held" filter finds it, Delete is off on the row
  * and the service refuses the delete; the Audit tab lists the hold entry, the action filter narrows the list
  * to it, the chain verifies, the export downloads JSON Lines that parse and hold the entry, and the entry's
- * recording id opens the player.
+ * recording id opens the player. An auditor then reads the same entry and sees the badge, with no hold buttons.
  */
 import { readFile } from 'node:fs/promises';
 import type { APIRequestContext } from '@playwright/test';
@@ -76,7 +76,7 @@ test('a legal hold placed from a row is shown, filtered, blocks delete, and is i
   await expect(holdEntry).toHaveCount(1);
   await expect(holdEntry.locator(`a[data-recording-link="${id}"]`)).toBeVisible();
   await expect(holdEntry).toContainText(reason);
-  await expect(page.getByTestId('audit-verify')).toHaveText(/^Chain verified: \d+ entries/);
+  await expect(page.getByTestId('audit-verify')).toHaveText(/^Chain verified: \d+ entr(y|ies)$/);
   await expect(page.getByTestId('audit-verify')).toHaveAttribute('data-ok', 'true');
   await audit.locator('select[name="action"]').selectOption('recording.hold');
   await expect(audit.locator('tbody tr')).toHaveCount(1);
@@ -98,4 +98,15 @@ test('a legal hold placed from a row is shown, filtered, blocks delete, and is i
   // The entry's recording id opens that recording in the player.
   await holdEntry.locator(`a[data-recording-link="${id}"]`).click();
   await expect(page.locator(`dialog video[data-recording-id="${id}"]`)).toBeAttached();
+  await page.getByRole('button', { name: 'Close player' }).click();
+  await page.screenshot({ path: testInfo.outputPath('audit-tab.png') });
+
+  // An auditor reads the same trail and sees the badge, with no Hold or Release button to press.
+  await page.goto('/admin?as=auditor#audit');
+  await expect(page.getByRole('tab', { name: 'Audit' })).toHaveAttribute('aria-selected', 'true');
+  await expect(page.locator('#tab-audit tr[data-action="recording.hold"]')).toHaveCount(1);
+  await page.getByRole('tab', { name: 'Recordings' }).click();
+  const auditorRow = page.locator(`#tab-recordings tr[data-recording-id="${id}"]`);
+  await expect(auditorRow.locator('[data-held="true"]')).toBeVisible();
+  await expect(page.locator('#tab-recordings').getByRole('button', { name: /hold/i })).toHaveCount(0);
 });

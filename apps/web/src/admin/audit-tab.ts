@@ -92,7 +92,7 @@ async function verify(api: AdminApi, out: HTMLElement): Promise<void> {
     out.dataset.ok = String(v.ok);
     const legacy = v.unchained ? ` (${v.unchained.toLocaleString()} older entries are outside the chain)` : '';
     out.textContent = v.ok
-      ? `Chain verified: ${v.entries.toLocaleString()} entries${legacy}`
+      ? `Chain verified: ${v.entries.toLocaleString()} ${v.entries === 1 ? 'entry' : 'entries'}${legacy}`
       : `Chain broken at entry ${v.firstBadId ?? '?'}: ${v.problem ?? 'unknown problem'} (${v.entries.toLocaleString()} entries verified before it)`;
   } catch (err) {
     out.dataset.ok = 'false';
