@@ -12,6 +12,7 @@ import { NoTokenError, signIn, type Session } from '../shared/auth.js';
 import { $, h, replace } from '../shared/dom.js';
 import { formatBytes } from '../shared/format.js';
 import { errorState, notice, topBar } from '../shared/layout.js';
+import { recorderErrorWords } from '../shared/error-words.js';
 import { fakeDesktop } from './fake-desktop.js';
 import { myRecordings } from './my-recordings.js';
 import { openPlayerFromLink } from '../shared/player-dialog.js';
@@ -102,6 +103,7 @@ async function main(): Promise<void> {
   button.setAttribute('base-url', location.origin);
   button.source = canvas;
   button.getToken = () => session.getToken();
+  button.describeError = recorderErrorWords;
   toolbar.append(button);
   // The SDK's auto-record: the button starts recording when the session runs and the admin turned it on.
   button.sessionState = lifecycle.state;

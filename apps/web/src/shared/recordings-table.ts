@@ -4,9 +4,13 @@
  * actions with their confirmation.
  */
 import type { Recording } from './api.js';
-import { confirmDialog, linkDialog, playerDialog, startDownload } from './dialogs.js';
+import { copyLink } from './copy-link.js';
+import { confirmDeleteOne } from './delete-confirm.js';
+import { playerDialog, startDownload } from './dialogs.js';
 import { h } from './dom.js';
+import { actionErrorWords, technicalMessage } from './error-words.js';
 import { formatBytes, formatDate, formatDuration, formatTime, shortId, utcTime } from './format.js';
+import { playerLinkUrl } from './player-link.js';
 import { posterCell } from './poster.js';
 import { pageTimeline, type TimelineApi } from './timeline-api.js';
 import { toast } from './layout.js';
@@ -31,7 +35,7 @@ export interface TableOptions {
   onChanged(): void;
   /** A checkbox per row and a tick-all in the head. */
   selection?: TableSelection;
-  /** A "Copy link" action: an expiring download URL (POST /download-url) to the clipboard. */
+  /** A "Copy link" action: the page's link opening the recording's player (`#play=<id>`), which never expires. */
   copyLink?: boolean;
   /** No Delete button: an auditor's view, whose deletes the service refuses anyway. */
   readOnly?: boolean;
@@ -226,7 +230,7 @@ function row(rec: Recording, opts: TableOptions, box: HTMLInputElement | null): 
       const { url } = await opts.actions.downloadUrl(rec.id);
       playerDialog(rec, url, () => void download(), { timeline: timelineOf(opts) });
     } catch (err) {
-      toast(`Could not open the recording: ${(err as Error).message}`, 'error');
+      toast(actionErrorWords('Could not open the recording', err), 'error', technicalMessage(err));
     }
   };
   const download = async () => {
@@ -234,37 +238,16 @@ function row(rec: Recording, opts: TableOptions, box: HTMLInputElement | null): 
       const { url } = await opts.actions.downloadUrl(rec.id);
       startDownload(url, fileName(rec));
     } catch (err) {
-      toast(`Could not download the recording: ${(err as Error).message}`, 'error');
-    }
-  };
-  const copyLink = async () => {
-    try {
-      const { url, expiresAt } = await opts.actions.downloadUrl(rec.id);
-      const until = expiresAt ? ` It works until ${formatDate(expiresAt)}.` : '';
-      try {
-        await navigator.clipboard.writeText(url);
-        toast(`Download link copied.${until}`);
-      } catch {
-        // No clipboard (permission refused, an insecure origin): show the link to copy by hand.
-        linkDialog(url, until);
-      }
-    } catch (err) {
-      toast(`Could not get a download link: ${(err as Error).message}`, 'error');
+      toast(actionErrorWords('Could not download the recording', err), 'error', technicalMessage(err));
     }
   };
   const remove = async () => {
-    const ok = await confirmDialog({
-      title: 'Delete this recording?',
-      body: `The recording of session ${rec.sessionId} (${formatDuration(rec.durationMs)}, ${formatBytes(rec.sizeBytes)}) will be removed from storage. This cannot be undone.`,
-      confirm: 'Delete recording',
-      danger: true,
-    });
-    if (!ok) return;
+    if (!(await confirmDeleteOne(rec))) return;
     try {
       await opts.actions.remove(rec.id);
       toast('Recording deleted.');
     } catch (err) {
-      toast(`Could not delete the recording: ${(err as Error).message}`, 'error');
+      toast(actionErrorWords('Could not delete the recording', err), 'error', technicalMessage(err));
     }
     opts.onChanged();
   };
@@ -311,8 +294,8 @@ function row(rec: Recording, opts: TableOptions, box: HTMLInputElement | null): 
               class: 'btn btn-small',
               type: 'button',
               disabled: !ready,
-              title: ready ? 'Copy a download link that expires (no sign-in needed to use it)' : null,
-              onclick: copyLink,
+              title: ready ? 'Copy a link that opens this recording in this page (sign-in needed)' : null,
+              onclick: () => void copyLink(playerLinkUrl(rec.id), 'Link to this recording'),
             },
             'Copy link',
           )
