@@ -98,12 +98,7 @@ async function main(): Promise<void> {
     return;
   }
 
-  const button = document.createElement('sortie-record-button');
-  button.setAttribute('session-id', id);
-  button.setAttribute('base-url', location.origin);
-  button.source = canvas;
-  button.getToken = () => session.getToken();
-  button.describeError = recorderErrorWords;
+  const button = recordButton(id, canvas, session);
   toolbar.append(button);
   // The SDK's auto-record: the button starts recording when the session runs and the admin turned it on.
   button.sessionState = lifecycle.state;
@@ -136,6 +131,17 @@ async function main(): Promise<void> {
   if (link) void openPlayerFromLink(link, timeline, api.downloadUrl);
 
   lifecycle.start();
+}
+
+/** The SDK's record button on the session's desktop, its errors in the page's words. */
+function recordButton(id: string, canvas: HTMLCanvasElement, session: Session) {
+  const button = document.createElement('sortie-record-button');
+  button.setAttribute('session-id', id);
+  button.setAttribute('base-url', location.origin);
+  button.source = canvas;
+  button.getToken = () => session.getToken();
+  button.describeError = recorderErrorWords;
+  return button;
 }
 
 function noToken(): HTMLElement {

@@ -223,6 +223,21 @@ export function replaceRow(table: HTMLElement, rec: Recording, opts: TableOption
   return true;
 }
 
+/** "Copy link": the page's link to the recording's player, which never expires (a file URL would, within the hour). */
+function copyLinkButton(rec: Recording, ready: boolean): HTMLButtonElement {
+  return h(
+    'button',
+    {
+      class: 'btn btn-small',
+      type: 'button',
+      disabled: !ready,
+      title: ready ? 'Copy a link that opens this recording in this page (sign-in needed)' : null,
+      onclick: () => void copyLink(playerLinkUrl(rec.id), 'Link to this recording'),
+    },
+    'Copy link',
+  );
+}
+
 function row(rec: Recording, opts: TableOptions, box: HTMLInputElement | null): HTMLTableRowElement {
   const ready = rec.status === 'ready';
   const play = async () => {
@@ -287,19 +302,7 @@ function row(rec: Recording, opts: TableOptions, box: HTMLInputElement | null): 
         'Play',
       ),
       h('button', { class: 'btn btn-small', type: 'button', disabled: !ready, onclick: download }, 'Download'),
-      opts.copyLink
-        ? h(
-            'button',
-            {
-              class: 'btn btn-small',
-              type: 'button',
-              disabled: !ready,
-              title: ready ? 'Copy a link that opens this recording in this page (sign-in needed)' : null,
-              onclick: () => void copyLink(playerLinkUrl(rec.id), 'Link to this recording'),
-            },
-            'Copy link',
-          )
-        : null,
+      opts.copyLink ? copyLinkButton(rec, ready) : null,
       opts.readOnly
         ? null
         : h('button', { class: 'btn btn-small btn-danger-ghost', type: 'button', onclick: remove }, 'Delete'),
