@@ -3,7 +3,7 @@
  * the time filter and the sorts return the right rows, bulk delete removes
  * exactly the ticked recordings (rows and stored bytes), a failed recording
  * shows how it ended and why, the search lives in the URL (a reload restores
- * it), "Copy link" copies a working download link, and the overview charts
+ * it), "Copy link" copies the page link that opens the recording, and the overview charts
  * show the seeded figures. Recordings are seeded through the API as a client
  * would make them (create, a part, complete or fail), of known sizes and durations.
  */
@@ -263,7 +263,7 @@ test('a failed recording shows how it ended and its reason; the status filter fi
   expect(new URL(page.url()).searchParams.get('status')).toBe('failed');
 });
 
-test('"Copy link" copies an expiring download link that serves the recording', async ({
+test('"Copy link" copies the page link to the recording, which opens its player', async ({
   page,
   request,
   baseURL,
@@ -274,11 +274,13 @@ test('"Copy link" copies an expiring download link that serves the recording', a
   const rec = await seed(request, t.other, { sessionId: 'sess-link', bytes: 4321 });
   await openAdmin(page, 'admin', 'recordings');
   await page.locator(`tr[data-recording-id="${rec.id}"]`).getByRole('button', { name: 'Copy link' }).click();
-  await expect(page.locator('.toast')).toContainText('Download link copied.');
+  await expect(page.locator('.toast')).toContainText('Link to this recording copied.');
   const link = await page.evaluate(() => navigator.clipboard.readText());
-  const res = await request.get(link);
-  expect(res.status()).toBe(200);
-  expect((await res.body()).length).toBe(4321);
+  // A page link, not a file URL: it does not expire, and opening it needs a sign-in.
+  expect(link).toBe(`${baseURL}/admin?as=admin#recordings&play=${rec.id}`);
+  const opened = await context.newPage();
+  await opened.goto(link);
+  await expect(opened.locator(`dialog video[data-recording-id="${rec.id}"]`)).toBeAttached();
 });
 
 test('the overview charts show the seeded figures', async ({ page, request, baseURL }) => {

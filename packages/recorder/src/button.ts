@@ -60,6 +60,12 @@ export class SortieRecordButton extends Base {
   /** Extra recorder options (frameRate, videoBitsPerSecond, …); a new object applies from the next recording. */
   recorderOptions: Partial<Omit<RecorderOptions, 'source' | 'sessionId' | 'baseUrl' | 'getToken'>> = {};
 
+  /**
+   * Words for an error, in place of its technical message (which then stays in the error line's title); null
+   * keeps the message. The embedding page knows its users and what the error means to them: the SDK does not.
+   */
+  describeError: ((err: unknown) => string | null) | null = null;
+
   private sourceValue: RecorderOptions['source'] | null = null;
   private tokenValue: TokenSource | null = null;
   private sessionStateValue: SessionState | null = null;
@@ -330,7 +336,10 @@ export class SortieRecordButton extends Base {
 
   private showError(err: unknown): void {
     if (!this.ui) return;
-    this.ui.error.textContent = err ? (err instanceof Error ? err.message : String(err)) : '';
+    const raw = err ? (err instanceof Error ? err.message : String(err)) : '';
+    const words = err && this.describeError ? this.describeError(err) : null;
+    this.ui.error.textContent = words ?? raw;
+    this.ui.error.title = words ? raw : '';
     if (err) this.dispatch('sortie-error', { error: err });
   }
 

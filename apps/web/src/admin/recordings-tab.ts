@@ -10,8 +10,9 @@
  * filters by it.
  */
 import type { Recording } from '../shared/api.js';
-import { confirmDialog } from '../shared/dialogs.js';
+import { confirmDeleteMany } from '../shared/delete-confirm.js';
 import { h, replace } from '../shared/dom.js';
+import { actionErrorWords, technicalMessage } from '../shared/error-words.js';
 import { empty, errorState, loading, toast } from '../shared/layout.js';
 import { recordingsTable, type TableOptions } from '../shared/recordings-table.js';
 import type { AdminApi } from './admin-api.js';
@@ -307,14 +308,7 @@ export function recordingsTab(
   async function bulkDelete(): Promise<void> {
     const ids = [...selected];
     if (!ids.length) return;
-    const n = ids.length;
-    const ok = await confirmDialog({
-      title: `Delete ${plural(n, 'recording')}?`,
-      body: `${plural(n, 'recording')} ${n === 1 ? 'is' : 'are'} removed from storage with ${n === 1 ? 'its file' : 'their files'}. This cannot be undone.`,
-      confirm: `Delete ${plural(n, 'recording')}`,
-      danger: true,
-    });
-    if (!ok) return;
+    if (!(await confirmDeleteMany(ids, items, (n) => plural(n, 'recording')))) return;
     let deleted = 0;
     const problems: string[] = [];
     try {
@@ -327,7 +321,7 @@ export function recordingsTab(
         toast(`Deleted ${plural(deleted, 'recording')}; ${problems.length} could not be: ${problems[0]}`, 'error');
       else toast(`Deleted ${plural(deleted, 'recording')}.`);
     } catch (err) {
-      toast(`Could not delete the recordings: ${(err as Error).message}`, 'error');
+      toast(actionErrorWords('Could not delete the recordings', err), 'error', technicalMessage(err));
     }
     await refresh();
   }

@@ -6,6 +6,7 @@
 import type { RecordingConfig } from '../shared/api.js';
 import { h, replace } from '../shared/dom.js';
 import { formatBytes, formatDate } from '../shared/format.js';
+import { actionErrorWords, technicalMessage } from '../shared/error-words.js';
 import { errorState, loading, toast } from '../shared/layout.js';
 import type { AdminApi, AdminSettings } from './admin-api.js';
 
@@ -52,7 +53,7 @@ function autoRecordCard(api: AdminApi, initial: AdminSettings): HTMLElement {
       toast(saved.autoRecord ? 'Auto-record is on: new sessions record as soon as they run.' : 'Auto-record is off.');
     } catch (err) {
       input.checked = !want;
-      toast(`Could not save the setting: ${(err as Error).message}`, 'error');
+      toast(actionErrorWords('Could not save the setting', err), 'error', technicalMessage(err));
     } finally {
       input.disabled = false;
       stateLabel.textContent = input.checked ? 'On' : 'Off';
@@ -93,7 +94,7 @@ function configCard(api: AdminApi, settings: AdminSettings, config: RecordingCon
         deleted === 1 ? 'Retention cleanup deleted 1 recording.' : `Retention cleanup deleted ${deleted} recordings.`,
       );
     } catch (err) {
-      toast(`Retention cleanup failed: ${(err as Error).message}`, 'error');
+      toast(actionErrorWords('The retention cleanup did not run', err), 'error', technicalMessage(err));
     } finally {
       runButton.disabled = false;
     }

@@ -12,6 +12,7 @@ import { NoTokenError, signIn, type Session } from '../shared/auth.js';
 import { $, h, replace } from '../shared/dom.js';
 import { formatBytes } from '../shared/format.js';
 import { errorState, notice, topBar } from '../shared/layout.js';
+import { recorderErrorWords } from '../shared/error-words.js';
 import { fakeDesktop } from './fake-desktop.js';
 import { myRecordings } from './my-recordings.js';
 import { openPlayerFromLink } from '../shared/player-dialog.js';
@@ -97,11 +98,7 @@ async function main(): Promise<void> {
     return;
   }
 
-  const button = document.createElement('sortie-record-button');
-  button.setAttribute('session-id', id);
-  button.setAttribute('base-url', location.origin);
-  button.source = canvas;
-  button.getToken = () => session.getToken();
+  const button = recordButton(id, canvas, session);
   toolbar.append(button);
   // The SDK's auto-record: the button starts recording when the session runs and the admin turned it on.
   button.sessionState = lifecycle.state;
@@ -134,6 +131,17 @@ async function main(): Promise<void> {
   if (link) void openPlayerFromLink(link, timeline, api.downloadUrl);
 
   lifecycle.start();
+}
+
+/** The SDK's record button on the session's desktop, its errors in the page's words. */
+function recordButton(id: string, canvas: HTMLCanvasElement, session: Session) {
+  const button = document.createElement('sortie-record-button');
+  button.setAttribute('session-id', id);
+  button.setAttribute('base-url', location.origin);
+  button.source = canvas;
+  button.getToken = () => session.getToken();
+  button.describeError = recorderErrorWords;
+  return button;
 }
 
 function noToken(): HTMLElement {

@@ -7,6 +7,10 @@ export function confirmDialog(opts: {
   body: string;
   confirm: string;
   danger?: boolean;
+  /** Said first and set apart: what the person might not know (the recording is still in progress). */
+  warning?: string;
+  /** What is about to go, by name (a list after the body). */
+  items?: string[];
 }): Promise<boolean> {
   return new Promise((resolve) => {
     const dialog = h(
@@ -16,7 +20,11 @@ export function confirmDialog(opts: {
         'form',
         { method: 'dialog' },
         h('h2', { id: 'confirm-title' }, opts.title),
+        opts.warning ? h('p', { class: 'dialog-warning', 'data-testid': 'confirm-warning' }, opts.warning) : null,
         h('p', {}, opts.body),
+        opts.items?.length
+          ? h('ul', { class: 'dialog-list', 'data-testid': 'confirm-items' }, ...opts.items.map((t) => h('li', {}, t)))
+          : null,
         h(
           'div',
           { class: 'dialog-actions' },
@@ -42,12 +50,12 @@ export function confirmDialog(opts: {
 export { playerDialog } from './player-dialog.js';
 
 /** Shows a link to copy by hand (where the clipboard is refused), selected, with a Close button. */
-export function linkDialog(url: string, note: string): void {
+export function linkDialog(url: string, note: string, title = 'Download link'): void {
   const input = h('input', {
     type: 'text',
     readonly: true,
     value: url,
-    'aria-label': 'Download link',
+    'aria-label': title,
     class: 'link-input',
   });
   const dialog = h(
@@ -56,7 +64,7 @@ export function linkDialog(url: string, note: string): void {
     h(
       'form',
       { method: 'dialog' },
-      h('h2', { id: 'link-title' }, 'Download link'),
+      h('h2', { id: 'link-title' }, title),
       h('p', {}, `Copy this link (Ctrl+C).${note}`),
       input,
       h('div', { class: 'dialog-actions' }, h('button', { class: 'btn btn-primary', type: 'submit' }, 'Close')),

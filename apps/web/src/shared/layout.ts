@@ -1,5 +1,6 @@
 /** The frame every page shares: the top bar, and the loading, empty and error states. */
 import { chooseDemoUser, type Session } from './auth.js';
+import { loadErrorWords, technicalDetails } from './error-words.js';
 import { h } from './dom.js';
 
 export type PageName = 'session' | 'admin';
@@ -115,7 +116,8 @@ export function errorState(err: unknown, retry?: () => void): HTMLElement {
     'div',
     { class: 'state state-error', role: 'alert' },
     h('p', { class: 'state-title' }, 'Something went wrong'),
-    h('p', { class: 'muted' }, err instanceof Error ? err.message : String(err)),
+    h('p', { class: 'muted' }, loadErrorWords(err)),
+    technicalDetails(err),
     retry ? h('button', { class: 'btn', type: 'button', onclick: retry }, 'Try again') : null,
   );
 }
@@ -133,12 +135,17 @@ export function notice(kind: 'info' | 'warn', title: string, detail: string): HT
 let toastHost: HTMLElement | null = null;
 
 /** A short message in the corner: what just happened (deleted, saved, failed). */
-export function toast(message: string, kind: 'ok' | 'error' = 'ok'): void {
+export function toast(message: string, kind: 'ok' | 'error' = 'ok', detail?: string): void {
   if (!toastHost) {
     toastHost = h('div', { class: 'toasts', 'aria-live': 'polite' });
     document.body.append(toastHost);
   }
-  const el = h('div', { class: `toast toast-${kind}`, role: kind === 'error' ? 'alert' : 'status' }, message);
+  // The technical detail, when there is one, on hover: the words say what happened and what to do.
+  const el = h(
+    'div',
+    { class: `toast toast-${kind}`, role: kind === 'error' ? 'alert' : 'status', title: detail ?? null },
+    message,
+  );
   toastHost.append(el);
   setTimeout(() => el.remove(), 4000);
 }

@@ -3,9 +3,10 @@ import type { Recording } from './api.js';
 import { startDownload } from './dialogs.js';
 import { h } from './dom.js';
 import { formatBytes, formatDate, formatDuration } from './format.js';
-import { toast } from './layout.js';
+import { copyLink } from './copy-link.js';
+import { linkProblemDialog } from './link-problem.js';
 import { createPlayer } from './player.js';
-import { clearPlayerLink, writePlayerLink } from './player-link.js';
+import { clearPlayerLink, playerLinkUrl, writePlayerLink } from './player-link.js';
 import type { TimelineApi } from './timeline-api.js';
 
 export function playerDialog(
@@ -46,11 +47,7 @@ export function playerDialog(
       ),
     ),
     player.element,
-    h(
-      'div',
-      { class: 'dialog-actions' },
-      h('button', { class: 'btn', type: 'button', onclick: onDownload }, 'Download'),
-    ),
+    playerActions(rec, player.video, onDownload),
   );
   dialog.addEventListener('close', () => {
     player.destroy();
@@ -64,10 +61,29 @@ export function playerDialog(
   player.element.focus();
 }
 
+/** Below the player: a link to the moment it shows (the page's `#play=<id>&t=<s>`), and Download. */
+function playerActions(rec: Recording, video: HTMLVideoElement, onDownload: () => void): HTMLElement {
+  return h(
+    'div',
+    { class: 'dialog-actions' },
+    h(
+      'button',
+      {
+        class: 'btn',
+        type: 'button',
+        title: 'Copy a link that opens this recording at the moment shown (sign-in needed)',
+        onclick: () => void copyLink(playerLinkUrl(rec.id, video.currentTime), 'Link to this moment'),
+      },
+      'Copy link to this moment',
+    ),
+    h('button', { class: 'btn', type: 'button', onclick: onDownload }, 'Download'),
+  );
+}
+
 /**
  * Opens the player of a page's link (`#…play=<id>&t=<s>`, player-link.ts)
  * once the page is signed in: fetches the recording and a download URL, then
- * plays from `t`. A recording that is gone or not ready says so in a toast.
+ * plays from `t`. A recording that is gone or cannot be opened says so in a dialog leading back to the list.
  */
 export async function openPlayerFromLink(
   link: { id: string; t: number },
@@ -85,6 +101,6 @@ export async function openPlayerFromLink(
     );
   } catch (err) {
     clearPlayerLink();
-    toast(`Could not open the linked recording: ${(err as Error).message}`, 'error');
+    linkProblemDialog(err);
   }
 }

@@ -5,9 +5,11 @@
  */
 const params = () => new URLSearchParams(location.hash.replace(/^#/, ''));
 
+// URLSearchParams writes a bare key as "key=": the tab name stays bare ("#recordings&play=…").
+const hashOf = (p: URLSearchParams) => p.toString().replace(/=(&|$)/g, '$1');
+
 function write(p: URLSearchParams): void {
-  // URLSearchParams writes a bare key as "key=": the tab name stays bare ("#recordings&play=…").
-  const hash = p.toString().replace(/=(&|$)/g, '$1');
+  const hash = hashOf(p);
   history.replaceState(history.state, '', `${location.pathname}${location.search}${hash ? `#${hash}` : ''}`);
 }
 
@@ -31,4 +33,17 @@ export function clearPlayerLink(): void {
   p.delete('play');
   p.delete('t');
   write(p);
+}
+
+/**
+ * The page's own address opening a recording (at a moment when `seconds` is given): what "Copy link" hands out.
+ * A page link, not a file URL: it never expires, and whoever opens it signs in and is checked by the service.
+ */
+export function playerLinkUrl(id: string, seconds?: number): string {
+  const p = params();
+  p.delete('token');
+  p.set('play', id);
+  if (seconds === undefined) p.delete('t');
+  else p.set('t', String(Math.floor(seconds * 10) / 10));
+  return `${location.origin}${location.pathname}${location.search}#${hashOf(p)}`;
 }

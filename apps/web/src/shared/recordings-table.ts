@@ -4,10 +4,14 @@
  * actions with their confirmation.
  */
 import type { Recording } from './api.js';
-import { confirmDialog, linkDialog, playerDialog, startDownload } from './dialogs.js';
+import { copyLink } from './copy-link.js';
+import { confirmDeleteOne } from './delete-confirm.js';
+import { playerDialog, startDownload } from './dialogs.js';
 import { h } from './dom.js';
+import { actionErrorWords, technicalMessage } from './error-words.js';
 import { formatBytes, formatDate, formatDuration, formatTime, shortId, utcTime } from './format.js';
 import { HELD_DELETE_TITLE, holdBadge } from './hold-badge.js';
+import { playerLinkUrl } from './player-link.js';
 import { posterCell } from './poster.js';
 import { pageTimeline, type TimelineApi } from './timeline-api.js';
 import { toast } from './layout.js';
@@ -32,7 +36,7 @@ export interface TableOptions {
   onChanged(): void;
   /** A checkbox per row and a tick-all in the head. */
   selection?: TableSelection;
-  /** A "Copy link" action: an expiring download URL (POST /download-url) to the clipboard. */
+  /** A "Copy link" action: the page's link opening the recording's player (`#play=<id>`), which never expires. */
   copyLink?: boolean;
   /** No Delete button: an auditor's view, whose deletes the service refuses anyway. */
   readOnly?: boolean;
@@ -222,6 +226,21 @@ export function replaceRow(table: HTMLElement, rec: Recording, opts: TableOption
   return true;
 }
 
+/** "Copy link": the page's link to the recording's player, which never expires (a file URL would, within the hour). */
+function copyLinkButton(rec: Recording, ready: boolean): HTMLButtonElement {
+  return h(
+    'button',
+    {
+      class: 'btn btn-small',
+      type: 'button',
+      disabled: !ready,
+      title: ready ? 'Copy a link that opens this recording in this page (sign-in needed)' : null,
+      onclick: () => void copyLink(playerLinkUrl(rec.id), 'Link to this recording'),
+    },
+    'Copy link',
+  );
+}
+
 function row(rec: Recording, opts: TableOptions, box: HTMLInputElement | null): HTMLTableRowElement {
   const ready = rec.status === 'ready';
   const play = async () => {
@@ -229,7 +248,7 @@ function row(rec: Recording, opts: TableOptions, box: HTMLInputElement | null): 
       const { url } = await opts.actions.downloadUrl(rec.id);
       playerDialog(rec, url, () => void download(), { timeline: timelineOf(opts) });
     } catch (err) {
-      toast(`Could not open the recording: ${(err as Error).message}`, 'error');
+      toast(actionErrorWords('Could not open the recording', err), 'error', technicalMessage(err));
     }
   };
   const download = async () => {
@@ -237,37 +256,16 @@ function row(rec: Recording, opts: TableOptions, box: HTMLInputElement | null): 
       const { url } = await opts.actions.downloadUrl(rec.id);
       startDownload(url, fileName(rec));
     } catch (err) {
-      toast(`Could not download the recording: ${(err as Error).message}`, 'error');
-    }
-  };
-  const copyLink = async () => {
-    try {
-      const { url, expiresAt } = await opts.actions.downloadUrl(rec.id);
-      const until = expiresAt ? ` It works until ${formatDate(expiresAt)}.` : '';
-      try {
-        await navigator.clipboard.writeText(url);
-        toast(`Download link copied.${until}`);
-      } catch {
-        // No clipboard (permission refused, an insecure origin): show the link to copy by hand.
-        linkDialog(url, until);
-      }
-    } catch (err) {
-      toast(`Could not get a download link: ${(err as Error).message}`, 'error');
+      toast(actionErrorWords('Could not download the recording', err), 'error', technicalMessage(err));
     }
   };
   const remove = async () => {
-    const ok = await confirmDialog({
-      title: 'Delete this recording?',
-      body: `The recording of session ${rec.sessionId} (${formatDuration(rec.durationMs)}, ${formatBytes(rec.sizeBytes)}) will be removed from storage. This cannot be undone.`,
-      confirm: 'Delete recording',
-      danger: true,
-    });
-    if (!ok) return;
+    if (!(await confirmDeleteOne(rec))) return;
     try {
       await opts.actions.remove(rec.id);
       toast('Recording deleted.');
     } catch (err) {
-      toast(`Could not delete the recording: ${(err as Error).message}`, 'error');
+      toast(actionErrorWords('Could not delete the recording', err), 'error', technicalMessage(err));
     }
     opts.onChanged();
   };
@@ -307,19 +305,7 @@ function row(rec: Recording, opts: TableOptions, box: HTMLInputElement | null): 
         'Play',
       ),
       h('button', { class: 'btn btn-small', type: 'button', disabled: !ready, onclick: download }, 'Download'),
-      opts.copyLink
-        ? h(
-            'button',
-            {
-              class: 'btn btn-small',
-              type: 'button',
-              disabled: !ready,
-              title: ready ? 'Copy a download link that expires (no sign-in needed to use it)' : null,
-              onclick: copyLink,
-            },
-            'Copy link',
-          )
-        : null,
+      opts.copyLink ? copyLinkButton(rec, ready) : null,
       opts.hold ? holdButton(rec, opts.hold) : null,
       opts.readOnly ? null : deleteButton(rec, remove),
     ),
