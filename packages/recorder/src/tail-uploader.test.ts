@@ -1,6 +1,7 @@
 /** The tail uploader against a scripted fetch (a unit test of this one module; the real bucket is in test/browser). */
 import { describe, expect, it } from 'vitest';
 import { ApiClient } from './api.js';
+import { RecorderError } from './errors.js';
 import { TailUploader } from './tail-uploader.js';
 
 function harness(
@@ -55,7 +56,8 @@ function harness(
     batches,
     puts,
     failTails: (status: number) => (tailsStatus = status),
-    make: () => new TailUploader({ api, recordingId: 'r1', signal: new AbortController().signal }),
+    make: (onGone?: (err: RecorderError) => void) =>
+      new TailUploader({ api, recordingId: 'r1', signal: new AbortController().signal, onGone }),
   };
 }
 
@@ -143,7 +145,8 @@ describe('TailUploader', () => {
   it('stops asking a service without tails (404) and sends nothing more', async () => {
     const h = harness();
     h.failTails(404);
-    const tails = h.make();
+    const gone: RecorderError[] = [];
+    const tails = h.make((e) => gone.push(e));
     tails.prepare(1);
     tails.send(1, blob(5));
     await tails.close();
@@ -151,6 +154,26 @@ describe('TailUploader', () => {
     await tails.close();
     expect(h.batches).toHaveLength(1);
     expect(h.puts).toEqual([]);
+    // The first batch refused: a service without tails, not a recording gone.
+    expect(gone).toEqual([]);
+  });
+
+  it('reports the recording gone when the service refuses targets (404) after handing some out', async () => {
+    const h = harness();
+    const gone: RecorderError[] = [];
+    const tails = h.make((e) => gone.push(e));
+    tails.prepare(1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(h.batches).toHaveLength(1);
+    // Deleted while recording: the next batch, fetched as the URLs in hand run low, answers 404.
+    h.failTails(404);
+    for (let i = 0; i < 29; i++) tails.send(1, blob(5));
+    await tails.close();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(h.batches).toHaveLength(2);
+    expect(gone).toHaveLength(1);
+    expect(gone[0]).toBeInstanceOf(RecorderError);
+    expect(gone[0]!.status).toBe(404);
   });
 
   it('sends nothing after close()', async () => {

@@ -58,6 +58,11 @@ export interface TailUploaderOptions {
   retry?: RetryOptions | undefined;
   /** How often tails are sent: the service sizes the targets' lifetime by it. */
   maxLagMs?: number | undefined;
+  /**
+   * The recording is gone (deleted while recording): a 404 for targets after the service has handed some out.
+   * On S3 tails go to the store, so this may be the first the page hears of it for minutes, until a part is due.
+   */
+  onGone?: ((err: RecorderError) => void) | undefined;
 }
 
 export class TailUploader {
@@ -66,6 +71,8 @@ export class TailUploader {
   private readonly inFlight = new Set<Promise<void>>();
   private batch: Promise<void> | null = null;
   private closed = false;
+  /** Batches of targets the service handed out: a 404 after one means the recording, not the route, is gone. */
+  private batches = 0;
   private keepaliveBytes = 0;
   /** A keepalive PUT failed: later ones go without (a store or browser that refuses keepalive refuses it each time). */
   private keepaliveRefused = false;
@@ -125,6 +132,7 @@ export class TailUploader {
             retry: false,
           },
         );
+        this.batches++;
         const expiresAt = Date.parse(b.expiresAt);
         for (const u of b.urls)
           this.urls.set(this.key(u.partNumber, u.seq), {
@@ -135,8 +143,10 @@ export class TailUploader {
           });
       } catch (err) {
         // A service without tails (404), or a recording that takes no more (409, 413): stop asking.
-        if (err instanceof RecorderError && err.status !== undefined && [400, 404, 409, 413].includes(err.status))
+        if (err instanceof RecorderError && err.status !== undefined && [400, 404, 409, 413].includes(err.status)) {
           this.closed = true;
+          if (err.status === 404 && this.batches > 0 && !this.opts.signal.aborted) this.opts.onGone?.(err);
+        }
         throw err;
       } finally {
         this.batch = null;

@@ -240,6 +240,7 @@ export class Take {
         signal: this.controller.signal,
         retry: this.opts.retry,
         maxLagMs: this.opts.maxLagMs,
+        onGone: hooks.onFatal,
       });
       this.tails.prepare(1);
     }
