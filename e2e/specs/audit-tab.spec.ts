@@ -6,40 +6,19 @@
  * recording id opens the player. An auditor then reads the same entry and sees the badge, with no hold buttons.
  */
 import { readFile } from 'node:fs/promises';
-import type { APIRequestContext } from '@playwright/test';
-import { demoToken, expect, openAdmin, test } from '../fixtures/service.ts';
-
-/** A ready recording of the demo user, made through the API as a client would (create, a part, complete). */
-async function seed(request: APIRequestContext, token: string, sessionId: string): Promise<string> {
-  const auth = { Authorization: `Bearer ${token}` };
-  const created = await request.post('/api/recordings', {
-    headers: auth,
-    data: { sessionId, mimeType: 'video/webm;codecs=vp8' },
-  });
-  expect(created.status()).toBe(201);
-  const rec = (await created.json()) as { id: string };
-  const partRes = await request.post(`/api/recordings/${rec.id}/parts`, {
-    headers: auth,
-    data: { partNumber: 1, sizeBytes: 2000 },
-  });
-  const part = (await partRes.json()) as { url: string; headers: Record<string, string> };
-  const put = await request.put(part.url, { headers: part.headers, data: Buffer.alloc(2000, 7) });
-  expect(put.status()).toBe(200);
-  const done = await request.post(`/api/recordings/${rec.id}/complete`, {
-    headers: auth,
-    data: { durationMs: 1000, parts: [{ partNumber: 1, etag: put.headers()['etag'] }] },
-  });
-  expect(done.status()).toBe(200);
-  return rec.id;
-}
+import { demoToken, expect, openAdmin, seedReadyRecording, test } from '../fixtures/service.ts';
 
 test('a legal hold placed from a row is shown, filtered, blocks delete, and is in the audit trail', async ({
   page,
   request,
   baseURL,
 }, testInfo) => {
-  const id = await seed(request, await demoToken(baseURL!, 'user'), `e2e-${testInfo.project.name}-held`);
-  const other = await seed(request, await demoToken(baseURL!, 'user'), `e2e-${testInfo.project.name}-free`);
+  const id = await seedReadyRecording(request, await demoToken(baseURL!, 'user'), `e2e-${testInfo.project.name}-held`);
+  const other = await seedReadyRecording(
+    request,
+    await demoToken(baseURL!, 'user'),
+    `e2e-${testInfo.project.name}-free`,
+  );
   const reason = 'Litigation 2026-17: keep until released';
 
   await openAdmin(page, 'admin');

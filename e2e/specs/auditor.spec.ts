@@ -3,7 +3,7 @@
  * or Settings), no tick boxes, bulk delete, Delete or Hold buttons; Play and Download as for an admin. What the panel
  * read is in the audit trail under the auditor's name.
  */
-import { demoToken, expect, openAdmin, test } from '../fixtures/service.ts';
+import { demoToken, expect, openAdmin, seedReadyRecording, test } from '../fixtures/service.ts';
 
 test('an auditor sees every recording read-only, and the panel’s reads are audited', async ({
   page,
@@ -11,26 +11,8 @@ test('an auditor sees every recording read-only, and the panel’s reads are aud
   baseURL,
 }, testInfo) => {
   // A recording of another user, made through the API as a client would (create, a part, complete).
-  const auth = { Authorization: `Bearer ${await demoToken(baseURL!, 'user')}` };
   const sessionId = `e2e-${testInfo.project.name}-audited`;
-  const created = await request.post('/api/recordings', {
-    headers: auth,
-    data: { sessionId, mimeType: 'video/webm;codecs=vp8' },
-  });
-  expect(created.status()).toBe(201);
-  const rec = (await created.json()) as { id: string };
-  const partRes = await request.post(`/api/recordings/${rec.id}/parts`, {
-    headers: auth,
-    data: { partNumber: 1, sizeBytes: 2000 },
-  });
-  const part = (await partRes.json()) as { url: string; headers: Record<string, string> };
-  const put = await request.put(part.url, { headers: part.headers, data: Buffer.alloc(2000, 7) });
-  expect(put.status()).toBe(200);
-  const done = await request.post(`/api/recordings/${rec.id}/complete`, {
-    headers: auth,
-    data: { durationMs: 1000, parts: [{ partNumber: 1, etag: put.headers()['etag'] }] },
-  });
-  expect(done.status()).toBe(200);
+  const rec = { id: await seedReadyRecording(request, await demoToken(baseURL!, 'user'), sessionId) };
 
   // Settings in the address bar: the auditor has no such tab, and lands on Recordings.
   await openAdmin(page, 'auditor', 'settings');
